@@ -1,0 +1,215 @@
+/** Registering applications ("Add Application"): defaults per type, validation, secrets. */
+import type { Clock } from '../clock.js';
+import { randomToken, sha256 } from '../crypto.js';
+import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
+import type {
+  Client,
+  ClientStore,
+  ClientType,
+  ConsentSetting,
+  GrantType,
+  TokenEndpointAuthMethod,
+} from '../storage/types.js';
+
+export class ClientInputError extends Error {
+  override name = 'ClientInputError';
+}
+
+export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
+
+export interface NewClientInput {
+  name: string;
+  type: ClientType;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  consent?: ConsentSetting;
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  requirePkce?: boolean;
+  refreshTokens?: boolean;
+  clientId?: string;
+}
+
+export interface ClientSettingsPatch {
+  name?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  consent?: ConsentSetting;
+  accessTokenTtl?: number | null;
+  refreshTokenTtl?: number | null;
+  refreshIdleTtl?: number | null;
+  refreshGrace?: number;
+  refreshTokens?: boolean;
+}
+
+export const isConfidential = (c: Pick<Client, 'type'>): boolean => c.type === 'web' || c.type === 'service';
+
+/** The public view of a client (what `--json` prints and the admin API returns). */
+export function describeClient(c: Client, secret?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    client_id: c.clientId,
+    client_name: c.name,
+    name: c.name,
+    type: c.type,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    consent: c.consent,
+    require_pkce: c.requirePkce,
+    access_token_ttl: c.accessTokenTtl,
+    refresh_token_ttl: c.refreshTokenTtl,
+    refresh_idle_ttl: c.refreshIdleTtl,
+    refresh_grace: c.refreshGrace,
+    created_at: new Date(c.createdAt).toISOString(),
+  };
+  if (secret !== undefined) out['client_secret'] = secret;
+  return out;
+}
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n.length === 0 || n.length > 200 || /[\u0000-\u001f\u007f]/.test(n)) {
+    throw new ClientInputError('name must be 1 to 200 printable characters');
+  }
+  return n;
+}
+
+function checkUris(uris: string[], type: ClientType, what: string): string[] {
+  if (uris.length > 50) throw new ClientInputError(`at most 50 ${what}s`);
+  for (const u of uris) {
+    try {
+      validateRedirectUriForRegistration(u, type);
+    } catch (err) {
+      if (err instanceof RedirectUriError)
+        throw new ClientInputError(`invalid ${what}: ${err.message.replace(/^redirect URI /, '')}`);
+      throw err;
+    }
+  }
+  return [...new Set(uris)];
+}
+
+function checkTtl(name: string, v: number | null | undefined, min: number, max: number): void {
+  if (v === null || v === undefined) return;
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new ClientInputError(`${name} must be a whole number of seconds from ${min} to ${max}`);
+}
+
+export class ClientAdmin {
+  constructor(
+    private readonly store: ClientStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Returns the client and, for confidential clients, the secret (shown once). */
+  async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
+    if (!CLIENT_TYPES.includes(input.type))
+      throw new ClientInputError('type must be native, spa, web or service');
+    const name = checkName(input.name);
+    const redirectUris = checkUris(input.redirectUris ?? [], input.type, 'redirect URI');
+    const postLogout = checkUris(input.postLogoutRedirectUris ?? [], input.type, 'post-logout redirect URI');
+    const confidential = input.type === 'web' || input.type === 'service';
+    if (input.type !== 'service' && redirectUris.length === 0) {
+      throw new ClientInputError(`a ${input.type} application needs at least one --redirect-uri`);
+    }
+    if (input.type === 'service' && redirectUris.length > 0) {
+      throw new ClientInputError('a service application uses client credentials and takes no redirect URIs');
+    }
+    const method = input.tokenEndpointAuthMethod ?? (confidential ? 'client_secret_basic' : 'none');
+    if (confidential && method === 'none')
+      throw new ClientInputError(`a ${input.type} application must authenticate`);
+    if (!confidential && method !== 'none') {
+      throw new ClientInputError(
+        `a ${input.type} application is public: token_endpoint_auth_method must be none`,
+      );
+    }
+    const requirePkce = input.requirePkce ?? true;
+    if (!requirePkce && input.type !== 'web') {
+      throw new ClientInputError('PKCE can be switched off only for confidential web applications');
+    }
+    const consent = input.consent ?? 'none';
+    if (consent !== 'none' && consent !== 'required')
+      throw new ClientInputError('consent must be none or required');
+    const grantTypes: GrantType[] =
+      input.type === 'service'
+        ? ['client_credentials']
+        : input.refreshTokens === false
+          ? ['authorization_code']
+          : ['authorization_code', 'refresh_token'];
+    const secret = confidential ? randomToken(32) : undefined;
+    const now = this.clock.now();
+    const client: Client = {
+      clientId: input.clientId ?? randomToken(15),
+      name,
+      type: input.type,
+      redirectUris,
+      postLogoutRedirectUris: postLogout,
+      grantTypes,
+      tokenEndpointAuthMethod: method,
+      secretHash: secret === undefined ? null : sha256(secret),
+      consent,
+      requirePkce,
+      accessTokenTtl: null,
+      refreshTokenTtl: null,
+      refreshIdleTtl: null,
+      refreshGrace: 0,
+      rotateRefreshTokens: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.create(client);
+    return secret === undefined ? { client } : { client, secret };
+  }
+
+  async update(clientId: string, patch: ClientSettingsPatch): Promise<Client | undefined> {
+    const existing = await this.store.get(clientId);
+    if (!existing) return undefined;
+    const next: Partial<Client> = { updatedAt: this.clock.now() };
+    if (patch.name !== undefined) next.name = checkName(patch.name);
+    if (patch.redirectUris !== undefined) {
+      next.redirectUris = checkUris(patch.redirectUris, existing.type, 'redirect URI');
+      if (existing.type !== 'service' && next.redirectUris.length === 0)
+        throw new ClientInputError('at least one redirect URI is needed');
+      if (existing.type === 'service' && next.redirectUris.length > 0)
+        throw new ClientInputError('a service application takes no redirect URIs');
+    }
+    if (patch.postLogoutRedirectUris !== undefined) {
+      next.postLogoutRedirectUris = checkUris(
+        patch.postLogoutRedirectUris,
+        existing.type,
+        'post-logout redirect URI',
+      );
+    }
+    if (patch.consent !== undefined) {
+      if (patch.consent !== 'none' && patch.consent !== 'required')
+        throw new ClientInputError('consent must be none or required');
+      next.consent = patch.consent;
+    }
+    checkTtl('access token TTL', patch.accessTokenTtl, 60, 86400);
+    checkTtl('refresh token TTL', patch.refreshTokenTtl, 60, 5 * 365 * 86400);
+    checkTtl('refresh idle TTL', patch.refreshIdleTtl, 60, 5 * 365 * 86400);
+    checkTtl('refresh grace', patch.refreshGrace, 0, 60);
+    if (patch.accessTokenTtl !== undefined) next.accessTokenTtl = patch.accessTokenTtl;
+    if (patch.refreshTokenTtl !== undefined) next.refreshTokenTtl = patch.refreshTokenTtl;
+    if (patch.refreshIdleTtl !== undefined) next.refreshIdleTtl = patch.refreshIdleTtl;
+    if (patch.refreshGrace !== undefined) next.refreshGrace = patch.refreshGrace;
+    if (patch.refreshTokens !== undefined && existing.type !== 'service') {
+      next.grantTypes = patch.refreshTokens
+        ? ['authorization_code', 'refresh_token']
+        : ['authorization_code'];
+    }
+    return this.store.update(clientId, next);
+  }
+
+  async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {
+    const existing = await this.store.get(clientId);
+    if (!existing) return undefined;
+    if (!isConfidential(existing))
+      throw new ClientInputError(`${existing.type} applications are public and have no secret`);
+    const secret = randomToken(32);
+    const client = await this.store.update(clientId, {
+      secretHash: sha256(secret),
+      updatedAt: this.clock.now(),
+    });
+    return client && { client, secret };
+  }
+}

@@ -1,0 +1,76 @@
+/** Users: creation with validation, passwords (argon2id), enable/disable. */
+import type { Clock } from '../clock.js';
+import { newId } from '../crypto.js';
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords.js';
+import type { User, UserStore } from '../storage/types.js';
+
+export class UserInputError extends Error {
+  override name = 'UserInputError';
+}
+
+export function checkPassword(password: string): void {
+  if (password.length < 8) throw new UserInputError('password must be at least 8 characters');
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new UserInputError(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+}
+
+export function describeUser(u: User): Record<string, unknown> {
+  return {
+    id: u.id,
+    sub: u.id,
+    username: u.username,
+    email: u.email,
+    name: u.name,
+    disabled: u.disabled,
+    created_at: new Date(u.createdAt).toISOString(),
+  };
+}
+
+export class UserAdmin {
+  constructor(
+    private readonly store: UserStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(input: {
+    username: string;
+    email?: string | null;
+    name?: string | null;
+    password: string;
+  }): Promise<User> {
+    const username = input.username.trim();
+    if (username.length === 0 || username.length > 128 || /[\s\u0000-\u001f\u007f]/.test(username)) {
+      throw new UserInputError('username must be 1 to 128 characters without spaces or control characters');
+    }
+    const email = input.email?.trim() || null;
+    if (email !== null && (email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(email))) {
+      throw new UserInputError('email is not a valid address');
+    }
+    const name = input.name?.trim() || null;
+    if (name !== null && (name.length > 200 || /[\u0000-\u001f\u007f]/.test(name))) {
+      throw new UserInputError('name must be at most 200 printable characters');
+    }
+    checkPassword(input.password);
+    const now = this.clock.now();
+    const user: User = {
+      id: newId(),
+      username,
+      email,
+      name,
+      passwordHash: await hashPassword(input.password),
+      disabled: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.create(user);
+    return user;
+  }
+
+  async setPassword(username: string, password: string): Promise<User | undefined> {
+    checkPassword(password);
+    const u = await this.store.getByUsername(username);
+    if (!u) return undefined;
+    await this.store.setPasswordHash(u.id, await hashPassword(password), this.clock.now());
+    return this.store.getById(u.id);
+  }
+}

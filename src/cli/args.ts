@@ -1,0 +1,41 @@
+/** Argument parsing shared by the commands: strict flags, one-line errors. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parse<O extends Options>(
+  argv: string[],
+  options: O,
+  positionals = 0,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: boolean }>> {
+  try {
+    const r = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });
+    if (r.positionals.length > positionals)
+      throw new UsageError(`unexpected argument: ${r.positionals[positionals]}`);
+    return r;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, ''));
+  }
+}
+
+export const dbOption = { db: { type: 'string' } } as const;
+export const jsonOption = { json: { type: 'boolean', default: false } } as const;
+
+export async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('--password-stdin expects the password on standard input');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // One trailing newline is stripped (as `echo` adds it), nothing else.
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+export function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}

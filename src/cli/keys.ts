@@ -1,0 +1,50 @@
+/** `latchkey keys list|rotate` */
+import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
+import { withContext } from './db.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export async function keysCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  const { values } = parse(rest, { ...dbOption, ...jsonOption });
+  await withContext(values.db, async (ctx) => {
+    if (sub === 'rotate') {
+      await ctx.keys.ensureKey();
+      const key = await ctx.keys.rotate();
+      await ctx.audit.record('key_rotated', {
+        detail: { kid: key.kid, generation: key.generation, via: 'cli' },
+      });
+      print(
+        values.json!,
+        { kid: key.kid, generation: key.generation, alg: key.alg, active_at: iso(key.activeAt) },
+        () =>
+          `New signing key ${key.kid} (generation ${key.generation}) is published now and signs from ${iso(key.activeAt)}`,
+      );
+      return;
+    }
+    if (sub !== 'list') throw new UsageError('usage: latchkey keys list|rotate');
+    const now = ctx.clock.now();
+    const keys = (await ctx.keys.list()).map((k) => ({
+      kid: k.kid,
+      generation: k.generation,
+      alg: k.alg,
+      created_at: iso(k.createdAt),
+      active_at: iso(k.activeAt),
+      retired_at: iso(k.retiredAt),
+      expires_at: iso(k.expiresAt),
+      status:
+        k.expiresAt !== null && k.expiresAt <= now
+          ? 'expired'
+          : k.retiredAt !== null && k.retiredAt <= now
+            ? 'retired (published)'
+            : k.activeAt > now
+              ? 'published (not yet signing)'
+              : 'signing',
+    }));
+    print(values.json!, keys, () =>
+      keys.length === 0
+        ? 'No keys yet (created on first serve).'
+        : keys.map((k) => `${k.kid}  gen ${k.generation}  ${k.alg}  ${k.status}`).join('\n'),
+    );
+  });
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { ClientInputError } from '../admin/clients.js';
+import { UserInputError } from '../admin/users.js';
+/** The `latchkey` command. */
+import { ConfigError } from '../config.js';
+import { DuplicateError } from '../storage/types.js';
+import { dbOption, parse, UsageError } from './args.js';
+import { clientsCommand } from './clients.js';
+import { withContext } from './db.js';
+import { keysCommand } from './keys.js';
+import { sampleCommands } from './samples.js';
+import { serveCommand } from './serve.js';
+import { usersCommand } from './users.js';
+
+const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
+
+  latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]
+  latchkey migrate [--db PATH_OR_URL]
+  latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
+                          [--post-logout-redirect-uri URI]... [--consent none|required] [--json]
+  latchkey clients list|update|rotate-secret|delete …
+  latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--json]
+  latchkey users list|set-password|disable|enable …
+  latchkey keys list|rotate [--json]
+
+Environment: PORT, LATCHKEY_ISSUER, LATCHKEY_DATABASE (see README for the rest).`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+async function migrateCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, dbOption);
+  await withContext(values.db, async (ctx) => {
+    await ctx.keys.ensureKey();
+    process.stdout.write(`Database ${ctx.storage.location} is up to date.\n`);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const commands: Record<string, Command> = {
+    serve: serveCommand,
+    migrate: migrateCommand,
+    clients: clientsCommand,
+    users: usersCommand,
+    keys: keysCommand,
+    ...sampleCommands,
+  };
+  if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return cmd ? 0 : 2;
+  }
+  const run = commands[cmd];
+  if (!run) {
+    process.stderr.write(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (err) {
+    const known =
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      err instanceof ClientInputError ||
+      err instanceof UserInputError ||
+      err instanceof DuplicateError;
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`latchkey: ${msg.split('\n')[0]}\n`);
+    return err instanceof UsageError ? 2 : known ? 1 : 1;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && /[/\\]main\.(ts|js)$/.test(process.argv[1]);
+if (isMain) {
+  const code = await main(process.argv.slice(2));
+  if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+  if (process.argv[2] !== 'serve' && code !== 0) process.exit(code);
+}

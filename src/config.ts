@@ -1,0 +1,157 @@
+/**
+ * Configuration: flags > environment > defaults, validated once at start-up.
+ * A bad setting fails with one line naming it (ConfigError).
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  issuer: string;
+  database: string;
+  demo: boolean;
+  /** `aud` of every access token (never the client_id). */
+  audience: string;
+  codeTtlSec: number;
+  accessTokenTtlSec: number;
+  idTokenTtlSec: number;
+  sessionIdleSec: number;
+  sessionAbsoluteSec: number;
+  /** How long a sign-in / consent page stays valid. */
+  interactionTtlSec: number;
+  refreshTokenTtlSec: number;
+  refreshIdleTtlSec: number;
+  /** Delay between publishing a new key and signing with it (key rotation). */
+  keyPublicationDelaySec: number;
+  /** How long a node trusts its cached view of the signing keys. */
+  keyCacheSec: number;
+  trustProxy: boolean;
+  logLevel: string;
+  /** Sign-in throttling; the benchmark switches it off. */
+  rateLimit: boolean;
+  clockOffsetSec: number;
+  pgPoolSize: number;
+}
+
+export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
+
+const ENV: Partial<Record<keyof Config, string>> = {
+  port: 'PORT',
+  host: 'LATCHKEY_HOST',
+  issuer: 'LATCHKEY_ISSUER',
+  database: 'LATCHKEY_DATABASE',
+  audience: 'LATCHKEY_AUDIENCE',
+  codeTtlSec: 'LATCHKEY_CODE_TTL',
+  accessTokenTtlSec: 'LATCHKEY_ACCESS_TOKEN_TTL',
+  idTokenTtlSec: 'LATCHKEY_ID_TOKEN_TTL',
+  sessionIdleSec: 'LATCHKEY_SESSION_IDLE_TTL',
+  sessionAbsoluteSec: 'LATCHKEY_SESSION_TTL',
+  interactionTtlSec: 'LATCHKEY_INTERACTION_TTL',
+  refreshTokenTtlSec: 'LATCHKEY_REFRESH_TOKEN_TTL',
+  refreshIdleTtlSec: 'LATCHKEY_REFRESH_IDLE_TTL',
+  keyPublicationDelaySec: 'LATCHKEY_KEY_PUBLICATION_DELAY',
+  keyCacheSec: 'LATCHKEY_KEY_CACHE',
+  trustProxy: 'LATCHKEY_TRUST_PROXY',
+  logLevel: 'LATCHKEY_LOG_LEVEL',
+  rateLimit: 'LATCHKEY_RATE_LIMIT',
+  clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
+  pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
+};
+
+function int(name: string, raw: unknown, min: number, max: number): number {
+  const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return n;
+}
+
+function bool(name: string, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const s = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)})`);
+}
+
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = (key: keyof Config): unknown => {
+    if (flags[key] !== undefined) return flags[key];
+    const envName = ENV[key];
+    const v = envName ? env[envName] : undefined;
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const label = (key: keyof Config) => (ENV[key] ? `${ENV[key]} (--${kebab(key)})` : `--${kebab(key)}`);
+  const num = (key: keyof Config, dflt: number, min: number, max: number) => {
+    const raw = pick(key);
+    return raw === undefined ? dflt : int(label(key), raw, min, max);
+  };
+  const flag = (key: keyof Config, dflt: boolean) => {
+    const raw = pick(key);
+    return raw === undefined ? dflt : bool(label(key), raw);
+  };
+
+  const port = num('port', 3000, 0, 65535);
+  const issuerRaw = String(pick('issuer') ?? `http://localhost:${port}`);
+  const issuer = validateIssuer(issuerRaw, label('issuer'));
+
+  const cfg: Config = {
+    port,
+    host: String(pick('host') ?? '0.0.0.0'),
+    issuer,
+    database: String(pick('database') ?? './data/latchkey.db'),
+    demo: flag('demo', false),
+    audience: String(pick('audience') ?? 'api://default'),
+    codeTtlSec: num('codeTtlSec', 60, 1, 600),
+    accessTokenTtlSec: num('accessTokenTtlSec', 3600, 60, 86400),
+    idTokenTtlSec: num('idTokenTtlSec', 3600, 60, 86400),
+    sessionIdleSec: num('sessionIdleSec', 2 * 3600, 60, 30 * 86400),
+    sessionAbsoluteSec: num('sessionAbsoluteSec', 24 * 3600, 60, 365 * 86400),
+    interactionTtlSec: num('interactionTtlSec', 15 * 60, 30, 86400),
+    refreshTokenTtlSec: num('refreshTokenTtlSec', 90 * 86400, 60, 5 * 365 * 86400),
+    refreshIdleTtlSec: num('refreshIdleTtlSec', 30 * 86400, 60, 5 * 365 * 86400),
+    keyPublicationDelaySec: num('keyPublicationDelaySec', 10, 0, 86400),
+    keyCacheSec: num('keyCacheSec', 5, 0, 3600),
+    trustProxy: flag('trustProxy', false),
+    logLevel: String(pick('logLevel') ?? 'info'),
+    rateLimit: flag('rateLimit', true),
+    clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
+    pgPoolSize: num('pgPoolSize', 10, 1, 500),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
+    throw new ConfigError(
+      `${label('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent`,
+    );
+  }
+  if (cfg.audience.trim() === '') throw new ConfigError(`${label('audience')} must not be empty`);
+  if (cfg.sessionIdleSec > cfg.sessionAbsoluteSec) {
+    throw new ConfigError(`${label('sessionIdleSec')} must not exceed ${label('sessionAbsoluteSec')}`);
+  }
+  if (cfg.keyPublicationDelaySec < cfg.keyCacheSec) {
+    throw new ConfigError(`${label('keyPublicationDelaySec')} must be at least ${label('keyCacheSec')}`);
+  }
+  return cfg;
+}
+
+/** OIDC Discovery §3 / RFC 8414 §2: https, no query or fragment (http allowed, loudly, for development). */
+function validateIssuer(raw: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute URL (got ${JSON.stringify(raw)})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${name} must use https (or http for development)`);
+  }
+  if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
+    throw new ConfigError(`${name} must not have a query or fragment`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

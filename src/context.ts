@@ -1,0 +1,46 @@
+/** Everything a request handler may use, built once at start-up and passed explicitly. */
+import type { FastifyBaseLogger } from 'fastify';
+import { Audit } from './admin/audit.js';
+import { ClientAdmin } from './admin/clients.js';
+import { UserAdmin } from './admin/users.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { LoginThrottle } from './protocol/login-throttle.js';
+import type { Storage } from './storage/index.js';
+import { KeyManager } from './tokens/keys.js';
+import { TokenMinter } from './tokens/mint.js';
+
+export interface ServerContext {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  keys: KeyManager;
+  minter: TokenMinter;
+  audit: Audit;
+  clients: ClientAdmin;
+  users: UserAdmin;
+  throttle: LoginThrottle;
+  log?: FastifyBaseLogger;
+}
+
+/** Longest lifetime anything signed can have: old keys stay published this long. */
+export const MAX_SIGNED_LIFETIME_SEC = 86400;
+
+export function createContext(config: Config, clock: Clock, storage: Storage): ServerContext {
+  const keys = new KeyManager(storage.keys, clock, {
+    publicationDelaySec: config.keyPublicationDelaySec,
+    cacheSec: config.keyCacheSec,
+    maxTokenLifetimeSec: MAX_SIGNED_LIFETIME_SEC,
+  });
+  return {
+    config,
+    clock,
+    storage,
+    keys,
+    minter: new TokenMinter(keys, clock, config.issuer, config.audience),
+    audit: new Audit(storage.audit, clock),
+    clients: new ClientAdmin(storage.clients, clock),
+    users: new UserAdmin(storage.users, clock),
+    throttle: new LoginThrottle(clock, config.rateLimit),
+  };
+}

@@ -1,0 +1,98 @@
+/** The Fastify application: routes map HTTP to the protocol; headers, CORS, errors. */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { OAuthError } from '../protocol/errors.js';
+import { corsHooks } from './cors.js';
+import { sendErrorPage, sendJsonError } from './respond.js';
+import { authorizeRoutes } from './routes/authorize.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { interactionRoutes } from './routes/interaction.js';
+import { tokenRoutes } from './routes/token.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Errors on this route render an HTML page instead of JSON. */
+    html?: boolean;
+    /** CORS for the origins of registered single-page apps. */
+    cors?: boolean;
+  }
+}
+
+export const BODY_LIMIT = 64 * 1024;
+
+export async function buildApp(
+  ctx: ServerContext,
+  opts: { logger?: FastifyServerOptions['logger'] } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    trustProxy: ctx.config.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: 128 },
+    return503OnClosing: true,
+    requestIdHeader: false,
+  });
+  ctx.log = app.log;
+
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(cookie);
+
+  // Security headers (RFC 9700 §4.16 clickjacking, referrer leakage; CSP without third parties).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (ctx.config.issuer.startsWith('https:')) reply.header('strict-transport-security', 'max-age=31536000');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
+      const nonce = reply.getHeader('x-latchkey-script-nonce');
+      reply.removeHeader('x-latchkey-script-nonce');
+      const script = typeof nonce === 'string' ? `'nonce-${nonce}'` : "'none'";
+      reply.header(
+        'content-security-policy',
+        `default-src 'none'; style-src 'self'; img-src 'self' data:; script-src ${script}; frame-ancestors 'none'; base-uri 'none'`,
+      );
+    } else {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+    return payload;
+  });
+
+  corsHooks(app, ctx);
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const html = req.routeOptions.config?.html === true;
+    let oauth: OAuthError;
+    if (err instanceof OAuthError) oauth = err;
+    else if (err.statusCode === 413)
+      oauth = new OAuthError('invalid_request', 'The request body is too large.', { status: 413 });
+    else if (err.statusCode === 415)
+      oauth = new OAuthError('invalid_request', 'Unsupported content type.', { status: 400 });
+    else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      oauth = new OAuthError('invalid_request', 'The request is malformed.', {
+        status: 400,
+        detail: err.message,
+      });
+    } else {
+      req.log.error({ err }, 'unhandled error');
+      oauth = new OAuthError('server_error', 'The server could not complete the request.', { status: 500 });
+    }
+    if (oauth.detail) req.log.info({ detail: oauth.detail, code: oauth.code }, 'request refused');
+    return html ? sendErrorPage(reply, oauth) : sendJsonError(reply, oauth);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const err = new OAuthError('not_found', 'There is nothing here.', { status: 404 });
+    return (req.headers.accept ?? '').includes('text/html')
+      ? sendErrorPage(reply, err)
+      : sendJsonError(reply, err);
+  });
+
+  discoveryRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  interactionRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,53 @@
+/** The authorization endpoint, GET and POST (RFC 6749 §3.1; OIDC Core §3.1.2.1). */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../../context.js';
+import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
+import { invalidRequest, OAuthError } from '../../protocol/errors.js';
+import { readParams } from '../../protocol/params.js';
+import { proceed } from '../authorize-flow.js';
+import { sendAuthorizationError, sendErrorPage } from '../respond.js';
+import { currentSession } from '../session.js';
+
+export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const handle = async (req: FastifyRequest, reply: FastifyReply, source: unknown) => {
+    const actx: AuthorizeContext = { params: readParams(source) };
+    let request: Awaited<ReturnType<typeof runAuthorizeChecks>>;
+    try {
+      request = await runAuthorizeChecks(actx, { getClient: (id) => ctx.storage.clients.get(id) });
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      if (actx.redirectUri === undefined)
+        return sendErrorPage(reply, err, err.status >= 500 ? err.status : 400);
+      return sendAuthorizationError(
+        ctx,
+        reply,
+        { redirectUri: actx.redirectUri, responseMode: actx.responseMode ?? 'query', state: safeState(actx) },
+        err,
+      );
+    }
+    return proceed(ctx, reply, actx.client!, request, await currentSession(ctx, req));
+  };
+
+  const config = { html: true };
+  app.get('/authorize', { config }, (req, reply) => handle(req, reply, req.query));
+  app.post('/authorize', { config }, (req, reply) => {
+    if (!isForm(req))
+      return sendErrorPage(
+        reply,
+        invalidRequest('POST to /authorize must be a form (application/x-www-form-urlencoded).'),
+      );
+    return handle(req, reply, req.body);
+  });
+}
+
+/** state is echoed only when it was given exactly once and is not absurdly long. */
+function safeState(actx: AuthorizeContext): string | null {
+  const p = actx.params;
+  if (p.duplicated.includes('state') || p.malformed.includes('state')) return null;
+  const s = p.get('state');
+  return s !== undefined && s.length <= 2048 ? s : null;
+}
+
+export const isForm = (req: FastifyRequest): boolean =>
+  (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() ===
+  'application/x-www-form-urlencoded';

@@ -1,0 +1,270 @@
+/**
+ * Sign-in and consent pages for a pending authorization request. A POST must carry the
+ * page's CSRF token and come from the browser that started the request (a SameSite=Lax
+ * cookie); each interaction completes once, so a replayed form post gets an error page.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../../context.js';
+import { safeEqual } from '../../crypto.js';
+import { verifyPassword } from '../../passwords.js';
+import type { AuthorizationRequest } from '../../protocol/authorize/index.js';
+import { invalidRequest, OAuthError } from '../../protocol/errors.js';
+import { readParams } from '../../protocol/params.js';
+import type { Client, Interaction } from '../../storage/types.js';
+import { consentPage, loginPage } from '../../ui/pages.js';
+import { needsConsent, respondWithCode } from '../authorize-flow.js';
+import { sendAuthorizationError, sendErrorPage, sendHtml } from '../respond.js';
+import {
+  type ActiveSession,
+  cookieValue,
+  currentSession,
+  INTERACTION_COOKIE,
+  startSession,
+} from '../session.js';
+import { isForm } from './authorize.js';
+
+const ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+interface Loaded {
+  interaction: Interaction;
+  request: AuthorizationRequest;
+  client: Client;
+}
+
+const expired = () =>
+  new OAuthError(
+    'invalid_request',
+    'This sign-in page has expired or was already used. Go back to the application and start again.',
+  );
+
+export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const config = { html: true };
+
+  async function load(req: FastifyRequest): Promise<Loaded> {
+    const id = (req.params as { id?: string }).id ?? '';
+    if (!ID.test(id)) throw expired();
+    const interaction = await ctx.storage.interactions.get(id);
+    if (!interaction || interaction.completedAt !== null || interaction.expiresAt <= ctx.clock.now())
+      throw expired();
+    // Bound to the browser that started it.
+    const cookie = cookieValue(req, INTERACTION_COOKIE);
+    if (cookie === undefined || !safeEqual(cookie, id)) {
+      throw new OAuthError(
+        'invalid_request',
+        'This sign-in page belongs to another browser window. Go back to the application and start again.',
+        {
+          status: 403,
+        },
+      );
+    }
+    const client = await ctx.storage.clients.get(interaction.clientId);
+    if (!client) throw expired();
+    return { interaction, request: JSON.parse(interaction.request) as AuthorizationRequest, client };
+  }
+
+  function checkPost(req: FastifyRequest, loaded: Loaded) {
+    if (!isForm(req)) throw invalidRequest('The form could not be read.');
+    const params = readParams(req.body);
+    const csrf = params.get('csrf');
+    if (
+      params.duplicated.includes('csrf') ||
+      csrf === undefined ||
+      !safeEqual(csrf, loaded.interaction.csrf)
+    ) {
+      throw new OAuthError(
+        'invalid_request',
+        'The form was not submitted from the sign-in page (CSRF check failed). Go back to the application and start again.',
+        {
+          status: 403,
+        },
+      );
+    }
+    return params;
+  }
+
+  const paths = (id: string) => ({
+    login: `/interaction/${id}/login`,
+    consent: `/interaction/${id}/consent`,
+    cancel: `/interaction/${id}/cancel`,
+  });
+
+  const renderLogin = (
+    reply: FastifyReply,
+    l: Loaded,
+    status: number,
+    opts: { username?: string; error?: string } = {},
+  ) =>
+    sendHtml(
+      reply,
+      status,
+      loginPage({
+        action: paths(l.interaction.id).login,
+        cancelAction: paths(l.interaction.id).cancel,
+        csrf: l.interaction.csrf,
+        clientName: l.client.name,
+        username: opts.username ?? l.request.loginHint ?? undefined,
+        ...(opts.error ? { error: opts.error } : {}),
+      }),
+    );
+
+  const renderConsent = (reply: FastifyReply, l: Loaded, username: string) =>
+    sendHtml(
+      reply,
+      200,
+      consentPage({
+        action: paths(l.interaction.id).consent,
+        csrf: l.interaction.csrf,
+        clientName: l.client.name,
+        username,
+        scopes: l.request.scopes,
+      }),
+    );
+
+  /** Completes the interaction exactly once, then answers the client. */
+  async function finish(reply: FastifyReply, l: Loaded, signedIn: ActiveSession): Promise<FastifyReply> {
+    if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+    return respondWithCode(ctx, reply, l.request, signedIn);
+  }
+
+  /** The session the interaction was signed in with, if this browser still holds it. */
+  async function interactionSession(req: FastifyRequest, l: Loaded): Promise<ActiveSession | undefined> {
+    const s = await currentSession(ctx, req);
+    if (!s || l.interaction.userId === null || s.session.idHash !== l.interaction.sessionHash)
+      return undefined;
+    return s;
+  }
+
+  const guard =
+    (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return await fn(req, reply);
+      } catch (err) {
+        if (err instanceof OAuthError) return sendErrorPage(reply, err);
+        throw err;
+      }
+    };
+
+  app.get(
+    '/interaction/:id',
+    { config },
+    guard(async (req, reply) => {
+      const l = await load(req);
+      if (l.interaction.userId === null) return renderLogin(reply, l, 200);
+      const s = await interactionSession(req, l);
+      if (!s) throw expired();
+      return renderConsent(reply, l, s.user.username);
+    }),
+  );
+
+  app.post(
+    '/interaction/:id/login',
+    { config },
+    guard(async (req, reply) => {
+      const l = await load(req);
+      const params = checkPost(req, l);
+      const username = (params.get('username') ?? '').trim();
+      const password = params.get('password') ?? '';
+      const ip = req.ip;
+      if (!username || !password)
+        return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
+      const wait = ctx.throttle.retryAfter(username, ip);
+      if (wait > 0) {
+        await ctx.audit.record('login_throttled', {
+          clientId: l.client.clientId,
+          ip,
+          detail: { username: username.slice(0, 128) },
+        });
+        reply.header('retry-after', String(wait));
+        return renderLogin(reply, l, 429, {
+          username,
+          error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
+        });
+      }
+      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
+      const ok = await verifyPassword(user?.passwordHash, password);
+      if (!ok || !user || user.disabled) {
+        ctx.throttle.recordFailure(username, ip);
+        await ctx.audit.record('login_failure', {
+          clientId: l.client.clientId,
+          userId: user?.id ?? null,
+          ip,
+          detail: {
+            username: username.slice(0, 128),
+            reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled',
+          },
+        });
+        return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
+      }
+      ctx.throttle.recordSuccess(username);
+      const signedIn = await startSession(ctx, reply, user);
+      await ctx.storage.interactions.setUser(
+        l.interaction.id,
+        user.id,
+        signedIn.session.idHash,
+        signedIn.session.authTime,
+      );
+      await ctx.audit.record('login_success', { clientId: l.client.clientId, userId: user.id, ip });
+      if (await needsConsent(ctx, l.client, l.request, user.id)) {
+        return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
+      }
+      return finish(reply, l, signedIn);
+    }),
+  );
+
+  app.post(
+    '/interaction/:id/consent',
+    { config },
+    guard(async (req, reply) => {
+      const l = await load(req);
+      const params = checkPost(req, l);
+      const s = await interactionSession(req, l);
+      if (!s) throw expired();
+      const decision = params.get('decision');
+      if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
+      if (decision === 'deny') {
+        if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+        await ctx.audit.record('consent_denied', {
+          clientId: l.client.clientId,
+          userId: s.user.id,
+          ip: req.ip,
+        });
+        return sendAuthorizationError(
+          ctx,
+          reply,
+          l.request,
+          new OAuthError('access_denied', 'The user denied the request.'),
+        );
+      }
+      await ctx.storage.consents.save({
+        userId: s.user.id,
+        clientId: l.client.clientId,
+        scope: l.request.scopes.join(' '),
+        createdAt: ctx.clock.now(),
+      });
+      await ctx.audit.record('consent_granted', {
+        clientId: l.client.clientId,
+        userId: s.user.id,
+        ip: req.ip,
+        detail: { scope: l.request.scopes.join(' ') },
+      });
+      return finish(reply, l, s);
+    }),
+  );
+
+  app.post(
+    '/interaction/:id/cancel',
+    { config },
+    guard(async (req, reply) => {
+      const l = await load(req);
+      checkPost(req, l);
+      if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+      return sendAuthorizationError(
+        ctx,
+        reply,
+        l.request,
+        new OAuthError('access_denied', 'The user cancelled the sign-in.'),
+      );
+    }),
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * Browser sessions: a random cookie value, stored only as its SHA-256; idle and absolute
+ * lifetimes; HttpOnly, SameSite=Lax, Secure when the issuer is https.
+ */
+import type {} from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { randomToken, sha256 } from '../crypto.js';
+import type { Session, User } from '../storage/types.js';
+
+export const SESSION_COOKIE = 'latchkey_session';
+export const INTERACTION_COOKIE = 'latchkey_interaction';
+/** Skip rewriting last_seen_at more often than this. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface ActiveSession {
+  session: Session;
+  user: User;
+}
+
+export const secureCookies = (ctx: ServerContext): boolean => ctx.config.issuer.startsWith('https:');
+
+export function cookieValue(req: FastifyRequest, name: string): string | undefined {
+  const v = req.cookies[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : undefined;
+}
+
+export function isSessionActive(ctx: ServerContext, s: Session, now = ctx.clock.now()): boolean {
+  return s.endedAt === null && now < s.expiresAt && now - s.lastSeenAt < ctx.config.sessionIdleSec * 1000;
+}
+
+export async function currentSession(
+  ctx: ServerContext,
+  req: FastifyRequest,
+): Promise<ActiveSession | undefined> {
+  const raw = cookieValue(req, SESSION_COOKIE);
+  if (!raw) return undefined;
+  const session = await ctx.storage.sessions.get(sha256(raw));
+  const now = ctx.clock.now();
+  if (!session || !isSessionActive(ctx, session, now)) return undefined;
+  const user = await ctx.storage.users.getById(session.userId);
+  if (!user || user.disabled) return undefined;
+  if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+    await ctx.storage.sessions.touch(session.idHash, now);
+    session.lastSeenAt = now;
+  }
+  return { session, user };
+}
+
+export async function startSession(
+  ctx: ServerContext,
+  reply: FastifyReply,
+  user: User,
+): Promise<ActiveSession> {
+  const raw = randomToken(32);
+  const now = ctx.clock.now();
+  const session: Session = {
+    idHash: sha256(raw),
+    userId: user.id,
+    authTime: now,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + ctx.config.sessionAbsoluteSec * 1000,
+    endedAt: null,
+  };
+  await ctx.storage.sessions.create(session);
+  reply.setCookie(SESSION_COOKIE, raw, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: secureCookies(ctx),
+    maxAge: ctx.config.sessionAbsoluteSec,
+  });
+  return { session, user };
+}
+
+export function clearSessionCookie(ctx: ServerContext, reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: secureCookies(ctx),
+  });
+}

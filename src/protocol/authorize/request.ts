@@ -1,0 +1,60 @@
+/** The authorization request as it is checked, and as it is kept while the user signs in. */
+import type { Client } from '../../storage/types.js';
+import type { Params } from '../params.js';
+
+export type ResponseMode = 'query' | 'form_post';
+export type Prompt = 'none' | 'login' | 'consent' | 'select_account';
+
+/** What survives an interaction (serialised into the interactions table). */
+export interface AuthorizationRequest {
+  clientId: string;
+  /** The redirect URI responses go to. */
+  redirectUri: string;
+  /** Whether the request named redirect_uri itself (then /token must repeat it). */
+  redirectUriGiven: boolean;
+  responseMode: ResponseMode;
+  scopes: string[];
+  state: string | null;
+  nonce: string | null;
+  codeChallenge: string | null;
+  prompt: Prompt[];
+  maxAge: number | null;
+  loginHint: string | null;
+}
+
+/** Mutable context the checks fill in, in order. */
+export interface AuthorizeContext {
+  params: Params;
+  client?: Client;
+  /** Set once the redirect URI is known good: from then on errors go back to the client. */
+  redirectUri?: string;
+  redirectUriGiven?: boolean;
+  responseMode?: ResponseMode;
+  scopes?: string[];
+  codeChallenge?: string | null;
+  prompt?: Prompt[];
+  maxAge?: number | null;
+}
+
+export type AuthorizeCheck = (ctx: AuthorizeContext, deps: AuthorizeDeps) => void | Promise<void>;
+
+export interface AuthorizeDeps {
+  getClient(clientId: string): Promise<Client | undefined>;
+}
+
+export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
+  const p = ctx.params;
+  return {
+    clientId: ctx.client!.clientId,
+    redirectUri: ctx.redirectUri!,
+    redirectUriGiven: ctx.redirectUriGiven ?? false,
+    responseMode: ctx.responseMode ?? 'query',
+    scopes: ctx.scopes ?? [],
+    state: p.get('state') ?? null,
+    nonce: p.get('nonce') ?? null,
+    codeChallenge: ctx.codeChallenge ?? null,
+    prompt: ctx.prompt ?? [],
+    maxAge: ctx.maxAge ?? null,
+    loginHint: p.get('login_hint') ?? null,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Client authentication at the token, revocation and introspection endpoints.
+ * RFC 6749 §2.3.1 (client_secret_basic, client_secret_post), §3.2.1 (public clients send
+ * client_id); exactly one method per request; secrets compared in constant time against a hash.
+ */
+import { safeEqual, sha256 } from '../crypto.js';
+import type { Client } from '../storage/types.js';
+import { invalidClient, invalidRequest } from './errors.js';
+import type { Params } from './params.js';
+
+export interface AuthenticatedClient {
+  client: Client;
+  method: 'none' | 'client_secret_basic' | 'client_secret_post';
+}
+
+interface BasicCredentials {
+  clientId: string;
+  secret: string;
+}
+
+/** RFC 6749 §2.3.1: both parts are form-urlencoded before base64. */
+function parseBasic(header: string): BasicCredentials {
+  const m = /^Basic[ ]+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header);
+  if (!m) throw invalidClient('The Authorization header is not valid Basic credentials.');
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw invalidClient('The Authorization header is not valid Basic credentials.');
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    if (!clientId) throw new Error('empty');
+    return { clientId, secret };
+  } catch {
+    throw invalidClient('The Authorization header is not valid Basic credentials.');
+  }
+}
+
+export async function authenticateClient(
+  params: Params,
+  authorization: string | undefined,
+  getClient: (id: string) => Promise<Client | undefined>,
+): Promise<AuthenticatedClient> {
+  const bodyId = params.get('client_id');
+  const bodySecret = params.get('client_secret');
+  const hasBasic = authorization !== undefined && /^Basic\b/i.test(authorization);
+  if (authorization !== undefined && !hasBasic && !/^(Bearer|DPoP)\b/i.test(authorization)) {
+    throw invalidClient('Unsupported Authorization scheme; use Basic.');
+  }
+  if (hasBasic && bodySecret !== undefined) {
+    throw invalidRequest(
+      'Use exactly one client authentication method (Basic header or client_secret, not both).',
+    );
+  }
+  if (params.has('client_assertion') || params.has('client_assertion_type')) {
+    throw invalidClient('client_assertion authentication is not supported.');
+  }
+
+  let clientId: string | undefined;
+  let secret: string | undefined;
+  let method: AuthenticatedClient['method'];
+  if (hasBasic) {
+    const creds = parseBasic(authorization!);
+    if (bodyId !== undefined && bodyId !== creds.clientId) {
+      throw invalidRequest('client_id in the body differs from the authenticated client.');
+    }
+    clientId = creds.clientId;
+    secret = creds.secret;
+    method = 'client_secret_basic';
+  } else if (bodySecret !== undefined) {
+    clientId = bodyId;
+    secret = bodySecret;
+    method = 'client_secret_post';
+  } else {
+    clientId = bodyId;
+    method = 'none';
+  }
+  if (!clientId) throw invalidClient('Client authentication failed: client_id is missing.');
+  const client = await getClient(clientId);
+  // One message for every failure, so callers cannot probe which client_ids exist.
+  const fail = () => invalidClient('Client authentication failed.', hasBasic ? 'Basic' : 'Basic');
+  if (!client) throw fail();
+  if (client.tokenEndpointAuthMethod === 'none') {
+    if (method !== 'none') throw fail();
+    return { client, method };
+  }
+  // Confidential clients may use either secret method (as Keycloak allows); never none.
+  if (method === 'none' || secret === undefined || client.secretHash === null) throw fail();
+  if (!safeEqual(sha256(secret), client.secretHash)) throw fail();
+  return { client, method };
+}

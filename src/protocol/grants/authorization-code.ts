@@ -1,0 +1,63 @@
+/**
+ * grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §2.1.1, §4.2.4).
+ * The code is consumed first, in one atomic statement; every later check runs on the
+ * consumed code, so a failed attempt burns it. A second redemption revokes what it issued.
+ */
+import { sha256 } from '../../crypto.js';
+import { issueUserTokens } from '../../tokens/issue.js';
+import { invalidGrant, invalidRequest } from '../errors.js';
+import { verifierMatches } from '../pkce.js';
+import type { GrantHandler } from './types.js';
+
+export const authorizationCodeGrant: GrantHandler = {
+  grantType: 'authorization_code',
+  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  async handle(ctx, { params, auth, ip }) {
+    const code = params.get('code');
+    if (!code) throw invalidRequest('The code parameter is missing.');
+    if (code.length > 512) throw invalidGrant('The authorization code is invalid.');
+    const now = ctx.clock.now();
+    const result = await ctx.storage.grants.consumeCode(sha256(code), now);
+    if (result.status === 'unknown') throw invalidGrant('The authorization code is invalid.');
+    if (result.status === 'already-consumed') {
+      // RFC 6749 §4.1.2: revoke (when possible) all tokens previously issued based on that code.
+      await ctx.storage.grants.revokeGrant(result.code.grantId, now);
+      await ctx.audit.record('code_reuse_detected', {
+        clientId: result.code.clientId,
+        ip,
+        detail: { grant_id: result.code.grantId },
+      });
+      throw invalidGrant('The authorization code has already been used.');
+    }
+    const { code: stored, grant } = result;
+    if (stored.clientId !== auth.client.clientId)
+      throw invalidGrant('The authorization code was issued to another client.');
+    if (stored.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
+    if (grant.revokedAt !== null) throw invalidGrant('The authorization code has been revoked.');
+    const redirectUri = params.get('redirect_uri');
+    if (stored.redirectUri !== null && redirectUri !== stored.redirectUri) {
+      throw invalidGrant('redirect_uri does not match the one used in the authorization request.');
+    }
+    if (
+      stored.redirectUri === null &&
+      redirectUri !== undefined &&
+      !auth.client.redirectUris.includes(redirectUri)
+    ) {
+      throw invalidGrant('redirect_uri does not match the one used in the authorization request.');
+    }
+    const verifier = params.get('code_verifier');
+    if (stored.codeChallenge === null) {
+      // RFC 9700 §2.1.1: a verifier for a code issued without a challenge is a downgrade attempt.
+      if (verifier !== undefined)
+        throw invalidGrant('code_verifier was sent but the authorization request had no code_challenge.');
+    } else {
+      if (verifier === undefined) throw invalidGrant('code_verifier is required (PKCE).');
+      if (!verifierMatches(verifier, stored.codeChallenge))
+        throw invalidGrant('code_verifier does not match the code_challenge.');
+    }
+    const user = await ctx.storage.users.getById(grant.userId);
+    if (!user || user.disabled)
+      throw invalidGrant('The user of this authorization code can no longer sign in.');
+    return issueUserTokens(ctx, auth.client, grant, user, grant.scope, { nonce: grant.nonce });
+  },
+};

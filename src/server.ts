@@ -1,0 +1,57 @@
+/** Starting and stopping a Latchkey server: storage, keys, HTTP. */
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { type Clock, offsetClock, systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { createContext, type ServerContext } from './context.js';
+import { buildApp } from './http/app.js';
+import { openStorage } from './storage/index.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  /** Base URL it listens on (the issuer may differ behind a proxy). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function createServer(
+  config: Config,
+  opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {},
+): Promise<{ app: FastifyInstance; ctx: ServerContext; close(): Promise<void> }> {
+  const clock =
+    opts.clock ??
+    (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
+  const storage = await openStorage(config.database, { poolSize: config.pgPoolSize });
+  try {
+    const ctx = createContext(config, clock, storage);
+    await ctx.keys.ensureKey();
+    const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger });
+    return {
+      app,
+      ctx,
+      async close() {
+        await app.close();
+        await storage.close();
+      },
+    };
+  } catch (err) {
+    await storage.close().catch(() => {});
+    throw err;
+  }
+}
+
+export async function startServer(
+  config: Config,
+  opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {},
+): Promise<RunningServer> {
+  const s = await createServer(config, opts);
+  try {
+    await s.app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await s.close().catch(() => {});
+    throw err;
+  }
+  const addr = s.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  return { ...s, url: `http://127.0.0.1:${port}` };
+}

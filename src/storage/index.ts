@@ -1,0 +1,50 @@
+/** Opens a database, runs pending migrations and returns the stores. */
+import type { Kysely } from 'kysely';
+import { type Dialect, openDatabase } from './connect.js';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.js';
+import { SqlClientStore } from './sql/clients.js';
+import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
+import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
+import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
+import { SqlUserStore } from './sql/users.js';
+import type { Stores } from './types.js';
+
+export interface Storage extends Stores {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  location: string;
+  close(): Promise<void>;
+}
+
+export function storesFor(db: Kysely<Database>): Stores {
+  return {
+    clients: new SqlClientStore(db),
+    users: new SqlUserStore(db),
+    sessions: new SqlSessionStore(db),
+    interactions: new SqlInteractionStore(db),
+    grants: new SqlGrantStore(db),
+    accessTokens: new SqlAccessTokenStore(db),
+    consents: new SqlConsentStore(db),
+    keys: new SqlKeyStore(db),
+    audit: new SqlAuditStore(db),
+  };
+}
+
+/** Opens the database and runs pending migrations first (every command does). */
+export async function openStorage(url: string, opts: { poolSize?: number } = {}): Promise<Storage> {
+  const opened = openDatabase(url, opts);
+  try {
+    await migrate(opened.db);
+  } catch (err) {
+    await opened.close().catch(() => {});
+    throw err;
+  }
+  return {
+    ...storesFor(opened.db),
+    db: opened.db,
+    dialect: opened.dialect,
+    location: opened.location,
+    close: opened.close,
+  };
+}

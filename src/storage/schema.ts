@@ -1,0 +1,152 @@
+/**
+ * Table shapes as Kysely sees them. Times are epoch milliseconds (bigint columns);
+ * booleans are 0/1 integers and lists are JSON text, so SQLite and PostgreSQL share one shape.
+ */
+export interface ClientsTable {
+  client_id: string;
+  name: string;
+  type: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  token_endpoint_auth_method: string;
+  secret_hash: string | null;
+  consent: string;
+  require_pkce: number;
+  access_token_ttl: number | null;
+  refresh_token_ttl: number | null;
+  refresh_idle_ttl: number | null;
+  refresh_grace: number;
+  rotate_refresh_tokens: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  email: string | null;
+  name: string | null;
+  password_hash: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  auth_time: number;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+export interface InteractionsTable {
+  id: string;
+  client_id: string;
+  request: string;
+  csrf: string;
+  user_id: string | null;
+  session_hash: string | null;
+  auth_time: number | null;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  session_hash: string | null;
+  scope: string;
+  nonce: string | null;
+  auth_time: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface CodesTable {
+  hash: string;
+  grant_id: string;
+  client_id: string;
+  /** Null when the authorization request did not name one (RFC 6749 §4.1.3). */
+  redirect_uri: string | null;
+  code_challenge: string | null;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface AccessTokensTable {
+  jti: string;
+  grant_id: string | null;
+  client_id: string;
+  sub: string;
+  scope: string;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  hash: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  idle_expires_at: number;
+  consumed_at: number | null;
+  /** The response given when this token was rotated, encrypted, kept for the grace window only. */
+  successor: string | null;
+  grace_until: number | null;
+}
+
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  /** Strictly increasing; unique, so two nodes cannot both create generation N. */
+  generation: number;
+  alg: string;
+  private_pem: string;
+  public_jwk: string;
+  created_at: number;
+  /** Signing starts here (publication delay after creation). */
+  active_at: number;
+  /** Stops signing (a newer key became active). */
+  retired_at: number | null;
+  /** Leaves the JWKS (every token it signed has expired). */
+  expires_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: number;
+  type: string;
+  client_id: string | null;
+  user_id: string | null;
+  ip: string | null;
+  detail: string | null;
+}
+
+export interface Database {
+  clients: ClientsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  interactions: InteractionsTable;
+  grants: GrantsTable;
+  codes: CodesTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  consents: ConsentsTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
+}

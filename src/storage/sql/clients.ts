@@ -1,0 +1,95 @@
+import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { ClientsTable, Database } from '../schema.js';
+import type { Client, ClientStore } from '../types.js';
+import { mapDuplicate } from './errors.js';
+
+const toClient = (r: Selectable<ClientsTable>): Client => ({
+  clientId: r.client_id,
+  name: r.name,
+  type: r.type as Client['type'],
+  redirectUris: JSON.parse(r.redirect_uris),
+  postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
+  grantTypes: JSON.parse(r.grant_types),
+  tokenEndpointAuthMethod: r.token_endpoint_auth_method as Client['tokenEndpointAuthMethod'],
+  secretHash: r.secret_hash,
+  consent: r.consent as Client['consent'],
+  requirePkce: r.require_pkce === 1,
+  accessTokenTtl: r.access_token_ttl,
+  refreshTokenTtl: r.refresh_token_ttl,
+  refreshIdleTtl: r.refresh_idle_ttl,
+  refreshGrace: r.refresh_grace,
+  rotateRefreshTokens: r.rotate_refresh_tokens === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+function toRow(c: Partial<Client>): Updateable<ClientsTable> {
+  const row: Updateable<ClientsTable> = {};
+  if (c.clientId !== undefined) row.client_id = c.clientId;
+  if (c.name !== undefined) row.name = c.name;
+  if (c.type !== undefined) row.type = c.type;
+  if (c.redirectUris !== undefined) row.redirect_uris = JSON.stringify(c.redirectUris);
+  if (c.postLogoutRedirectUris !== undefined)
+    row.post_logout_redirect_uris = JSON.stringify(c.postLogoutRedirectUris);
+  if (c.grantTypes !== undefined) row.grant_types = JSON.stringify(c.grantTypes);
+  if (c.tokenEndpointAuthMethod !== undefined) row.token_endpoint_auth_method = c.tokenEndpointAuthMethod;
+  if (c.secretHash !== undefined) row.secret_hash = c.secretHash;
+  if (c.consent !== undefined) row.consent = c.consent;
+  if (c.requirePkce !== undefined) row.require_pkce = c.requirePkce ? 1 : 0;
+  if (c.accessTokenTtl !== undefined) row.access_token_ttl = c.accessTokenTtl;
+  if (c.refreshTokenTtl !== undefined) row.refresh_token_ttl = c.refreshTokenTtl;
+  if (c.refreshIdleTtl !== undefined) row.refresh_idle_ttl = c.refreshIdleTtl;
+  if (c.refreshGrace !== undefined) row.refresh_grace = c.refreshGrace;
+  if (c.rotateRefreshTokens !== undefined) row.rotate_refresh_tokens = c.rotateRefreshTokens ? 1 : 0;
+  if (c.createdAt !== undefined) row.created_at = c.createdAt;
+  if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
+  return row;
+}
+
+export class SqlClientStore implements ClientStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(client: Client): Promise<void> {
+    await mapDuplicate(`client ${client.clientId} exists`, () =>
+      this.db
+        .insertInto('clients')
+        .values(toRow(client) as Selectable<ClientsTable>)
+        .execute(),
+    );
+  }
+
+  async get(clientId: string): Promise<Client | undefined> {
+    const r = await this.db
+      .selectFrom('clients')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return r && toClient(r);
+  }
+
+  async list(): Promise<Client[]> {
+    const rows = await this.db
+      .selectFrom('clients')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('client_id')
+      .execute();
+    return rows.map(toClient);
+  }
+
+  async update(
+    clientId: string,
+    patch: Partial<Omit<Client, 'clientId' | 'createdAt'>>,
+  ): Promise<Client | undefined> {
+    const row = toRow(patch);
+    if (Object.keys(row).length > 0) {
+      await this.db.updateTable('clients').set(row).where('client_id', '=', clientId).execute();
+    }
+    return this.get(clientId);
+  }
+
+  async delete(clientId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

@@ -1,0 +1,122 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, InteractionsTable, SessionsTable } from '../schema.js';
+import type { Interaction, InteractionStore, Session, SessionStore } from '../types.js';
+
+const toSession = (r: Selectable<SessionsTable>): Session => ({
+  idHash: r.id_hash,
+  userId: r.user_id,
+  authTime: r.auth_time,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  expiresAt: r.expires_at,
+  endedAt: r.ended_at,
+});
+
+export class SqlSessionStore implements SessionStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(s: Session): Promise<void> {
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id_hash: s.idHash,
+        user_id: s.userId,
+        auth_time: s.authTime,
+        created_at: s.createdAt,
+        last_seen_at: s.lastSeenAt,
+        expires_at: s.expiresAt,
+        ended_at: s.endedAt,
+      })
+      .execute();
+  }
+
+  async get(idHash: string): Promise<Session | undefined> {
+    const r = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id_hash', '=', idHash)
+      .executeTakeFirst();
+    return r && toSession(r);
+  }
+
+  async touch(idHash: string, at: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ last_seen_at: at }).where('id_hash', '=', idHash).execute();
+  }
+
+  async end(idHash: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ ended_at: at })
+      .where('id_hash', '=', idHash)
+      .where('ended_at', 'is', null)
+      .execute();
+  }
+
+  async endAllForUser(userId: string, at: number): Promise<number> {
+    const r = await this.db
+      .updateTable('sessions')
+      .set({ ended_at: at })
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+}
+
+const toInteraction = (r: Selectable<InteractionsTable>): Interaction => ({
+  id: r.id,
+  clientId: r.client_id,
+  request: r.request,
+  csrf: r.csrf,
+  userId: r.user_id,
+  sessionHash: r.session_hash,
+  authTime: r.auth_time,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  completedAt: r.completed_at,
+});
+
+export class SqlInteractionStore implements InteractionStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async create(i: Interaction): Promise<void> {
+    await this.db
+      .insertInto('interactions')
+      .values({
+        id: i.id,
+        client_id: i.clientId,
+        request: i.request,
+        csrf: i.csrf,
+        user_id: i.userId,
+        session_hash: i.sessionHash,
+        auth_time: i.authTime,
+        created_at: i.createdAt,
+        expires_at: i.expiresAt,
+        completed_at: i.completedAt,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<Interaction | undefined> {
+    const r = await this.db.selectFrom('interactions').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toInteraction(r);
+  }
+
+  async setUser(id: string, userId: string, sessionHash: string, authTime: number): Promise<void> {
+    await this.db
+      .updateTable('interactions')
+      .set({ user_id: userId, session_hash: sessionHash, auth_time: authTime })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async complete(id: string, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('interactions')
+      .set({ completed_at: at })
+      .where('id', '=', id)
+      .where('completed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Narrow store contracts, one per concern. The contract test suite (test/storage/)
+ * runs every implementation against these promises.
+ */
+
+export type ClientType = 'native' | 'spa' | 'web' | 'service';
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+export type ConsentSetting = 'none' | 'required';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+export interface Client {
+  clientId: string;
+  name: string;
+  type: ClientType;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: GrantType[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  secretHash: string | null;
+  consent: ConsentSetting;
+  requirePkce: boolean;
+  accessTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+  refreshIdleTtl: number | null;
+  refreshGrace: number;
+  rotateRefreshTokens: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientStore {
+  /** Throws DuplicateError when the client_id exists. */
+  create(client: Client): Promise<void>;
+  get(clientId: string): Promise<Client | undefined>;
+  list(): Promise<Client[]>;
+  /** Returns the updated client, or undefined when it does not exist. */
+  update(
+    clientId: string,
+    patch: Partial<Omit<Client, 'clientId' | 'createdAt'>>,
+  ): Promise<Client | undefined>;
+  /** True when a client was deleted. */
+  delete(clientId: string): Promise<boolean>;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string | null;
+  name: string | null;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface UserStore {
+  /** Throws DuplicateError when the username is taken. */
+  create(user: User): Promise<void>;
+  getById(id: string): Promise<User | undefined>;
+  getByUsername(username: string): Promise<User | undefined>;
+  list(): Promise<User[]>;
+  setPasswordHash(id: string, hash: string, at: number): Promise<boolean>;
+  setDisabled(id: string, disabled: boolean, at: number): Promise<boolean>;
+}
+
+export interface Session {
+  idHash: string;
+  userId: string;
+  authTime: number;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+}
+
+export interface SessionStore {
+  create(session: Session): Promise<void>;
+  /** Returns the session whatever its state; callers judge expiry with the clock. */
+  get(idHash: string): Promise<Session | undefined>;
+  touch(idHash: string, at: number): Promise<void>;
+  end(idHash: string, at: number): Promise<void>;
+  endAllForUser(userId: string, at: number): Promise<number>;
+}
+
+export interface Interaction {
+  id: string;
+  clientId: string;
+  /** The validated authorization request, serialised. */
+  request: string;
+  csrf: string;
+  userId: string | null;
+  sessionHash: string | null;
+  authTime: number | null;
+  createdAt: number;
+  expiresAt: number;
+  completedAt: number | null;
+}
+
+export interface InteractionStore {
+  create(interaction: Interaction): Promise<void>;
+  get(id: string): Promise<Interaction | undefined>;
+  /** Records who signed in for this interaction. */
+  setUser(id: string, userId: string, sessionHash: string, authTime: number): Promise<void>;
+  /** Atomically marks it completed; false when it already was (a replayed form post). */
+  complete(id: string, at: number): Promise<boolean>;
+}
+
+export interface Grant {
+  id: string;
+  clientId: string;
+  userId: string;
+  sessionHash: string | null;
+  scope: string;
+  nonce: string | null;
+  authTime: number;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface AuthorizationCode {
+  hash: string;
+  grantId: string;
+  clientId: string;
+  /** Null when the authorization request omitted redirect_uri (then /token may omit it too). */
+  redirectUri: string | null;
+  codeChallenge: string | null;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export type ConsumeCodeResult =
+  | { status: 'consumed'; code: AuthorizationCode; grant: Grant }
+  | { status: 'already-consumed'; code: AuthorizationCode }
+  | { status: 'unknown' };
+
+export interface GrantStore {
+  /** Writes a grant and its authorization code together. */
+  issueCode(grant: Grant, code: AuthorizationCode): Promise<void>;
+  /**
+   * One atomic statement marks the code consumed and returns it; a second caller
+   * gets `already-consumed` (RFC 6749 §4.1.2: the caller must then revoke the grant).
+   */
+  consumeCode(hash: string, at: number): Promise<ConsumeCodeResult>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  createGrant(grant: Grant): Promise<void>;
+  /** Revokes the grant, and with it every access and refresh token issued under it. */
+  revokeGrant(id: string, at: number): Promise<void>;
+  revokeAllForUser(userId: string, at: number): Promise<number>;
+}
+
+export interface AccessTokenRecord {
+  jti: string;
+  grantId: string | null;
+  clientId: string;
+  sub: string;
+  scope: string;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface AccessTokenStore {
+  record(token: AccessTokenRecord): Promise<void>;
+  /** Undefined when unknown; `revoked` true when the token or its grant was revoked. */
+  state(jti: string): Promise<{ token: AccessTokenRecord; revoked: boolean } | undefined>;
+  revoke(jti: string, at: number): Promise<void>;
+}
+
+export interface Consent {
+  userId: string;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+}
+
+export interface ConsentStore {
+  get(userId: string, clientId: string): Promise<Consent | undefined>;
+  /** Remembers the union of what was granted before and now. */
+  save(consent: Consent): Promise<void>;
+}
+
+export interface SigningKey {
+  kid: string;
+  generation: number;
+  alg: string;
+  privatePem: string;
+  publicJwk: Record<string, unknown>;
+  createdAt: number;
+  activeAt: number;
+  retiredAt: number | null;
+  expiresAt: number | null;
+}
+
+export interface KeyStore {
+  /** Every key still published (expires_at null or in the future). */
+  listPublished(at: number): Promise<SigningKey[]>;
+  listAll(): Promise<SigningKey[]>;
+  /**
+   * Inserts the key unless its generation already exists (another node won the race);
+   * returns true when this call inserted it.
+   */
+  insertIfGenerationFree(key: SigningKey): Promise<boolean>;
+  /** Marks keys older than `generation` retired from `at` and unpublished from `expiresAt`. */
+  retireBefore(generation: number, at: number, expiresAt: number): Promise<void>;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: number;
+  type: string;
+  clientId: string | null;
+  userId: string | null;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditStore {
+  record(event: AuditEvent): Promise<void>;
+  list(opts?: { limit?: number; type?: string; userId?: string; clientId?: string }): Promise<AuditEvent[]>;
+}
+
+export interface Stores {
+  clients: ClientStore;
+  users: UserStore;
+  sessions: SessionStore;
+  interactions: InteractionStore;
+  grants: GrantStore;
+  accessTokens: AccessTokenStore;
+  consents: ConsentStore;
+  keys: KeyStore;
+  audit: AuditStore;
+}
+
+export class DuplicateError extends Error {
+  override name = 'DuplicateError';
+}

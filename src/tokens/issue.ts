@@ -1,0 +1,61 @@
+/** Issues the tokens of one grant: access token (recorded by jti), ID token when `openid`. */
+import type { ServerContext } from '../context.js';
+import type { TokenResponse } from '../protocol/grants/types.js';
+import { hasScope } from '../protocol/scopes.js';
+import type { Client, Grant, User } from '../storage/types.js';
+
+/** OIDC Core §5.4: claims by scope. */
+export function claimsFor(user: User, scope: string): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (hasScope(scope, 'profile')) {
+    if (user.name !== null) claims['name'] = user.name;
+    claims['preferred_username'] = user.username;
+    claims['updated_at'] = Math.floor(user.updatedAt / 1000);
+  }
+  if (hasScope(scope, 'email') && user.email !== null) {
+    claims['email'] = user.email;
+    claims['email_verified'] = false;
+  }
+  return claims;
+}
+
+export async function issueUserTokens(
+  ctx: ServerContext,
+  client: Client,
+  grant: Grant,
+  user: User,
+  scope: string,
+  opts: { nonce: string | null },
+): Promise<TokenResponse> {
+  const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
+  const at = await ctx.minter.accessToken({
+    sub: user.id,
+    clientId: client.clientId,
+    scope,
+    ttlSec: ttl,
+    authTime: grant.authTime,
+  });
+  await ctx.storage.accessTokens.record({
+    jti: at.jti,
+    grantId: grant.id,
+    clientId: client.clientId,
+    sub: user.id,
+    scope,
+    expiresAt: at.exp * 1000,
+    revokedAt: null,
+  });
+  const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
+  if (hasScope(scope, 'openid')) {
+    response.id_token = await ctx.minter.idToken({
+      sub: user.id,
+      clientId: client.clientId,
+      nonce: opts.nonce,
+      authTime: grant.authTime,
+      sid: grant.sessionHash ? grant.sessionHash.slice(0, 22) : null,
+      accessToken: at.token,
+      ttlSec: ctx.config.idTokenTtlSec,
+      claims: claimsFor(user, scope),
+    });
+  }
+  return response;
+}

@@ -1,0 +1,128 @@
+/**
+ * Signing keys: created on first start (one per generation, so two nodes starting together
+ * cannot both create one), rotated with a publication delay, published in the JWKS until
+ * every token they signed has expired.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { Clock } from '../clock.js';
+import type { KeyStore, SigningKey } from '../storage/types.js';
+
+export interface KeyTimings {
+  /** Seconds between publishing a new key and signing with it. */
+  publicationDelaySec: number;
+  /** Seconds a node may serve its cached key list before reading the store again. */
+  cacheSec: number;
+  /** Longest lifetime of anything a key signs; the old key stays published this long after retiring. */
+  maxTokenLifetimeSec: number;
+}
+
+export interface ActiveKey {
+  kid: string;
+  alg: string;
+  privateKey: KeyObject;
+  privatePem: string;
+}
+
+export async function generateSigningKey(
+  generation: number,
+  now: number,
+  activeAt: number,
+): Promise<SigningKey> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint({ kty: 'RSA', e: publicJwk.e!, n: publicJwk.n! });
+  return {
+    kid,
+    generation,
+    alg: 'RS256',
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicJwk: { kty: 'RSA', n: publicJwk.n, e: publicJwk.e, kid, alg: 'RS256', use: 'sig' },
+    createdAt: now,
+    activeAt,
+    retiredAt: null,
+    expiresAt: null,
+  };
+}
+
+export class KeyManager {
+  #cache: { keys: SigningKey[]; loadedAt: number } | undefined;
+  #privateKeys = new Map<string, KeyObject>();
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly clock: Clock,
+    private readonly timings: KeyTimings,
+  ) {}
+
+  /** Creates generation 1 when the store has no key; safe to call from many nodes at once. */
+  async ensureKey(): Promise<void> {
+    const all = await this.store.listAll();
+    if (all.length > 0) return;
+    const now = this.clock.now();
+    await this.store.insertIfGenerationFree(await generateSigningKey(1, now, now));
+    this.#cache = undefined;
+  }
+
+  /**
+   * Adds the next generation: published at once, used for signing after the publication
+   * delay; older keys retire then and stay published until their tokens have expired.
+   */
+  async rotate(): Promise<SigningKey> {
+    const all = await this.store.listAll();
+    const next = (all[0]?.generation ?? 0) + 1;
+    const now = this.clock.now();
+    const activeAt = now + this.timings.publicationDelaySec * 1000;
+    const key = await generateSigningKey(next, now, activeAt);
+    if (!(await this.store.insertIfGenerationFree(key))) {
+      throw new Error('another rotation happened at the same moment; run it again if you need a further key');
+    }
+    await this.store.retireBefore(next, activeAt, activeAt + this.timings.maxTokenLifetimeSec * 1000);
+    this.#cache = undefined;
+    return key;
+  }
+
+  async #published(): Promise<SigningKey[]> {
+    const now = this.clock.now();
+    if (
+      !this.#cache ||
+      now - this.#cache.loadedAt >= this.timings.cacheSec * 1000 ||
+      now < this.#cache.loadedAt
+    ) {
+      this.#cache = { keys: await this.store.listPublished(now), loadedAt: now };
+    }
+    return this.#cache.keys;
+  }
+
+  /** The newest key whose publication delay has passed. */
+  async signingKey(): Promise<ActiveKey> {
+    const now = this.clock.now();
+    const keys = await this.#published();
+    const key = keys.find((k) => k.activeAt <= now) ?? keys[keys.length - 1];
+    if (!key) throw new Error('no signing key: the key store is empty');
+    let privateKey = this.#privateKeys.get(key.kid);
+    if (!privateKey) {
+      privateKey = createPrivateKey(key.privatePem);
+      this.#privateKeys.set(key.kid, privateKey);
+    }
+    return { kid: key.kid, alg: key.alg, privateKey, privatePem: key.privatePem };
+  }
+
+  /** RFC 7517 JWK Set of the public parts only. */
+  async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+    const now = this.clock.now();
+    const keys = await this.#published();
+    return { keys: keys.filter((k) => k.expiresAt === null || k.expiresAt > now).map((k) => k.publicJwk) };
+  }
+
+  async list(): Promise<SigningKey[]> {
+    return this.store.listAll();
+  }
+
+  /** Public key by kid (for checking our own id_token_hint). */
+  async publicKey(kid: string): Promise<KeyObject | undefined> {
+    const keys = await this.#published();
+    const k = keys.find((x) => x.kid === kid);
+    return k ? createPublicKey({ key: k.publicJwk as JWK & { kty: string }, format: 'jwk' }) : undefined;
+  }
+}

@@ -1,0 +1,157 @@
+/** Server-rendered pages: sign-in, consent, error, form_post response, logout. */
+import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
+import { Layout, renderPage } from './layout.js';
+
+export function loginPage(p: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+  cancelAction: string;
+}): string {
+  return renderPage(
+    <Layout title="Sign in">
+      <h1>Sign in</h1>
+      <p class="lead">
+        to continue to <strong>{p.clientName}</strong>
+      </p>
+      {p.error ? (
+        <p class="error" role="alert" id="login-error">
+          {p.error}
+        </p>
+      ) : null}
+      <form method="post" action={p.action} novalidate={false}>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <label for="username">Username</label>
+        <input
+          type="text"
+          id="username"
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck={false}
+          required
+          maxLength={128}
+          value={p.username ?? ''}
+          autofocus={!p.username}
+          aria-describedby={p.error ? 'login-error' : undefined}
+        />
+        <label for="password">Password</label>
+        <input
+          type="password"
+          id="password"
+          name="password"
+          autocomplete="current-password"
+          required
+          maxLength={1024}
+          autofocus={Boolean(p.username)}
+        />
+        <button type="submit">Sign in</button>
+      </form>
+      <form method="post" action={p.cancelAction}>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <button type="submit" class="secondary">
+          Cancel
+        </button>
+      </form>
+    </Layout>,
+  );
+}
+
+export function consentPage(p: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  username: string;
+  scopes: string[];
+}): string {
+  const described = p.scopes.filter((s) => SCOPE_DESCRIPTIONS[s] !== undefined);
+  return renderPage(
+    <Layout title="Allow access">
+      <h1>Allow access?</h1>
+      <p class="lead">
+        <strong>{p.clientName}</strong> wants to:
+      </p>
+      <ul class="scopes">
+        {described.length === 0 ? (
+          <li>Know that you are signed in</li>
+        ) : (
+          described.map((s) => <li key={s}>{SCOPE_DESCRIPTIONS[s]}</li>)
+        )}
+      </ul>
+      <form method="post" action={p.action}>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <div class="row">
+          <button type="submit" name="decision" value="deny" class="secondary">
+            Deny
+          </button>
+          <button type="submit" name="decision" value="allow">
+            Allow
+          </button>
+        </div>
+      </form>
+      <p class="small">Signed in as {p.username}.</p>
+    </Layout>,
+  );
+}
+
+export function errorPage(p: { title: string; message: string; code?: string }): string {
+  return renderPage(
+    <Layout title={p.title}>
+      <h1>{p.title}</h1>
+      <p class="lead">{p.message}</p>
+      {p.code ? (
+        <p class="small">
+          Error code: <code>{p.code}</code>
+        </p>
+      ) : null}
+    </Layout>,
+  );
+}
+
+/** OAuth 2.0 Form Post Response Mode §2: auto-submitting form; works without script too. */
+export function formPostPage(p: { action: string; fields: Record<string, string>; nonce: string }): string {
+  return renderPage(
+    <Layout title="Continue" scriptNonce={p.nonce} script="document.forms[0].submit();">
+      <h1>Continuing…</h1>
+      <form method="post" action={p.action}>
+        {Object.entries(p.fields).map(([k, v]) => (
+          <input type="hidden" name={k} value={v} key={k} />
+        ))}
+        <noscript>
+          <button type="submit">Continue</button>
+        </noscript>
+      </form>
+    </Layout>,
+  );
+}
+
+export function logoutConfirmPage(p: {
+  action: string;
+  csrf: string;
+  fields: Record<string, string>;
+}): string {
+  return renderPage(
+    <Layout title="Sign out">
+      <h1>Sign out?</h1>
+      <p class="lead">Do you want to sign out of Latchkey?</p>
+      <form method="post" action={p.action}>
+        <input type="hidden" name="csrf" value={p.csrf} />
+        {Object.entries(p.fields).map(([k, v]) => (
+          <input type="hidden" name={k} value={v} key={k} />
+        ))}
+        <button type="submit">Sign out</button>
+      </form>
+    </Layout>,
+  );
+}
+
+export function loggedOutPage(): string {
+  return renderPage(
+    <Layout title="Signed out">
+      <h1>You are signed out</h1>
+      <p class="lead">You can close this window.</p>
+    </Layout>,
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * The whole seed flow through real HTTP with a certified client library (oauth4webapi):
+ * discovery → authorize URL with S256 → sign in through the HTML form → consent →
+ * callback (state, iss) → token exchange → tokens verified against the JWKS.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+
+const insecure = { [oauth.allowInsecureRequests]: true };
+
+describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
+  let server: TestServer;
+  let as: oauth.AuthorizationServer;
+  let user: { id: string };
+
+  before(async () => {
+    server = await startTestServer();
+    user = await createUser(server);
+    as = await oauth.processDiscoveryResponse(
+      new URL(server.issuer),
+      await oauth.discoveryRequest(new URL(server.issuer), { algorithm: 'oidc', ...insecure }),
+    );
+  });
+  after(() => server.cleanup());
+
+  for (const consent of ['none', 'required'] as const) {
+    it(`completes the flow for a native client (consent ${consent})`, async () => {
+      const app = await createClient(server, {
+        type: 'native',
+        consent,
+        redirectUris: ['http://127.0.0.1/callback'],
+      });
+      const client: oauth.Client = { client_id: app.clientId };
+      const verifier = oauth.generateRandomCodeVerifier();
+      const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+      const state = oauth.generateRandomState();
+      const nonce = oauth.generateRandomNonce();
+      const redirectUri = 'http://127.0.0.1:51234/callback';
+      const url = new URL(as.authorization_endpoint!);
+      url.search = new URLSearchParams({
+        client_id: client.client_id,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: 'openid profile email',
+        state,
+        nonce,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }).toString();
+
+      const browser = new Browser(server.url);
+      const final = await authorizeThroughBrowser(browser, url.toString(), { consent: 'allow' });
+      assert.equal(final.status, 303);
+      assert.ok(final.location?.startsWith(redirectUri), final.location ?? final.body.slice(0, 300));
+      const callback = new URL(final.location!);
+      assert.equal(callback.searchParams.get('iss'), server.issuer);
+      assert.equal(callback.searchParams.get('state'), state);
+
+      const params = oauth.validateAuthResponse(as, client, callback, state);
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        oauth.None(),
+        params,
+        redirectUri,
+        verifier,
+        insecure,
+      );
+      assert.equal(response.headers.get('cache-control'), 'no-store');
+      const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+        expectedNonce: nonce,
+        requireIdToken: true,
+      });
+      assert.equal(result.token_type, 'bearer');
+      assert.equal(result.expires_in, 3600);
+      assert.equal(result.scope, 'openid profile email');
+
+      const jwks = createRemoteJWKSet(new URL(as.jwks_uri!));
+      const id = await jwtVerify(result.id_token!, jwks, {
+        issuer: server.issuer,
+        audience: client.client_id,
+        currentDate: new Date(server.clock.now()),
+      });
+      assert.equal(id.payload.sub, user.id);
+      assert.equal(id.payload['nonce'], nonce);
+      assert.ok(id.payload['at_hash']);
+      assert.ok(id.payload['auth_time']);
+      assert.ok(id.payload['sid']);
+      assert.equal(id.payload['preferred_username'], 'alice');
+
+      const at = await jwtVerify(result.access_token, jwks, {
+        issuer: server.issuer,
+        audience: 'api://default',
+        typ: 'at+jwt',
+        currentDate: new Date(server.clock.now()),
+      });
+      assert.equal(at.payload.sub, user.id);
+      assert.equal(at.payload['client_id'], client.client_id);
+      assert.equal(at.payload['scope'], 'openid profile email');
+      assert.ok(at.payload.jti);
+      assert.notEqual(at.payload.aud, client.client_id);
+    });
+  }
+
+  it('single sign-on: a second authorize from the same browser skips the sign-in', async () => {
+    const app = await createClient(server);
+    const browser = new Browser(server.url);
+    const mk = async () => {
+      const verifier = oauth.generateRandomCodeVerifier();
+      const url = new URL(as.authorization_endpoint!);
+      url.search = new URLSearchParams({
+        client_id: app.clientId,
+        redirect_uri: app.redirectUri,
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
+      return url.toString();
+    };
+    const first = await authorizeThroughBrowser(browser, await mk());
+    assert.ok(first.location?.startsWith(app.redirectUri));
+    const second = await browser.get(await mk());
+    assert.equal(second.status, 303);
+    assert.ok(second.location?.startsWith(`${app.redirectUri}?code=`), 'no sign-in page the second time');
+  });
+});

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with node:test through tsx. Files are listed explicitly
+// (Node 20 does not expand a quoted glob). Exits non-zero when no test ran.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2);
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+let files = walk(join(root, 'test'));
+if (only.length > 0) files = files.filter((f) => only.some((o) => f.includes(o)));
+if (files.length === 0) {
+  console.error('test/run.mjs: no test files found');
+  process.exit(1);
+}
+if (!process.env.LATCHKEY_TEST_POSTGRES) {
+  console.log(
+    'NOTE: PostgreSQL was NOT tested. Set LATCHKEY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test to run the PostgreSQL suites too.',
+  );
+}
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(r.status ?? 1);
