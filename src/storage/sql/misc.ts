@@ -16,17 +16,34 @@ export class SqlConsentStore implements ConsentStore {
     return r && { userId: r.user_id, clientId: r.client_id, scope: r.scope, createdAt: r.created_at };
   }
 
+  /**
+   * Compare-and-set, so two concurrent saves (two nodes, two tabs) cannot lose each other's
+   * scopes: insert when absent, else update only if the row still holds the scope we read.
+   */
   async save(c: Consent): Promise<void> {
-    const prior = await this.get(c.userId, c.clientId);
-    const scopes = new Set([...(prior?.scope.split(' ') ?? []), ...c.scope.split(' ')].filter(Boolean));
-    const scope = [...scopes].join(' ');
-    await this.db
-      .insertInto('consents')
-      .values({ user_id: c.userId, client_id: c.clientId, scope, created_at: c.createdAt })
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'client_id']).doUpdateSet({ scope, created_at: c.createdAt }),
-      )
-      .execute();
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const prior = await this.get(c.userId, c.clientId);
+      const scopes = new Set([...(prior?.scope.split(' ') ?? []), ...c.scope.split(' ')].filter(Boolean));
+      const scope = [...scopes].join(' ');
+      if (!prior) {
+        const r = await this.db
+          .insertInto('consents')
+          .values({ user_id: c.userId, client_id: c.clientId, scope, created_at: c.createdAt })
+          .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+          .executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return;
+        continue;
+      }
+      const r = await this.db
+        .updateTable('consents')
+        .set({ scope, created_at: c.createdAt })
+        .where('user_id', '=', c.userId)
+        .where('client_id', '=', c.clientId)
+        .where('scope', '=', prior.scope)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return;
+    }
+    throw new Error('consent could not be saved: too many concurrent updates');
   }
 }
 

@@ -1,0 +1,473 @@
+/**
+ * The store contract (src/storage/types.ts), run against every back end: SQLite always,
+ * PostgreSQL when LATCHKEY_TEST_POSTGRES is set (then it must connect, or the suite fails).
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { randomToken } from '../../src/crypto.js';
+import { openStorage, type Storage } from '../../src/storage/index.js';
+import { pendingMigrations } from '../../src/storage/migrations.js';
+import {
+  type AuthorizationCode,
+  type Client,
+  DuplicateError,
+  type Grant,
+  type SigningKey,
+  type User,
+} from '../../src/storage/types.js';
+import { tempDir } from '../helpers/server.js';
+import { createTempDatabase, PG_SKIP_REASON, PG_URL } from './pg.js';
+
+// Realistic epoch-ms times (beyond 2^31, so a 32-bit column or a string bigint would show).
+const T0 = 1_790_000_000_000;
+const id = (p: string) => `${p}-${randomToken(8)}`;
+
+interface Backend {
+  name: string;
+  skip: string | false;
+  open(): Promise<{ storage: Storage; done(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    async open() {
+      const dir = tempDir('latchkey-contract-');
+      const storage = await openStorage(join(dir, 'contract.db'));
+      return {
+        storage,
+        async done() {
+          await storage.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: PG_URL ? false : PG_SKIP_REASON,
+    async open() {
+      const tmp = await createTempDatabase();
+      const storage = await openStorage(tmp.url, { poolSize: 20 });
+      return {
+        storage,
+        async done() {
+          await storage.close();
+          await tmp.drop();
+        },
+      };
+    },
+  },
+];
+
+const client = (over: Partial<Client> = {}): Client => ({
+  clientId: id('client'),
+  name: 'Contract app',
+  type: 'native',
+  redirectUris: ['http://127.0.0.1/callback', 'com.example.app:/cb'],
+  postLogoutRedirectUris: [],
+  grantTypes: ['authorization_code', 'refresh_token'],
+  tokenEndpointAuthMethod: 'none',
+  secretHash: null,
+  consent: 'required',
+  requirePkce: true,
+  accessTokenTtl: null,
+  refreshTokenTtl: 7200,
+  refreshIdleTtl: null,
+  refreshGrace: 0,
+  rotateRefreshTokens: true,
+  createdAt: T0,
+  updatedAt: T0,
+  ...over,
+});
+
+const user = (over: Partial<User> = {}): User => ({
+  id: id('user'),
+  username: id('name'),
+  email: null,
+  name: 'Contract User',
+  passwordHash: 'hash',
+  disabled: false,
+  createdAt: T0,
+  updatedAt: T0,
+  ...over,
+});
+
+const grant = (over: Partial<Grant> = {}): Grant => ({
+  id: id('grant'),
+  clientId: 'c1',
+  userId: 'u1',
+  sessionHash: null,
+  scope: 'openid profile',
+  nonce: 'n-1',
+  authTime: T0,
+  createdAt: T0,
+  revokedAt: null,
+  ...over,
+});
+
+const code = (grantId: string, over: Partial<AuthorizationCode> = {}): AuthorizationCode => ({
+  hash: id('code'),
+  grantId,
+  clientId: 'c1',
+  redirectUri: 'http://127.0.0.1/callback',
+  codeChallenge: 'challenge',
+  expiresAt: T0 + 60_000,
+  consumedAt: null,
+  ...over,
+});
+
+const key = (generation: number, over: Partial<SigningKey> = {}): SigningKey => ({
+  kid: id('kid'),
+  generation,
+  alg: 'RS256',
+  privatePem: 'pem',
+  publicJwk: { kty: 'RSA', n: 'n', e: 'AQAB' },
+  createdAt: T0,
+  activeAt: T0,
+  retiredAt: null,
+  expiresAt: null,
+  ...over,
+});
+
+for (const backend of backends) {
+  describe(`store contract: ${backend.name}`, { skip: backend.skip }, () => {
+    let s: Storage;
+    let done: () => Promise<void> = async () => {};
+
+    before(async () => {
+      const opened = await backend.open();
+      s = opened.storage;
+      done = opened.done;
+    });
+    after(async () => {
+      await done();
+    });
+
+    test('dialect and migrations: nothing pending, running again is a no-op', async () => {
+      assert.equal(s.dialect, backend.name);
+      assert.equal(await pendingMigrations(s.db), 0);
+      const r = await sql<{ one: number }>`select 1 as one`.execute(s.db);
+      assert.equal(Number(r.rows[0]?.one), 1);
+    });
+
+    test('clients: create, get, list, update, delete; duplicate client_id → DuplicateError', async () => {
+      const c = client({ accessTokenTtl: 900 });
+      await s.clients.create(c);
+      const got = await s.clients.get(c.clientId);
+      assert.deepEqual(got, c);
+      assert.equal(typeof got?.createdAt, 'number');
+      await assert.rejects(s.clients.create({ ...c, name: 'other' }), DuplicateError);
+      assert.ok((await s.clients.list()).some((x) => x.clientId === c.clientId));
+
+      const updated = await s.clients.update(c.clientId, {
+        name: 'Renamed',
+        redirectUris: ['http://127.0.0.1/other'],
+        requirePkce: false,
+        secretHash: 'h',
+        updatedAt: T0 + 1,
+      });
+      assert.equal(updated?.name, 'Renamed');
+      assert.deepEqual(updated?.redirectUris, ['http://127.0.0.1/other']);
+      assert.equal(updated?.requirePkce, false);
+      assert.equal(updated?.secretHash, 'h');
+      assert.equal(updated?.updatedAt, T0 + 1);
+      assert.equal(updated?.createdAt, T0);
+      assert.equal(await s.clients.update('no-such-client', { name: 'x' }), undefined);
+
+      assert.equal(await s.clients.delete(c.clientId), true);
+      assert.equal(await s.clients.delete(c.clientId), false);
+      assert.equal(await s.clients.get(c.clientId), undefined);
+    });
+
+    test('users: create, lookups, duplicate username → DuplicateError, password and disabled', async () => {
+      const u = user({ email: 'a@example.com' });
+      await s.users.create(u);
+      assert.deepEqual(await s.users.getById(u.id), u);
+      assert.deepEqual(await s.users.getByUsername(u.username), u);
+      assert.equal(await s.users.getByUsername(`${u.username}-nope`), undefined);
+      await assert.rejects(s.users.create(user({ username: u.username })), (err: unknown) => {
+        assert.ok(err instanceof DuplicateError);
+        assert.match(err.message, /taken/);
+        return true;
+      });
+      assert.ok((await s.users.list()).some((x) => x.id === u.id));
+
+      assert.equal(await s.users.setPasswordHash(u.id, 'new-hash', T0 + 5), true);
+      assert.equal(await s.users.setDisabled(u.id, true, T0 + 6), true);
+      const after = await s.users.getById(u.id);
+      assert.equal(after?.passwordHash, 'new-hash');
+      assert.equal(after?.disabled, true);
+      assert.equal(after?.updatedAt, T0 + 6);
+      assert.equal(await s.users.setPasswordHash('missing', 'x', T0), false);
+      assert.equal(await s.users.setDisabled('missing', true, T0), false);
+    });
+
+    test('sessions: create, get, touch, end once, endAllForUser', async () => {
+      const userId = id('u');
+      const mk = (idHash: string) => ({
+        idHash,
+        userId,
+        authTime: T0,
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: T0 + 3_600_000,
+        endedAt: null,
+      });
+      const a = mk(id('sa'));
+      const b = mk(id('sb'));
+      const c = mk(id('sc'));
+      for (const x of [a, b, c]) await s.sessions.create(x);
+      assert.deepEqual(await s.sessions.get(a.idHash), a);
+      assert.equal(await s.sessions.get('missing'), undefined);
+
+      await s.sessions.touch(a.idHash, T0 + 10);
+      assert.equal((await s.sessions.get(a.idHash))?.lastSeenAt, T0 + 10);
+
+      await s.sessions.end(a.idHash, T0 + 20);
+      await s.sessions.end(a.idHash, T0 + 30); // ending again keeps the first time
+      assert.equal((await s.sessions.get(a.idHash))?.endedAt, T0 + 20);
+
+      assert.equal(await s.sessions.endAllForUser(userId, T0 + 40), 2);
+      assert.equal((await s.sessions.get(b.idHash))?.endedAt, T0 + 40);
+      assert.equal((await s.sessions.get(c.idHash))?.endedAt, T0 + 40);
+      assert.equal(await s.sessions.endAllForUser(userId, T0 + 50), 0);
+    });
+
+    test('interactions: create, get, setUser, complete exactly once (also under concurrency)', async () => {
+      const i = {
+        id: id('int'),
+        clientId: 'c1',
+        request: JSON.stringify({ scope: 'openid' }),
+        csrf: 'csrf',
+        userId: null,
+        sessionHash: null,
+        authTime: null,
+        createdAt: T0,
+        expiresAt: T0 + 900_000,
+        completedAt: null,
+      };
+      await s.interactions.create(i);
+      assert.deepEqual(await s.interactions.get(i.id), i);
+      assert.equal(await s.interactions.get('missing'), undefined);
+
+      await s.interactions.setUser(i.id, 'u1', 'sess-hash', T0 + 1);
+      const withUser = await s.interactions.get(i.id);
+      assert.equal(withUser?.userId, 'u1');
+      assert.equal(withUser?.sessionHash, 'sess-hash');
+      assert.equal(withUser?.authTime, T0 + 1);
+
+      assert.equal(await s.interactions.complete(i.id, T0 + 2), true);
+      assert.equal(await s.interactions.complete(i.id, T0 + 3), false);
+      assert.equal((await s.interactions.get(i.id))?.completedAt, T0 + 2);
+      assert.equal(await s.interactions.complete('missing', T0), false);
+
+      const j = { ...i, id: id('int') };
+      await s.interactions.create(j);
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () => s.interactions.complete(j.id, T0 + 9)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test('grants: issueCode then consumeCode: consumed → already-consumed → unknown', async () => {
+      const g = grant();
+      const c = code(g.id);
+      await s.grants.issueCode(g, c);
+      assert.deepEqual(await s.grants.getGrant(g.id), g);
+
+      const first = await s.grants.consumeCode(c.hash, T0 + 5);
+      assert.equal(first.status, 'consumed');
+      assert.ok(first.status === 'consumed');
+      assert.deepEqual(first.code, { ...c, consumedAt: T0 + 5 });
+      assert.deepEqual(first.grant, g);
+
+      const second = await s.grants.consumeCode(c.hash, T0 + 6);
+      assert.equal(second.status, 'already-consumed');
+      assert.ok(second.status === 'already-consumed');
+      assert.equal(second.code.grantId, g.id);
+      assert.equal(second.code.consumedAt, T0 + 5);
+
+      assert.deepEqual(await s.grants.consumeCode('no-such-code', T0), { status: 'unknown' });
+    });
+
+    test('grants: issueCode writes grant and code together (a failing code insert leaves no grant)', async () => {
+      const g1 = grant();
+      const c1 = code(g1.id);
+      await s.grants.issueCode(g1, c1);
+      const g2 = grant();
+      // Same code hash: the code insert fails, so the grant must be rolled back with it.
+      await assert.rejects(s.grants.issueCode(g2, { ...c1, grantId: g2.id }));
+      assert.equal(await s.grants.getGrant(g2.id), undefined);
+    });
+
+    test('grants: 50 concurrent consumeCode of one code → exactly one consumed', async () => {
+      const g = grant();
+      const c = code(g.id);
+      await s.grants.issueCode(g, c);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, n) => s.grants.consumeCode(c.hash, T0 + n)),
+      );
+      const consumed = results.filter((r) => r.status === 'consumed');
+      assert.equal(consumed.length, 1);
+      assert.equal(results.filter((r) => r.status === 'already-consumed').length, 49);
+      const won = consumed[0];
+      assert.ok(won?.status === 'consumed');
+      for (const r of results) {
+        if (r.status === 'already-consumed') assert.equal(r.code.consumedAt, won.code.consumedAt);
+      }
+    });
+
+    test('grants: revokeGrant makes its access tokens revoked; revokeAllForUser counts', async () => {
+      const userId = id('u');
+      const g = grant({ userId });
+      const other = grant({ userId });
+      await s.grants.createGrant(g);
+      await s.grants.createGrant(other);
+      const at = {
+        jti: id('jti'),
+        grantId: g.id,
+        clientId: 'c1',
+        sub: userId,
+        scope: 'openid',
+        expiresAt: T0 + 3_600_000,
+        revokedAt: null,
+      };
+      await s.accessTokens.record(at);
+      const standalone = { ...at, jti: id('jti'), grantId: null };
+      await s.accessTokens.record(standalone);
+
+      assert.deepEqual(await s.accessTokens.state(at.jti), { token: at, revoked: false });
+      assert.equal(await s.accessTokens.state('missing'), undefined);
+
+      await s.grants.revokeGrant(g.id, T0 + 7);
+      assert.equal((await s.grants.getGrant(g.id))?.revokedAt, T0 + 7);
+      const st = await s.accessTokens.state(at.jti);
+      assert.equal(st?.revoked, true);
+      assert.equal(st?.token.revokedAt, null, 'the token row itself is untouched; its grant is revoked');
+      await s.grants.revokeGrant(g.id, T0 + 8);
+      assert.equal((await s.grants.getGrant(g.id))?.revokedAt, T0 + 7, 'first revocation time kept');
+
+      // A token without a grant (client_credentials) is revoked on its own.
+      assert.equal((await s.accessTokens.state(standalone.jti))?.revoked, false);
+      await s.accessTokens.revoke(standalone.jti, T0 + 9);
+      const sst = await s.accessTokens.state(standalone.jti);
+      assert.equal(sst?.revoked, true);
+      assert.equal(sst?.token.revokedAt, T0 + 9);
+
+      assert.equal(await s.grants.revokeAllForUser(userId, T0 + 10), 1, 'only the one not yet revoked');
+      assert.equal((await s.grants.getGrant(other.id))?.revokedAt, T0 + 10);
+      assert.equal(await s.grants.revokeAllForUser(userId, T0 + 11), 0);
+    });
+
+    test('consents: save remembers the union, also for concurrent saves', async () => {
+      const userId = id('u');
+      assert.equal(await s.consents.get(userId, 'c1'), undefined);
+      await s.consents.save({ userId, clientId: 'c1', scope: 'openid profile', createdAt: T0 });
+      await s.consents.save({ userId, clientId: 'c1', scope: 'openid email', createdAt: T0 + 1 });
+      const c = await s.consents.get(userId, 'c1');
+      assert.deepEqual(new Set(c?.scope.split(' ')), new Set(['openid', 'profile', 'email']));
+      assert.equal(c?.createdAt, T0 + 1);
+      assert.equal(await s.consents.get(userId, 'c2'), undefined);
+
+      const racer = id('u');
+      const scopes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+      await Promise.all(
+        scopes.map((sc) => s.consents.save({ userId: racer, clientId: 'c1', scope: sc, createdAt: T0 })),
+      );
+      const raced = await s.consents.get(racer, 'c1');
+      assert.deepEqual(new Set(raced?.scope.split(' ')), new Set(scopes), 'no concurrent save is lost');
+    });
+
+    test('keys: insertIfGenerationFree once per generation, also concurrently; publish and retire', async () => {
+      const base = (await s.keys.listAll())[0]?.generation ?? 0;
+      const g1 = base + 1;
+      const k1 = key(g1);
+      assert.equal(await s.keys.insertIfGenerationFree(k1), true);
+      assert.equal(await s.keys.insertIfGenerationFree(key(g1)), false);
+
+      const g2 = base + 2;
+      const racers = await Promise.all(
+        Array.from({ length: 10 }, () => s.keys.insertIfGenerationFree(key(g2))),
+      );
+      assert.equal(racers.filter(Boolean).length, 1);
+
+      const all = await s.keys.listAll();
+      assert.deepEqual(
+        all.slice(0, 2).map((k) => k.generation),
+        [g2, g1],
+        'newest first',
+      );
+      assert.deepEqual(all[1], k1);
+
+      await s.keys.retireBefore(g2, T0 + 100, T0 + 1000);
+      const retired = (await s.keys.listAll()).find((k) => k.kid === k1.kid);
+      assert.equal(retired?.retiredAt, T0 + 100);
+      assert.equal(retired?.expiresAt, T0 + 1000);
+      assert.ok((await s.keys.listPublished(T0 + 999)).some((k) => k.kid === k1.kid));
+      const later = await s.keys.listPublished(T0 + 1000);
+      assert.ok(!later.some((k) => k.kid === k1.kid), 'unpublished once expired');
+      assert.equal(later[0]?.generation, g2);
+    });
+
+    test('audit: newest first, filters by type, user and client, limit', async () => {
+      const userId = id('u');
+      const clientId = id('c');
+      const type = id('type');
+      for (let n = 0; n < 5; n++) {
+        await s.audit.record({
+          id: `${(T0 + n).toString().padStart(15, '0')}-${randomToken(6)}`,
+          at: T0 + n,
+          type,
+          clientId: n % 2 === 0 ? clientId : null,
+          userId,
+          ip: '127.0.0.1',
+          detail: { n },
+        });
+      }
+      const mine = await s.audit.list({ userId });
+      assert.deepEqual(
+        mine.map((e) => e.at),
+        [4, 3, 2, 1, 0].map((n) => T0 + n),
+      );
+      assert.deepEqual(mine[0]?.detail, { n: 4 });
+      assert.equal(mine[0]?.ip, '127.0.0.1');
+      assert.equal((await s.audit.list({ type })).length, 5);
+      assert.equal((await s.audit.list({ type: `${type}-none` })).length, 0);
+      const byClient = await s.audit.list({ clientId });
+      assert.deepEqual(
+        byClient.map((e) => e.at),
+        [4, 2, 0].map((n) => T0 + n),
+      );
+      const limited = await s.audit.list({ userId, limit: 2 });
+      assert.deepEqual(
+        limited.map((e) => e.at),
+        [T0 + 4, T0 + 3],
+      );
+      await s.audit.record({
+        id: id('ev'),
+        at: T0,
+        type,
+        clientId: null,
+        userId: null,
+        ip: null,
+        detail: null,
+      });
+      const plain = (await s.audit.list({ type })).find((e) => e.userId === null);
+      assert.equal(plain?.detail, null);
+    });
+
+    test('times are numbers (bigint columns parsed), large values round-trip', async () => {
+      const far = 4_102_444_800_000; // 2100-01-01
+      const g = grant({ authTime: far, createdAt: far });
+      await s.grants.createGrant(g);
+      const got = await s.grants.getGrant(g.id);
+      assert.equal(got?.authTime, far);
+      assert.equal(typeof got?.createdAt, 'number');
+    });
+  });
+}

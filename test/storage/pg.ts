@@ -1,0 +1,70 @@
+/**
+ * PostgreSQL for tests: a fresh database per caller, dropped afterwards.
+ * `LATCHKEY_TEST_POSTGRES` names the server (e.g. postgres://postgres@127.0.0.1:5432/test);
+ * when it is set the PostgreSQL suites are mandatory and fail when the server is unreachable.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const PG_URL = process.env.LATCHKEY_TEST_POSTGRES ?? '';
+
+export const PG_SKIP_REASON =
+  'PostgreSQL NOT tested: set LATCHKEY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test to run it';
+
+export interface TempPgDatabase {
+  /** Connection URL of the fresh, empty database. */
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Creates `latchkey_test_<random>` on the server named by LATCHKEY_TEST_POSTGRES. */
+export async function createTempDatabase(prefix = 'latchkey_test'): Promise<TempPgDatabase> {
+  if (!PG_URL) throw new Error('LATCHKEY_TEST_POSTGRES is not set');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(`cannot connect to PostgreSQL at ${PG_URL}: ${(err as Error).message}`);
+  }
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(PG_URL, name),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Runs one query on a database URL with a short-lived client. */
+export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
