@@ -9,7 +9,10 @@ import { sendErrorPage, sendJsonError } from './respond.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
+import { logoutRoutes } from './routes/logout.js';
+import { revokeIntrospectRoutes } from './routes/revoke-introspect.js';
 import { tokenRoutes } from './routes/token.js';
+import { userinfoRoutes } from './routes/userinfo.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -94,5 +97,8 @@ export async function buildApp(
   authorizeRoutes(app, ctx);
   interactionRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  userinfoRoutes(app, ctx);
+  revokeIntrospectRoutes(app, ctx);
+  logoutRoutes(app, ctx);
   return app;
 }

@@ -6,6 +6,7 @@ import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
+import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlUserStore } from './sql/users.js';
 import type { Stores } from './types.js';
@@ -14,6 +15,8 @@ export interface Storage extends Stores {
   db: Kysely<Database>;
   dialect: Dialect;
   location: string;
+  /** Connection-pool usage (PostgreSQL only), for metrics. */
+  poolStats?: () => { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -25,6 +28,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     interactions: new SqlInteractionStore(db),
     grants: new SqlGrantStore(db),
     accessTokens: new SqlAccessTokenStore(db),
+    refreshTokens: new SqlRefreshTokenStore(db),
     consents: new SqlConsentStore(db),
     keys: new SqlKeyStore(db),
     audit: new SqlAuditStore(db),
@@ -45,6 +49,7 @@ export async function openStorage(url: string, opts: { poolSize?: number } = {})
     db: opened.db,
     dialect: opened.dialect,
     location: opened.location,
+    ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
     close: opened.close,
   };
 }

@@ -165,6 +165,43 @@ export interface AccessTokenStore {
   revoke(jti: string, at: number): Promise<void>;
 }
 
+export interface RefreshTokenRecord {
+  hash: string;
+  /** The family: the grant the token descends from. */
+  grantId: string;
+  clientId: string;
+  userId: string;
+  scope: string;
+  createdAt: number;
+  /** Absolute end of the family. */
+  expiresAt: number;
+  /** Idle end: unused this long, the token dies. */
+  idleExpiresAt: number;
+  consumedAt: number | null;
+  /** Encrypted response given at rotation (kept for the grace window only). */
+  successor: string | null;
+  graceUntil: number | null;
+}
+
+export type RotateResult =
+  | { status: 'rotated'; token: RefreshTokenRecord }
+  | { status: 'already-rotated'; token: RefreshTokenRecord }
+  | { status: 'unknown' };
+
+export interface RefreshTokenStore {
+  insert(token: RefreshTokenRecord): Promise<void>;
+  get(hash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * One atomic statement marks the token consumed; exactly one concurrent caller gets
+   * `rotated`, the others `already-rotated` (reuse, or a retry inside the grace window).
+   */
+  consume(hash: string, at: number): Promise<RotateResult>;
+  /** Keeps the encrypted successor response for replays until `graceUntil`. */
+  saveSuccessor(hash: string, successor: string, graceUntil: number): Promise<void>;
+  /** Slides the idle expiry of a token that is not rotated (confidential clients without rotation). */
+  touch(hash: string, idleExpiresAt: number): Promise<void>;
+}
+
 export interface Consent {
   userId: string;
   clientId: string;
@@ -225,6 +262,7 @@ export interface Stores {
   interactions: InteractionStore;
   grants: GrantStore;
   accessTokens: AccessTokenStore;
+  refreshTokens: RefreshTokenStore;
   consents: ConsentStore;
   keys: KeyStore;
   audit: AuditStore;

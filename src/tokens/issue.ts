@@ -1,5 +1,6 @@
 /** Issues the tokens of one grant: access token (recorded by jti), ID token when `openid`. */
 import type { ServerContext } from '../context.js';
+import { randomToken, sha256 } from '../crypto.js';
 import type { TokenResponse } from '../protocol/grants/types.js';
 import { hasScope } from '../protocol/scopes.js';
 import type { Client, Grant, User } from '../storage/types.js';
@@ -25,7 +26,7 @@ export async function issueUserTokens(
   grant: Grant,
   user: User,
   scope: string,
-  opts: { nonce: string | null },
+  opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string } },
 ): Promise<TokenResponse> {
   const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
   const at = await ctx.minter.accessToken({
@@ -57,5 +58,40 @@ export async function issueUserTokens(
       claims: claimsFor(user, scope),
     });
   }
+  const refresh = opts.refresh ?? (mayRefresh(client, grant.scope) ? 'new' : undefined);
+  if (refresh === 'new') response.refresh_token = await issueRefreshToken(ctx, client, grant, user);
+  else if (refresh !== undefined && refresh !== 'none') response.refresh_token = refresh.keep;
   return response;
+}
+
+/** Refresh tokens go to clients allowed the grant that asked for offline_access. */
+export const mayRefresh = (client: Client, grantScope: string): boolean =>
+  client.grantTypes.includes('refresh_token') && hasScope(grantScope, 'offline_access');
+
+/** An opaque token of 256 random bits, stored as a hash, in the grant's family. */
+export async function issueRefreshToken(
+  ctx: ServerContext,
+  client: Client,
+  grant: Grant,
+  user: User,
+): Promise<string> {
+  const token = randomToken(32);
+  const now = ctx.clock.now();
+  const absolute = (client.refreshTokenTtl ?? ctx.config.refreshTokenTtlSec) * 1000;
+  const idle = (client.refreshIdleTtl ?? ctx.config.refreshIdleTtlSec) * 1000;
+  const familyEnd = grant.createdAt + absolute;
+  await ctx.storage.refreshTokens.insert({
+    hash: sha256(token),
+    grantId: grant.id,
+    clientId: client.clientId,
+    userId: user.id,
+    scope: grant.scope,
+    createdAt: now,
+    expiresAt: familyEnd,
+    idleExpiresAt: Math.min(familyEnd, now + idle),
+    consumedAt: null,
+    successor: null,
+    graceUntil: null,
+  });
+  return token;
 }

@@ -1,0 +1,92 @@
+/** Token revocation (RFC 7009) and introspection (RFC 7662). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../../context.js';
+import { sha256 } from '../../crypto.js';
+import { type AuthenticatedClient, authenticateClient } from '../../protocol/client-auth.js';
+import { invalidClient, invalidRequest, OAuthError } from '../../protocol/errors.js';
+import { assertWellFormed, type Params, readParams } from '../../protocol/params.js';
+import { verifyAccessToken } from '../../tokens/verify.js';
+import { isForm } from './authorize.js';
+
+async function authenticated(
+  ctx: ServerContext,
+  req: FastifyRequest,
+): Promise<{ params: Params; auth: AuthenticatedClient; token: string }> {
+  if (!isForm(req)) throw invalidRequest('The request must be application/x-www-form-urlencoded.');
+  const params = readParams(req.body);
+  assertWellFormed(params);
+  const auth = await authenticateClient(params, req.headers.authorization, (id) =>
+    ctx.storage.clients.get(id),
+  );
+  const token = params.get('token');
+  if (!token) throw invalidRequest('The token parameter is missing.');
+  const hint = params.get('token_type_hint');
+  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
+    throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token.');
+  }
+  return { params, auth, token };
+}
+
+export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // RFC 7009 §2.2: 200 whether or not the token was known; the hint is a hint (§2.1), not trusted.
+  app.post('/revoke', { config: { cors: true } }, async (req, reply) => {
+    const { auth, token } = await authenticated(ctx, req);
+    const now = ctx.clock.now();
+    const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
+    if (refresh) {
+      if (refresh.clientId === auth.client.clientId)
+        await ctx.storage.grants.revokeGrant(refresh.grantId, now);
+      return reply.header('cache-control', 'no-store').send();
+    }
+    const access = await verifyAccessToken(ctx, token);
+    if (access && access.payload.client_id === auth.client.clientId)
+      await ctx.storage.accessTokens.revoke(access.payload.jti, now);
+    return reply.header('cache-control', 'no-store').send();
+  });
+
+  // RFC 7662 §2: only for authenticated confidential clients (e.g. a service acting for an API).
+  app.post('/introspect', async (req, reply) => {
+    const { auth, token } = await authenticated(ctx, req);
+    if (auth.method === 'none')
+      throw invalidClient('Introspection needs an authenticated confidential client.');
+    reply.header('cache-control', 'no-store');
+    const now = ctx.clock.now();
+    const access = await verifyAccessToken(ctx, token);
+    if (access) {
+      if (access.revoked) return { active: false };
+      const p = access.payload;
+      const user = p.sub === p.client_id ? undefined : await ctx.storage.users.getById(p.sub);
+      if (user?.disabled) return { active: false };
+      return {
+        active: true,
+        scope: p.scope,
+        client_id: p.client_id,
+        ...(user ? { username: user.username } : {}),
+        token_type: 'Bearer',
+        exp: p.exp,
+        iat: p.iat,
+        sub: p.sub,
+        aud: p.aud,
+        iss: p.iss,
+        jti: p.jti,
+      };
+    }
+    const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
+    if (!refresh || refresh.consumedAt !== null || refresh.expiresAt <= now || refresh.idleExpiresAt <= now)
+      return { active: false };
+    const grant = await ctx.storage.grants.getGrant(refresh.grantId);
+    const user = await ctx.storage.users.getById(refresh.userId);
+    if (!grant || grant.revokedAt !== null || !user || user.disabled) return { active: false };
+    return {
+      active: true,
+      scope: refresh.scope,
+      client_id: refresh.clientId,
+      username: user.username,
+      token_type: 'refresh_token',
+      exp: Math.floor(Math.min(refresh.expiresAt, refresh.idleExpiresAt) / 1000),
+      iat: Math.floor(refresh.createdAt / 1000),
+      sub: refresh.userId,
+      iss: ctx.config.issuer,
+    };
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * grant_type=client_credentials (RFC 6749 §4.4) for service applications: the client acts
+ * for itself, so `sub` is its client_id; no ID token, no refresh token (§4.4.3).
+ */
+
+import { invalidScope, unauthorizedClient } from '../errors.js';
+import { KNOWN_SCOPES, parseScope } from '../scopes.js';
+import type { GrantHandler } from './types.js';
+
+/** User-facing OpenID scopes make no sense without a user. */
+const USER_SCOPES = new Set<string>(KNOWN_SCOPES);
+
+export const clientCredentialsGrant: GrantHandler = {
+  grantType: 'client_credentials',
+  parameters: ['scope'],
+  async handle(ctx, { params, auth }) {
+    const client = auth.client;
+    if (client.tokenEndpointAuthMethod === 'none')
+      throw unauthorizedClient('Public clients cannot use client credentials.');
+    const requested = parseScope(params.get('scope'));
+    if (requested === undefined) throw invalidScope('The scope parameter is malformed.');
+    const denied = requested.filter((s) => USER_SCOPES.has(s));
+    if (denied.length > 0)
+      throw invalidScope(
+        `Scope ${denied.join(' ')} needs a user; it cannot be granted to a service application.`,
+      );
+    const scope = requested.join(' ');
+    const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
+    const at = await ctx.minter.accessToken({
+      sub: client.clientId,
+      clientId: client.clientId,
+      scope,
+      ttlSec: ttl,
+    });
+    await ctx.storage.accessTokens.record({
+      jti: at.jti,
+      grantId: null,
+      clientId: client.clientId,
+      sub: client.clientId,
+      scope,
+      expiresAt: at.exp * 1000,
+      revokedAt: null,
+    });
+    return { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
+  },
+};

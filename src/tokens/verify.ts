@@ -1,0 +1,58 @@
+/**
+ * Verifying tokens this server issued (userinfo, introspection, revocation, logout hints),
+ * with jose against our own published keys. The resource-server SDK has its own fast path.
+ */
+import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { ServerContext } from '../context.js';
+
+export interface VerifiedAccessToken {
+  payload: JWTPayload & { client_id: string; scope: string; jti: string; sub: string };
+  revoked: boolean;
+}
+
+const looksLikeJwt = (t: string) =>
+  /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(t) && t.length < 8192;
+
+async function keySet(ctx: ServerContext) {
+  return createLocalJWKSet((await ctx.keys.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
+}
+
+/** Returns undefined for anything not a valid, unexpired access token of ours. */
+export async function verifyAccessToken(
+  ctx: ServerContext,
+  token: string,
+): Promise<VerifiedAccessToken | undefined> {
+  if (!looksLikeJwt(token)) return undefined;
+  try {
+    const { payload } = await jwtVerify(token, await keySet(ctx), {
+      issuer: ctx.config.issuer,
+      audience: ctx.config.audience,
+      typ: 'at+jwt',
+      algorithms: ['RS256'],
+      currentDate: new Date(ctx.clock.now()),
+      requiredClaims: ['sub', 'jti', 'client_id', 'exp', 'iat'],
+    });
+    const state = await ctx.storage.accessTokens.state(String(payload.jti));
+    return { payload: payload as VerifiedAccessToken['payload'], revoked: !state || state.revoked };
+  } catch (err) {
+    if (err instanceof errors.JOSEError) return undefined;
+    throw err;
+  }
+}
+
+/** OIDC RP-Initiated Logout §2: id_token_hint is accepted expired, but signature and issuer are checked. */
+export async function verifyIdTokenHint(ctx: ServerContext, token: string): Promise<JWTPayload | undefined> {
+  if (!looksLikeJwt(token)) return undefined;
+  try {
+    const { payload, protectedHeader } = await jwtVerify(token, await keySet(ctx), {
+      issuer: ctx.config.issuer,
+      algorithms: ['RS256'],
+      currentDate: new Date(ctx.clock.now()),
+      clockTolerance: 10 * 365 * 86400,
+    });
+    return protectedHeader.typ === 'at+jwt' ? undefined : payload;
+  } catch (err) {
+    if (err instanceof errors.JOSEError) return undefined;
+    throw err;
+  }
+}
