@@ -19,6 +19,9 @@ export function needsLogin(
 ): boolean {
   if (!s) return true;
   if (request.prompt.includes('login')) return true;
+  // max_age=0 means "sign in again now" (the OIDC conformance suite and other OPs read it so);
+  // comparing elapsed > 0 would let a request in the same millisecond as the last sign-in through.
+  if (request.maxAge === 0) return true;
   if (request.maxAge !== null && ctx.clock.now() - s.session.authTime > request.maxAge * 1000) return true;
   return false;
 }
