@@ -4,6 +4,7 @@ import { type Clock, offsetClock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { buildApp } from './http/app.js';
+import { startPurgeTimer } from './ops/cleanup.js';
 import { openStorage } from './storage/index.js';
 
 export interface RunningServer {
@@ -26,10 +27,14 @@ export async function createServer(
     const ctx = createContext(config, clock, storage);
     await ctx.keys.ensureKey();
     const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger });
+    const purge = startPurgeTimer(storage, clock, {
+      onError: (err) => app.log.warn({ err }, 'purge failed'),
+    });
     return {
       app,
       ctx,
       async close() {
+        await purge.stop();
         await app.close();
         await storage.close();
       },

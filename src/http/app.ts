@@ -10,6 +10,7 @@ import { authorizeRoutes } from './routes/authorize.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { logoutRoutes } from './routes/logout.js';
+import { opsRoutes } from './routes/ops.js';
 import { revokeIntrospectRoutes } from './routes/revoke-introspect.js';
 import { tokenRoutes } from './routes/token.js';
 import { userinfoRoutes } from './routes/userinfo.js';
@@ -93,6 +94,7 @@ export async function buildApp(
       : sendJsonError(reply, err);
   });
 
+  opsRoutes(app, ctx);
   discoveryRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   interactionRoutes(app, ctx);

@@ -16,6 +16,8 @@ export interface OpenedDatabase {
   dialect: Dialect;
   /** Human-readable location (no password). */
   location: string;
+  /** Connection-pool usage (PostgreSQL only), for metrics. */
+  poolStats?: () => { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -31,7 +33,13 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const safe = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-    return { db, dialect: 'postgres', location: safe, close: () => db.destroy() };
+    return {
+      db,
+      dialect: 'postgres',
+      location: safe,
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    };
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });

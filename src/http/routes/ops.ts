@@ -1,0 +1,92 @@
+/**
+ * Operations endpoints: /readyz (database reachable and migrated) and /metrics (Prometheus,
+ * only with LATCHKEY_METRICS_TOKEN and a matching bearer token; 404 otherwise).
+ * Also installs the request counters (one onResponse hook: a counter and a histogram).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { ServerContext } from '../../context.js';
+import { createMetrics, type Metrics } from '../../ops/metrics.js';
+import { OAuthError } from '../../protocol/errors.js';
+import { pendingMigrations } from '../../storage/migrations.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function opsRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  opts: { metricsToken?: string } = {},
+): void {
+  const metricsToken = opts.metricsToken ?? process.env.LATCHKEY_METRICS_TOKEN ?? '';
+  const metrics = createMetrics(ctx.storage);
+  app.decorate('metrics', metrics);
+
+  // Sign-ins and reuse detections are audit events: count them where they are recorded.
+  const audit = ctx.storage.audit;
+  const record = audit.record.bind(audit);
+  audit.record = async (event) => {
+    await record(event);
+    metrics.observeAudit(event);
+  };
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    metrics.requests.inc({ method: req.method, route, status });
+    metrics.duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    if (route === '/token' && req.method === 'POST' && status === 200) {
+      const body = req.body as Record<string, unknown> | undefined;
+      const grantType = typeof body?.grant_type === 'string' ? body.grant_type : 'unknown';
+      metrics.tokensIssued.inc({ grant_type: grantType.slice(0, 40) });
+    }
+  });
+
+  let migrated = false;
+  app.get('/readyz', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    try {
+      const check = async () => {
+        await sql`select 1`.execute(ctx.storage.db);
+        if (!migrated) migrated = (await pendingMigrations(ctx.storage.db)) === 0;
+      };
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        check(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('database check timed out')), READY_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch (err) {
+      req.log.warn({ err }, 'readiness check failed');
+      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+    }
+    if (!migrated) return reply.code(503).send({ status: 'unavailable', reason: 'migrations pending' });
+    return { status: 'ready' };
+  });
+
+  app.get('/metrics', async (req, reply) => {
+    const auth = req.headers.authorization ?? '';
+    const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
+    if (!metricsToken || !given || !sameSecret(given, metricsToken)) {
+      throw new OAuthError('not_found', 'There is nothing here.', { status: 404 });
+    }
+    const body = await metrics.registry.metrics();
+    return reply
+      .header('content-type', metrics.registry.contentType)
+      .header('cache-control', 'no-store')
+      .send(body);
+  });
+}

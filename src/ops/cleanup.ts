@@ -1,0 +1,140 @@
+/**
+ * Purging expired rows in small batches, so a large backlog never holds a long lock or
+ * blocks requests: each statement deletes at most `batchSize` rows picked by primary key,
+ * and the loop yields to the event loop between statements.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database } from '../storage/schema.js';
+
+export const PURGE_BATCH_SIZE = 500;
+export const PURGE_INTERVAL_MS = 60_000;
+/**
+ * Codes are kept this long after they expire so a late replay is still recognised as
+ * reuse (and revokes what the code issued) rather than looking unknown. Access tokens the
+ * code issued live at most a day (MAX_SIGNED_LIFETIME_SEC), so a day covers them.
+ */
+export const CODE_RETENTION_MS = 24 * 3600 * 1000;
+
+export interface PurgeCounts {
+  codes: number;
+  sessions: number;
+  interactions: number;
+  accessTokens: number;
+}
+
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+async function purgeTable(
+  batchSize: number,
+  deleteBatch: (limit: number) => Promise<number>,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteBatch(batchSize);
+    total += n;
+    if (n < batchSize) return total;
+    await yieldNow();
+  }
+}
+
+/** Deletes expired codes, sessions, interactions and access-token records; returns counts. */
+export async function purgeExpired(
+  storage: { db: Kysely<Database> },
+  now: number,
+  opts: { batchSize?: number } = {},
+): Promise<PurgeCounts> {
+  const db = storage.db;
+  const batch = opts.batchSize ?? PURGE_BATCH_SIZE;
+  const codes = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('codes')
+      .where(
+        'hash',
+        'in',
+        db
+          .selectFrom('codes')
+          .select('hash')
+          .where('expires_at', '<', now - CODE_RETENTION_MS)
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  // A session is worthless once absolutely expired or ended (sign-out).
+  const sessions = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('sessions')
+      .where(
+        'id_hash',
+        'in',
+        db
+          .selectFrom('sessions')
+          .select('id_hash')
+          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', '<', now)]))
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  const interactions = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('interactions')
+      .where(
+        'id',
+        'in',
+        db.selectFrom('interactions').select('id').where('expires_at', '<', now).limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  // An expired access token is inactive whether or not its record exists (introspection).
+  const accessTokens = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('access_tokens')
+      .where(
+        'jti',
+        'in',
+        db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  return { codes, sessions, interactions, accessTokens };
+}
+
+export interface PurgeTimer {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs purgeExpired every `intervalMs` (unref'd: it never keeps the process alive).
+ * Runs never overlap; stop() waits for a run in progress. Errors are reported, not thrown.
+ */
+export function startPurgeTimer(
+  storage: { db: Kysely<Database> },
+  clock: Clock,
+  opts: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+): PurgeTimer {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (running || stopped) return;
+    running = purgeExpired(storage, clock.now())
+      .then(
+        () => {},
+        (err) => opts.onError?.(err),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  }, opts.intervalMs ?? PURGE_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
