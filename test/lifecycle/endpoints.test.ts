@@ -1,0 +1,135 @@
+/** Client credentials, revocation (RFC 7009), introspection (RFC 7662), userinfo (OIDC Core §5.3). */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as oauth from 'oauth4webapi';
+import { basic, discover, insecure, obtainTokens, postForm } from '../helpers/flow.js';
+import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('token endpoints around the flow', () => {
+  let server: TestServer;
+  let as: oauth.AuthorizationServer;
+  let service: { clientId: string; secret?: string };
+  let user: { id: string };
+
+  before(async () => {
+    server = await startTestServer();
+    user = await createUser(server);
+    as = await discover(server);
+    service = await createClient(server, { type: 'service' });
+  });
+  after(() => server.cleanup());
+
+  const introspect = (token: string) =>
+    postForm(`${server.url}/introspect`, { token }, { authorization: basic(service.clientId, service.secret!) });
+
+  it('client credentials: sub is the client, requested scopes, no ID or refresh token', async () => {
+    const client: oauth.Client = { client_id: service.clientId };
+    const res = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(service.secret!), new URLSearchParams({ scope: 'orders:read' }), insecure);
+    const tokens = await oauth.processClientCredentialsResponse(as, client, res);
+    assert.equal(tokens.scope, 'orders:read');
+    assert.equal(tokens.refresh_token, undefined);
+    assert.equal(tokens.id_token, undefined);
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+    assert.equal(claims.sub, service.clientId);
+    assert.equal(claims.client_id, service.clientId);
+    // Post auth works too; user scopes and wrong secrets do not.
+    const post = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.secret! });
+    assert.equal(post.status, 200);
+    const oidc = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'openid' }, { authorization: basic(service.clientId, service.secret!) });
+    assert.equal(oidc.json['error'], 'invalid_scope');
+    const wrong = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(service.clientId, 'nope') });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.json['error'], 'invalid_client');
+    assert.match(wrong.headers.get('www-authenticate') ?? '', /Basic/);
+    // A native client may not use it.
+    const native = await createClient(server);
+    const pub = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', client_id: native.clientId });
+    assert.equal(pub.json['error'], 'unauthorized_client');
+  });
+
+  it('introspection: active, expired, revoked and unknown; unauthenticated is 401', async () => {
+    const app = await createClient(server);
+    const { tokens } = await obtainTokens(server, as, app);
+    const active = await introspect(tokens.access_token);
+    assert.equal(active.status, 200);
+    assert.equal(active.json['active'], true);
+    assert.equal(active.json['sub'], user.id);
+    assert.equal(active.json['client_id'], app.clientId);
+    assert.equal(active.json['username'], 'alice');
+    assert.equal(active.json['scope'], 'openid profile email offline_access');
+    assert.equal((await introspect(tokens.refresh_token!)).json['active'], true);
+    assert.deepEqual((await introspect('not-a-token')).json, { active: false });
+    const noAuth = await postForm(`${server.url}/introspect`, { token: tokens.access_token, client_id: app.clientId });
+    assert.equal(noAuth.status, 401);
+    // Revoked via /revoke by its own client.
+    const rev = await postForm(`${server.url}/revoke`, { token: tokens.access_token, client_id: app.clientId, token_type_hint: 'refresh_token' });
+    assert.equal(rev.status, 200);
+    assert.deepEqual((await introspect(tokens.access_token)).json, { active: false });
+    // Expired (injectable clock).
+    const fresh = await obtainTokens(server, as, app);
+    server.clock.advanceSeconds(3601);
+    assert.deepEqual((await introspect(fresh.tokens.access_token)).json, { active: false });
+  });
+
+  it('revocation: a refresh token revokes its family; unknown tokens get 200; others cannot revoke', async () => {
+    const app = await createClient(server);
+    const other = await createClient(server);
+    const { tokens } = await obtainTokens(server, as, app);
+    const byOther = await postForm(`${server.url}/revoke`, { token: tokens.refresh_token!, client_id: other.clientId });
+    assert.equal(byOther.status, 200);
+    assert.equal((await introspect(tokens.refresh_token!)).json['active'], true, 'another client cannot revoke it');
+    const res = await oauth.revocationRequest(as, { client_id: app.clientId }, oauth.None(), tokens.refresh_token!, insecure);
+    await oauth.processRevocationResponse(res);
+    assert.equal((await introspect(tokens.refresh_token!)).json['active'], false);
+    assert.equal((await introspect(tokens.access_token)).json['active'], false, 'access tokens of the family go too');
+    const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', client_id: app.clientId, refresh_token: tokens.refresh_token! });
+    assert.equal(refreshed.json['error'], 'invalid_grant');
+    assert.equal((await postForm(`${server.url}/revoke`, { token: 'unknown', client_id: app.clientId })).status, 200);
+    assert.equal((await postForm(`${server.url}/revoke`, { client_id: app.clientId })).json['error'], 'invalid_request');
+    assert.equal(
+      (await postForm(`${server.url}/revoke`, { token: 'x', token_type_hint: 'bogus', client_id: app.clientId })).json['error'],
+      'unsupported_token_type',
+    );
+  });
+
+  it('userinfo: GET, POST with the header, POST with the body; claims by scope', async () => {
+    const app = await createClient(server);
+    const { tokens } = await obtainTokens(server, as, app);
+    const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
+    const get = await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(get.status, 200);
+    const body = (await get.json()) as Record<string, unknown>;
+    assert.equal(body['sub'], idClaims.sub);
+    assert.equal(body['preferred_username'], 'alice');
+    assert.equal(body['email'], 'alice@example.com');
+    assert.equal(body['email_verified'], false);
+    assert.ok(body['name']);
+    const postHeader = await fetch(`${server.url}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(postHeader.status, 200);
+    const postBody = await postForm(`${server.url}/userinfo`, { access_token: tokens.access_token });
+    assert.equal(postBody.status, 200);
+    assert.equal(postBody.json['sub'], idClaims.sub);
+    // oauth4webapi's own userinfo call.
+    const ui = await oauth.processUserInfoResponse(as, { client_id: app.clientId }, idClaims.sub, await oauth.userInfoRequest(as, { client_id: app.clientId }, tokens.access_token, insecure));
+    assert.equal(ui.sub, idClaims.sub);
+    // Only openid: no profile or email claims.
+    const narrow = await obtainTokens(server, as, app, { scope: 'openid' });
+    const n = (await (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${narrow.tokens.access_token}` } })).json()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(n), ['sub']);
+  });
+
+  it('userinfo refuses bad, expired and missing tokens with WWW-Authenticate', async () => {
+    const app = await createClient(server);
+    const { tokens } = await obtainTokens(server, as, app);
+    const bad = await fetch(`${server.url}/userinfo`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+    assert.equal(bad.status, 401);
+    assert.match(bad.headers.get('www-authenticate') ?? '', /Bearer .*error="invalid_token"/);
+    const none = await fetch(`${server.url}/userinfo`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+    const tampered = tokens.access_token.slice(0, -4) + (tokens.access_token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    assert.equal((await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status, 401);
+    server.clock.advanceSeconds(3601);
+    assert.equal((await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 401);
+  });
+});
