@@ -40,7 +40,7 @@ export function createContext(config: Config, clock: Clock, storage: Storage): S
     minter: new TokenMinter(keys, clock, config.issuer, config.audience),
     audit: new Audit(storage.audit, clock),
     clients: new ClientAdmin(storage.clients, clock),
-    users: new UserAdmin(storage.users, clock),
+    users: new UserAdmin(storage.users, clock, { sessions: storage.sessions, grants: storage.grants }),
     throttle: new LoginThrottle(clock, config.rateLimit),
   };
 }

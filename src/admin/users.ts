@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import { newId } from '../crypto.js';
 import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords.js';
-import type { User, UserStore } from '../storage/types.js';
+import type { GrantStore, SessionStore, User, UserStore } from '../storage/types.js';
 
 export class UserInputError extends Error {
   override name = 'UserInputError';
@@ -30,7 +30,25 @@ export class UserAdmin {
   constructor(
     private readonly store: UserStore,
     private readonly clock: Clock,
+    private readonly related: { sessions: SessionStore; grants: GrantStore },
   ) {}
+
+  /**
+   * Disabling ends the user's sessions and revokes every grant (refresh-token families and the
+   * access tokens issued under them); enabling only lifts the flag.
+   */
+  async setDisabled(
+    username: string,
+    disabled: boolean,
+  ): Promise<{ user: User; sessionsEnded: number; grantsRevoked: number } | undefined> {
+    const u = await this.store.getByUsername(username);
+    if (!u) return undefined;
+    const now = this.clock.now();
+    await this.store.setDisabled(u.id, disabled, now);
+    const sessionsEnded = disabled ? await this.related.sessions.endAllForUser(u.id, now) : 0;
+    const grantsRevoked = disabled ? await this.related.grants.revokeAllForUser(u.id, now) : 0;
+    return { user: (await this.store.getById(u.id))!, sessionsEnded, grantsRevoked };
+  }
 
   async create(input: {
     username: string;

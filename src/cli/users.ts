@@ -70,28 +70,18 @@ export async function usersCommand(argv: string[]): Promise<void> {
       const username = positionals[0];
       if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
       await withContext(values.db, async (ctx) => {
-        const user = await ctx.storage.users.getByUsername(username);
-        if (!user) throw new UsageError(`no user named ${username}`);
-        const now = ctx.clock.now();
-        await ctx.storage.users.setDisabled(user.id, sub === 'disable', now);
-        let sessions = 0;
-        let grants = 0;
-        if (sub === 'disable') {
-          // Ends the user's sessions and revokes every grant (refresh-token families and their access tokens).
-          sessions = await ctx.storage.sessions.endAllForUser(user.id, now);
-          grants = await ctx.storage.grants.revokeAllForUser(user.id, now);
-        }
+        const r = await ctx.users.setDisabled(username, sub === 'disable');
+        if (!r) throw new UsageError(`no user named ${username}`);
         await ctx.audit.record(sub === 'disable' ? 'user_disabled' : 'user_enabled', {
-          userId: user.id,
-          detail: { via: 'cli', sessions, grants },
+          userId: r.user.id,
+          detail: { via: 'cli', sessions: r.sessionsEnded, grants: r.grantsRevoked },
         });
-        const after = (await ctx.storage.users.getById(user.id))!;
         print(
           values.json!,
-          { ...describeUser(after), sessions_ended: sessions, grants_revoked: grants },
+          { ...describeUser(r.user), sessions_ended: r.sessionsEnded, grants_revoked: r.grantsRevoked },
           () =>
             sub === 'disable'
-              ? `Disabled ${username}: ${sessions} session(s) ended, ${grants} grant(s) revoked`
+              ? `Disabled ${username}: ${r.sessionsEnded} session(s) ended, ${r.grantsRevoked} grant(s) revoked`
               : `Enabled ${username}`,
         );
       });
