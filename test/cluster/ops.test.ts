@@ -1,0 +1,180 @@
+/** /readyz and /metrics on one node (SQLite; the PostgreSQL pool gauges when LATCHKEY_TEST_POSTGRES is set). */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { createTempDatabase, PG_SKIP_REASON, PG_URL, type TempPgDatabase } from '../storage/pg.js';
+import { authorizeRequest, codeFrom, redeem } from './flow.js';
+
+const TOKEN = 'metrics-secret-for-tests';
+
+/** Reads one sample's value from Prometheus text, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+async function getMetrics(server: TestServer, token = TOKEN): Promise<Response> {
+  return fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+describe('readiness and metrics (SQLite)', () => {
+  let server: TestServer;
+  before(async () => {
+    process.env.LATCHKEY_METRICS_TOKEN = TOKEN;
+    server = await startTestServer();
+    delete process.env.LATCHKEY_METRICS_TOKEN;
+  });
+  after(async () => {
+    await server.cleanup();
+  });
+
+  test('/healthz and /readyz answer 200 while the database is reachable', async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+  });
+
+  test('/metrics is 404 without the bearer token or with a wrong one', async () => {
+    assert.equal((await fetch(`${server.url}/metrics`)).status, 404);
+    assert.equal((await getMetrics(server, 'wrong')).status, 404);
+    assert.equal((await getMetrics(server, `${TOKEN}x`)).status, 404);
+    const basic = await fetch(`${server.url}/metrics`, { headers: { authorization: `Basic ${TOKEN}` } });
+    assert.equal(basic.status, 404);
+  });
+
+  test('counts requests per route, tokens issued, sign-ins and code reuse', async () => {
+    await createUser(server, 'alice');
+    const app = await createClient(server, { consent: 'none' });
+    const browser = new Browser(server.url);
+
+    // One failed sign-in, then a successful one through the real form.
+    const bad = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const refused = await authorizeThroughBrowser(new Browser(server.url), bad.url, {
+      password: 'wrong password!',
+    });
+    assert.notEqual(refused.status, 303);
+
+    const p = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const final = await authorizeThroughBrowser(browser, p.url);
+    assert.equal(final.status, 303);
+    const code = codeFrom(final.location, p.state);
+    const first = await redeem(server.url, {
+      ...p,
+      code,
+      clientId: app.clientId,
+      redirectUri: app.redirectUri,
+    });
+    assert.equal(first.status, 200);
+    const replay = await redeem(server.url, {
+      ...p,
+      code,
+      clientId: app.clientId,
+      redirectUri: app.redirectUri,
+    });
+    assert.equal(replay.status, 400);
+    assert.equal(replay.json.error, 'invalid_grant');
+
+    const res = await getMetrics(server);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const text = await res.text();
+    assert.equal(sample(text, 'latchkey_tokens_issued_total', { grant_type: 'authorization_code' }), 1);
+    assert.equal(sample(text, 'latchkey_sign_ins_total', { result: 'success' }), 1);
+    assert.equal(sample(text, 'latchkey_sign_ins_total', { result: 'failure' }), 1);
+    assert.equal(sample(text, 'latchkey_code_reuse_detected_total'), 1);
+    assert.equal(
+      sample(text, 'latchkey_http_requests_total', { method: 'POST', route: '/token', status: '200' }),
+      1,
+    );
+    assert.equal(
+      sample(text, 'latchkey_http_requests_total', { method: 'POST', route: '/token', status: '400' }),
+      1,
+    );
+    assert.ok(
+      (sample(text, 'latchkey_http_requests_total', { method: 'GET', route: '/authorize' }) ?? 0) >= 2,
+    );
+    assert.equal(
+      sample(text, 'latchkey_http_request_duration_seconds_count', { method: 'POST', route: '/token' }),
+      2,
+    );
+    assert.equal(sample(text, 'latchkey_info', { dialect: 'sqlite' }), 1);
+    assert.equal(
+      sample(text, 'latchkey_db_pool_connections', { state: 'total' }),
+      undefined,
+      'no pool on SQLite',
+    );
+  });
+
+  test('unknown paths are counted under one label, not per path', async () => {
+    await fetch(`${server.url}/no/such/path-1`);
+    await fetch(`${server.url}/no/such/path-2`);
+    const text = await (await getMetrics(server)).text();
+    assert.equal(
+      sample(text, 'latchkey_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }),
+      2,
+    );
+    assert.doesNotMatch(text, /path-1/);
+  });
+
+  test('/readyz is 503 once the database is gone', async () => {
+    await server.ctx.storage.db.destroy();
+    const res = await fetch(`${server.url}/readyz`);
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { status: string }).status, 'unavailable');
+  });
+});
+
+describe('metrics off by default', () => {
+  test('/metrics is 404 when LATCHKEY_METRICS_TOKEN is not set, even with a bearer token', async () => {
+    delete process.env.LATCHKEY_METRICS_TOKEN;
+    const server = await startTestServer();
+    try {
+      assert.equal((await getMetrics(server, '')).status, 404);
+      assert.equal((await getMetrics(server, 'anything')).status, 404);
+    } finally {
+      await server.cleanup();
+    }
+  });
+});
+
+describe('readiness and pool metrics (PostgreSQL)', { skip: PG_URL ? false : PG_SKIP_REASON }, () => {
+  let db: TempPgDatabase;
+  let server: TestServer;
+  before(async () => {
+    db = await createTempDatabase();
+    process.env.LATCHKEY_METRICS_TOKEN = TOKEN;
+    server = await startTestServer({ overrides: { database: db.url, pgPoolSize: 4 } });
+    delete process.env.LATCHKEY_METRICS_TOKEN;
+  });
+  after(async () => {
+    await server?.cleanup();
+    await db?.drop();
+  });
+
+  test('/readyz is ready and /metrics shows the pool', async () => {
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+    const text = await (await getMetrics(server)).text();
+    assert.equal(sample(text, 'latchkey_info', { dialect: 'postgres' }), 1);
+    const total = sample(text, 'latchkey_db_pool_connections', { state: 'total' });
+    assert.ok(total !== undefined && total >= 1 && total <= 4, `pool total ${total}`);
+    assert.equal(sample(text, 'latchkey_db_pool_connections', { state: 'waiting' }), 0);
+  });
+
+  test('/readyz is 503 when the database is dropped under it', async () => {
+    await db.drop();
+    const res = await fetch(`${server.url}/readyz`);
+    assert.equal(res.status, 503);
+  });
+});

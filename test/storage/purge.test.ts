@@ -1,0 +1,171 @@
+/** purgeExpired: removes only expired rows, in batches, on SQLite and PostgreSQL. */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CODE_RETENTION_MS, purgeExpired } from '../../src/ops/cleanup.js';
+import { openStorage, type Storage } from '../../src/storage/index.js';
+import { tempDir } from '../helpers/server.js';
+import { createTempDatabase, PG_SKIP_REASON, PG_URL } from './pg.js';
+
+const NOW = 1_790_000_000_000;
+
+const backends = [
+  {
+    name: 'sqlite',
+    skip: false as false | string,
+    async open() {
+      const dir = tempDir('latchkey-purge-');
+      const storage = await openStorage(join(dir, 'purge.db'));
+      return {
+        storage,
+        done: async () => {
+          await storage.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: PG_URL ? false : PG_SKIP_REASON,
+    async open() {
+      const tmp = await createTempDatabase();
+      const storage = await openStorage(tmp.url);
+      return {
+        storage,
+        done: async () => {
+          await storage.close();
+          await tmp.drop();
+        },
+      };
+    },
+  },
+];
+
+async function count(s: Storage, table: 'codes' | 'sessions' | 'interactions' | 'access_tokens') {
+  const r = await s.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+for (const backend of backends) {
+  describe(`purgeExpired: ${backend.name}`, { skip: backend.skip }, () => {
+    let s: Storage;
+    let done = async () => {};
+    before(async () => {
+      const o = await backend.open();
+      s = o.storage;
+      done = o.done;
+    });
+    after(async () => {
+      await done();
+    });
+
+    test('deletes expired rows in batches and keeps live ones', async () => {
+      const expiredCodes = 1203; // more than two batches of 500
+      const grant = {
+        id: 'g1',
+        clientId: 'c1',
+        userId: 'u1',
+        sessionHash: null,
+        scope: 'openid',
+        nonce: null,
+        authTime: NOW,
+        createdAt: NOW,
+        revokedAt: null,
+      };
+      await s.grants.createGrant(grant);
+      const rows = Array.from({ length: expiredCodes }, (_, n) => ({
+        hash: `old-${n}`,
+        grant_id: 'g1',
+        client_id: 'c1',
+        redirect_uri: null,
+        code_challenge: 'x',
+        expires_at: NOW - CODE_RETENTION_MS - 1000 - n,
+        consumed_at: null,
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await s.db
+          .insertInto('codes')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      // Expired, but inside the retention window: kept so a late replay is still seen as reuse.
+      await s.db
+        .insertInto('codes')
+        .values([
+          { ...rows[0]!, hash: 'recent-expired', expires_at: NOW - 1000 },
+          { ...rows[0]!, hash: 'live', expires_at: NOW + 60_000 },
+        ])
+        .execute();
+
+      const session = (idHash: string, expiresAt: number, endedAt: number | null) => ({
+        idHash,
+        userId: 'u1',
+        authTime: NOW - 10,
+        createdAt: NOW - 10,
+        lastSeenAt: NOW - 10,
+        expiresAt,
+        endedAt,
+      });
+      await s.sessions.create(session('s-expired', NOW - 1, null));
+      await s.sessions.create(session('s-ended', NOW + 3_600_000, NOW - 5));
+      await s.sessions.create(session('s-live', NOW + 3_600_000, null));
+
+      const interaction = (id: string, expiresAt: number) => ({
+        id,
+        clientId: 'c1',
+        request: '{}',
+        csrf: 'x',
+        userId: null,
+        sessionHash: null,
+        authTime: null,
+        createdAt: NOW - 10,
+        expiresAt,
+        completedAt: null,
+      });
+      await s.interactions.create(interaction('i-expired', NOW - 1));
+      await s.interactions.create(interaction('i-live', NOW + 1000));
+
+      const token = (jti: string, expiresAt: number) => ({
+        jti,
+        grantId: 'g1',
+        clientId: 'c1',
+        sub: 'u1',
+        scope: 'openid',
+        expiresAt,
+        revokedAt: null,
+      });
+      await s.accessTokens.record(token('t-expired', NOW - 1));
+      await s.accessTokens.record(token('t-live', NOW + 1000));
+
+      const counts = await purgeExpired(s, NOW);
+      assert.deepEqual(counts, { codes: expiredCodes, sessions: 2, interactions: 1, accessTokens: 1 });
+      assert.equal(await count(s, 'codes'), 2);
+      assert.equal((await s.grants.consumeCode('recent-expired', NOW)).status, 'consumed');
+      assert.equal((await s.grants.consumeCode('old-5', NOW)).status, 'unknown');
+      assert.ok(await s.sessions.get('s-live'));
+      assert.equal(await s.sessions.get('s-expired'), undefined);
+      assert.equal(await s.sessions.get('s-ended'), undefined);
+      assert.ok(await s.interactions.get('i-live'));
+      assert.equal(await s.interactions.get('i-expired'), undefined);
+      assert.ok(await s.accessTokens.state('t-live'));
+      assert.equal(await s.accessTokens.state('t-expired'), undefined);
+      assert.equal(await count(s, 'sessions'), 1);
+      assert.equal(await count(s, 'interactions'), 1);
+      assert.equal(await count(s, 'access_tokens'), 1);
+
+      // Nothing left to do: a second run is a no-op; a small batch size still drains everything.
+      assert.deepEqual(await purgeExpired(s, NOW), {
+        codes: 0,
+        sessions: 0,
+        interactions: 0,
+        accessTokens: 0,
+      });
+      const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
+      assert.deepEqual(later, { codes: 2, sessions: 1, interactions: 1, accessTokens: 1 });
+    });
+  });
+}
