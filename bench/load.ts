@@ -1,0 +1,252 @@
+/**
+ * The load generator: its own process, talking to one server over loopback with an undici Pool.
+ * `concurrency` workers loop over one scenario; iterations that start during the warm-up are not
+ * recorded. Prints one JSON line (LoadResult) on stdout.
+ *
+ *   flow    — GET /authorize with an existing browser session (→ 302/303 with a code), then
+ *             POST /token (code + verifier → access and ID tokens). Fresh verifier/state/nonce each time.
+ *   refresh — each worker gets a refresh token through one flow (scope openid offline_access), then
+ *             loops grant_type=refresh_token, always using the rotated token.
+ *   signin  — a browser without a session: GET /authorize → sign-in page → POST the form
+ *             (argon2id on the server) → redirects until the client gets its code.
+ *
+ * Usage: tsx bench/load.ts '<json LoadConfig>'
+ */
+import { Pool } from 'undici';
+import {
+  CookieJar,
+  Latencies,
+  type LoadResult,
+  PASSWORD,
+  REDIRECT_URI,
+  random,
+  s256,
+  USERNAME,
+} from './lib.js';
+
+export interface LoadTarget {
+  origin: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  clientId: string;
+  /** Cookie header of a signed-in browser session. */
+  sessionCookie: string;
+}
+
+export interface LoadConfig {
+  target: LoadTarget;
+  scenario: 'flow' | 'refresh' | 'signin';
+  concurrency: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** How many access tokens to hand back (for the verification benchmark). */
+  keepTokens?: number;
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
+const { target } = config;
+const pool = new Pool(target.origin, { connections: config.concurrency, pipelining: 1 });
+const authorizePath = new URL(target.authorizationEndpoint).pathname;
+const tokenPath = new URL(target.tokenEndpoint).pathname;
+
+class BenchError extends Error {}
+
+type Headers = Record<string, string | string[] | undefined>;
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+async function get(path: string, cookie: string): Promise<Reply> {
+  const res = await pool.request({ method: 'GET', path, headers: { cookie, accept: 'text/html' } });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+async function postForm(path: string, form: Record<string, string>, cookie?: string): Promise<Reply> {
+  const res = await pool.request({
+    method: 'POST',
+    path,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json, text/html',
+      ...(cookie ? { cookie } : {}),
+    },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+const header = (h: Headers, name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+function authorizeQuery(scope: string) {
+  const verifier = random(32);
+  const state = random(12);
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: target.clientId,
+    redirect_uri: REDIRECT_URI,
+    scope,
+    state,
+    nonce: random(12),
+    code_challenge: s256(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { path: `${authorizePath}?${query}`, verifier, state };
+}
+
+/** The code from a redirect to the client, checking state. */
+function codeFrom(location: string | undefined, state: string): string {
+  if (!location?.startsWith(REDIRECT_URI))
+    throw new BenchError(`expected a redirect to the client, got ${location}`);
+  const url = new URL(location);
+  const code = url.searchParams.get('code');
+  if (!code) throw new BenchError(`no code in redirect: ${url.search.slice(0, 200)}`);
+  if (url.searchParams.get('state') !== state) throw new BenchError('state mismatch');
+  return code;
+}
+
+interface Tokens {
+  access_token?: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+async function token(form: Record<string, string>): Promise<Tokens> {
+  const res = await postForm(tokenPath, { client_id: target.clientId, ...form });
+  if (res.status !== 200) throw new BenchError(`token ${res.status}: ${res.body.slice(0, 200)}`);
+  const body = JSON.parse(res.body) as Tokens;
+  if (!body.access_token) throw new BenchError('token response without access_token');
+  return body;
+}
+
+const steps = { authorize: new Latencies(), token: new Latencies() };
+const keptTokens: string[] = [];
+
+/** One full flow with the shared session; step latencies recorded when `record`. */
+async function flow(scope: string, record: boolean): Promise<Tokens> {
+  const { path, verifier, state } = authorizeQuery(scope);
+  const t0 = performance.now();
+  const res = await get(path, target.sessionCookie);
+  if (res.status !== 302 && res.status !== 303)
+    throw new BenchError(`authorize ${res.status}: ${res.body.slice(0, 200)}`);
+  const code = codeFrom(header(res.headers, 'location'), state);
+  const t1 = performance.now();
+  const tokens = await token({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  });
+  if (scope.includes('openid') && !tokens.id_token) throw new BenchError('token response without id_token');
+  if (record) {
+    steps.authorize.add(t1 - t0);
+    steps.token.add(performance.now() - t1);
+    if (tokens.access_token && keptTokens.length < (config.keepTokens ?? 0))
+      keptTokens.push(tokens.access_token);
+  }
+  return tokens;
+}
+
+/** Sign-in from a browser without a session, following redirects to the client. */
+async function signIn(): Promise<void> {
+  const jar = new CookieJar();
+  const { path, state } = authorizeQuery('openid profile');
+  let res = await get(path, jar.header());
+  jar.store(res.headers['set-cookie']);
+  let signedIn = false;
+  for (let hop = 0; hop < 6; hop++) {
+    if (res.status !== 302 && res.status !== 303)
+      throw new BenchError(`sign-in step ${hop}: ${res.status} ${res.body.slice(0, 200)}`);
+    const location = header(res.headers, 'location') ?? '';
+    if (location.startsWith(REDIRECT_URI)) {
+      if (!signedIn) throw new BenchError('redirected to the client before signing in');
+      codeFrom(location, state);
+      return;
+    }
+    const next = location.startsWith('http') ? new URL(location) : new URL(location, target.origin);
+    res = await get(next.pathname + next.search, jar.header());
+    jar.store(res.headers['set-cookie']);
+    if (res.status === 200 && res.body.includes('name="password"')) {
+      const action = /<form[^>]*action="([^"]*login[^"]*)"/.exec(res.body)?.[1]?.replace(/&amp;/g, '&');
+      if (!action) throw new BenchError('sign-in page without a login form');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(res.body)?.[1];
+      res = await postForm(
+        action,
+        { ...(csrf ? { csrf } : {}), username: USERNAME, password: PASSWORD },
+        jar.header(),
+      );
+      jar.store(res.headers['set-cookie']);
+      signedIn = true;
+    }
+  }
+  throw new BenchError('too many redirects during sign-in');
+}
+
+async function main(): Promise<void> {
+  const latencies = new Latencies();
+  const errors: string[] = [];
+  let errorCount = 0;
+  const start = performance.now();
+  const measureFrom = start + config.warmupSeconds * 1000;
+  const end = measureFrom + config.seconds * 1000;
+
+  const fail = (err: unknown) => {
+    errorCount++;
+    if (errors.length < 5) errors.push((err as Error).message ?? String(err));
+  };
+
+  const worker = async () => {
+    let refreshToken: string | undefined;
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const record = t0 >= measureFrom;
+      try {
+        if (config.scenario === 'flow') {
+          await flow('openid profile email', record);
+        } else if (config.scenario === 'signin') {
+          await signIn();
+        } else {
+          if (!refreshToken) {
+            refreshToken = (await flow('openid offline_access', false)).refresh_token;
+            if (!refreshToken) throw new BenchError('no refresh_token issued for offline_access');
+            continue;
+          }
+          const tokens = await token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+          if (!tokens.refresh_token) throw new BenchError('refresh grant did not rotate the refresh token');
+          refreshToken = tokens.refresh_token;
+        }
+        if (record) latencies.add(performance.now() - t0);
+      } catch (err) {
+        if (record) fail(err);
+        else if (errorCount === 0 && errors.length < 5) errors.push(`(warm-up) ${(err as Error).message}`);
+        refreshToken = undefined;
+        // An error storm (for example a server that died) must not spin: back off a little.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: config.concurrency }, worker));
+  await pool.close();
+
+  const { p50, p99 } = latencies.summary();
+  const result: LoadResult = {
+    scenario: config.scenario,
+    concurrency: config.concurrency,
+    seconds: config.seconds,
+    count: latencies.count,
+    perSecond: Math.round((latencies.count / config.seconds) * 10) / 10,
+    p50,
+    p99,
+    errors: errorCount,
+    firstErrors: errors,
+    steps: { authorize: steps.authorize.summary(), token: steps.token.summary() },
+    ...(config.keepTokens ? { accessTokens: keptTokens } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+await main();

@@ -1,0 +1,620 @@
+/**
+ * `npm run bench` — Latchkey side by side with node-oidc-provider on loopback.
+ *
+ * Starts each server itself (Latchkey on a fresh SQLite file in a temporary folder, the peer from
+ * bench/peer-oidc-provider.ts with its in-memory store), signs in once through each server's sign-in
+ * page, then drives it with bench/load.ts in a separate process. Prints a table and writes
+ * bench/results.json. See bench/README.md for what each figure means.
+ *
+ *   npm run bench                  full run (about 1.5 minutes)
+ *   npm run bench -- --quick       smoke run for CI (about 30 s)
+ *   npm run bench -- --profile     also write a --cpu-prof profile of Latchkey under the flow load
+ *   npm run bench -- --only latchkey|peer
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hash } from '@node-rs/argon2';
+import { exportJWK, generateKeyPair } from 'jose';
+import { CookieJar, type LoadResult, PASSWORD, REDIRECT_URI, random, s256, USERNAME } from './lib.js';
+import type { LoadConfig, LoadTarget } from './load.js';
+import type { VerifyResult } from './verify.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const onlyIdx = argv.indexOf('--only');
+const only = onlyIdx >= 0 ? argv[onlyIdx + 1] : undefined;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILD = join(ROOT, '.tmp', 'bench');
+const TIMES = quick
+  ? { warmup: 0.5, flow: 2.5, refresh: 1.5, idleProbe: 1.5, signin: 2.5, verify: 1 }
+  : { warmup: 2, flow: 10, refresh: 5, idleProbe: 4, signin: 6, verify: 3 };
+const CONCURRENCY = 16;
+const PROBE_CONCURRENCY = 2;
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Building: both servers run as plain JavaScript bundled by esbuild (no TypeScript loader in the
+// measured processes, which would distort cold start and memory). Falls back to tsx.
+
+interface Entry {
+  /** node arguments that start it */
+  args: string[];
+  how: string;
+}
+
+async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
+  const tsx = (file: string): Entry => ({ args: ['--import', 'tsx', join(ROOT, file)], how: 'tsx' });
+  try {
+    const esbuild = await import('esbuild');
+    mkdirSync(BUILD, { recursive: true });
+    const common = {
+      bundle: true,
+      platform: 'node' as const,
+      format: 'esm' as const,
+      target: 'node20',
+      packages: 'external' as const,
+      logLevel: 'error' as const,
+      jsx: 'automatic' as const,
+      jsxImportSource: 'preact',
+    };
+    // The CLI recognises itself by the file name main.js.
+    const latchkeyOut = join(BUILD, 'latchkey', 'main.js');
+    const peerOut = join(BUILD, 'peer', 'peer-oidc-provider.js');
+    const loadOut = join(BUILD, 'load', 'load.js');
+    await Promise.all([
+      esbuild.build({ ...common, entryPoints: [join(ROOT, 'bench/load.ts')], outfile: loadOut }),
+      esbuild.build({ ...common, entryPoints: [join(ROOT, 'src/cli/main.ts')], outfile: latchkeyOut }),
+      esbuild.build({
+        ...common,
+        entryPoints: [join(ROOT, 'bench/peer-oidc-provider.ts')],
+        outfile: peerOut,
+      }),
+    ]);
+    return {
+      latchkey: { args: [latchkeyOut], how: 'esbuild bundle of src/cli/main.ts' },
+      peer: { args: [peerOut], how: 'esbuild bundle of bench/peer-oidc-provider.ts' },
+      load: { args: [loadOut], how: 'esbuild bundle of bench/load.ts' },
+    };
+  } catch (err) {
+    log(`bench: esbuild not usable (${(err as Error).message}); running through tsx`);
+    return {
+      latchkey: tsx('src/cli/main.ts'),
+      peer: tsx('bench/peer-oidc-provider.ts'),
+      load: tsx('bench/load.ts'),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+function run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      args,
+      { cwd: ROOT, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${args.slice(-3).join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  base: string;
+  coldStartMs: number;
+  stderr: () => string;
+}
+
+/** Spawns a server and measures process start → first 200 from discovery. */
+async function startServer(args: string[], env: NodeJS.ProcessEnv, base: string): Promise<Started> {
+  let stderr = '';
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  const deadline = t0 + 20_000;
+  while (performance.now() < deadline) {
+    if (exited) throw new Error(`server exited during start-up: ${stderr}`);
+    try {
+      const res = await fetch(`${base}/.well-known/openid-configuration`);
+      if (res.status === 200) {
+        await res.arrayBuffer();
+        return { child, base, coldStartMs: Math.round(performance.now() - t0), stderr: () => stderr };
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill('SIGTERM');
+  throw new Error(`server did not answer discovery within 20 s: ${stderr}`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function rssMiB(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+let loadEntry: Entry = { args: ['--import', 'tsx', join(ROOT, 'bench/load.ts')], how: 'tsx' };
+
+function load(config: LoadConfig): Promise<LoadResult> {
+  return run([...loadEntry.args, JSON.stringify(config)]).then((out) => {
+    const line = out.trim().split('\n').pop() ?? '';
+    return JSON.parse(line) as LoadResult;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signing in once through the HTML form, as a browser would.
+
+async function signInOnce(origin: string, authorizationEndpoint: string, clientId: string): Promise<string> {
+  const jar = new CookieJar();
+  const verifier = random(32);
+  const state = random(12);
+  const url = new URL(authorizationEndpoint);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid profile email offline_access',
+    state,
+    nonce: random(12),
+    code_challenge: s256(verifier),
+    code_challenge_method: 'S256',
+  }).toString();
+  let next: string | undefined = url.toString();
+  let method: 'GET' | 'POST' = 'GET';
+  let body: string | undefined;
+  for (let hop = 0; hop < 8 && next; hop++) {
+    const res: Response = await fetch(new URL(next, origin), {
+      method,
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        accept: 'text/html',
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(body ? { body } : {}),
+    });
+    jar.store(res.headers.getSetCookie());
+    const text = await res.text();
+    method = 'GET';
+    body = undefined;
+    const location = res.headers.get('location');
+    if (location?.startsWith(REDIRECT_URI)) {
+      if (!new URL(location).searchParams.get('code'))
+        throw new Error(`sign-in ended without a code: ${location}`);
+      return jar.header();
+    }
+    if ((res.status === 302 || res.status === 303) && location) {
+      next = location;
+      continue;
+    }
+    if (res.status === 200 && text.includes('name="password"')) {
+      const action = /<form[^>]*action="([^"]*login[^"]*)"/.exec(text)?.[1]?.replace(/&amp;/g, '&');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(text)?.[1];
+      if (!action) throw new Error('sign-in page without a login form');
+      next = action;
+      method = 'POST';
+      body = new URLSearchParams({
+        ...(csrf ? { csrf } : {}),
+        username: USERNAME,
+        password: PASSWORD,
+      }).toString();
+      continue;
+    }
+    throw new Error(`sign-in failed at step ${hop}: ${res.status} ${text.slice(0, 300)}`);
+  }
+  throw new Error('sign-in did not reach the client');
+}
+
+// ---------------------------------------------------------------------------------------------
+// One server, all scenarios
+
+interface ServerFigures {
+  server: string;
+  runAs: string;
+  coldStartMs: number;
+  flow: LoadResult;
+  refresh: LoadResult | null;
+  refreshNote?: string;
+  tokenIdle: LoadResult;
+  signin: LoadResult;
+  tokenDuringSignin: LoadResult;
+  rssAfterLoadMiB: number | null;
+  verification: VerifyResult | null;
+  accessTokenFormat: string;
+  profile?: string;
+}
+
+interface Discovery {
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  grant_types_supported?: string[];
+}
+
+async function measure(
+  name: string,
+  entry: Entry,
+  start: () => Promise<Started>,
+  clientId: string,
+  audience: string | null,
+): Promise<ServerFigures> {
+  log(`\n== ${name}  (${entry.how})`);
+  const started = await start();
+  log(`   cold start ${started.coldStartMs} ms`);
+  try {
+    const discovery = (await (
+      await fetch(`${started.base}/.well-known/openid-configuration`)
+    ).json()) as Discovery;
+    const sessionCookie = await signInOnce(started.base, discovery.authorization_endpoint, clientId);
+    const target: LoadTarget = {
+      origin: started.base,
+      authorizationEndpoint: discovery.authorization_endpoint,
+      tokenEndpoint: discovery.token_endpoint,
+      clientId,
+      sessionCookie,
+    };
+    const base = { target, warmupSeconds: TIMES.warmup };
+
+    log(`   full PKCE flow, ${CONCURRENCY} users, ${TIMES.flow} s …`);
+    const flow = await load({
+      ...base,
+      scenario: 'flow',
+      concurrency: CONCURRENCY,
+      seconds: TIMES.flow,
+      keepTokens: 64,
+    });
+
+    let refresh: LoadResult | null = null;
+    let refreshNote: string | undefined;
+    if (discovery.grant_types_supported?.includes('refresh_token')) {
+      log(`   refresh grant, ${CONCURRENCY} users, ${TIMES.refresh} s …`);
+      refresh = await load({
+        ...base,
+        scenario: 'refresh',
+        concurrency: CONCURRENCY,
+        seconds: TIMES.refresh,
+      });
+    } else {
+      refreshNote = 'refresh_token is not in grant_types_supported';
+      log(`   refresh grant: n/a (${refreshNote})`);
+    }
+
+    log(`   token endpoint idle (${PROBE_CONCURRENCY} users), ${TIMES.idleProbe} s …`);
+    const tokenIdle = await load({
+      ...base,
+      scenario: 'flow',
+      concurrency: PROBE_CONCURRENCY,
+      seconds: TIMES.idleProbe,
+    });
+
+    log(`   sign-in flat out (${CONCURRENCY} users) + token endpoint probe, ${TIMES.signin} s …`);
+    const [signin, tokenDuringSignin] = await Promise.all([
+      load({ ...base, scenario: 'signin', concurrency: CONCURRENCY, seconds: TIMES.signin }),
+      load({
+        ...base,
+        scenario: 'flow',
+        concurrency: PROBE_CONCURRENCY,
+        // starts after the sign-in load is running and stops before it does
+        warmupSeconds: TIMES.warmup + 0.5,
+        seconds: TIMES.signin - 1,
+      }),
+    ]);
+    const rssAfterLoadMiB = rssMiB(started.child.pid);
+
+    let verification: VerifyResult | null = null;
+    const tokens = flow.accessTokens ?? [];
+    const isJwt = tokens.length > 0 && tokens.every((t) => t.split('.').length === 3);
+    if (audience !== null && isJwt) {
+      log(`   resource-server verification, 1 core, ${TIMES.verify} s …`);
+      const out = await run([
+        '--import',
+        'tsx',
+        join(ROOT, 'bench/verify.ts'),
+        JSON.stringify({
+          jwksUri: discovery.jwks_uri,
+          issuer: started.base,
+          audience,
+          tokens,
+          seconds: TIMES.verify,
+        }),
+      ]);
+      verification = JSON.parse(out.trim().split('\n').pop() ?? '') as VerifyResult;
+    }
+    delete flow.accessTokens;
+    return {
+      server: name,
+      runAs: entry.how,
+      coldStartMs: started.coldStartMs,
+      flow,
+      refresh,
+      ...(refreshNote ? { refreshNote } : {}),
+      tokenIdle,
+      signin,
+      tokenDuringSignin,
+      rssAfterLoadMiB,
+      verification,
+      accessTokenFormat: isJwt ? 'JWT (RS256)' : 'opaque',
+    };
+  } finally {
+    await stop(started.child);
+  }
+}
+
+async function latchkey(entry: Entry, dir: string): Promise<ServerFigures> {
+  const db = join(dir, 'latchkey.db');
+  const cli = (args: string[], input?: string) =>
+    run([...entry.args, ...args, '--db', db], {
+      env: { LATCHKEY_LOG_LEVEL: 'silent' },
+      ...(input !== undefined ? { input } : {}),
+    });
+  const client = JSON.parse(
+    await cli([
+      'clients',
+      'create',
+      '--name',
+      'Bench',
+      '--type',
+      'native',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--consent',
+      'none',
+      '--json',
+    ]),
+  ) as { client_id: string };
+  await cli(['users', 'create', '--username', USERNAME, '--password-stdin', '--json'], PASSWORD);
+  await cli(['migrate']);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const profileDir = join(BUILD, 'profile');
+  const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const figures = await measure(
+    'Latchkey',
+    entry,
+    () =>
+      startServer(
+        [...nodeFlags, ...entry.args, 'serve', '--db', db, '--port', String(port), '--host', '127.0.0.1'],
+        {
+          LATCHKEY_LOG_LEVEL: 'silent',
+          LATCHKEY_RATE_LIMIT: 'false',
+          LATCHKEY_ISSUER: base,
+          NODE_ENV: 'production',
+        },
+        base,
+      ),
+    client.client_id,
+    'api://default',
+  );
+  if (profile) figures.profile = profileDir;
+  return figures;
+}
+
+async function peer(entry: Entry): Promise<ServerFigures> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: 'bench' };
+  // Same argon2id cost as src/passwords.ts.
+  const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  return measure(
+    'node-oidc-provider',
+    entry,
+    () =>
+      startServer(
+        entry.args,
+        {
+          BENCH_PORT: String(port),
+          BENCH_JWK: JSON.stringify(jwk),
+          BENCH_PASSWORD_HASH: passwordHash,
+          NODE_ENV: 'production',
+        },
+        base,
+      ),
+    'bench',
+    null,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+type Row = [string, number | null | undefined, number | null | undefined, 'higher' | 'lower'];
+
+function table(l: ServerFigures | undefined, p: ServerFigures | undefined): string {
+  const rows: Row[] = [
+    ['full PKCE flows/s (16 users)', l?.flow.perSecond, p?.flow.perSecond, 'higher'],
+    ['  flow p50 ms', l?.flow.p50, p?.flow.p50, 'lower'],
+    ['  flow p99 ms', l?.flow.p99, p?.flow.p99, 'lower'],
+    ['  flow errors', l?.flow.errors, p?.flow.errors, 'lower'],
+    ['  /authorize p50 ms', l?.flow.steps['authorize']?.p50, p?.flow.steps['authorize']?.p50, 'lower'],
+    ['  /token p50 ms', l?.flow.steps['token']?.p50, p?.flow.steps['token']?.p50, 'lower'],
+    ['refresh grants/s (16 users)', l?.refresh?.perSecond, p?.refresh?.perSecond, 'higher'],
+    ['  refresh p50 ms', l?.refresh?.p50, p?.refresh?.p50, 'lower'],
+    ['  refresh p99 ms', l?.refresh?.p99, p?.refresh?.p99, 'lower'],
+    ['  refresh errors', l?.refresh?.errors, p?.refresh?.errors, 'lower'],
+    ['sign-ins/s (argon2id, 16 users)', l?.signin.perSecond, p?.signin.perSecond, 'higher'],
+    ['  sign-in p50 ms', l?.signin.p50, p?.signin.p50, 'lower'],
+    ['  sign-in errors', l?.signin.errors, p?.signin.errors, 'lower'],
+    [
+      '/token p99 ms idle (2 users)',
+      l?.tokenIdle.steps['token']?.p99,
+      p?.tokenIdle.steps['token']?.p99,
+      'lower',
+    ],
+    [
+      '/token p99 ms during sign-ins',
+      l?.tokenDuringSignin.steps['token']?.p99,
+      p?.tokenDuringSignin.steps['token']?.p99,
+      'lower',
+    ],
+    ['resource verifications/s/core', l?.verification?.perSecond, p?.verification?.perSecond, 'higher'],
+    [
+      '  raw RS256 verify/s/core',
+      l?.verification?.rawRs256PerSecond,
+      p?.verification?.rawRs256PerSecond,
+      'higher',
+    ],
+    ['cold start ms', l?.coldStartMs, p?.coldStartMs, 'lower'],
+    ['RSS after load MiB', l?.rssAfterLoadMiB, p?.rssAfterLoadMiB, 'lower'],
+  ];
+  const fmt = (v: number | null | undefined) =>
+    v === null || v === undefined ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1);
+  const lines = [
+    `${'figure'.padEnd(34)}${'Latchkey'.padStart(12)}${'oidc-provider'.padStart(15)}${'ratio L/P'.padStart(11)}`,
+    '-'.repeat(72),
+  ];
+  for (const [label, a, b, better] of rows) {
+    const ratio =
+      typeof a === 'number' && typeof b === 'number' && b !== 0 && !label.includes('errors')
+        ? `${(a / b).toFixed(2)}${better === 'higher' ? '↑' : '↓'}`
+        : 'n/a';
+    lines.push(`${label.padEnd(34)}${fmt(a).padStart(12)}${fmt(b).padStart(15)}${ratio.padStart(11)}`);
+  }
+  lines.push('(↑ higher is better, ↓ lower is better)');
+  return lines.join('\n');
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 ? Math.round((a / b) * 100) / 100 : null;
+}
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  const entries = await build();
+  loadEntry = entries.load;
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  let l: ServerFigures | undefined;
+  let p: ServerFigures | undefined;
+  try {
+    if (only !== 'peer') l = await latchkey(entries.latchkey, dir);
+    if (only !== 'latchkey') p = await peer(entries.peer);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const report = table(l, p);
+  process.stdout.write(`\n${report}\n`);
+  const checks = l && {
+    flowsVsPeer: ratio(l.flow.perSecond, p?.flow.perSecond),
+    flowsVsPeerTarget: 1.4,
+    verificationPerCore: l.verification?.perSecond ?? null,
+    verificationTarget: 20000,
+    coldStartMs: l.coldStartMs,
+    coldStartTargetMs: 1000,
+    tokenP99DuringSigninVsIdle: ratio(
+      l.tokenDuringSignin.steps['token']?.p99,
+      l.tokenIdle.steps['token']?.p99,
+    ),
+    tokenP99Limit: 2,
+  };
+  if (checks) {
+    process.stdout.write(
+      `\nLatchkey vs targets: flows ${checks.flowsVsPeer ?? 'n/a'}× peer (target ≥ 1.4×), ` +
+        `verification ${checks.verificationPerCore ?? 'n/a'}/s/core (target ≥ 20000), ` +
+        `cold start ${checks.coldStartMs} ms (target ≤ 1000), ` +
+        `/token p99 under sign-in load ${checks.tokenP99DuringSigninVsIdle ?? 'n/a'}× idle (limit 2×)\n`,
+    );
+  }
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    seconds,
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    latchkey: l ?? null,
+    peer: p ?? null,
+    ratios: {
+      flowsPerSecond: ratio(l?.flow.perSecond, p?.flow.perSecond),
+      flowP50: ratio(l?.flow.p50, p?.flow.p50),
+      flowP99: ratio(l?.flow.p99, p?.flow.p99),
+      refreshPerSecond: ratio(l?.refresh?.perSecond, p?.refresh?.perSecond),
+      refreshP99: ratio(l?.refresh?.p99, p?.refresh?.p99),
+      signinsPerSecond: ratio(l?.signin.perSecond, p?.signin.perSecond),
+      tokenP99Idle: ratio(l?.tokenIdle.steps['token']?.p99, p?.tokenIdle.steps['token']?.p99),
+      tokenP99DuringSignin: ratio(
+        l?.tokenDuringSignin.steps['token']?.p99,
+        p?.tokenDuringSignin.steps['token']?.p99,
+      ),
+      coldStart: ratio(l?.coldStartMs, p?.coldStartMs),
+      rss: ratio(l?.rssAfterLoadMiB, p?.rssAfterLoadMiB),
+    },
+    checks: checks ?? null,
+  };
+  writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nbench/results.json written (${seconds} s)\n`);
+  const errors = [l, p].reduce(
+    (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + f.signin.errors : 0),
+    0,
+  );
+  if (errors > 0) {
+    log(`bench: ${errors} request errors; first ones:`);
+    for (const f of [l, p]) {
+      for (const r of [f?.flow, f?.refresh, f?.signin]) {
+        if (r?.firstErrors.length) log(`  ${f?.server} ${r.scenario}: ${r.firstErrors.join(' | ')}`);
+      }
+    }
+  }
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    log(`bench failed: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  },
+);
