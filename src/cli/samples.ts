@@ -1,2 +1,248 @@
-/** The sample native app and sample API commands (`latchkey login`, `whoami`, `token`, `logout`, `sample-api`). */
-export const sampleCommands: Record<string, (argv: string[]) => Promise<void>> = {};
+/**
+ * The sample native app and the sample API (`latchkey login`, `whoami`, `token`, `logout`,
+ * `sample-api`), built on the two SDKs exactly as an outside app would use them.
+ */
+import { spawn } from 'node:child_process';
+import { randomString } from '../client/encoding.js';
+import { LatchkeyClient, LatchkeyError, type TokenSet } from '../client/index.js';
+import { listenLoopback } from '../client/loopback.js';
+import { FileTokenStore, type StoredSession } from '../client/token-store.js';
+import { buildSampleApi } from '../resource/sample-api.js';
+import { parse, UsageError } from './args.js';
+
+export const DEFAULT_SCOPE = 'openid profile email offline_access';
+/** `latchkey token` refreshes when the access token has less than this left. */
+const REFRESH_MARGIN_MS = 60_000;
+
+export interface SampleIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Opens the system browser; returns false when it could not. */
+  openBrowser(url: string): Promise<boolean>;
+  /** Token directory; default per LATCHKEY_CONFIG_DIR / XDG_CONFIG_HOME / ~/.config/latchkey. */
+  configDir?: string;
+  /** Loopback wait, ms (default 5 minutes). */
+  timeoutMs?: number;
+  /** Called with the authorize URL once the loopback receiver listens (tests drive the browser from it). */
+  onAuthorizeUrl?(url: string): void;
+}
+
+/** Opens a URL without a shell (`xdg-open` / `open` / Windows' URL handler). */
+export function openSystemBrowser(url: string): Promise<boolean> {
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? // `start` goes through cmd.exe, which would split the URL at "&"; the URL handler does not.
+          ['rundll32', ['url.dll,FileProtocolHandler', url]]
+        : ['xdg-open', [url]];
+  return new Promise((resolve) => {
+    try {
+      const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
+      child.once('error', () => resolve(false));
+      child.once('spawn', () => {
+        child.unref();
+        resolve(true);
+      });
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+const defaultIO: SampleIO = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  openBrowser: openSystemBrowser,
+};
+
+function checkIssuer(issuer: string | undefined): string {
+  if (!issuer) throw new UsageError('--issuer URL is required');
+  let u: URL;
+  try {
+    u = new URL(issuer);
+  } catch {
+    throw new UsageError(`--issuer must be a URL, got "${issuer}"`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new UsageError('--issuer must be an http(s) URL');
+  return issuer;
+}
+
+function toStored(issuer: string, clientId: string, t: TokenSet): StoredSession {
+  const s: StoredSession = { issuer, clientId, accessToken: t.accessToken, tokenType: 'Bearer' };
+  if (t.expiresAt !== undefined) s.expiresAt = t.expiresAt;
+  if (t.refreshToken !== undefined) s.refreshToken = t.refreshToken;
+  if (t.idToken !== undefined) s.idToken = t.idToken;
+  if (t.scope !== undefined) s.scope = t.scope;
+  if (typeof t.idTokenClaims?.sub === 'string') s.subject = t.idTokenClaims.sub;
+  return s;
+}
+
+export async function runLogin(
+  opts: { issuer: string; clientId: string; scope?: string; noBrowser?: boolean },
+  io: SampleIO = defaultIO,
+): Promise<StoredSession> {
+  const client = await LatchkeyClient.discover({ issuer: opts.issuer, clientId: opts.clientId });
+  const store = new FileTokenStore(io.configDir);
+  // The state is chosen first: the receiver must know it, and the request needs the receiver's port.
+  const state = randomString(24);
+  const receiver = await listenLoopback({
+    expectedState: state,
+    ...(io.timeoutMs ? { timeoutMs: io.timeoutMs } : {}),
+  });
+  try {
+    const request = await client.createAuthorizationRequest({
+      redirectUri: receiver.redirectUri,
+      scope: opts.scope ?? DEFAULT_SCOPE,
+      state,
+    });
+    if (opts.noBrowser) {
+      io.err('Open this URL in a browser to sign in:\n');
+      io.out(`${request.url}\n`);
+    } else if (await io.openBrowser(request.url)) {
+      io.err(`Opened the browser to sign in. If it did not open, visit:\n${request.url}\n`);
+    } else {
+      io.err('Could not open a browser; open this URL to sign in:\n');
+      io.out(`${request.url}\n`);
+    }
+    io.onAuthorizeUrl?.(request.url);
+    const callback = await receiver.wait();
+    const tokens = await client.completeAuthorization(callback, request);
+    const session = toStored(opts.issuer, opts.clientId, tokens);
+    await store.save(session);
+    io.err(`Signed in${session.subject ? ` as ${session.subject}` : ''}; tokens saved to ${store.path}\n`);
+    return session;
+  } finally {
+    await receiver.close();
+  }
+}
+
+/** A valid access token from the store, refreshed (and stored again) when it is about to expire. */
+export async function currentSession(io: SampleIO = defaultIO, now = Date.now): Promise<StoredSession> {
+  const store = new FileTokenStore(io.configDir);
+  const session = await store.load();
+  if (!session)
+    throw new LatchkeyError('LATCHKEY_NOT_LOGGED_IN', 'not signed in; run `latchkey login` first');
+  if (session.expiresAt === undefined || session.expiresAt - REFRESH_MARGIN_MS > now()) return session;
+  if (!session.refreshToken)
+    throw new LatchkeyError(
+      'LATCHKEY_NOT_LOGGED_IN',
+      'the access token has expired; run `latchkey login` again',
+    );
+  const client = await LatchkeyClient.discover({ issuer: session.issuer, clientId: session.clientId });
+  const refreshed = await client.refresh(session.refreshToken);
+  const next = toStored(session.issuer, session.clientId, refreshed);
+  if (!next.subject && session.subject) next.subject = session.subject;
+  if (!refreshed.idToken && session.idToken) next.idToken = session.idToken;
+  await store.save(next);
+  return next;
+}
+
+export async function runWhoami(io: SampleIO = defaultIO): Promise<Record<string, unknown>> {
+  const session = await currentSession(io);
+  const client = await LatchkeyClient.discover({ issuer: session.issuer, clientId: session.clientId });
+  const info = await client.userinfo(
+    session.accessToken,
+    session.subject ? { expectedSubject: session.subject } : {},
+  );
+  io.out(`${JSON.stringify(info, null, 2)}\n`);
+  return info;
+}
+
+export async function runLogout(io: SampleIO = defaultIO): Promise<void> {
+  const store = new FileTokenStore(io.configDir);
+  const session = await store.load();
+  if (!session) {
+    io.err('Not signed in.\n');
+    return;
+  }
+  try {
+    const client = await LatchkeyClient.discover({ issuer: session.issuer, clientId: session.clientId });
+    if (client.metadata.revocation_endpoint) {
+      // The refresh token first: revoking it ends the whole grant on the server.
+      if (session.refreshToken) await client.revoke(session.refreshToken, { tokenTypeHint: 'refresh_token' });
+      await client.revoke(session.accessToken, { tokenTypeHint: 'access_token' });
+    } else {
+      io.err('The server has no revocation endpoint; the tokens stay valid until they expire.\n');
+    }
+    if (client.metadata.end_session_endpoint && session.idToken) {
+      io.err(
+        `To end the browser session too, open:\n${client.logoutUrl({ idTokenHint: session.idToken })}\n`,
+      );
+    }
+  } catch (err) {
+    io.err(`Warning: could not revoke the tokens (${(err as Error).message}).\n`);
+  } finally {
+    await store.clear();
+  }
+  io.err('Signed out; local tokens removed.\n');
+}
+
+async function loginCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    issuer: { type: 'string' },
+    'client-id': { type: 'string' },
+    scope: { type: 'string' },
+    'no-browser': { type: 'boolean', default: false },
+  });
+  const issuer = checkIssuer(values.issuer);
+  if (!values['client-id']) throw new UsageError('--client-id ID is required');
+  if (values.scope !== undefined && values.scope.trim() === '')
+    throw new UsageError('--scope must not be empty');
+  await runLogin({
+    issuer,
+    clientId: values['client-id'],
+    ...(values.scope ? { scope: values.scope } : {}),
+    noBrowser: values['no-browser'] === true,
+  });
+}
+
+async function tokenCommand(argv: string[]): Promise<void> {
+  parse(argv, {});
+  const session = await currentSession();
+  process.stdout.write(`${session.accessToken}\n`);
+}
+
+async function whoamiCommand(argv: string[]): Promise<void> {
+  parse(argv, {});
+  await runWhoami();
+}
+
+async function logoutCommand(argv: string[]): Promise<void> {
+  parse(argv, {});
+  await runLogout();
+}
+
+async function sampleApiCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    issuer: { type: 'string' },
+    audience: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+  });
+  const issuer = checkIssuer(values.issuer);
+  const port = values.port === undefined ? 8081 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
+  if (values.audience !== undefined && values.audience === '')
+    throw new UsageError('--audience must not be empty');
+  const app = buildSampleApi({ issuer, ...(values.audience ? { audience: values.audience } : {}) });
+  const address = await app.listen({ port, host: values.host ?? '127.0.0.1' });
+  process.stdout.write(
+    `Sample API on ${address} (issuer ${issuer}, audience ${values.audience ?? 'api://default'})\n` +
+      `  GET ${address}/hello    any valid access token\n  GET ${address}/profile  needs scope "profile"\n`,
+  );
+  const stop = () => {
+    void app.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export const sampleCommands: Record<string, (argv: string[]) => Promise<void>> = {
+  login: loginCommand,
+  whoami: whoamiCommand,
+  token: tokenCommand,
+  logout: logoutCommand,
+  'sample-api': sampleApiCommand,
+};

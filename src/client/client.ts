@@ -1,0 +1,541 @@
+/**
+ * The OAuth 2.1 / OpenID Connect client side of the Authorization Code Flow with PKCE, as a
+ * native app or SPA runs it against Latchkey: discovery, authorize URL, callback validation
+ * (state, RFC 9207 iss, error), code exchange with ID token validation (jose), refresh (with
+ * rotation; concurrent calls for one token share one request), revocation, userinfo, logout URL.
+ *
+ * Browser-safe: fetch, WebCrypto and jose only; nothing from node:*.
+ */
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { base64url, randomString, sha256 } from './encoding.js';
+import { invalidArgument, LatchkeyError } from './errors.js';
+import { createPkcePair } from './pkce.js';
+
+/** The subset of RFC 8414 / OIDC Discovery metadata the SDK uses. */
+export interface ServerMetadata {
+  issuer: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  jwks_uri?: string;
+  userinfo_endpoint?: string;
+  revocation_endpoint?: string;
+  end_session_endpoint?: string;
+  grant_types_supported?: string[];
+  code_challenge_methods_supported?: string[];
+  id_token_signing_alg_values_supported?: string[];
+  authorization_response_iss_parameter_supported?: boolean;
+  [key: string]: unknown;
+}
+
+export interface ClientOptions {
+  metadata: ServerMetadata;
+  clientId: string;
+  /** For confidential clients (sent with HTTP Basic); native apps and SPAs have none. */
+  clientSecret?: string;
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch, for ID token time checks and `expiresAt`; default Date.now. */
+  now?: () => number;
+  clockToleranceSec?: number;
+  /** HTTP timeout per request, ms (default 10000). */
+  timeoutMs?: number;
+}
+
+export interface AuthorizationRequest {
+  url: string;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+  scope: string;
+}
+
+export interface CallbackParams {
+  code: string;
+  state: string;
+  iss: string | undefined;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Milliseconds since the epoch, from `expires_in`. */
+  expiresAt: number | undefined;
+  refreshToken: string | undefined;
+  idToken: string | undefined;
+  /** Verified ID token claims. */
+  idTokenClaims: JWTPayload | undefined;
+  scope: string | undefined;
+}
+
+export type FetchLike = typeof fetch;
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw invalidArgument(`${name} must be a non-empty string`);
+  return value;
+}
+
+function requireUrl(value: unknown, name: string): URL {
+  const s = requireString(value, name);
+  try {
+    return new URL(s);
+  } catch {
+    throw invalidArgument(`${name} must be an absolute URL`);
+  }
+}
+
+async function readJson(
+  res: Response,
+  what: string,
+  code: LatchkeyError['code'],
+): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (cause) {
+    throw new LatchkeyError(code, `the ${what} response is not JSON (HTTP ${res.status})`, {
+      status: res.status,
+      cause,
+    });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new LatchkeyError(code, `the ${what} response is not a JSON object`, { status: res.status });
+  }
+  return body as Record<string, unknown>;
+}
+
+/** Turns an OAuth error body into a LatchkeyError with the server's error and description. */
+async function oauthFailure(
+  res: Response,
+  what: string,
+  code: LatchkeyError['code'],
+): Promise<LatchkeyError> {
+  let body: Record<string, unknown> = {};
+  try {
+    body = (await res.json()) as Record<string, unknown>;
+  } catch {
+    // not JSON: keep the status only
+  }
+  const error = typeof body?.['error'] === 'string' ? body['error'] : undefined;
+  const errorDescription =
+    typeof body?.['error_description'] === 'string' ? body['error_description'] : undefined;
+  const detail = error ? `${error}${errorDescription ? `: ${errorDescription}` : ''}` : `HTTP ${res.status}`;
+  return new LatchkeyError(code, `the ${what} request failed (${detail})`, {
+    status: res.status,
+    ...(error ? { error } : {}),
+    ...(errorDescription ? { errorDescription } : {}),
+  });
+}
+
+/** Fetches and checks the issuer's discovery document (the `issuer` in it must be the one asked for). */
+export async function discover(
+  issuer: string,
+  opts: { fetch?: FetchLike; timeoutMs?: number } = {},
+): Promise<ServerMetadata> {
+  const issuerUrl = requireUrl(issuer, 'issuer');
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const base = issuerUrl.href.replace(/\/$/, '');
+  let res: Response;
+  try {
+    res = await doFetch(`${base}/.well-known/openid-configuration`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+  } catch (cause) {
+    throw new LatchkeyError('LATCHKEY_DISCOVERY_ERROR', `cannot reach ${base}`, { cause });
+  }
+  if (res.status !== 200) {
+    throw new LatchkeyError('LATCHKEY_DISCOVERY_ERROR', `discovery answered HTTP ${res.status}`, {
+      status: res.status,
+    });
+  }
+  const doc = await readJson(res, 'discovery', 'LATCHKEY_DISCOVERY_ERROR');
+  if (doc['issuer'] !== issuer) {
+    throw new LatchkeyError(
+      'LATCHKEY_ISSUER_MISMATCH',
+      `the discovery document names issuer ${String(doc['issuer'])}, expected ${issuer}`,
+    );
+  }
+  for (const k of ['authorization_endpoint', 'token_endpoint']) {
+    if (typeof doc[k] !== 'string') {
+      throw new LatchkeyError('LATCHKEY_DISCOVERY_ERROR', `the discovery document has no ${k}`);
+    }
+  }
+  return doc as ServerMetadata;
+}
+
+export class LatchkeyClient {
+  readonly metadata: ServerMetadata;
+  readonly clientId: string;
+  readonly #secret: string | undefined;
+  readonly #fetch: FetchLike;
+  readonly #now: () => number;
+  readonly #tolerance: number;
+  readonly #timeoutMs: number;
+  #jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  readonly #refreshing = new Map<string, Promise<TokenSet>>();
+
+  constructor(opts: ClientOptions) {
+    if (!opts || typeof opts !== 'object') throw invalidArgument('options are required');
+    if (!opts.metadata || typeof opts.metadata !== 'object') throw invalidArgument('metadata is required');
+    requireUrl(opts.metadata.issuer, 'metadata.issuer');
+    requireUrl(opts.metadata.authorization_endpoint, 'metadata.authorization_endpoint');
+    requireUrl(opts.metadata.token_endpoint, 'metadata.token_endpoint');
+    this.clientId = requireString(opts.clientId, 'clientId');
+    if (opts.clientSecret !== undefined) requireString(opts.clientSecret, 'clientSecret');
+    this.metadata = opts.metadata;
+    this.#secret = opts.clientSecret;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#now = opts.now ?? Date.now;
+    this.#tolerance = opts.clockToleranceSec ?? 30;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  /** Discovery + a client in one step. */
+  static async discover(opts: Omit<ClientOptions, 'metadata'> & { issuer: string }): Promise<LatchkeyClient> {
+    requireUrl(opts?.issuer, 'issuer');
+    requireString(opts.clientId, 'clientId');
+    const metadata = await discover(opts.issuer, {
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    return new LatchkeyClient({ ...opts, metadata });
+  }
+
+  get issuer(): string {
+    return this.metadata.issuer;
+  }
+
+  /** Builds the authorize URL with a fresh state, nonce and S256 challenge. Keep the result until the callback. */
+  async createAuthorizationRequest(opts: {
+    redirectUri: string;
+    scope?: string;
+    state?: string;
+    nonce?: string;
+    prompt?: string;
+    loginHint?: string;
+    extraParams?: Record<string, string>;
+  }): Promise<AuthorizationRequest> {
+    const redirectUri = requireUrl(opts?.redirectUri, 'redirectUri').href;
+    const scope = opts.scope ?? 'openid';
+    if (typeof scope !== 'string' || scope.trim() === '')
+      throw invalidArgument('scope must be a non-empty string');
+    if (opts.state !== undefined) requireString(opts.state, 'state');
+    if (opts.nonce !== undefined) requireString(opts.nonce, 'nonce');
+    const methods = this.metadata.code_challenge_methods_supported;
+    if (methods && !methods.includes('S256'))
+      throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server does not support PKCE with S256');
+    const pkce = await createPkcePair();
+    const state = opts.state ?? randomString(24);
+    const nonce = opts.nonce ?? randomString(24);
+    const url = new URL(this.metadata.authorization_endpoint);
+    const params: Record<string, string> = {
+      ...opts.extraParams,
+      response_type: 'code',
+      client_id: this.clientId,
+      redirect_uri: redirectUri,
+      scope,
+      state,
+      nonce,
+      code_challenge: pkce.challenge,
+      code_challenge_method: pkce.method,
+    };
+    if (opts.prompt) params['prompt'] = opts.prompt;
+    if (opts.loginHint) params['login_hint'] = opts.loginHint;
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return { url: url.href, state, nonce, codeVerifier: pkce.verifier, redirectUri, scope };
+  }
+
+  /**
+   * Checks an authorization response (the redirect's URL or its query): `iss` (RFC 9207), then
+   * `state`, then `error`; returns the code.
+   */
+  validateCallback(
+    callback: string | URL | URLSearchParams,
+    opts: { expectedState: string },
+  ): CallbackParams {
+    const expectedState = requireString(opts?.expectedState, 'expectedState');
+    let params: URLSearchParams;
+    if (callback instanceof URLSearchParams) params = callback;
+    else if (callback instanceof URL) params = callback.searchParams;
+    else if (typeof callback === 'string') {
+      try {
+        params = new URL(callback).searchParams;
+      } catch {
+        throw invalidArgument('callback must be a URL');
+      }
+    } else throw invalidArgument('callback must be a URL or URLSearchParams');
+
+    for (const k of ['iss', 'state', 'code', 'error']) {
+      if (params.getAll(k).length > 1) {
+        throw new LatchkeyError('LATCHKEY_INVALID_RESPONSE', `the authorization response repeats "${k}"`);
+      }
+    }
+    const iss = params.get('iss') ?? undefined;
+    if (iss !== undefined && iss !== this.issuer) {
+      throw new LatchkeyError(
+        'LATCHKEY_ISSUER_MISMATCH',
+        'the authorization response comes from another issuer',
+      );
+    }
+    if (iss === undefined && this.metadata.authorization_response_iss_parameter_supported) {
+      throw new LatchkeyError('LATCHKEY_ISSUER_MISMATCH', 'the authorization response has no iss parameter');
+    }
+    const state = params.get('state');
+    if (state !== expectedState) {
+      throw new LatchkeyError('LATCHKEY_STATE_MISMATCH', 'the authorization response state does not match');
+    }
+    const error = params.get('error');
+    if (error !== null) {
+      const errorDescription = params.get('error_description') ?? undefined;
+      throw new LatchkeyError(
+        'LATCHKEY_AUTHORIZATION_ERROR',
+        `the authorization was not granted (${error}${errorDescription ? `: ${errorDescription}` : ''})`,
+        { error, ...(errorDescription ? { errorDescription } : {}) },
+      );
+    }
+    const code = params.get('code');
+    if (!code) throw new LatchkeyError('LATCHKEY_INVALID_RESPONSE', 'the authorization response has no code');
+    return { code, state, iss };
+  }
+
+  async #post(url: string, body: URLSearchParams, what: string): Promise<Response> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (this.#secret !== undefined) {
+      // RFC 6749 §2.3.1: form-urlencode both parts before Basic.
+      const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+      headers['authorization'] = `Basic ${btoa(`${enc(this.clientId)}:${enc(this.#secret)}`)}`;
+    } else {
+      body.set('client_id', this.clientId);
+    }
+    try {
+      return await this.#fetch(url, {
+        method: 'POST',
+        headers,
+        body: body.toString(),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      const timeout = cause instanceof Error && cause.name === 'TimeoutError';
+      throw new LatchkeyError(
+        timeout ? 'LATCHKEY_TIMEOUT' : 'LATCHKEY_NETWORK_ERROR',
+        `the ${what} request failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+    }
+  }
+
+  async #tokenRequest(
+    body: URLSearchParams,
+    opts: { nonce?: string; previous?: TokenSet },
+  ): Promise<TokenSet> {
+    const res = await this.#post(this.metadata.token_endpoint, body, 'token');
+    if (res.status !== 200) throw await oauthFailure(res, 'token', 'LATCHKEY_TOKEN_ERROR');
+    const json = await readJson(res, 'token', 'LATCHKEY_INVALID_RESPONSE');
+    const bad = (msg: string) => new LatchkeyError('LATCHKEY_INVALID_RESPONSE', `the token response ${msg}`);
+    const accessToken = json['access_token'];
+    if (typeof accessToken !== 'string' || accessToken === '') throw bad('has no access_token');
+    if (typeof json['token_type'] !== 'string' || json['token_type'].toLowerCase() !== 'bearer')
+      throw bad('has a token_type other than Bearer');
+    const expiresIn = json['expires_in'];
+    if (
+      expiresIn !== undefined &&
+      (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0)
+    )
+      throw bad('has an invalid expires_in');
+    for (const k of ['refresh_token', 'id_token', 'scope']) {
+      if (json[k] !== undefined && typeof json[k] !== 'string') throw bad(`has an invalid ${k}`);
+    }
+    const idToken = json['id_token'] as string | undefined;
+    let idTokenClaims: JWTPayload | undefined;
+    if (idToken !== undefined) {
+      idTokenClaims = await this.#verifyIdToken(idToken, accessToken, opts.nonce);
+      const prevSub = opts.previous?.idTokenClaims?.sub;
+      if (prevSub !== undefined && idTokenClaims.sub !== prevSub)
+        throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', 'the refreshed ID token names another subject');
+    }
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      expiresAt: expiresIn !== undefined ? this.#now() + (expiresIn as number) * 1000 : undefined,
+      // RFC 6749 §6: without a new refresh token, the old one stays valid (no rotation).
+      refreshToken: (json['refresh_token'] as string | undefined) ?? opts.previous?.refreshToken,
+      idToken: idToken ?? opts.previous?.idToken,
+      idTokenClaims: idTokenClaims ?? opts.previous?.idTokenClaims,
+      scope: (json['scope'] as string | undefined) ?? opts.previous?.scope,
+    };
+  }
+
+  /** Validates an ID token with jose against the JWKS: signature, iss, aud, exp, nonce, at_hash. */
+  async #verifyIdToken(idToken: string, accessToken: string, nonce: string | undefined): Promise<JWTPayload> {
+    if (!this.metadata.jwks_uri)
+      throw new LatchkeyError(
+        'LATCHKEY_ID_TOKEN_INVALID',
+        'the server publishes no jwks_uri to check the ID token',
+      );
+    this.#jwks ??= createRemoteJWKSet(new URL(this.metadata.jwks_uri), { timeoutDuration: this.#timeoutMs });
+    const algorithms = (this.metadata.id_token_signing_alg_values_supported ?? ['RS256']).filter(
+      (a) => a !== 'none' && !a.startsWith('HS'),
+    );
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(idToken, this.#jwks, {
+        issuer: this.issuer,
+        audience: this.clientId,
+        algorithms,
+        currentDate: new Date(this.#now()),
+        clockTolerance: this.#tolerance,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+      }));
+    } catch (cause) {
+      throw new LatchkeyError(
+        'LATCHKEY_ID_TOKEN_INVALID',
+        `the ID token is invalid: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+    }
+    if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload['azp'] !== this.clientId)
+      throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', 'the ID token azp is not this client');
+    if (nonce !== undefined && payload['nonce'] !== nonce)
+      throw new LatchkeyError('LATCHKEY_NONCE_MISMATCH', 'the ID token nonce does not match the request');
+    const atHash = payload['at_hash'];
+    if (atHash !== undefined) {
+      const digest = await sha256(accessToken);
+      if (atHash !== base64url(digest.subarray(0, 16)))
+        throw new LatchkeyError(
+          'LATCHKEY_ID_TOKEN_INVALID',
+          'the ID token at_hash does not match the access token',
+        );
+    }
+    return payload;
+  }
+
+  /** Exchanges the authorization code (with the PKCE verifier) for tokens; checks the ID token's nonce. */
+  async exchangeCode(opts: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+    nonce?: string;
+  }): Promise<TokenSet> {
+    const code = requireString(opts?.code, 'code');
+    const verifier = requireString(opts.codeVerifier, 'codeVerifier');
+    const redirectUri = requireUrl(opts.redirectUri, 'redirectUri').href;
+    if (opts.nonce !== undefined) requireString(opts.nonce, 'nonce');
+    const body = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: redirectUri,
+    });
+    return this.#tokenRequest(body, opts.nonce !== undefined ? { nonce: opts.nonce } : {});
+  }
+
+  /** Callback validation and code exchange in one step. */
+  async completeAuthorization(
+    callback: string | URL | URLSearchParams,
+    request: AuthorizationRequest,
+  ): Promise<TokenSet> {
+    const { code } = this.validateCallback(callback, { expectedState: request?.state });
+    return this.exchangeCode({
+      code,
+      codeVerifier: request.codeVerifier,
+      redirectUri: request.redirectUri,
+      nonce: request.nonce,
+    });
+  }
+
+  /**
+   * Uses a refresh token. The result carries the rotated refresh token when the server issued one
+   * (else the old one). Concurrent calls with the same refresh token share one request, so a
+   * rotating server never sees the same token twice from us.
+   */
+  refresh(refreshTokenOrSet: string | TokenSet, opts: { scope?: string } = {}): Promise<TokenSet> {
+    const previous = typeof refreshTokenOrSet === 'string' ? undefined : refreshTokenOrSet;
+    let refreshToken: string;
+    try {
+      refreshToken = requireString(
+        typeof refreshTokenOrSet === 'string' ? refreshTokenOrSet : refreshTokenOrSet?.refreshToken,
+        'refreshToken',
+      );
+      if (opts.scope !== undefined) requireString(opts.scope, 'scope');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const key = `${refreshToken}\u0000${opts.scope ?? ''}`;
+    const pending = this.#refreshing.get(key);
+    if (pending) return pending;
+    const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
+    if (opts.scope !== undefined) body.set('scope', opts.scope);
+    const p = this.#tokenRequest(body, {
+      previous: previous ?? ({ refreshToken } as TokenSet),
+    }).finally(() => this.#refreshing.delete(key));
+    this.#refreshing.set(key, p);
+    return p;
+  }
+
+  /** RFC 7009 revocation (a token the server does not know is not an error, per §2.2). */
+  async revoke(
+    token: string,
+    opts: { tokenTypeHint?: 'access_token' | 'refresh_token' } = {},
+  ): Promise<void> {
+    requireString(token, 'token');
+    const endpoint = this.metadata.revocation_endpoint;
+    if (!endpoint) throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server has no revocation_endpoint');
+    const body = new URLSearchParams({ token });
+    if (opts.tokenTypeHint) body.set('token_type_hint', opts.tokenTypeHint);
+    const res = await this.#post(endpoint, body, 'revocation');
+    if (res.status !== 200) throw await oauthFailure(res, 'revocation', 'LATCHKEY_REVOCATION_ERROR');
+  }
+
+  /** OIDC userinfo with the access token; `sub` must match the ID token's when given. */
+  async userinfo(
+    accessToken: string,
+    opts: { expectedSubject?: string } = {},
+  ): Promise<Record<string, unknown>> {
+    requireString(accessToken, 'accessToken');
+    const endpoint = this.metadata.userinfo_endpoint;
+    if (!endpoint) throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server has no userinfo_endpoint');
+    let res: Response;
+    try {
+      res = await this.#fetch(endpoint, {
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      throw new LatchkeyError('LATCHKEY_NETWORK_ERROR', 'the userinfo request failed', { cause });
+    }
+    if (res.status !== 200) {
+      const err = await oauthFailure(res, 'userinfo', 'LATCHKEY_USERINFO_ERROR');
+      // RFC 6750: the error may be only in WWW-Authenticate.
+      const m = /error="([^"]+)"/.exec(res.headers.get('www-authenticate') ?? '');
+      if (!err.error && m)
+        throw new LatchkeyError('LATCHKEY_USERINFO_ERROR', err.message, { error: m[1]!, status: res.status });
+      throw err;
+    }
+    const json = await readJson(res, 'userinfo', 'LATCHKEY_INVALID_RESPONSE');
+    if (typeof json['sub'] !== 'string')
+      throw new LatchkeyError('LATCHKEY_INVALID_RESPONSE', 'the userinfo response has no sub');
+    if (opts.expectedSubject !== undefined && json['sub'] !== opts.expectedSubject)
+      throw new LatchkeyError('LATCHKEY_INVALID_RESPONSE', 'the userinfo sub is not the signed-in user');
+    return json;
+  }
+
+  /** RP-initiated logout URL (OIDC RP-Initiated Logout 1.0) from `end_session_endpoint`. */
+  logoutUrl(opts: { idTokenHint?: string; postLogoutRedirectUri?: string; state?: string } = {}): string {
+    if (opts.idTokenHint !== undefined) requireString(opts.idTokenHint, 'idTokenHint');
+    if (opts.postLogoutRedirectUri !== undefined)
+      requireUrl(opts.postLogoutRedirectUri, 'postLogoutRedirectUri');
+    if (opts.state !== undefined) requireString(opts.state, 'state');
+    const endpoint = this.metadata.end_session_endpoint;
+    if (!endpoint) throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server has no end_session_endpoint');
+    const url = new URL(endpoint);
+    url.searchParams.set('client_id', this.clientId);
+    if (opts.idTokenHint) url.searchParams.set('id_token_hint', opts.idTokenHint);
+    if (opts.postLogoutRedirectUri)
+      url.searchParams.set('post_logout_redirect_uri', opts.postLogoutRedirectUri);
+    if (opts.state) url.searchParams.set('state', opts.state);
+    return url.href;
+  }
+}

@@ -1,0 +1,73 @@
+/** Token storage for native/CLI apps (Node only): one JSON file, mode 0600, in a 0700 directory. */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StoredSession {
+  issuer: string;
+  clientId: string;
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** ms since the epoch */
+  expiresAt?: number;
+  refreshToken?: string;
+  idToken?: string;
+  scope?: string;
+  /** `sub` of the ID token. */
+  subject?: string;
+}
+
+/** `$LATCHKEY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/latchkey`, else `~/.config/latchkey`. */
+export function defaultConfigDir(env: Record<string, string | undefined> = process.env): string {
+  if (env['LATCHKEY_CONFIG_DIR']) return env['LATCHKEY_CONFIG_DIR'];
+  if (env['XDG_CONFIG_HOME']) return join(env['XDG_CONFIG_HOME'], 'latchkey');
+  return join(homedir(), '.config', 'latchkey');
+}
+
+export class FileTokenStore {
+  readonly path: string;
+  constructor(readonly dir: string = defaultConfigDir()) {
+    this.path = join(dir, 'tokens.json');
+  }
+
+  async load(): Promise<StoredSession | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const s = JSON.parse(text) as StoredSession;
+      if (
+        typeof s?.accessToken !== 'string' ||
+        typeof s.issuer !== 'string' ||
+        typeof s.clientId !== 'string'
+      )
+        return null;
+      return s;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Writes atomically (temp file created 0600, then renamed over the old one). */
+  async save(session: StoredSession): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, `${JSON.stringify(session, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      await chmod(tmp, 0o600);
+      await rename(tmp, this.path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+}

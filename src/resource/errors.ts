@@ -1,0 +1,77 @@
+/** Errors of the resource-server SDK: a stable string `code` plus the RFC 6750 error to send. */
+
+export type VerificationErrorCode =
+  | 'LATCHKEY_TOKEN_MISSING'
+  | 'LATCHKEY_TOKEN_MALFORMED'
+  | 'LATCHKEY_ALGORITHM_NOT_ALLOWED'
+  | 'LATCHKEY_TYPE_MISMATCH'
+  | 'LATCHKEY_UNKNOWN_KEY'
+  | 'LATCHKEY_SIGNATURE_INVALID'
+  | 'LATCHKEY_ISSUER_MISMATCH'
+  | 'LATCHKEY_AUDIENCE_MISMATCH'
+  | 'LATCHKEY_TOKEN_EXPIRED'
+  | 'LATCHKEY_TOKEN_NOT_YET_VALID'
+  | 'LATCHKEY_TOKEN_ISSUED_IN_FUTURE'
+  | 'LATCHKEY_CLAIM_MISSING'
+  | 'LATCHKEY_CLAIM_INVALID'
+  | 'LATCHKEY_INSUFFICIENT_SCOPE'
+  | 'LATCHKEY_JWKS_UNAVAILABLE'
+  | 'LATCHKEY_INVALID_ARGUMENT';
+
+/** The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be read). */
+export type BearerError =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable';
+
+export class VerificationError extends Error {
+  override name = 'VerificationError';
+  /** RFC 6750 error code for the `WWW-Authenticate` header. */
+  readonly error: BearerError;
+  /** HTTP status a resource server should answer with (401, 403, 400 or 503). */
+  readonly status: number;
+  constructor(
+    readonly code: VerificationErrorCode,
+    message: string,
+    opts: { error?: BearerError; status?: number; requiredScopes?: string[]; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.error = opts.error ?? 'invalid_token';
+    this.status =
+      opts.status ??
+      (this.error === 'insufficient_scope'
+        ? 403
+        : this.error === 'invalid_request'
+          ? 400
+          : this.error === 'temporarily_unavailable'
+            ? 503
+            : 401);
+    this.requiredScopes = opts.requiredScopes;
+  }
+  /** Scopes the request needed (for `scope="…"` on insufficient_scope). */
+  readonly requiredScopes: string[] | undefined;
+}
+
+/** A quoted-string safe value for WWW-Authenticate (RFC 6750 §3: no `"` or `\`, printable ASCII only). */
+export function headerSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]|["\\]/g, "'").slice(0, 200);
+}
+
+/** The `WWW-Authenticate` header value for a failure (RFC 6750 §3). */
+export function wwwAuthenticate(err: VerificationError | null, realm?: string): string {
+  const parts: string[] = [];
+  if (realm) parts.push(`realm="${headerSafe(realm)}"`);
+  // §3.1: when the request had no credentials, no error code is sent.
+  if (err && err.code !== 'LATCHKEY_TOKEN_MISSING' && err.error !== 'temporarily_unavailable') {
+    parts.push(`error="${err.error}"`, `error_description="${headerSafe(err.message)}"`);
+    if (err.error === 'insufficient_scope' && err.requiredScopes?.length)
+      parts.push(`scope="${headerSafe(err.requiredScopes.join(' '))}"`);
+  }
+  return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+}
+
+/** The JSON body matching the header (RFC 6749 style). */
+export function errorBody(err: VerificationError): { error: string; error_description: string } {
+  return { error: err.error, error_description: err.message };
+}

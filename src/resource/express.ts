@@ -1,0 +1,32 @@
+/**
+ * Express (and Connect-style) integration: `(req, res, next)` middleware. Failures become
+ * RFC 6750 responses; the verified token is on `req.auth`. express is imported as a type only.
+ *
+ *   app.get('/hello', expressRequireToken(verifier), (req, res) => res.json(req.auth.claims))
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { authenticate, type GuardOptions, toVerificationError } from './bearer.js';
+import { errorBody, wwwAuthenticate } from './errors.js';
+import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
+
+export type RequestWithAuth = Request & { auth?: VerifiedAccessToken };
+
+export function expressRequireToken(
+  verifier: AccessTokenVerifier,
+  opts: GuardOptions = {},
+): (req: Request, res: Response, next: NextFunction) => void {
+  return (req, res, next) => {
+    authenticate(verifier, req.headers.authorization, opts).then(
+      (verified) => {
+        (req as RequestWithAuth).auth = verified;
+        next();
+      },
+      (e: unknown) => {
+        const err = toVerificationError(e);
+        res.status(err.status).setHeader('cache-control', 'no-store');
+        if (err.status !== 503) res.setHeader('www-authenticate', wwwAuthenticate(err, opts.realm));
+        res.json(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
+      },
+    );
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Fastify integration: a preHandler factory. Failures become RFC 6750 responses; the verified
+ * token is on `request.auth`.
+ *
+ *   app.get('/hello', { preHandler: requireToken(verifier) }, (req) => req.auth!.claims.sub)
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authenticate, type GuardOptions, toVerificationError } from './bearer.js';
+import { errorBody, wwwAuthenticate } from './errors.js';
+import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the Latchkey resource-server preHandler when the access token is valid. */
+    auth?: VerifiedAccessToken;
+  }
+}
+
+export type FastifyPreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
+  return async (request, reply) => {
+    try {
+      request.auth = await authenticate(verifier, request.headers.authorization, opts);
+    } catch (e) {
+      const err = toVerificationError(e);
+      reply.code(err.status).header('cache-control', 'no-store');
+      if (err.status !== 503) reply.header('www-authenticate', wwwAuthenticate(err, opts.realm));
+      // Returning the reply after send stops the route handler from running.
+      await reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
+    }
+  };
+}

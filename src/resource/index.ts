@@ -1,0 +1,20 @@
+/** `latchkey/resource`: validate Latchkey JWT access tokens (RFC 9068) in a resource server. */
+export { extractBearer, type GuardOptions } from './bearer.js';
+export {
+  type BearerError,
+  errorBody,
+  VerificationError,
+  type VerificationErrorCode,
+  wwwAuthenticate,
+} from './errors.js';
+export { expressRequireToken, type RequestWithAuth } from './express.js';
+export { type FastifyPreHandler, requireToken, requireToken as fastifyRequireToken } from './fastify.js';
+export {
+  type AccessTokenClaims,
+  type AccessTokenVerifier,
+  type Algorithm,
+  createVerifier,
+  SUPPORTED_ALGORITHMS,
+  type VerifiedAccessToken,
+  type VerifierOptions,
+} from './verifier.js';

@@ -1,0 +1,53 @@
+/**
+ * The sample protected API behind `latchkey sample-api` (Fastify):
+ *   GET /hello   — any valid access token
+ *   GET /profile — a token with scope `profile`
+ *   GET /healthz — open
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { requireToken } from './fastify.js';
+import { type AccessTokenVerifier, createVerifier, type VerifierOptions } from './verifier.js';
+
+export interface SampleApiOptions {
+  issuer: string;
+  /** Default `api://default` (Latchkey's default access-token audience). */
+  audience?: string;
+  /** Use this verifier instead of building one from issuer/audience. */
+  verifier?: AccessTokenVerifier;
+  verifierOptions?: Partial<VerifierOptions>;
+}
+
+export function buildSampleApi(opts: SampleApiOptions): FastifyInstance {
+  const verifier =
+    opts.verifier ??
+    createVerifier({
+      ...opts.verifierOptions,
+      issuer: opts.issuer,
+      audience: opts.audience ?? 'api://default',
+    });
+  const app = Fastify({ logger: false });
+  const realm = 'latchkey-sample-api';
+
+  app.get('/hello', { preHandler: requireToken(verifier, { realm }) }, async (req) => {
+    const { claims, scopes } = req.auth!;
+    return { message: `Hello, ${claims.sub}!`, sub: claims.sub, client_id: claims.client_id, scopes };
+  });
+
+  app.get(
+    '/profile',
+    { preHandler: requireToken(verifier, { realm, requiredScopes: ['profile'] }) },
+    async (req) => {
+      const { claims, scopes } = req.auth!;
+      return {
+        sub: claims.sub,
+        client_id: claims.client_id,
+        scopes,
+        auth_time: claims.auth_time ?? null,
+        expires_at: new Date(claims.exp * 1000).toISOString(),
+      };
+    },
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}
