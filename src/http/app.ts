@@ -37,6 +37,19 @@ export async function buildApp(
     routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
     requestIdHeader: false,
+    // Router-level refusals (bad percent-encoding in the path, an over-long path parameter) in
+    // our own error shape rather than Fastify's default body, which echoes the URL.
+    frameworkErrors: (err, req, reply) => {
+      const status =
+        err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const e = new OAuthError('invalid_request', 'The request URL is malformed.', {
+        status,
+        detail: err.message,
+      });
+      return (req.headers.accept ?? '').includes('text/html')
+        ? sendErrorPage(reply, e)
+        : sendJsonError(reply, e);
+    },
   });
   ctx.log = app.log;
 

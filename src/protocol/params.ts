@@ -30,27 +30,60 @@ class ParamMap implements Params {
   }
 }
 
-/** Accepts what Fastify's query or form parser produced (strings, arrays for repeats). */
-export function readParams(source: unknown): Params {
+/**
+ * Names in a raw `a=b&c=d` string whose name or value is not valid percent-encoded UTF-8
+ * (`%zz`, a lone `%`, `%E0%A4%A`). Fastify's parser passes such values through undecoded,
+ * so without this a state of `%zz` would come back to the client as `%25zz`.
+ */
+export function badlyEncodedNames(raw: string): string[] {
+  const out: string[] = [];
+  if (!raw.includes('%')) return out;
+  for (const pair of raw.split('&')) {
+    if (!pair.includes('%')) continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+    } catch {
+      out.push(rawName);
+      continue;
+    }
+    try {
+      decodeURIComponent(rawValue.replace(/\+/g, ' '));
+    } catch {
+      out.push(name);
+    }
+  }
+  return out;
+}
+
+/**
+ * Accepts what Fastify's query or form parser produced (strings, arrays for repeats).
+ * Pass the raw query string as `raw` to have badly percent-encoded parameters marked malformed.
+ */
+export function readParams(source: unknown, raw?: string): Params {
   const values = new Map<string, string>();
   const duplicated: string[] = [];
-  const malformed: string[] = [];
+  const malformed: string[] = raw === undefined ? [] : badlyEncodedNames(raw);
   if (source === null || source === undefined) return new ParamMap(values, duplicated, malformed);
   if (typeof source !== 'object') throw invalidRequest('The request parameters could not be read.');
   const entries = Object.entries(source as Record<string, unknown>);
   if (entries.length > MAX_PARAMS) throw invalidRequest(`Too many parameters (at most ${MAX_PARAMS}).`);
-  for (const [name, raw] of entries) {
-    if (Array.isArray(raw)) {
+  for (const [name, value] of entries) {
+    if (Array.isArray(value)) {
       duplicated.push(name);
-      const first = raw[0];
+      const first = value[0];
       if (typeof first === 'string' && first.length <= MAX_PARAM_LENGTH) values.set(name, first);
       continue;
     }
-    if (typeof raw !== 'string' || raw.length > MAX_PARAM_LENGTH || raw.includes('\u0000')) {
+    if (malformed.includes(name)) continue;
+    if (typeof value !== 'string' || value.length > MAX_PARAM_LENGTH || value.includes('\u0000')) {
       malformed.push(name);
       continue;
     }
-    values.set(name, raw);
+    values.set(name, value);
   }
   return new ParamMap(values, duplicated, malformed);
 }
@@ -58,8 +91,14 @@ export function readParams(source: unknown): Params {
 /** Throws invalid_request if any parameter was repeated or malformed. */
 export function assertWellFormed(params: Params, only?: readonly string[]): void {
   const dup = only ? params.duplicated.filter((n) => only.includes(n)) : params.duplicated;
-  if (dup.length > 0)
-    throw invalidRequest(`Parameter included more than once: ${dup.slice(0, 3).join(', ')}.`);
+  if (dup.length > 0) throw invalidRequest(`Parameter included more than once: ${names(dup)}.`);
   const bad = only ? params.malformed.filter((n) => only.includes(n)) : params.malformed;
-  if (bad.length > 0) throw invalidRequest(`Parameter too long or malformed: ${bad.slice(0, 3).join(', ')}.`);
+  if (bad.length > 0) throw invalidRequest(`Parameter too long or malformed: ${names(bad)}.`);
 }
+
+/** Parameter names as they may appear in an error description: a few, short. */
+const names = (list: readonly string[]): string =>
+  list
+    .slice(0, 3)
+    .map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n))
+    .join(', ');

@@ -9,8 +9,8 @@ import { sendAuthorizationError, sendErrorPage } from '../respond.js';
 import { currentSession } from '../session.js';
 
 export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const handle = async (req: FastifyRequest, reply: FastifyReply, source: unknown) => {
-    const actx: AuthorizeContext = { params: readParams(source) };
+  const handle = async (req: FastifyRequest, reply: FastifyReply, source: unknown, raw?: string) => {
+    const actx: AuthorizeContext = { params: readParams(source, raw) };
     let request: Awaited<ReturnType<typeof runAuthorizeChecks>>;
     try {
       request = await runAuthorizeChecks(actx, { getClient: (id) => ctx.storage.clients.get(id) });
@@ -29,7 +29,7 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
   };
 
   const config = { html: true };
-  app.get('/authorize', { config }, (req, reply) => handle(req, reply, req.query));
+  app.get('/authorize', { config }, (req, reply) => handle(req, reply, req.query, rawQuery(req)));
   app.post('/authorize', { config }, (req, reply) => {
     if (!isForm(req))
       return sendErrorPage(
@@ -38,6 +38,13 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
       );
     return handle(req, reply, req.body);
   });
+}
+
+/** The query string as sent, to spot bad percent-encoding the parser let through. */
+function rawQuery(req: FastifyRequest): string {
+  const url = req.raw.url ?? '';
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
 }
 
 /** state is echoed only when it was given exactly once and is not absurdly long. */
