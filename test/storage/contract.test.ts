@@ -364,6 +364,51 @@ for (const backend of backends) {
       assert.equal(await s.grants.revokeAllForUser(userId, T0 + 11), 0);
     });
 
+    test('refresh tokens: insert, get, consume once (rotated → already-rotated → unknown), successor, touch', async () => {
+      const t = {
+        hash: id('rt'),
+        grantId: id('grant'),
+        clientId: 'c1',
+        userId: 'u1',
+        scope: 'openid offline_access',
+        createdAt: T0,
+        expiresAt: T0 + 86_400_000,
+        idleExpiresAt: T0 + 3_600_000,
+        consumedAt: null,
+        successor: null,
+        graceUntil: null,
+      };
+      await s.refreshTokens.insert(t);
+      assert.deepEqual(await s.refreshTokens.get(t.hash), t);
+      assert.equal(await s.refreshTokens.get('missing'), undefined);
+
+      await s.refreshTokens.touch(t.hash, T0 + 7_200_000);
+      assert.equal((await s.refreshTokens.get(t.hash))?.idleExpiresAt, T0 + 7_200_000);
+
+      const first = await s.refreshTokens.consume(t.hash, T0 + 1);
+      assert.equal(first.status, 'rotated');
+      assert.ok(first.status === 'rotated');
+      assert.equal(first.token.consumedAt, T0 + 1);
+      const again = await s.refreshTokens.consume(t.hash, T0 + 2);
+      assert.equal(again.status, 'already-rotated');
+      assert.ok(again.status === 'already-rotated');
+      assert.equal(again.token.consumedAt, T0 + 1);
+      assert.deepEqual(await s.refreshTokens.consume('missing', T0), { status: 'unknown' });
+
+      await s.refreshTokens.saveSuccessor(t.hash, 'sealed-response', T0 + 60_000);
+      const kept = await s.refreshTokens.get(t.hash);
+      assert.equal(kept?.successor, 'sealed-response');
+      assert.equal(kept?.graceUntil, T0 + 60_000);
+
+      const raced = { ...t, hash: id('rt') };
+      await s.refreshTokens.insert(raced);
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, n) => s.refreshTokens.consume(raced.hash, T0 + n)),
+      );
+      assert.equal(results.filter((r) => r.status === 'rotated').length, 1);
+      assert.equal(results.filter((r) => r.status === 'already-rotated').length, 39);
+    });
+
     test('consents: save remembers the union, also for concurrent saves', async () => {
       const userId = id('u');
       assert.equal(await s.consents.get(userId, 'c1'), undefined);
