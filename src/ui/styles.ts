@@ -9,11 +9,12 @@ main { width:100%; max-width:400px; margin:24px; background:var(--card); border:
 .brand svg { width:20px; height:20px; }
 h1 { font-size:22px; margin:0 0 4px; }
 p.lead { margin:0 0 24px; color:var(--muted); }
+p.lead strong { color:var(--fg); }
 label { display:block; font-weight:600; margin:16px 0 6px; }
 input[type=text], input[type=password] { width:100%; padding:10px 12px; border:1px solid var(--border); border-radius:8px; font:inherit; background:transparent; color:inherit; }
 input:focus-visible, button:focus-visible, a:focus-visible { outline:3px solid var(--accent); outline-offset:2px; }
 button { font:inherit; font-weight:600; padding:10px 16px; border-radius:8px; border:1px solid var(--accent); background:var(--accent); color:var(--accent-fg); cursor:pointer; width:100%; margin-top:24px; }
-button.secondary { background:transparent; color:var(--accent); }
+button.secondary { background:transparent; color:var(--accent); border-color:var(--border); margin-top:12px; }
 .row { display:flex; gap:12px; } .row button { margin-top:24px; }
 .error { border:1px solid var(--danger); color:var(--danger); border-radius:8px; padding:10px 12px; margin:0 0 8px; }
 ul.scopes { padding-left:20px; } ul.scopes li { margin:6px 0; }

@@ -1,0 +1,192 @@
+/**
+ * A real browser (Chromium through playwright-core) signs in with the keyboard: authorize URL →
+ * sign-in page → loopback callback (RFC 8252 §7.3, any port) with code, state and iss.
+ * CI installs Debian's chromium; without it this test FAILS with a clear message (never skips).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { pkce, redeem } from '../flow/flow-helpers.js';
+import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = '/tmp/latchkey-signin.png';
+
+describe('sign-in in a real browser', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let callbackServer: Server;
+  let callbackBase: string;
+  const hits: URL[] = [];
+  let app: { clientId: string; redirectUri: string };
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} is missing: the real-browser test needs Debian's chromium (apt-get install chromium).`,
+      );
+    }
+    server = await startTestServer();
+    await createUser(server, 'alice');
+    app = await createClient(server, {
+      type: 'native',
+      name: 'Latchkey Desktop',
+      redirectUris: ['http://127.0.0.1/callback'],
+    });
+    // The native app's loopback listener: any free port, path /callback.
+    callbackServer = createServer((req, res) => {
+      hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>Done</title><h1>Signed in. You can close this window.</h1>');
+    });
+    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
+    callbackBase = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/callback`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) =>
+      callbackServer ? callbackServer.close(() => resolve()) : resolve(),
+    );
+    await server?.cleanup();
+  });
+
+  function authorizeUrl(state: string, challenge: string): string {
+    const q = new URLSearchParams({
+      client_id: app.clientId,
+      redirect_uri: callbackBase,
+      response_type: 'code',
+      scope: 'openid profile',
+      state,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    return `${server.url}/authorize?${q}`;
+  }
+
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLInputElement | HTMLButtonElement | null;
+      return el ? `${el.tagName.toLowerCase()}:${el.getAttribute('name') ?? el.textContent?.trim()}` : '';
+    });
+
+  it('signs in with the keyboard and lands on the loopback callback with code, state and iss', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const p = pkce();
+    const state = 'browser-state-é&=';
+    await page.goto(authorizeUrl(state, p.challenge));
+    assert.match(page.url(), /\/interaction\//);
+    assert.equal(await page.title(), 'Sign in · Latchkey');
+    assert.match(await page.locator('p.lead').innerText(), /Latchkey Desktop/);
+
+    // Labelled inputs: reachable by their labels.
+    const username = page.getByLabel('Username');
+    const password = page.getByLabel('Password');
+    assert.equal(await username.getAttribute('name'), 'username');
+    assert.equal(await password.getAttribute('type'), 'password');
+    assert.equal(await username.getAttribute('autocomplete'), 'username');
+    assert.equal(await password.getAttribute('autocomplete'), 'current-password');
+
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // Tab order: username (autofocused) → password → Sign in.
+    assert.equal(await focused(page), 'input:username');
+    await page.keyboard.type('alice');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'input:password');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'button:Sign in');
+    const [response] = await Promise.all([
+      page.waitForURL((u) => u.href.startsWith(callbackBase)),
+      page.keyboard.press('Enter'),
+    ]);
+    void response;
+    const landed = new URL(page.url());
+    assert.equal(`${landed.origin}${landed.pathname}`, callbackBase);
+    assert.equal(landed.searchParams.get('state'), state);
+    assert.equal(landed.searchParams.get('iss'), server.issuer);
+    const code = landed.searchParams.get('code');
+    assert.ok(code);
+    assert.ok(
+      hits.some((h) => h.searchParams.get('code') === code),
+      'the callback server saw the code',
+    );
+    assert.match(await page.locator('h1').innerText(), /Signed in/);
+
+    // The code is good for the app.
+    const tok = await redeem(server, { clientId: app.clientId, redirectUri: callbackBase }, code, p.verifier);
+    assert.equal(tok.status, 200, JSON.stringify(tok.json));
+
+    // The browser keeps an HttpOnly session: scripts cannot read it.
+    await page.goto(`${server.url}/.well-known/openid-configuration`);
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    const cookies = await context.cookies(server.url);
+    const session = cookies.find((c) => c.name === 'latchkey_session');
+    assert.ok(session?.httpOnly);
+    assert.equal(session?.sameSite, 'Lax');
+    await context.close();
+  });
+
+  it('shows the wrong-password message, keeps the name, then signs in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const p = pkce();
+    await page.goto(authorizeUrl('s2', p.challenge));
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForLoadState();
+    const alert = page.getByRole('alert');
+    assert.equal((await alert.innerText()).trim(), 'Wrong username or password.');
+    assert.equal(await page.getByLabel('Username').inputValue(), 'alice');
+    assert.equal(await page.getByLabel('Password').inputValue(), '');
+    // The password field has focus, so the user just types again.
+    assert.equal(await focused(page), 'input:password');
+    await page.keyboard.type(PASSWORD);
+    await Promise.all([
+      page.waitForURL((u) => u.href.startsWith(callbackBase)),
+      page.keyboard.press('Enter'),
+    ]);
+    assert.ok(new URL(page.url()).searchParams.get('code'));
+    await context.close();
+  });
+
+  it('the sign-in page runs no script and loads nothing from elsewhere', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const requested: string[] = [];
+    page.on('request', (r) => {
+      requested.push(r.url());
+    });
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(authorizeUrl('s3', pkce().challenge));
+    await page.waitForLoadState('load');
+    for (const u of requested) {
+      assert.ok(u.startsWith(server.url) || u.startsWith('data:'), `only own resources: ${u}`);
+    }
+    assert.ok(
+      requested.some((u) => u.endsWith('/assets/latchkey.css')),
+      'the stylesheet loaded',
+    );
+    assert.deepEqual(errors, [], 'no CSP violations or other console errors');
+    await context.close();
+  });
+});
