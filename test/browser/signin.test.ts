@@ -91,7 +91,7 @@ describe('sign-in in a real browser', () => {
     await page.goto(authorizeUrl(state, p.challenge));
     assert.match(page.url(), /\/interaction\//);
     assert.equal(await page.title(), 'Sign in · Latchkey');
-    assert.match(await page.locator('p.lead').innerText(), /Latchkey Desktop/);
+    assert.match((await page.locator('p.lead').textContent()) ?? '', /Latchkey Desktop/);
 
     // Labelled inputs: reachable by their labels.
     const username = page.getByLabel('Username');
@@ -111,11 +111,10 @@ describe('sign-in in a real browser', () => {
     await page.keyboard.type(PASSWORD);
     await page.keyboard.press('Tab');
     assert.equal(await focused(page), 'button:Sign in');
-    const [response] = await Promise.all([
+    await Promise.all([
       page.waitForURL((u) => u.href.startsWith(callbackBase)),
       page.keyboard.press('Enter'),
     ]);
-    void response;
     const landed = new URL(page.url());
     assert.equal(`${landed.origin}${landed.pathname}`, callbackBase);
     assert.equal(landed.searchParams.get('state'), state);
@@ -126,7 +125,7 @@ describe('sign-in in a real browser', () => {
       hits.some((h) => h.searchParams.get('code') === code),
       'the callback server saw the code',
     );
-    assert.match(await page.locator('h1').innerText(), /Signed in/);
+    assert.match((await page.locator('h1').textContent()) ?? '', /Signed in/);
 
     // The code is good for the app.
     const tok = await redeem(server, { clientId: app.clientId, redirectUri: callbackBase }, code, p.verifier);
@@ -152,7 +151,8 @@ describe('sign-in in a real browser', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForLoadState();
     const alert = page.getByRole('alert');
-    assert.equal((await alert.innerText()).trim(), 'Wrong username or password.');
+    assert.ok(await alert.isVisible(), 'the message is shown');
+    assert.equal(((await alert.textContent()) ?? '').trim(), 'Wrong username or password.');
     assert.equal(await page.getByLabel('Username').inputValue(), 'alice');
     assert.equal(await page.getByLabel('Password').inputValue(), '');
     // The password field has focus, so the user just types again.
