@@ -146,6 +146,22 @@ describe('/authorize request rules', () => {
         await get(authorizePath({ ...two, redirectUri: 'x' }, p, { redirect_uri: null, scope: 'profile' })),
       );
     });
+    it('errors to a registered URI with a query keep that query and append to it', async () => {
+      const q = await createClient(server, {
+        type: 'web',
+        redirectUris: ['https://rp.example.com/cb?tenant=a%20b'],
+      });
+      const step = await get(authorizePath(q, p, { response_type: 'token' }));
+      assert.equal(step.status, 303);
+      assert.ok(
+        step.location?.startsWith('https://rp.example.com/cb?tenant=a%20b&error='),
+        step.location ?? '',
+      );
+      const url = callback(step.location);
+      assert.equal(url.searchParams.get('tenant'), 'a b');
+      assert.equal(url.searchParams.get('error'), 'unsupported_response_type');
+      assert.equal(url.searchParams.get('iss'), server.issuer);
+    });
     it('a service (client_credentials) client cannot use /authorize → error page', async () => {
       const svc = await createClient(server, { type: 'service' });
       assertErrorPage(await get(authorizePath({ clientId: svc.clientId, redirectUri: app.redirectUri }, p)));

@@ -128,4 +128,55 @@ describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
     assert.equal(second.status, 303);
     assert.ok(second.location?.startsWith(`${app.redirectUri}?code=`), 'no sign-in page the second time');
   });
+
+  // OpenID "Basic OP" uses confidential clients: client_secret_basic and client_secret_post.
+  for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
+    it(`completes the flow for a confidential web client (${method})`, async () => {
+      const app = await createClient(server, {
+        type: 'web',
+        redirectUris: ['https://rp.example.com/cb?tenant=1'],
+      });
+      const client: oauth.Client = { client_id: app.clientId };
+      const auth =
+        method === 'client_secret_basic'
+          ? oauth.ClientSecretBasic(app.secret!)
+          : oauth.ClientSecretPost(app.secret!);
+      const verifier = oauth.generateRandomCodeVerifier();
+      const nonce = oauth.generateRandomNonce();
+      const url = new URL(as.authorization_endpoint!);
+      url.search = new URLSearchParams({
+        client_id: app.clientId,
+        redirect_uri: app.redirectUri,
+        response_type: 'code',
+        scope: 'openid email',
+        nonce,
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      }).toString();
+      const final = await authorizeThroughBrowser(new Browser(server.url), url.toString());
+      assert.equal(final.status, 303);
+      // The registered query is kept and the response parameters are appended to it.
+      assert.ok(final.location?.startsWith(`${app.redirectUri}&code=`), final.location ?? '');
+      const callback = new URL(final.location!);
+      assert.equal(callback.searchParams.get('tenant'), '1');
+      const params = oauth.validateAuthResponse(as, client, callback, oauth.skipStateCheck);
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        client,
+        auth,
+        params,
+        app.redirectUri,
+        verifier,
+        insecure,
+      );
+      const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+        expectedNonce: nonce,
+        requireIdToken: true,
+      });
+      assert.equal(result.scope, 'openid email');
+      const claims = oauth.getValidatedIdTokenClaims(result)!;
+      assert.equal(claims.sub, user.id);
+      assert.equal(claims['email'], 'alice@example.com');
+    });
+  }
 });

@@ -188,6 +188,19 @@ describe('sign-in page', () => {
     });
   });
 
+  describe('expiry', () => {
+    it('a sign-in page left open past its lifetime → expired page, no sign-in', async () => {
+      const a = await open();
+      server.clock.advanceSeconds(15 * 60 + 1);
+      const page = await a.browser.get(a.interaction);
+      assertErrorPage(page, 400);
+      assert.match(page.body, /expired/);
+      const r = await a.browser.post(a.login, { csrf: a.csrf, username: 'alice', password: PASSWORD });
+      assertErrorPage(r, 400);
+      assert.equal(signedIn(a.browser), false);
+    });
+  });
+
   describe('cancel', () => {
     it('Cancel sends access_denied to the client with state and iss', async () => {
       const a = await open();
