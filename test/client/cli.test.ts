@@ -1,0 +1,165 @@
+/**
+ * The sample native app: `latchkey login --no-browser` run as a real child process against a
+ * real server, the browser side driven through the HTML form, then `token`, `whoami`, `logout`.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { currentSession, runLogout, runWhoami, type SampleIO } from '../../src/cli/samples.js';
+import { FileTokenStore } from '../../src/client/node.js';
+import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { createClient, createUser, startTestServer, type TestServer, tempDir } from '../helpers/server.js';
+
+const root = join(import.meta.dirname, '../..');
+
+function cli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
+}
+
+async function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const child = cli(args, env);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+  return { code, out, err };
+}
+
+describe('latchkey login / token / whoami / logout', () => {
+  let server: TestServer;
+  let user: { id: string };
+  let configDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    server = await startTestServer();
+    user = await createUser(server);
+    configDir = join(tempDir('latchkey-cli-'), 'cfg');
+    env = { LATCHKEY_CONFIG_DIR: configDir };
+  });
+  after(() => server.cleanup());
+  const quietIO = (): SampleIO => ({ out() {}, err() {}, openBrowser: async () => false, configDir });
+
+  it('signs in through the loopback redirect and stores the tokens 0600', async () => {
+    const app = await createClient(server, { type: 'native', consent: 'required' });
+    const child = cli(['login', '--issuer', server.issuer, '--client-id', app.clientId, '--no-browser'], env);
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+    const authorizeUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('http'));
+        if (line) resolve(line.trim());
+      });
+      child.on('close', () => reject(new Error(`login exited early: ${err}`)));
+    });
+    const url = new URL(authorizeUrl);
+    assert.equal(url.searchParams.get('scope'), 'openid profile email offline_access');
+    assert.match(url.searchParams.get('redirect_uri') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+
+    const browser = new Browser(server.url);
+    const final = await authorizeThroughBrowser(browser, authorizeUrl, { consent: 'allow' });
+    assert.equal(final.status, 303);
+    const landing = await browser.get(final.location!);
+    assert.equal(landing.status, 200);
+    assert.equal(await exited, 0, err);
+    assert.match(err, new RegExp(`Signed in as ${user.id}`));
+
+    const file = join(configDir, 'tokens.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(configDir).mode & 0o777, 0o700);
+    const stored = await new FileTokenStore(configDir).load();
+    assert.equal(stored?.subject, user.id);
+    assert.ok(stored?.refreshToken);
+  });
+
+  it('`latchkey token` prints only the access token; whoami calls userinfo', async () => {
+    const stored = await new FileTokenStore(configDir).load();
+    const tok = await run(['token'], env);
+    assert.equal(tok.code, 0, tok.err);
+    assert.equal(tok.out, `${stored!.accessToken}\n`);
+    let printed = '';
+    const info = await runWhoami({ ...quietIO(), out: (t) => (printed += t) });
+    assert.equal(info['sub'], user.id);
+    assert.equal(JSON.parse(printed).email, 'alice@example.com');
+  });
+
+  it('refreshes (and stores the rotated refresh token) when the access token is about to expire', async () => {
+    const io = quietIO();
+    const before = await new FileTokenStore(configDir).load();
+    const later = () => before!.expiresAt! - 10_000; // less than the refresh margin left
+    const s = await currentSession(io, later);
+    assert.notEqual(s.accessToken, before!.accessToken);
+    assert.notEqual(s.refreshToken, before!.refreshToken);
+    assert.equal(s.subject, user.id);
+    const stored = await new FileTokenStore(configDir).load();
+    assert.equal(stored!.refreshToken, s.refreshToken);
+    assert.equal(statSync(join(configDir, 'tokens.json')).mode & 0o777, 0o600);
+  });
+
+  it('logout revokes and forgets', async () => {
+    const stored = await new FileTokenStore(configDir).load();
+    let said = '';
+    await runLogout({ ...quietIO(), err: (t) => (said += t) });
+    assert.match(said, /Signed out/);
+    assert.doesNotMatch(said, /Warning/);
+    assert.ok(!existsSync(join(configDir, 'tokens.json')));
+    // The refresh token no longer works at the server.
+    const res = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: stored!.refreshToken!,
+        client_id: stored!.clientId,
+      }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_grant');
+    await assert.rejects(currentSession(quietIO()), /not signed in/);
+  });
+
+  it('rejects bad flags with a usage error (exit 2)', async () => {
+    const write = process.stderr.write;
+    let err = '';
+    process.stderr.write = ((chunk: string) => {
+      err += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      for (const args of [
+        ['login'],
+        ['login', '--issuer', 'nope', '--client-id', 'x'],
+        ['login', '--issuer', server.issuer],
+        ['login', '--bogus'],
+        ['token', 'extra'],
+        ['sample-api'],
+        ['sample-api', '--issuer', server.issuer, '--port', 'x'],
+      ]) {
+        err = '';
+        assert.equal(await main(args), 2, `${args.join(' ')}: ${err}`);
+        assert.match(err, /^latchkey: /);
+      }
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+});
