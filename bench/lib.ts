@@ -20,6 +20,8 @@ export interface LoadResult {
   p99: number | null;
   errors: number;
   firstErrors: string[];
+  /** Server CPU time (user + system, all threads) per recorded iteration, in ms. */
+  serverCpuMsPerIteration?: number;
   /** Per step latencies (ms) where a scenario has several requests per iteration. */
   steps: Record<string, { p50: number | null; p99: number | null; count: number }>;
   /** A few access tokens for the verification benchmark. */

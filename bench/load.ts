@@ -12,6 +12,7 @@
  *
  * Usage: tsx bench/load.ts '<json LoadConfig>'
  */
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import {
   CookieJar,
@@ -41,6 +42,22 @@ export interface LoadConfig {
   warmupSeconds: number;
   /** How many access tokens to hand back (for the verification benchmark). */
   keepTokens?: number;
+  /** The server's pid: its CPU time (/proc/<pid>/stat) over the measured window is reported. */
+  serverPid?: number;
+}
+
+/** User + system CPU time of a process in ms (Linux; undefined elsewhere). */
+export function cpuTimeMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
@@ -193,6 +210,13 @@ async function main(): Promise<void> {
   const start = performance.now();
   const measureFrom = start + config.warmupSeconds * 1000;
   const end = measureFrom + config.seconds * 1000;
+  let cpuAtStart: number | undefined;
+  const cpuTimer = setTimeout(
+    () => {
+      cpuAtStart = cpuTimeMs(config.serverPid);
+    },
+    Math.max(0, measureFrom - performance.now()),
+  );
 
   const fail = (err: unknown) => {
     errorCount++;
@@ -230,7 +254,10 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: config.concurrency }, worker));
+  clearTimeout(cpuTimer);
+  const cpuAtEnd = cpuTimeMs(config.serverPid);
   await pool.close();
+  const serverCpuMs = cpuAtStart !== undefined && cpuAtEnd !== undefined ? cpuAtEnd - cpuAtStart : undefined;
 
   const { p50, p99 } = latencies.summary();
   const result: LoadResult = {
@@ -243,6 +270,9 @@ async function main(): Promise<void> {
     p99,
     errors: errorCount,
     firstErrors: errors,
+    ...(serverCpuMs !== undefined && latencies.count > 0
+      ? { serverCpuMsPerIteration: Math.round((serverCpuMs / latencies.count) * 100) / 100 }
+      : {}),
     steps: { authorize: steps.authorize.summary(), token: steps.token.summary() },
     ...(config.keepTokens ? { accessTokens: keptTokens } : {}),
   };

@@ -14,7 +14,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
@@ -268,9 +268,9 @@ interface ServerFigures {
   flow: LoadResult;
   refresh: LoadResult | null;
   refreshNote?: string;
-  tokenIdle: LoadResult;
-  signin: LoadResult;
-  tokenDuringSignin: LoadResult;
+  tokenIdle: LoadResult | null;
+  signin: LoadResult | null;
+  tokenDuringSignin: LoadResult | null;
   rssAfterLoadMiB: number | null;
   verification: VerifyResult | null;
   accessTokenFormat: string;
@@ -306,7 +306,7 @@ async function measure(
       clientId,
       sessionCookie,
     };
-    const base = { target, warmupSeconds: TIMES.warmup };
+    const base = { target, warmupSeconds: TIMES.warmup, serverPid: started.child.pid };
 
     log(`   full PKCE flow, ${CONCURRENCY} users, ${TIMES.flow} s …`);
     const flow = await load({
@@ -319,39 +319,46 @@ async function measure(
 
     let refresh: LoadResult | null = null;
     let refreshNote: string | undefined;
-    if (discovery.grant_types_supported?.includes('refresh_token')) {
-      log(`   refresh grant, ${CONCURRENCY} users, ${TIMES.refresh} s …`);
-      refresh = await load({
-        ...base,
-        scenario: 'refresh',
-        concurrency: CONCURRENCY,
-        seconds: TIMES.refresh,
-      });
+    let tokenIdle: LoadResult | null = null;
+    let signin: LoadResult | null = null;
+    let tokenDuringSignin: LoadResult | null = null;
+    if (profile) {
+      refreshNote = 'not run with --profile (the profile covers the flow load only)';
     } else {
-      refreshNote = 'refresh_token is not in grant_types_supported';
-      log(`   refresh grant: n/a (${refreshNote})`);
-    }
+      if (discovery.grant_types_supported?.includes('refresh_token')) {
+        log(`   refresh grant, ${CONCURRENCY} users, ${TIMES.refresh} s …`);
+        refresh = await load({
+          ...base,
+          scenario: 'refresh',
+          concurrency: CONCURRENCY,
+          seconds: TIMES.refresh,
+        });
+      } else {
+        refreshNote = 'refresh_token is not in grant_types_supported';
+        log(`   refresh grant: n/a (${refreshNote})`);
+      }
 
-    log(`   token endpoint idle (${PROBE_CONCURRENCY} users), ${TIMES.idleProbe} s …`);
-    const tokenIdle = await load({
-      ...base,
-      scenario: 'flow',
-      concurrency: PROBE_CONCURRENCY,
-      seconds: TIMES.idleProbe,
-    });
-
-    log(`   sign-in flat out (${CONCURRENCY} users) + token endpoint probe, ${TIMES.signin} s …`);
-    const [signin, tokenDuringSignin] = await Promise.all([
-      load({ ...base, scenario: 'signin', concurrency: CONCURRENCY, seconds: TIMES.signin }),
-      load({
+      log(`   token endpoint idle (${PROBE_CONCURRENCY} users), ${TIMES.idleProbe} s …`);
+      tokenIdle = await load({
         ...base,
         scenario: 'flow',
         concurrency: PROBE_CONCURRENCY,
-        // starts after the sign-in load is running and stops before it does
-        warmupSeconds: TIMES.warmup + 0.5,
-        seconds: TIMES.signin - 1,
-      }),
-    ]);
+        seconds: TIMES.idleProbe,
+      });
+
+      log(`   sign-in flat out (${CONCURRENCY} users) + token endpoint probe, ${TIMES.signin} s …`);
+      [signin, tokenDuringSignin] = await Promise.all([
+        load({ ...base, scenario: 'signin', concurrency: CONCURRENCY, seconds: TIMES.signin }),
+        load({
+          ...base,
+          scenario: 'flow',
+          concurrency: PROBE_CONCURRENCY,
+          // starts after the sign-in load is running and stops before it does
+          warmupSeconds: TIMES.warmup + 0.5,
+          seconds: TIMES.signin - 1,
+        }),
+      ]);
+    }
     const rssAfterLoadMiB = rssMiB(started.child.pid);
 
     let verification: VerifyResult | null = null;
@@ -479,25 +486,32 @@ function table(l: ServerFigures | undefined, p: ServerFigures | undefined): stri
     ['  flow p50 ms', l?.flow.p50, p?.flow.p50, 'lower'],
     ['  flow p99 ms', l?.flow.p99, p?.flow.p99, 'lower'],
     ['  flow errors', l?.flow.errors, p?.flow.errors, 'lower'],
+    ['  server CPU ms per flow', l?.flow.serverCpuMsPerIteration, p?.flow.serverCpuMsPerIteration, 'lower'],
     ['  /authorize p50 ms', l?.flow.steps['authorize']?.p50, p?.flow.steps['authorize']?.p50, 'lower'],
     ['  /token p50 ms', l?.flow.steps['token']?.p50, p?.flow.steps['token']?.p50, 'lower'],
     ['refresh grants/s (16 users)', l?.refresh?.perSecond, p?.refresh?.perSecond, 'higher'],
     ['  refresh p50 ms', l?.refresh?.p50, p?.refresh?.p50, 'lower'],
     ['  refresh p99 ms', l?.refresh?.p99, p?.refresh?.p99, 'lower'],
+    [
+      '  server CPU ms per refresh',
+      l?.refresh?.serverCpuMsPerIteration,
+      p?.refresh?.serverCpuMsPerIteration,
+      'lower',
+    ],
     ['  refresh errors', l?.refresh?.errors, p?.refresh?.errors, 'lower'],
-    ['sign-ins/s (argon2id, 16 users)', l?.signin.perSecond, p?.signin.perSecond, 'higher'],
-    ['  sign-in p50 ms', l?.signin.p50, p?.signin.p50, 'lower'],
-    ['  sign-in errors', l?.signin.errors, p?.signin.errors, 'lower'],
+    ['sign-ins/s (argon2id, 16 users)', l?.signin?.perSecond, p?.signin?.perSecond, 'higher'],
+    ['  sign-in p50 ms', l?.signin?.p50, p?.signin?.p50, 'lower'],
+    ['  sign-in errors', l?.signin?.errors, p?.signin?.errors, 'lower'],
     [
       '/token p99 ms idle (2 users)',
-      l?.tokenIdle.steps['token']?.p99,
-      p?.tokenIdle.steps['token']?.p99,
+      l?.tokenIdle?.steps['token']?.p99,
+      p?.tokenIdle?.steps['token']?.p99,
       'lower',
     ],
     [
       '/token p99 ms during sign-ins',
-      l?.tokenDuringSignin.steps['token']?.p99,
-      p?.tokenDuringSignin.steps['token']?.p99,
+      l?.tokenDuringSignin?.steps['token']?.p99,
+      p?.tokenDuringSignin?.steps['token']?.p99,
       'lower',
     ],
     ['resource verifications/s/core', l?.verification?.perSecond, p?.verification?.perSecond, 'higher'],
@@ -533,6 +547,10 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
 
 async function main(): Promise<number> {
   const t0 = performance.now();
+  const loadAtStart = loadavg().map((n) => Math.round(n * 100) / 100);
+  if ((loadAtStart[0] ?? 0) > availableParallelism() / 2) {
+    log(`bench: the machine is already busy (load average ${loadAtStart.join(' ')}); figures will be noisy`);
+  }
   const entries = await build();
   loadEntry = entries.load;
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
@@ -554,8 +572,8 @@ async function main(): Promise<number> {
     coldStartMs: l.coldStartMs,
     coldStartTargetMs: 1000,
     tokenP99DuringSigninVsIdle: ratio(
-      l.tokenDuringSignin.steps['token']?.p99,
-      l.tokenIdle.steps['token']?.p99,
+      l.tokenDuringSignin?.steps['token']?.p99,
+      l.tokenIdle?.steps['token']?.p99,
     ),
     tokenP99Limit: 2,
   };
@@ -572,20 +590,27 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     seconds,
-    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: {
+      cpus: availableParallelism(),
+      model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
+    },
     latchkey: l ?? null,
     peer: p ?? null,
     ratios: {
       flowsPerSecond: ratio(l?.flow.perSecond, p?.flow.perSecond),
       flowP50: ratio(l?.flow.p50, p?.flow.p50),
       flowP99: ratio(l?.flow.p99, p?.flow.p99),
+      serverCpuPerFlow: ratio(l?.flow.serverCpuMsPerIteration, p?.flow.serverCpuMsPerIteration),
       refreshPerSecond: ratio(l?.refresh?.perSecond, p?.refresh?.perSecond),
       refreshP99: ratio(l?.refresh?.p99, p?.refresh?.p99),
-      signinsPerSecond: ratio(l?.signin.perSecond, p?.signin.perSecond),
-      tokenP99Idle: ratio(l?.tokenIdle.steps['token']?.p99, p?.tokenIdle.steps['token']?.p99),
+      signinsPerSecond: ratio(l?.signin?.perSecond, p?.signin?.perSecond),
+      tokenP99Idle: ratio(l?.tokenIdle?.steps['token']?.p99, p?.tokenIdle?.steps['token']?.p99),
       tokenP99DuringSignin: ratio(
-        l?.tokenDuringSignin.steps['token']?.p99,
-        p?.tokenDuringSignin.steps['token']?.p99,
+        l?.tokenDuringSignin?.steps['token']?.p99,
+        p?.tokenDuringSignin?.steps['token']?.p99,
       ),
       coldStart: ratio(l?.coldStartMs, p?.coldStartMs),
       rss: ratio(l?.rssAfterLoadMiB, p?.rssAfterLoadMiB),
@@ -595,7 +620,7 @@ async function main(): Promise<number> {
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nbench/results.json written (${seconds} s)\n`);
   const errors = [l, p].reduce(
-    (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + f.signin.errors : 0),
+    (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + (f.signin?.errors ?? 0) : 0),
     0,
   );
   if (errors > 0) {
