@@ -117,6 +117,11 @@ export class JwksCache {
     this.#keys = parseJwks(await res.json());
   }
 
+  /** The cached key for a kid, without I/O (the hot path); undefined when a fetch would be needed. */
+  cached(kid: string | undefined): KeyEntry | undefined {
+    return this.#keys === undefined ? undefined : this.#find(kid);
+  }
+
   /** The key for a token header; fetches the set first, and again (rate-limited) for an unknown kid. */
   async key(kid: string | undefined): Promise<KeyEntry> {
     if (this.#keys === undefined) {

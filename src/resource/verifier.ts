@@ -216,6 +216,8 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
         timeoutMs,
       });
 
+  const headerCache = new Map<string, Record<string, unknown>>();
+
   async function verify(
     token: string,
     opts: { requiredScopes?: string[] } = {},
@@ -226,8 +228,15 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     const dot1 = token.indexOf('.');
     const dot2 = token.lastIndexOf('.');
 
-    // Header.
-    const header = decodeJson(token.slice(0, dot1), 'header');
+    // Header. Tokens from one issuer share a handful of headers, so parsed headers are kept
+    // (bounded); this caches parsing only, never a verification result.
+    const headerSegment = token.slice(0, dot1);
+    let header = headerCache.get(headerSegment);
+    if (!header) {
+      header = decodeJson(headerSegment, 'header');
+      if (headerCache.size >= 64) headerCache.clear();
+      headerCache.set(headerSegment, header);
+    }
     const alg = header['alg'];
     if (typeof alg !== 'string' || !allowed.has(alg))
       throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the algorithm ${String(alg)} is not allowed`);
@@ -242,7 +251,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       throw fail('LATCHKEY_TOKEN_MALFORMED', 'kid must be a string');
 
     // Key and signature.
-    const entry = await jwks.key(kid);
+    const entry = jwks.cached(kid) ?? (await jwks.key(kid));
     if (!keyFits(entry, alg as Algorithm))
       throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the key ${kid ?? ''} cannot be used with ${alg}`.trim());
     const data = Buffer.from(token.slice(0, dot2), 'latin1');
