@@ -16,18 +16,22 @@ declare module 'fastify' {
   }
 }
 
-export type FastifyPreHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+export type FastifyPreHandler = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<FastifyReply | undefined>;
 
 export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
   return async (request, reply) => {
     try {
       request.auth = await authenticate(verifier, request.headers.authorization, opts);
+      return undefined;
     } catch (e) {
       const err = toVerificationError(e);
       reply.code(err.status).header('cache-control', 'no-store');
       if (err.status !== 503) reply.header('www-authenticate', wwwAuthenticate(err, opts.realm));
-      // Returning the reply after send stops the route handler from running.
-      await reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
+      // Returning the reply after send() tells Fastify the response is done: the handler never runs.
+      return reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
     }
   };
 }

@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { SignJWT } from 'jose';
-import { createVerifier, expressRequireToken, type RequestWithAuth } from '../../src/resource/index.js';
+import {
+  createVerifier,
+  expressRequireToken,
+  type RequestWithAuth,
+  requireToken,
+} from '../../src/resource/index.js';
 import { buildSampleApi } from '../../src/resource/sample-api.js';
 
 const ISSUER = 'https://issuer.test';
@@ -87,6 +92,36 @@ function contract(name: string, call: (path: string, authorization?: string) => 
     });
   });
 }
+
+describe('Fastify preHandler', () => {
+  it('never runs the route handler when the token is refused', async () => {
+    const Fastify = (await import('fastify')).default;
+    const app = Fastify();
+    let ran = 0;
+    app.get('/x', { preHandler: requireToken(verifier, { requiredScopes: ['admin'] }) }, async () => {
+      ran++;
+      return { ok: true };
+    });
+    for (const authorization of [undefined, 'Bearer junk', `Bearer ${await token('openid')}`]) {
+      const res = await app.inject({
+        method: 'GET',
+        url: '/x',
+        headers: authorization ? { authorization } : {},
+      });
+      assert.ok(res.statusCode === 401 || res.statusCode === 403, String(res.statusCode));
+      assert.equal(res.headers['cache-control'], 'no-store');
+    }
+    assert.equal(ran, 0);
+    const ok = await app.inject({
+      method: 'GET',
+      url: '/x',
+      headers: { authorization: `Bearer ${await token('admin')}` },
+    });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ran, 1);
+    await app.close();
+  });
+});
 
 describe('resource middleware', () => {
   const fastifyApp = buildSampleApi({ issuer: ISSUER, verifier });
