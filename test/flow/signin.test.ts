@@ -188,6 +188,33 @@ describe('sign-in page', () => {
     });
   });
 
+  describe('per-IP throttling', () => {
+    it('30 failures from one address across many names lock that address, for every account', async () => {
+      const s2 = await startTestServer();
+      try {
+        await createUser(s2, 'alice');
+        const a2 = await createClient(s2);
+        const b = new Browser(s2.url);
+        const start = await b.get(authorizePath(a2, pkce()));
+        const page = await b.get(start.location!);
+        const { csrf, actions } = formOf(page.body);
+        const login = actions.find((x) => x.endsWith('/login'))!;
+        for (let i = 0; i < 30; i++) {
+          const r = await b.post(login, { csrf, username: `nobody-${i}`, password: 'x' });
+          assert.equal(r.status, 401, `attempt ${i}`);
+        }
+        const r = await b.post(login, { csrf, username: 'alice', password: PASSWORD });
+        assert.equal(r.status, 429);
+        assert.match(r.body, /Too many failed sign-in attempts/);
+        const events = await s2.ctx.storage.audit.list({ type: 'login_throttled' });
+        assert.equal(events.length, 1);
+        assert.equal(events[0]!.ip, '127.0.0.1');
+      } finally {
+        await s2.cleanup();
+      }
+    });
+  });
+
   describe('expiry', () => {
     it('a sign-in page left open past its lifetime → expired page, no sign-in', async () => {
       const a = await open();
