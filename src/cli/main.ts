@@ -23,6 +23,11 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey users list|set-password|disable|enable …
   latchkey keys list|rotate [--json]
 
+Sample native app and API (docs/sdk.md):
+  latchkey login --issuer URL --client-id ID [--scope S] [--no-browser]
+  latchkey whoami | token | logout
+  latchkey sample-api --issuer URL [--audience A] [--port N] [--host H]
+
 Environment: PORT, LATCHKEY_ISSUER, LATCHKEY_DATABASE (see README for the rest).`;
 
 type Command = (argv: string[]) => Promise<void>;
