@@ -28,7 +28,13 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 
 export function openDatabase(url: string, opts: { poolSize?: number } = {}): OpenedDatabase {
   if (isPostgresUrl(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // A bounded wait for a connection: with the database down, requests fail (and /readyz
+    // says 503) instead of hanging.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: 10_000,
+    });
     // A dropped idle connection must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
