@@ -15,6 +15,7 @@ declare module 'oidc-provider' {
   }
   interface BenchGrant {
     addOIDCScope(scope: string): void;
+    addResourceScope(resource: string, scope: string): void;
     save(): Promise<string>;
   }
   interface GrantClass {

@@ -22,6 +22,8 @@ if (!port || !jwk || !passwordHash) {
 }
 const issuer = `http://127.0.0.1:${port}`;
 const ACCOUNT = 'bench-account';
+const AUDIENCE = 'api://default';
+const jwtAccessTokens = process.env.BENCH_PEER_JWT === '1';
 
 const provider = new Provider(issuer, {
   clients: [
@@ -38,7 +40,26 @@ const provider = new Provider(issuer, {
   ],
   jwks: { keys: [{ ...jwk, alg: 'RS256', use: 'sig' }] },
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false } },
+  features: {
+    devInteractions: { enabled: false },
+    // BENCH_PEER_JWT=1: RFC 9068 JWT access tokens (RS256) for audience api://default, like
+    // Latchkey's, through resource indicators; otherwise its default opaque access tokens.
+    ...(jwtAccessTokens
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => AUDIENCE,
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({
+              scope: 'api',
+              audience: AUDIENCE,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            }),
+          },
+        }
+      : {}),
+  },
   cookies: { keys: ['bench-only-cookie-key-not-secret-0123456789'] },
   claims: {
     openid: ['sub'],
@@ -110,6 +131,7 @@ async function interaction(req: IncomingMessage, res: ServerResponse, path: stri
       : new provider.Grant({ accountId: ACCOUNT, clientId });
     if (!grant) return html(res, 400, 'grant not found');
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    if (jwtAccessTokens) grant.addResourceScope(AUDIENCE, 'api');
     const grantId = await grant.save();
     return provider.interactionFinished(
       req,

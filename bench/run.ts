@@ -6,9 +6,11 @@
  * page, then drives it with bench/load.ts in a separate process. Prints a table and writes
  * bench/results.json. See bench/README.md for what each figure means.
  *
- *   npm run bench                  full run (about 1.5 minutes)
- *   npm run bench -- --quick       smoke run for CI (about 30 s)
- *   npm run bench -- --profile     also write a --cpu-prof profile of Latchkey under the flow load
+ *   npm run bench                  full run (about 2 minutes): Latchkey, the peer with its default
+ *                                  opaque access tokens, and the peer with JWT access tokens
+ *   npm run bench -- --quick       smoke run for CI (about 35 s), without the JWT peer
+ *   npm run bench -- --peer-jwt    (with --quick) add the JWT peer; --no-peer-jwt leaves it out
+ *   npm run bench -- --profile     flow load only, Latchkey under node --cpu-prof (.tmp/bench/profile)
  *   npm run bench -- --only latchkey|peer
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -28,6 +30,8 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? argv[onlyIdx + 1] : undefined;
+/** node-oidc-provider with RFC 9068 JWT access tokens (RS256 for both tokens, as Latchkey). */
+const peerJwt = quick ? argv.includes('--peer-jwt') : !argv.includes('--no-peer-jwt');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, '.tmp', 'bench');
@@ -454,7 +458,7 @@ async function latchkey(entry: Entry, dir: string): Promise<ServerFigures> {
   return figures;
 }
 
-async function peer(entry: Entry): Promise<ServerFigures> {
+async function peer(entry: Entry, jwt: boolean): Promise<ServerFigures> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'bench' };
   // Same argon2id cost as src/passwords.ts.
@@ -462,7 +466,7 @@ async function peer(entry: Entry): Promise<ServerFigures> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   return measure(
-    'node-oidc-provider',
+    jwt ? 'node-oidc-provider (JWT access tokens)' : 'node-oidc-provider',
     entry,
     () =>
       startServer(
@@ -471,78 +475,67 @@ async function peer(entry: Entry): Promise<ServerFigures> {
           BENCH_PORT: String(port),
           BENCH_JWK: JSON.stringify(jwk),
           BENCH_PASSWORD_HASH: passwordHash,
+          BENCH_PEER_JWT: jwt ? '1' : '0',
           NODE_ENV: 'production',
         },
         base,
       ),
     'bench',
-    null,
+    jwt ? 'api://default' : null,
   );
 }
 
 // ---------------------------------------------------------------------------------------------
 // Report
 
-type Row = [string, number | null | undefined, number | null | undefined, 'higher' | 'lower'];
+type Pick = (f: ServerFigures) => number | null | undefined;
+type Row = [string, Pick, 'higher' | 'lower'];
 
-function table(l: ServerFigures | undefined, p: ServerFigures | undefined): string {
-  const rows: Row[] = [
-    ['full PKCE flows/s (16 users)', l?.flow.perSecond, p?.flow.perSecond, 'higher'],
-    ['  flow p50 ms', l?.flow.p50, p?.flow.p50, 'lower'],
-    ['  flow p99 ms', l?.flow.p99, p?.flow.p99, 'lower'],
-    ['  flow errors', l?.flow.errors, p?.flow.errors, 'lower'],
-    ['  server CPU ms per flow', l?.flow.serverCpuMsPerIteration, p?.flow.serverCpuMsPerIteration, 'lower'],
-    ['  /authorize p50 ms', l?.flow.steps['authorize']?.p50, p?.flow.steps['authorize']?.p50, 'lower'],
-    ['  /token p50 ms', l?.flow.steps['token']?.p50, p?.flow.steps['token']?.p50, 'lower'],
-    ['refresh grants/s (16 users)', l?.refresh?.perSecond, p?.refresh?.perSecond, 'higher'],
-    ['  refresh p50 ms', l?.refresh?.p50, p?.refresh?.p50, 'lower'],
-    ['  refresh p99 ms', l?.refresh?.p99, p?.refresh?.p99, 'lower'],
-    [
-      '  server CPU ms per refresh',
-      l?.refresh?.serverCpuMsPerIteration,
-      p?.refresh?.serverCpuMsPerIteration,
-      'lower',
-    ],
-    ['  refresh errors', l?.refresh?.errors, p?.refresh?.errors, 'lower'],
-    ['sign-ins/s (argon2id, 16 users)', l?.signin?.perSecond, p?.signin?.perSecond, 'higher'],
-    ['  sign-in p50 ms', l?.signin?.p50, p?.signin?.p50, 'lower'],
-    ['  sign-in errors', l?.signin?.errors, p?.signin?.errors, 'lower'],
-    [
-      '/token p99 ms idle (2 users)',
-      l?.tokenIdle?.steps['token']?.p99,
-      p?.tokenIdle?.steps['token']?.p99,
-      'lower',
-    ],
-    [
-      '/token p99 ms during sign-ins',
-      l?.tokenDuringSignin?.steps['token']?.p99,
-      p?.tokenDuringSignin?.steps['token']?.p99,
-      'lower',
-    ],
-    ['resource verifications/s/core', l?.verification?.perSecond, p?.verification?.perSecond, 'higher'],
-    [
-      '  raw RS256 verify/s/core',
-      l?.verification?.rawRs256PerSecond,
-      p?.verification?.rawRs256PerSecond,
-      'higher',
-    ],
-    ['cold start ms', l?.coldStartMs, p?.coldStartMs, 'lower'],
-    ['RSS after load MiB', l?.rssAfterLoadMiB, p?.rssAfterLoadMiB, 'lower'],
-  ];
+const ROWS: Row[] = [
+  ['full PKCE flows/s (16 users)', (f) => f.flow.perSecond, 'higher'],
+  ['  flow p50 ms', (f) => f.flow.p50, 'lower'],
+  ['  flow p99 ms', (f) => f.flow.p99, 'lower'],
+  ['  flow errors', (f) => f.flow.errors, 'lower'],
+  ['  server CPU ms per flow', (f) => f.flow.serverCpuMsPerIteration, 'lower'],
+  ['  /authorize p50 ms', (f) => f.flow.steps['authorize']?.p50, 'lower'],
+  ['  /token p50 ms', (f) => f.flow.steps['token']?.p50, 'lower'],
+  ['refresh grants/s (16 users)', (f) => f.refresh?.perSecond, 'higher'],
+  ['  refresh p50 ms', (f) => f.refresh?.p50, 'lower'],
+  ['  refresh p99 ms', (f) => f.refresh?.p99, 'lower'],
+  ['  server CPU ms per refresh', (f) => f.refresh?.serverCpuMsPerIteration, 'lower'],
+  ['  refresh errors', (f) => f.refresh?.errors, 'lower'],
+  ['sign-ins/s (argon2id, 16 users)', (f) => f.signin?.perSecond, 'higher'],
+  ['  sign-in p50 ms', (f) => f.signin?.p50, 'lower'],
+  ['  sign-in errors', (f) => f.signin?.errors, 'lower'],
+  ['/token p99 ms idle (2 users)', (f) => f.tokenIdle?.steps['token']?.p99, 'lower'],
+  ['/token p99 ms during sign-ins', (f) => f.tokenDuringSignin?.steps['token']?.p99, 'lower'],
+  ['resource verifications/s/core', (f) => f.verification?.perSecond, 'higher'],
+  ['  raw RS256 verify/s/core', (f) => f.verification?.rawRs256PerSecond, 'higher'],
+  ['cold start ms', (f) => f.coldStartMs, 'lower'],
+  ['RSS after load MiB', (f) => f.rssAfterLoadMiB, 'lower'],
+];
+
+/** Latchkey, then each peer column with the ratio Latchkey / peer. */
+function table(l: ServerFigures | undefined, peers: Array<[string, ServerFigures]>): string {
   const fmt = (v: number | null | undefined) =>
     v === null || v === undefined ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1);
-  const lines = [
-    `${'figure'.padEnd(34)}${'Latchkey'.padStart(12)}${'oidc-provider'.padStart(15)}${'ratio L/P'.padStart(11)}`,
-    '-'.repeat(72),
-  ];
-  for (const [label, a, b, better] of rows) {
-    const ratio =
-      typeof a === 'number' && typeof b === 'number' && b !== 0 && !label.includes('errors')
-        ? `${(a / b).toFixed(2)}${better === 'higher' ? '↑' : '↓'}`
-        : 'n/a';
-    lines.push(`${label.padEnd(34)}${fmt(a).padStart(12)}${fmt(b).padStart(15)}${ratio.padStart(11)}`);
+  const head = [`${'figure'.padEnd(34)}${'Latchkey'.padStart(10)}`];
+  for (const [name] of peers) head.push(`${name.padStart(20)}${'L/P'.padStart(8)}`);
+  const lines = [head.join(''), '-'.repeat(44 + 28 * peers.length)];
+  for (const [label, pick, better] of ROWS) {
+    const a = l ? pick(l) : undefined;
+    let line = `${label.padEnd(34)}${fmt(a).padStart(10)}`;
+    for (const [, p] of peers) {
+      const b = pick(p);
+      const r =
+        typeof a === 'number' && typeof b === 'number' && b !== 0 && !label.includes('errors')
+          ? `${(a / b).toFixed(2)}${better === 'higher' ? '↑' : '↓'}`
+          : 'n/a';
+      line += `${fmt(b).padStart(20)}${r.padStart(8)}`;
+    }
+    lines.push(line);
   }
-  lines.push('(↑ higher is better, ↓ lower is better)');
+  lines.push('(L/P = Latchkey / node-oidc-provider; ↑ higher is better, ↓ lower is better)');
   return lines.join('\n');
 }
 
@@ -561,13 +554,18 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
   let l: ServerFigures | undefined;
   let p: ServerFigures | undefined;
+  let pj: ServerFigures | undefined;
   try {
     if (only !== 'peer') l = await latchkey(entries.latchkey, dir);
-    if (only !== 'latchkey') p = await peer(entries.peer);
+    if (only !== 'latchkey') p = await peer(entries.peer, false);
+    if (only !== 'latchkey' && peerJwt) pj = await peer(entries.peer, true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const report = table(l, p);
+  const peers: Array<[string, ServerFigures]> = [];
+  if (p) peers.push(['oidc-provider', p]);
+  if (pj) peers.push(['oidc-provider JWT', pj]);
+  const report = table(l, peers);
   process.stdout.write(`\n${report}\n`);
   const checks = l && {
     flowsVsPeer: ratio(l.flow.perSecond, p?.flow.perSecond),
@@ -604,6 +602,15 @@ async function main(): Promise<number> {
     },
     latchkey: l ?? null,
     peer: p ?? null,
+    peerJwtAccessTokens: pj ?? null,
+    ratiosVsPeerJwtAccessTokens: pj
+      ? {
+          flowsPerSecond: ratio(l?.flow.perSecond, pj.flow.perSecond),
+          serverCpuPerFlow: ratio(l?.flow.serverCpuMsPerIteration, pj.flow.serverCpuMsPerIteration),
+          refreshPerSecond: ratio(l?.refresh?.perSecond, pj.refresh?.perSecond),
+          verificationPerSecond: ratio(l?.verification?.perSecond, pj.verification?.perSecond),
+        }
+      : null,
     ratios: {
       flowsPerSecond: ratio(l?.flow.perSecond, p?.flow.perSecond),
       flowP50: ratio(l?.flow.p50, p?.flow.p50),
@@ -624,13 +631,13 @@ async function main(): Promise<number> {
   };
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nbench/results.json written (${seconds} s)\n`);
-  const errors = [l, p].reduce(
+  const errors = [l, p, pj].reduce(
     (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + (f.signin?.errors ?? 0) : 0),
     0,
   );
   if (errors > 0) {
     log(`bench: ${errors} request errors; first ones:`);
-    for (const f of [l, p]) {
+    for (const f of [l, p, pj]) {
       for (const r of [f?.flow, f?.refresh, f?.signin]) {
         if (r?.firstErrors.length) log(`  ${f?.server} ${r.scenario}: ${r.firstErrors.join(' | ')}`);
       }
