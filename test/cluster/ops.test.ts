@@ -1,6 +1,8 @@
 /** /readyz and /metrics on one node (SQLite; the PostgreSQL pool gauges when LATCHKEY_TEST_POSTGRES is set). */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+import { createServer } from '../../src/server.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 import { createTempDatabase, PG_SKIP_REASON, PG_URL, type TempPgDatabase } from '../storage/pg.js';
@@ -170,6 +172,24 @@ describe('readiness and pool metrics (PostgreSQL)', { skip: PG_URL ? false : PG_
     const total = sample(text, 'latchkey_db_pool_connections', { state: 'total' });
     assert.ok(total !== undefined && total >= 1 && total <= 4, `pool total ${total}`);
     assert.equal(sample(text, 'latchkey_db_pool_connections', { state: 'waiting' }), 0);
+  });
+
+  test('LATCHKEY_DATABASE=postgres://… selects PostgreSQL (and the node joins the existing schema)', async () => {
+    const config = loadConfig(
+      { port: 0, host: '127.0.0.1', logLevel: 'silent' },
+      { LATCHKEY_DATABASE: db.url },
+    );
+    const other = await createServer(config);
+    try {
+      assert.equal(other.ctx.storage.dialect, 'postgres');
+      assert.deepEqual(
+        (await other.ctx.keys.list()).map((k) => k.kid),
+        (await server.ctx.keys.list()).map((k) => k.kid),
+        'same signing key as the first node',
+      );
+    } finally {
+      await other.close();
+    }
   });
 
   test('/readyz is 503 when the database is dropped under it', async () => {
