@@ -61,8 +61,11 @@ export async function startInteraction(
     expiresAt: now + ctx.config.interactionTtlSec * 1000,
     completedAt: null,
   });
+  // Scoped to this interaction's own path, so a second sign-in started in another tab of the
+  // same browser does not overwrite it (with one cookie for /interaction, the older tab's
+  // sign-in failed as "belongs to another browser window"). Browsers send the longest path first.
   reply.setCookie(INTERACTION_COOKIE, id, {
-    path: '/interaction',
+    path: `/interaction/${id}`,
     httpOnly: true,
     sameSite: 'lax',
     secure: secureCookies(ctx),

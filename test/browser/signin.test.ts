@@ -166,6 +166,34 @@ describe('sign-in in a real browser', () => {
     await context.close();
   });
 
+  it('two sign-in tabs in one browser: each completes (the older one is not orphaned)', async () => {
+    const context = await browser.newContext();
+    const first = await context.newPage();
+    const second = await context.newPage();
+    const p1 = pkce();
+    const p2 = pkce();
+    await first.goto(authorizeUrl('tab-1', p1.challenge));
+    await second.goto(authorizeUrl('tab-2', p2.challenge));
+    // Sign in on the tab opened first.
+    await first.getByLabel('Username').fill('alice');
+    await first.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([
+      first.waitForURL((u) => u.href.startsWith(callbackBase)),
+      first.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    assert.equal(new URL(first.url()).searchParams.get('state'), 'tab-1');
+    assert.ok(new URL(first.url()).searchParams.get('code'));
+    // The second tab still works too (now via its own form; the session exists already).
+    await second.getByLabel('Username').fill('alice');
+    await second.getByLabel('Password').fill(PASSWORD);
+    await Promise.all([
+      second.waitForURL((u) => u.href.startsWith(callbackBase)),
+      second.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    assert.equal(new URL(second.url()).searchParams.get('state'), 'tab-2');
+    await context.close();
+  });
+
   it('the sign-in page runs no script and loads nothing from elsewhere', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -82,7 +82,8 @@ describe('sessions, prompt, max_age and consent', () => {
       assert.ok(inter);
       assert.match(inter, /HttpOnly/i);
       assert.match(inter, /SameSite=Lax/i);
-      assert.match(inter, /Path=\/interaction/i);
+      const id = start.location!.split('/')[2]!;
+      assert.match(inter, new RegExp(`Path=/interaction/${id}(;|$)`, 'i'), 'scoped to this interaction');
     });
   });
 
