@@ -29,6 +29,12 @@ if (!process.env.LATCHKEY_TEST_POSTGRES) {
     'NOTE: PostgreSQL was NOT tested. Set LATCHKEY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test to run the PostgreSQL suites too.',
   );
 }
+// The CLI tests run the built command (dist/), as `npx latchkey` would.
+const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('test/run.mjs: the build failed');
+  process.exit(1);
+}
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],

@@ -37,8 +37,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
       `WARNING: the clock is shifted by ${config.clockOffsetSec} s (LATCHKEY_CLOCK_OFFSET_SEC); testing only.`,
     );
   if (!config.rateLimit) out('WARNING: sign-in throttling is off (LATCHKEY_RATE_LIMIT=false).');
-  if (config.demo) await demo(server.ctx, out);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -51,6 +49,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (config.demo) await demo(server.ctx, out);
 }
 
 /** Demo data, on an empty database only: a native application, a user, a ready authorize URL. */

@@ -2,7 +2,7 @@
  * Opens the database named by a path (SQLite, the embedded default) or a postgres:// URL.
  * Callers only ever see Kysely<Database>; the dialect is chosen here and nowhere else.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -48,7 +48,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
     };
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (path !== ':memory:') makeParents(dirname(resolve(path)));
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives a process crash; see README "Backups and durability".
@@ -57,4 +57,15 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', location: path, close: () => db.destroy() };
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some
+ * paths (e.g. under /proc), and a bad --db must fail with an error, not hang.
+ */
+function makeParents(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeParents(parent);
+  mkdirSync(dir);
 }

@@ -1,0 +1,277 @@
+/** The `latchkey` command as scripts use it: names, flags, JSON shapes, one-line errors, exit codes. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort, tempDir } from '../helpers/server.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+/** node --test marks its children with NODE_TEST_CONTEXT; a spawned CLI must not inherit it. */
+const { NODE_TEST_CONTEXT: _ignored, ...baseEnv } = process.env;
+/** The built command, as `npx latchkey` runs it (test/run.mjs builds first). */
+const CLI = join(root, 'dist/cli/main.js');
+
+function run(
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: root,
+      env: { ...baseEnv, LATCHKEY_LOG_LEVEL: 'silent', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+describe('latchkey CLI', () => {
+  let dir: string;
+  let db: string;
+  before(() => {
+    dir = tempDir('latchkey-cli-');
+    db = join(dir, 'cli.db');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('clients create --json prints the documented shape; web clients get a secret once', async () => {
+    const r = await run([
+      'clients',
+      'create',
+      '--name',
+      'My App',
+      '--type',
+      'native',
+      '--redirect-uri',
+      'com.example.app:/callback',
+      '--redirect-uri',
+      'http://127.0.0.1/callback',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout);
+    assert.ok(c.client_id);
+    assert.equal(c.type, 'native');
+    assert.deepEqual(c.redirect_uris, ['com.example.app:/callback', 'http://127.0.0.1/callback']);
+    assert.equal(c.token_endpoint_auth_method, 'none');
+    assert.equal(c.consent, 'none');
+    assert.equal(c.client_secret, undefined);
+    const w = JSON.parse(
+      (
+        await run([
+          'clients',
+          'create',
+          '--name',
+          'Web',
+          '--type',
+          'web',
+          '--redirect-uri',
+          'https://app.example.com/cb',
+          '--consent',
+          'required',
+          '--json',
+          '--db',
+          db,
+        ])
+      ).stdout,
+    );
+    assert.equal(w.token_endpoint_auth_method, 'client_secret_basic');
+    assert.equal(w.consent, 'required');
+    assert.ok(w.client_secret.length >= 43);
+    const list = JSON.parse((await run(['clients', 'list', '--json', '--db', db])).stdout);
+    assert.ok(Array.isArray(list));
+    assert.equal(list.length, 2);
+    assert.ok(
+      list.every((x: Record<string, unknown>) => x['client_secret'] === undefined),
+      'secrets are never listed',
+    );
+  });
+
+  it('users create reads the password from stdin; list --json', async () => {
+    const r = await run(
+      [
+        'users',
+        'create',
+        '--username',
+        'carol',
+        '--email',
+        'carol@example.com',
+        '--name',
+        'Carol C',
+        '--password-stdin',
+        '--json',
+        '--db',
+        db,
+      ],
+      { stdin: 'a long password\n' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const u = JSON.parse(r.stdout);
+    assert.ok(u.id);
+    assert.equal(u.username, 'carol');
+    const list = JSON.parse((await run(['users', 'list', '--json', '--db', db])).stdout);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].id, u.id);
+  });
+
+  it('refuses bad input with one line and a non-zero exit, writing nothing', async () => {
+    const dup = await run(['users', 'create', '--username', 'carol', '--password-stdin', '--db', db], {
+      stdin: 'another password',
+    });
+    assert.notEqual(dup.code, 0);
+    assert.equal(dup.stderr.trim().split('\n').length, 1);
+    assert.match(dup.stderr, /taken/);
+    const badUri = await run([
+      'clients',
+      'create',
+      '--name',
+      'X',
+      '--type',
+      'native',
+      '--redirect-uri',
+      'http://evil.example/cb',
+      '--db',
+      db,
+    ]);
+    assert.notEqual(badUri.code, 0);
+    assert.match(badUri.stderr, /loopback/);
+    const wild = await run([
+      'clients',
+      'create',
+      '--name',
+      'X',
+      '--type',
+      'spa',
+      '--redirect-uri',
+      'https://*.example.com/cb',
+      '--db',
+      db,
+    ]);
+    assert.notEqual(wild.code, 0);
+    const frag = await run([
+      'clients',
+      'create',
+      '--name',
+      'X',
+      '--type',
+      'web',
+      '--redirect-uri',
+      'https://a.example/cb#x',
+      '--db',
+      db,
+    ]);
+    assert.notEqual(frag.code, 0);
+    const flag = await run(['clients', 'create', '--name', 'X', '--type', 'native', '--bogus', '--db', db]);
+    assert.equal(flag.code, 2);
+    assert.equal(flag.stderr.trim().split('\n').length, 1);
+    const type = await run(['clients', 'create', '--name', 'X', '--type', 'desktop', '--db', db]);
+    assert.notEqual(type.code, 0);
+    const list = JSON.parse((await run(['clients', 'list', '--json', '--db', db])).stdout);
+    assert.equal(list.length, 2, 'nothing half-written');
+  });
+
+  it('an unreachable database is a one-line error', async () => {
+    const r = await run(['clients', 'list', '--json', '--db', 'postgres://nobody@127.0.0.1:1/none']);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /cannot open database/);
+    const f = await run(['users', 'list', '--db', '/proc/definitely/not/here.db']);
+    assert.notEqual(f.code, 0);
+  });
+
+  it('clients update, rotate-secret, delete; users set-password, disable, enable', async () => {
+    const w = JSON.parse(
+      (await run(['clients', 'create', '--name', 'Svc', '--type', 'service', '--json', '--db', db])).stdout,
+    );
+    const up = await run([
+      'clients',
+      'update',
+      w.client_id,
+      '--access-token-ttl',
+      '600',
+      '--refresh-grace',
+      '30',
+      '--name',
+      'Service 2',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(JSON.parse(up.stdout).access_token_ttl, 600);
+    assert.equal(JSON.parse(up.stdout).name, 'Service 2');
+    const rot = JSON.parse(
+      (await run(['clients', 'rotate-secret', w.client_id, '--json', '--db', db])).stdout,
+    );
+    assert.ok(rot.client_secret && rot.client_secret !== w.client_secret);
+    const badGrace = await run(['clients', 'update', w.client_id, '--refresh-grace', '600', '--db', db]);
+    assert.notEqual(badGrace.code, 0);
+    const del = await run(['clients', 'delete', w.client_id, '--json', '--db', db]);
+    assert.equal(del.code, 0);
+    assert.notEqual((await run(['clients', 'delete', w.client_id, '--db', db])).code, 0);
+    assert.equal(
+      (
+        await run(['users', 'set-password', 'carol', '--password-stdin', '--db', db], {
+          stdin: 'new password here\n',
+        })
+      ).code,
+      0,
+    );
+    const dis = JSON.parse((await run(['users', 'disable', 'carol', '--json', '--db', db])).stdout);
+    assert.equal(dis.disabled, true);
+    const en = JSON.parse((await run(['users', 'enable', 'carol', '--json', '--db', db])).stdout);
+    assert.equal(en.disabled, false);
+  });
+
+  it('keys list and rotate', async () => {
+    const rot = JSON.parse((await run(['keys', 'rotate', '--json', '--db', db])).stdout);
+    assert.equal(rot.generation, 2);
+    const keys = JSON.parse((await run(['keys', 'list', '--json', '--db', db])).stdout);
+    assert.equal(keys.length, 2);
+    assert.ok(keys.every((k: { kid: string; alg: string }) => k.kid && k.alg === 'RS256'));
+  });
+
+  it('serve --demo creates demo data on an empty database only, and stops on SIGTERM', async () => {
+    const demoDb = join(dir, 'demo.db');
+    const port = String(await freePort());
+    const child = spawn(process.execPath, [CLI, 'serve', '--demo', '--port', port, '--db', demoDb], {
+      cwd: root,
+      env: { ...baseEnv, LATCHKEY_LOG_LEVEL: 'silent' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no demo output: ${out}`)), 20000);
+      child.stdout.on('data', () => {
+        if (out.includes('code_verifier')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    assert.match(out, /DEVELOPMENT ONLY/);
+    assert.match(out, /client_id \S+/);
+    assert.match(out, /user\s+: demo\s+password: \S+/);
+    assert.match(out, /\/authorize\?response_type=code&client_id=/);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+    const users = JSON.parse((await run(['users', 'list', '--json', '--db', demoDb])).stdout);
+    assert.equal(users.length, 1);
+    // A plain serve never creates demo data.
+    const plainDb = join(dir, 'plain.db');
+    assert.equal((await run(['migrate', '--db', plainDb])).code, 0);
+    assert.deepEqual(JSON.parse((await run(['users', 'list', '--json', '--db', plainDb])).stdout), []);
+  });
+});
