@@ -21,6 +21,7 @@ describe('sign-in in a real browser', () => {
   let callbackServer: Server;
   let callbackBase: string;
   const hits: URL[] = [];
+  const posts: URLSearchParams[] = [];
   let app: { clientId: string; redirectUri: string };
 
   before(async () => {
@@ -38,9 +39,16 @@ describe('sign-in in a real browser', () => {
     });
     // The native app's loopback listener: any free port, path /callback.
     callbackServer = createServer((req, res) => {
-      hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><title>Done</title><h1>Signed in. You can close this window.</h1>');
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString('utf8');
+      });
+      req.on('end', () => {
+        hits.push(new URL(req.url ?? '/', 'http://127.0.0.1'));
+        if (req.method === 'POST') posts.push(new URLSearchParams(body));
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end('<!doctype html><title>Done</title><h1>Signed in. You can close this window.</h1>');
+      });
     });
     await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
     callbackBase = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/callback`;
@@ -191,6 +199,35 @@ describe('sign-in in a real browser', () => {
       second.getByRole('button', { name: 'Sign in' }).click(),
     ]);
     assert.equal(new URL(second.url()).searchParams.get('state'), 'tab-2');
+    await context.close();
+  });
+
+  it('response_mode=form_post: the auto-submit script runs under the CSP nonce and posts code, state, iss', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') violations.push(m.text());
+    });
+    const p = pkce();
+    await page.goto(`${authorizeUrl('fp-state', p.challenge)}&response_mode=form_post`);
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    const before = posts.length;
+    await Promise.all([
+      page.waitForURL((u) => u.href.startsWith(callbackBase)),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    assert.equal(posts.length, before + 1, 'the callback received a POST');
+    const form = posts.at(-1)!;
+    assert.equal(form.get('state'), 'fp-state');
+    assert.equal(form.get('iss'), server.issuer);
+    const code = form.get('code');
+    assert.ok(code);
+    assert.equal(new URL(page.url()).search, '', 'nothing in the URL');
+    assert.deepEqual(violations, [], 'no CSP violation');
+    const tok = await redeem(server, { clientId: app.clientId, redirectUri: callbackBase }, code, p.verifier);
+    assert.equal(tok.status, 200);
     await context.close();
   });
 
