@@ -5,6 +5,7 @@ import { UserInputError } from '../admin/users.js';
 import { ConfigError } from '../config.js';
 import { DuplicateError } from '../storage/types.js';
 import { dbOption, parse, UsageError } from './args.js';
+import { auditCommand } from './audit.js';
 import { clientsCommand } from './clients.js';
 import { withContext } from './db.js';
 import { keysCommand } from './keys.js';
@@ -22,6 +23,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--json]
   latchkey users list|set-password|disable|enable …
   latchkey keys list|rotate [--json]
+  latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]
 
 Sample native app and API (docs/sdk.md):
   latchkey login --issuer URL --client-id ID [--scope S] [--no-browser]
@@ -48,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     clients: clientsCommand,
     users: usersCommand,
     keys: keysCommand,
+    audit: auditCommand,
     ...sampleCommands,
   };
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
