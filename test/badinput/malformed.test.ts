@@ -274,6 +274,36 @@ describe('bad input', () => {
         'text',
       );
     });
+    it('POST /authorize: bad percent-encoding in the form → invalid_request at the client, state not mangled', async () => {
+      for (const bad of ['%zz', '%', '%E0%A4%A']) {
+        const body = `${base.split('?')[1]!.replace('state=st-123', `state=${bad}`)}`;
+        const a = await send('/authorize', { method: 'POST', headers: { 'content-type': form }, body });
+        assertClean(a, `post ${bad}`, { allowClientRedirect: true });
+        assert.equal(a.status, 303);
+        const url = new URL(String(a.headers['location']));
+        assert.equal(url.searchParams.get('state'), null);
+        assert.match(url.searchParams.get('error_description') ?? '', /state/);
+      }
+      // A well-formed POST still works, non-ASCII state and all.
+      const ok = await send('/authorize', {
+        method: 'POST',
+        headers: { 'content-type': form },
+        body: base.split('?')[1]!.replace('state=st-123', 'state=%C3%A9t%C3%A9'),
+      });
+      assert.equal(ok.status, 303);
+      assert.match(String(ok.headers['location']), /^\/interaction\//);
+      // A chunked body (no Content-Length) over the limit → 413 page.
+      const big = await request(`${server.url}/authorize`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': form },
+        body: (async function* () {
+          for (let i = 0; i < 20; i++) yield Buffer.alloc(8192, 0x61);
+        })(),
+      });
+      const text = await big.body.text();
+      assertClean({ status: big.statusCode, headers: big.headers, body: text }, 'chunked', { status: 413 });
+    });
     it('POST /interaction/…/login: huge body, JSON, wrong id → error page', async () => {
       const id = 'a'.repeat(32);
       for (const [type, body] of [

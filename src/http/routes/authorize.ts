@@ -1,5 +1,6 @@
 /** The authorization endpoint, GET and POST (RFC 6749 §3.1; OIDC Core §3.1.2.1). */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
@@ -30,14 +31,41 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
 
   const config = { html: true };
   app.get('/authorize', { config }, (req, reply) => handle(req, reply, req.query, rawQuery(req)));
-  app.post('/authorize', { config }, (req, reply) => {
+  app.post('/authorize', { config, preParsing: keepRawForm }, (req, reply) => {
     if (!isForm(req))
       return sendErrorPage(
         reply,
         invalidRequest('POST to /authorize must be a form (application/x-www-form-urlencoded).'),
       );
-    return handle(req, reply, req.body);
+    return handle(req, reply, req.body, rawForms.get(req));
   });
+}
+
+/** Raw form bodies of POST /authorize, for the same percent-encoding check as the query. */
+const rawForms = new WeakMap<FastifyRequest, string>();
+
+/** Reads the (size-capped) form body once, remembers it, and hands the same bytes to the parser. */
+async function keepRawForm(
+  req: FastifyRequest,
+  _reply: FastifyReply,
+  payload: RequestPayload,
+): Promise<RequestPayload> {
+  if (!isForm(req)) return payload;
+  const limit = req.routeOptions.bodyLimit ?? 64 * 1024;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of payload) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > limit)
+      throw new OAuthError('invalid_request', 'The request body is too large.', { status: 413 });
+    chunks.push(b);
+  }
+  const body = Buffer.concat(chunks);
+  rawForms.set(req, body.toString('utf8'));
+  const out = Readable.from([body]) as Readable & { receivedEncodedLength?: number };
+  out.receivedEncodedLength = body.length;
+  return out;
 }
 
 /** The query string as sent, to spot bad percent-encoding the parser let through. */
