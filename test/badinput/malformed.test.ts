@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { authorizePath, pkce } from '../flow/flow-helpers.js';
@@ -297,9 +298,11 @@ describe('bad input', () => {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': form },
-        body: (async function* () {
-          for (let i = 0; i < 20; i++) yield Buffer.alloc(8192, 0x61);
-        })(),
+        body: Readable.from(
+          (function* () {
+            for (let i = 0; i < 20; i++) yield Buffer.alloc(8192, 0x61);
+          })(),
+        ),
       });
       const text = await big.body.text();
       assertClean({ status: big.statusCode, headers: big.headers, body: text }, 'chunked', { status: 413 });
