@@ -125,18 +125,25 @@ export async function currentSession(io: SampleIO = defaultIO, now = Date.now): 
   if (!session)
     throw new LatchkeyError('LATCHKEY_NOT_LOGGED_IN', 'not signed in; run `latchkey login` first');
   if (session.expiresAt === undefined || session.expiresAt - REFRESH_MARGIN_MS > now()) return session;
-  if (!session.refreshToken)
-    throw new LatchkeyError(
-      'LATCHKEY_NOT_LOGGED_IN',
-      'the access token has expired; run `latchkey login` again',
-    );
-  const client = await LatchkeyClient.discover({ issuer: session.issuer, clientId: session.clientId });
-  const refreshed = await client.refresh(session.refreshToken);
-  const next = toStored(session.issuer, session.clientId, refreshed);
-  if (!next.subject && session.subject) next.subject = session.subject;
-  if (!refreshed.idToken && session.idToken) next.idToken = session.idToken;
-  await store.save(next);
-  return next;
+  // Refresh under the file lock, and re-read first: another process may have refreshed already.
+  return store.withLock(async () => {
+    const latest = (await store.load()) ?? session;
+    // Someone else refreshed while we waited for the lock.
+    if (latest.accessToken !== session.accessToken) return latest;
+    if (latest.expiresAt !== undefined && latest.expiresAt - REFRESH_MARGIN_MS > now()) return latest;
+    if (!latest.refreshToken)
+      throw new LatchkeyError(
+        'LATCHKEY_NOT_LOGGED_IN',
+        'the access token has expired; run `latchkey login` again',
+      );
+    const client = await LatchkeyClient.discover({ issuer: latest.issuer, clientId: latest.clientId });
+    const refreshed = await client.refresh(latest.refreshToken);
+    const next = toStored(latest.issuer, latest.clientId, refreshed);
+    if (!next.subject && latest.subject) next.subject = latest.subject;
+    if (!refreshed.idToken && latest.idToken) next.idToken = latest.idToken;
+    await store.save(next);
+    return next;
+  });
 }
 
 export async function runWhoami(io: SampleIO = defaultIO): Promise<Record<string, unknown>> {

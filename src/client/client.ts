@@ -215,7 +215,9 @@ export class LatchkeyClient {
     loginHint?: string;
     extraParams?: Record<string, string>;
   }): Promise<AuthorizationRequest> {
-    const redirectUri = requireUrl(opts?.redirectUri, 'redirectUri').href;
+    // Validated, but sent exactly as given: the server compares redirect URIs as strings.
+    requireUrl(opts?.redirectUri, 'redirectUri');
+    const redirectUri = opts.redirectUri;
     const scope = opts.scope ?? 'openid';
     if (typeof scope !== 'string' || scope.trim() === '')
       throw invalidArgument('scope must be a non-empty string');
@@ -421,7 +423,8 @@ export class LatchkeyClient {
   }): Promise<TokenSet> {
     const code = requireString(opts?.code, 'code');
     const verifier = requireString(opts.codeVerifier, 'codeVerifier');
-    const redirectUri = requireUrl(opts.redirectUri, 'redirectUri').href;
+    requireUrl(opts.redirectUri, 'redirectUri');
+    const redirectUri = opts.redirectUri;
     if (opts.nonce !== undefined) requireString(opts.nonce, 'nonce');
     const body = new URLSearchParams({
       grant_type: 'authorization_code',

@@ -1,6 +1,6 @@
 /** Token storage for native/CLI apps (Node only): one JSON file, mode 0600, in a 0700 directory. */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,8 +27,48 @@ export function defaultConfigDir(env: Record<string, string | undefined> = proce
 
 export class FileTokenStore {
   readonly path: string;
+  readonly lockPath: string;
   constructor(readonly dir: string = defaultConfigDir()) {
     this.path = join(dir, 'tokens.json');
+    this.lockPath = join(dir, 'tokens.lock');
+  }
+
+  /**
+   * Runs `fn` holding an exclusive lock file, so two processes never refresh with the same
+   * (rotating) refresh token at once — the server would see the second use as replay. A lock
+   * older than `staleMs` (a crashed holder) is taken over.
+   */
+  async withLock<T>(fn: () => Promise<T>, opts: { timeoutMs?: number; staleMs?: number } = {}): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const staleMs = opts.staleMs ?? 30_000;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const fh = await open(this.lockPath, 'wx', 0o600);
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = await stat(this.lockPath).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (age > staleMs) {
+          await rm(this.lockPath, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`the token file is locked by another process (${this.lockPath})`);
+        await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(this.lockPath, { force: true });
+    }
   }
 
   async load(): Promise<StoredSession | null> {

@@ -106,7 +106,10 @@ describe('latchkey login / token / whoami / logout', () => {
     const io = quietIO();
     const before = await new FileTokenStore(configDir).load();
     const later = () => before!.expiresAt! - 10_000; // less than the refresh margin left
-    const s = await currentSession(io, later);
+    // Two at once (as two shells running `latchkey token` would): one refresh, both get its result.
+    const [s, twin] = await Promise.all([currentSession(io, later), currentSession(io, later)]);
+    assert.equal(twin.accessToken, s.accessToken);
+    assert.ok(!existsSync(join(configDir, 'tokens.lock')), 'the lock is released');
     assert.notEqual(s.accessToken, before!.accessToken);
     assert.notEqual(s.refreshToken, before!.refreshToken);
     assert.equal(s.subject, user.id);
