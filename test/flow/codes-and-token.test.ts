@@ -37,6 +37,22 @@ describe('authorization codes and /token', () => {
       assert.ok(events.length >= 1);
     });
 
+    it('code reuse also kills the refresh token the first redemption issued', async () => {
+      const p = pkce();
+      const { code } = await getCode(server, app, p, { scope: 'openid offline_access', prompt: 'consent' });
+      const first = await redeem(server, app, code, p.verifier);
+      assert.equal(first.status, 200);
+      const refresh = first.json['refresh_token'];
+      assert.equal(typeof refresh, 'string', 'offline_access gives a refresh token');
+      assertRfcError(await redeem(server, app, code, p.verifier), 400, 'invalid_grant');
+      const r = await postToken(server, {
+        grant_type: 'refresh_token',
+        refresh_token: refresh as string,
+        client_id: app.clientId,
+      });
+      assertRfcError(r, 400, 'invalid_grant');
+    });
+
     it('20 concurrent redemptions of one code: exactly one gets tokens, the rest invalid_grant', async () => {
       const p = pkce();
       const { code } = await getCode(server, app, p);
