@@ -2,7 +2,8 @@
 // Runs every test file under test/ with node:test through tsx. Files are listed explicitly
 // (Node 20 does not expand a quoted glob). Exits non-zero when no test ran.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -35,9 +36,30 @@ if (build.status !== 0) {
   console.error('test/run.mjs: the build failed');
   process.exit(1);
 }
+// Human-readable output on stdout, TAP to a file for the closing count.
+const tapFile = join(mkdtempSync(join(tmpdir(), 'latchkey-tap-')), 'results.tap');
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 );
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+const [tests, pass, fail, skipped] = ['tests', 'pass', 'fail', 'skipped'].map(count);
+console.log(`\n${files.length} test files, ${tests} tests`);
+console.log(`${pass} passed, ${fail} failed${skipped ? `, ${skipped} skipped` : ''}`);
+if (tests === 0) {
+  console.error('test/run.mjs: no test ran');
+  process.exit(1);
+}
 process.exit(r.status ?? 1);

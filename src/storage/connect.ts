@@ -4,9 +4,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -23,11 +22,39 @@ export interface OpenedDatabase {
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
 
-// PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double.
-pg.types.setTypeParser(20, (v: string) => Number(v));
+/** Prepared statements kept per connection: Kysely prepares on every query otherwise. */
+const STATEMENT_CACHE_SIZE = 256;
 
-export function openDatabase(url: string, opts: { poolSize?: number } = {}): OpenedDatabase {
+/** better-sqlite3 behind Kysely's interface, reusing prepared statements (bounded, LRU). */
+function cachingDatabase(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
+}
+
+/**
+ * Drivers are loaded on demand: a SQLite server never loads pg (and start-up stays short).
+ */
+export async function openDatabase(url: string, opts: { poolSize?: number } = {}): Promise<OpenedDatabase> {
   if (isPostgresUrl(url)) {
+    const { default: pg } = await import('pg');
+    // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double.
+    pg.types.setTypeParser(20, (v: string) => Number(v));
     // A bounded wait for a connection: with the database down, requests fail (and /readyz
     // says 503) instead of hanging.
     const pool = new pg.Pool({
@@ -49,13 +76,14 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Ope
   }
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   if (path !== ':memory:') makeParents(dirname(resolve(path)));
+  const { default: SQLite } = await import('better-sqlite3');
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives a process crash; see README "Backups and durability".
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
   return { db, dialect: 'sqlite', location: path, close: () => db.destroy() };
 }
 

@@ -37,7 +37,7 @@ export function storesFor(db: Kysely<Database>): Stores {
 
 /** Opens the database and runs pending migrations first (every command does). */
 export async function openStorage(url: string, opts: { poolSize?: number } = {}): Promise<Storage> {
-  const opened = openDatabase(url, opts);
+  const opened = await openDatabase(url, opts);
   try {
     await migrate(opened.db);
   } catch (err) {

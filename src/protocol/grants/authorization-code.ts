@@ -33,7 +33,10 @@ export const authorizationCodeGrant: GrantHandler = {
     if (stored.clientId !== auth.client.clientId)
       throw invalidGrant('The authorization code was issued to another client.');
     if (stored.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
-    if (grant.revokedAt !== null) throw invalidGrant('The authorization code has been revoked.');
+    // No check of grant.revokedAt here: racing redemptions revoke the grant as soon as they see
+    // the code consumed, possibly before the winner gets this far. The winner still answers
+    // (exactly one redemption gets tokens), and what it issues is dead on arrival because every
+    // token is checked against its grant — the final state RFC 6749 §4.1.2 asks for.
     const redirectUri = params.get('redirect_uri');
     if (stored.redirectUri !== null && redirectUri !== stored.redirectUri) {
       throw invalidGrant('redirect_uri does not match the one used in the authorization request.');
