@@ -30,7 +30,10 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
   };
 
   const config = { html: true };
-  app.get('/authorize', { config }, (req, reply) => handle(req, reply, req.query, rawQuery(req)));
+  // No automatic HEAD route: a HEAD must not start a sign-in (interaction row, cookie).
+  app.get('/authorize', { config, exposeHeadRoute: false }, (req, reply) =>
+    handle(req, reply, req.query, rawQuery(req)),
+  );
   app.post('/authorize', { config, preParsing: keepRawForm }, (req, reply) => {
     if (!isForm(req))
       return sendErrorPage(

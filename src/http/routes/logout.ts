@@ -112,7 +112,7 @@ export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (lr.state !== undefined) fields['state'] = lr.state;
     return sendHtml(reply, 200, logoutConfirmPage({ action: '/logout/confirm', csrf, fields }));
   });
-  app.get('/logout', { config }, start);
+  app.get('/logout', { config, exposeHeadRoute: false }, start);
   app.post('/logout', { config }, start);
 
   app.post(

@@ -1,0 +1,30 @@
+/** HEAD on endpoints with side effects must not run them. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('HEAD requests', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.cleanup());
+
+  it('HEAD /authorize starts no sign-in and sets no cookie; HEAD /logout ends nothing', async () => {
+    const app = await createClient(server);
+    const qs = new URLSearchParams({
+      client_id: app.clientId,
+      redirect_uri: app.redirectUri,
+      response_type: 'code',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const res = await fetch(`${server.url}/authorize?${qs}`, { method: 'HEAD', redirect: 'manual' });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('set-cookie'), null);
+    const rows = await server.ctx.storage.db.selectFrom('interactions').select('id').execute();
+    assert.equal(rows.length, 0);
+    const logout = await fetch(`${server.url}/logout`, { method: 'HEAD', redirect: 'manual' });
+    assert.equal(logout.status, 404);
+  });
+});
