@@ -33,6 +33,8 @@ export interface Config {
   rateLimit: boolean;
   clockOffsetSec: number;
   pgPoolSize: number;
+  /** Bearer token for /admin/api (scripts); unset means the token route is off. */
+  adminToken: string | undefined;
 }
 
 export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
@@ -58,6 +60,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   rateLimit: 'LATCHKEY_RATE_LIMIT',
   clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
   pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
+  adminToken: 'LATCHKEY_ADMIN_TOKEN',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -121,11 +124,15 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     rateLimit: flag('rateLimit', true),
     clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
+    adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(
       `${label('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent`,
     );
+  }
+  if (cfg.adminToken !== undefined && (cfg.adminToken.length < 16 || /\s/.test(cfg.adminToken))) {
+    throw new ConfigError(`${label('adminToken')} must be at least 16 characters without spaces`);
   }
   if (cfg.audience.trim() === '') throw new ConfigError(`${label('audience')} must not be empty`);
   if (cfg.sessionIdleSec > cfg.sessionAbsoluteSec) {

@@ -20,6 +20,8 @@ export type AuditType =
   | 'user_password_set'
   | 'user_disabled'
   | 'user_enabled'
+  | 'user_admin_granted'
+  | 'user_admin_revoked'
   | 'key_rotated';
 
 export interface AuditInput {

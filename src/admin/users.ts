@@ -22,6 +22,7 @@ export function describeUser(u: User): Record<string, unknown> {
     email: u.email,
     name: u.name,
     disabled: u.disabled,
+    is_admin: u.isAdmin === true,
     created_at: new Date(u.createdAt).toISOString(),
   };
 }
@@ -55,6 +56,7 @@ export class UserAdmin {
     email?: string | null;
     name?: string | null;
     password: string;
+    isAdmin?: boolean;
   }): Promise<User> {
     const username = input.username.trim();
     if (username.length === 0 || username.length > 128 || /[\s\u0000-\u001f\u007f]/.test(username)) {
@@ -77,11 +79,20 @@ export class UserAdmin {
       name,
       passwordHash: await hashPassword(input.password),
       disabled: false,
+      ...(input.isAdmin === true ? { isAdmin: true } : {}),
       createdAt: now,
       updatedAt: now,
     };
     await this.store.create(user);
     return user;
+  }
+
+  /** Grants or withdraws the admin console role. */
+  async setAdmin(username: string, isAdmin: boolean): Promise<User | undefined> {
+    const u = await this.store.getByUsername(username);
+    if (!u) return undefined;
+    await this.store.setAdmin(u.id, isAdmin, this.clock.now());
+    return this.store.getById(u.id);
   }
 
   async setPassword(username: string, password: string): Promise<User | undefined> {

@@ -14,6 +14,7 @@ export async function usersCommand(argv: string[]): Promise<void> {
         email: { type: 'string' },
         name: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
+        admin: { type: 'boolean', default: false },
       });
       if (!values.username) throw new UsageError('--username is required');
       if (!values['password-stdin'])
@@ -25,12 +26,17 @@ export async function usersCommand(argv: string[]): Promise<void> {
           email: values.email ?? null,
           name: values.name ?? null,
           password,
+          ...(values.admin ? { isAdmin: true } : {}),
         });
         await ctx.audit.record('user_created', {
           userId: user.id,
-          detail: { via: 'cli', username: user.username },
+          detail: { via: 'cli', username: user.username, ...(user.isAdmin ? { admin: true } : {}) },
         });
-        print(values.json!, describeUser(user), () => `Created user ${user.username} (id ${user.id})`);
+        print(
+          values.json!,
+          describeUser(user),
+          () => `Created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`,
+        );
       });
       return;
     }
@@ -41,7 +47,12 @@ export async function usersCommand(argv: string[]): Promise<void> {
         print(values.json!, users.map(describeUser), () =>
           users.length === 0
             ? 'No users.'
-            : users.map((u) => `${u.id}  ${u.username}${u.disabled ? '  (disabled)' : ''}`).join('\n'),
+            : users
+                .map(
+                  (u) =>
+                    `${u.id}  ${u.username}${u.isAdmin ? '  (admin)' : ''}${u.disabled ? '  (disabled)' : ''}`,
+                )
+                .join('\n'),
         );
       });
       return;
@@ -87,7 +98,28 @@ export async function usersCommand(argv: string[]): Promise<void> {
       });
       return;
     }
+    case 'grant-admin':
+    case 'revoke-admin': {
+      const { values, positionals } = parse(rest, { ...dbOption, ...jsonOption }, 1);
+      const username = positionals[0];
+      if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
+      const grant = sub === 'grant-admin';
+      await withContext(values.db, async (ctx) => {
+        const user = await ctx.users.setAdmin(username, grant);
+        if (!user) throw new UsageError(`no user named ${username}`);
+        await ctx.audit.record(grant ? 'user_admin_granted' : 'user_admin_revoked', {
+          userId: user.id,
+          detail: { via: 'cli' },
+        });
+        print(values.json!, describeUser(user), () =>
+          grant ? `${username} is now an admin` : `${username} is no longer an admin`,
+        );
+      });
+      return;
+    }
     default:
-      throw new UsageError('usage: latchkey users create|list|set-password|disable|enable …');
+      throw new UsageError(
+        'usage: latchkey users create|list|set-password|disable|enable|grant-admin|revoke-admin …',
+      );
   }
 }

@@ -2,6 +2,8 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { adminApiRoutes } from '../admin/api.js';
+import { adminConsoleRoutes } from '../admin/console/routes.js';
 import type { ServerContext } from '../context.js';
 import { OAuthError } from '../protocol/errors.js';
 import { corsHooks } from './cors.js';
@@ -115,5 +117,7 @@ export async function buildApp(
   userinfoRoutes(app, ctx);
   revokeIntrospectRoutes(app, ctx);
   logoutRoutes(app, ctx);
+  adminApiRoutes(app, ctx);
+  adminConsoleRoutes(app, ctx);
   return app;
 }

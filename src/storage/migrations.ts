@@ -168,6 +168,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
     },
   },
+  '0002_admin_role': {
+    /** Who may use the admin console: a flag on the user, off for everyone who exists already. */
+    async up(db: AnyDb) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -29,6 +29,8 @@ export interface UsersTable {
   name: string | null;
   password_hash: string;
   disabled: number;
+  /** 0/1; added by migration 0002_admin_role. */
+  is_admin: number;
   created_at: number;
   updated_at: number;
 }

@@ -49,6 +49,8 @@ export interface User {
   name: string | null;
   passwordHash: string;
   disabled: boolean;
+  /** May use the admin console and API. Absent means false (present only when true when read back). */
+  isAdmin?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -61,6 +63,8 @@ export interface UserStore {
   list(): Promise<User[]>;
   setPasswordHash(id: string, hash: string, at: number): Promise<boolean>;
   setDisabled(id: string, disabled: boolean, at: number): Promise<boolean>;
+  /** Grants or withdraws the admin role; false when the user does not exist. */
+  setAdmin(id: string, isAdmin: boolean, at: number): Promise<boolean>;
 }
 
 export interface Session {

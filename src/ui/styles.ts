@@ -20,4 +20,23 @@ button.secondary { background:transparent; color:var(--accent); border-color:var
 ul.scopes { padding-left:20px; } ul.scopes li { margin:6px 0; }
 .small { font-size:13px; color:var(--muted); margin-top:24px; }
 code { font-size:13px; word-break:break-all; }
+/* Admin console */
+body.admin { display:block; }
+.admin-bar { display:flex; flex-wrap:wrap; align-items:center; gap:16px; padding:12px 24px; background:var(--card); border-bottom:1px solid var(--border); }
+.admin-bar nav { display:flex; gap:16px; flex:1; } .admin-bar a { color:var(--fg); text-decoration:none; } .admin-bar a[aria-current=page] { color:var(--accent); font-weight:600; }
+.admin-bar .signout { display:flex; align-items:center; gap:8px; } .small-inline { font-size:13px; color:var(--muted); }
+main.admin { max-width:1100px; margin:24px auto; }
+button.link { width:auto; margin:0; padding:4px 8px; background:transparent; color:var(--accent); border-color:var(--border); }
+button.danger, a.danger { border-color:var(--danger); } button.danger { background:var(--danger); color:#fff; } a.danger { color:var(--danger); }
+a.button { display:inline-block; padding:8px 14px; border-radius:8px; background:var(--accent); color:var(--accent-fg); text-decoration:none; font-weight:600; }
+.title-row { display:flex; justify-content:space-between; align-items:center; gap:12px; }
+table { width:100%; border-collapse:collapse; margin-top:16px; font-size:14px; } th, td { text-align:left; padding:8px; border-bottom:1px solid var(--border); vertical-align:top; }
+table.audit code { font-size:12px; }
+textarea, select, input[type=number] { width:100%; padding:10px 12px; border:1px solid var(--border); border-radius:8px; font:inherit; background:transparent; color:inherit; }
+form.narrow { max-width:420px; } form.filter { display:flex; gap:12px; align-items:end; } form.filter button { width:auto; margin:0; } form.filter label { margin:0; }
+fieldset.types { border:0; padding:0; margin:0; } .choice { display:flex; gap:10px; font-weight:400; align-items:flex-start; } .small-block { display:block; font-size:13px; color:var(--muted); }
+dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; } dl.facts dt { font-weight:600; } dl.facts dd { margin:0; }
+.notice { border:1px solid var(--accent); border-radius:8px; padding:10px 12px; } .warning { border:1px solid var(--danger); border-radius:8px; padding:10px 12px; color:var(--danger); }
+.tag { margin-left:8px; font-size:12px; padding:1px 6px; border:1px solid var(--border); border-radius:6px; color:var(--muted); }
+ul.cards { list-style:none; padding:0; display:flex; gap:16px; } ul.cards li a { display:block; padding:16px 20px; border:1px solid var(--border); border-radius:12px; color:var(--fg); text-decoration:none; }
 `;

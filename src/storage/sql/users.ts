@@ -10,6 +10,7 @@ const toUser = (r: Selectable<UsersTable>): User => ({
   name: r.name,
   passwordHash: r.password_hash,
   disabled: r.disabled === 1,
+  ...(r.is_admin === 1 ? { isAdmin: true } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -28,6 +29,7 @@ export class SqlUserStore implements UserStore {
           name: u.name,
           password_hash: u.passwordHash,
           disabled: u.disabled ? 1 : 0,
+          is_admin: u.isAdmin === true ? 1 : 0,
           created_at: u.createdAt,
           updated_at: u.updatedAt,
         })
@@ -72,6 +74,15 @@ export class SqlUserStore implements UserStore {
     const r = await this.db
       .updateTable('users')
       .set({ disabled: disabled ? 1 : 0, updated_at: at })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setAdmin(id: string, isAdmin: boolean, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ is_admin: isAdmin ? 1 : 0, updated_at: at })
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;

@@ -1,0 +1,117 @@
+/**
+ * The audited admin operations shared by the JSON API and the console. Validation stays in
+ * ClientAdmin / UserAdmin (the CLI uses the same); this layer adds lookups by id and the audit
+ * event, with `detail.via` naming the door ('api' or 'console') and `detail.admin` the person.
+ */
+
+import type { ServerContext } from '../../context.js';
+import type { Client, User } from '../../storage/types.js';
+import type { ClientSettingsPatch, NewClientInput } from '../clients.js';
+
+export interface Actor {
+  via: 'api' | 'console';
+  ip: string;
+  /** The signed-in admin's username; absent for the bearer token. */
+  admin?: string;
+}
+
+const who = (a: Actor) => ({ via: a.via, ...(a.admin !== undefined ? { admin: a.admin } : {}) });
+
+export class AdminActions {
+  constructor(private readonly ctx: ServerContext) {}
+
+  async createClient(actor: Actor, input: NewClientInput): Promise<{ client: Client; secret?: string }> {
+    const r = await this.ctx.clients.create(input);
+    await this.ctx.audit.record('client_created', {
+      clientId: r.client.clientId,
+      ip: actor.ip,
+      detail: { ...who(actor), type: r.client.type, name: r.client.name },
+    });
+    return r;
+  }
+
+  async updateClient(
+    actor: Actor,
+    clientId: string,
+    patch: ClientSettingsPatch,
+  ): Promise<Client | undefined> {
+    const client = await this.ctx.clients.update(clientId, patch);
+    if (client) {
+      await this.ctx.audit.record('client_updated', {
+        clientId,
+        ip: actor.ip,
+        detail: { ...who(actor), fields: Object.keys(patch) },
+      });
+    }
+    return client;
+  }
+
+  async rotateSecret(
+    actor: Actor,
+    clientId: string,
+  ): Promise<{ client: Client; secret: string } | undefined> {
+    const r = await this.ctx.clients.rotateSecret(clientId);
+    if (r)
+      await this.ctx.audit.record('client_secret_rotated', { clientId, ip: actor.ip, detail: who(actor) });
+    return r;
+  }
+
+  async deleteClient(actor: Actor, clientId: string): Promise<boolean> {
+    const deleted = await this.ctx.storage.clients.delete(clientId);
+    if (deleted)
+      await this.ctx.audit.record('client_deleted', { clientId, ip: actor.ip, detail: who(actor) });
+    return deleted;
+  }
+
+  async createUser(
+    actor: Actor,
+    input: {
+      username: string;
+      email?: string | null;
+      name?: string | null;
+      password: string;
+      isAdmin?: boolean;
+    },
+  ): Promise<User> {
+    const user = await this.ctx.users.create(input);
+    await this.ctx.audit.record('user_created', {
+      userId: user.id,
+      ip: actor.ip,
+      detail: { ...who(actor), username: user.username, ...(user.isAdmin ? { admin: true } : {}) },
+    });
+    if (user.isAdmin) {
+      await this.ctx.audit.record('user_admin_granted', {
+        userId: user.id,
+        ip: actor.ip,
+        detail: who(actor),
+      });
+    }
+    return user;
+  }
+
+  /** Disabling ends the user's sessions and revokes their grants (and so their refresh tokens). */
+  async setUserDisabled(
+    actor: Actor,
+    userId: string,
+    disabled: boolean,
+  ): Promise<{ user: User; sessionsEnded: number; grantsRevoked: number } | undefined> {
+    const existing = await this.ctx.storage.users.getById(userId);
+    if (!existing) return undefined;
+    const r = await this.ctx.users.setDisabled(existing.username, disabled);
+    if (!r) return undefined;
+    await this.ctx.audit.record(disabled ? 'user_disabled' : 'user_enabled', {
+      userId,
+      ip: actor.ip,
+      detail: { ...who(actor), sessions: r.sessionsEnded, grants: r.grantsRevoked },
+    });
+    return r;
+  }
+
+  async setUserPassword(actor: Actor, userId: string, password: string): Promise<User | undefined> {
+    const existing = await this.ctx.storage.users.getById(userId);
+    if (!existing) return undefined;
+    const user = await this.ctx.users.setPassword(existing.username, password);
+    if (user) await this.ctx.audit.record('user_password_set', { userId, ip: actor.ip, detail: who(actor) });
+    return user;
+  }
+}

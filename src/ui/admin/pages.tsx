@@ -1,0 +1,701 @@
+/**
+ * The admin console's pages, server-rendered with preact (escaping is preact's). Plain forms
+ * and links only: everything works without JavaScript, and no third-party resources.
+ */
+import type { ComponentChildren } from 'preact';
+import type { Client, ClientType, User } from '../../storage/types.js';
+import { renderPage } from '../layout.js';
+
+export interface Chrome {
+  csrf: string;
+  username: string;
+  section: 'home' | 'applications' | 'users' | 'audit';
+}
+
+const TYPE_LABEL: Record<ClientType, string> = {
+  native: 'Native',
+  spa: 'Single-Page App',
+  web: 'Web',
+  service: 'Service',
+};
+
+const TYPE_HELP: Record<ClientType, string> = {
+  native:
+    'Desktop or mobile app. Public client: Authorization Code with PKCE, loopback or custom-scheme redirects.',
+  spa: 'JavaScript app in the browser. Public client: Authorization Code with PKCE, https redirects.',
+  web: 'Server-side web app. Confidential client with a client secret; Authorization Code with PKCE.',
+  service: 'Machine-to-machine. Confidential client using client credentials; no users, no redirects.',
+};
+
+function Shell(props: { title: string; chrome?: Chrome; children: ComponentChildren }) {
+  const c = props.chrome;
+  const nav = (href: string, label: string, section: Chrome['section']) => (
+    <a href={href} aria-current={c?.section === section ? 'page' : undefined}>
+      {label}
+    </a>
+  );
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>{`${props.title} · Latchkey admin`}</title>
+        <link rel="stylesheet" href="/assets/latchkey.css" />
+      </head>
+      <body class="admin">
+        <header class="admin-bar">
+          <strong class="admin-brand">Latchkey admin</strong>
+          {c ? (
+            <nav aria-label="Admin sections">
+              {nav('/admin', 'Overview', 'home')}
+              {nav('/admin/applications', 'Applications', 'applications')}
+              {nav('/admin/users', 'Users', 'users')}
+              {nav('/admin/audit', 'Audit log', 'audit')}
+            </nav>
+          ) : null}
+          {c ? (
+            <form method="post" action="/admin/logout" class="signout">
+              <input type="hidden" name="csrf" value={c.csrf} />
+              <span class="small-inline">Signed in as {c.username}</span>
+              <button type="submit" class="link">
+                Sign out
+              </button>
+            </form>
+          ) : null}
+        </header>
+        <main class="admin">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+function ErrorBox(props: { error?: string | undefined }) {
+  return props.error ? (
+    <p class="error" role="alert" id="form-error">
+      {props.error}
+    </p>
+  ) : null;
+}
+
+const Csrf = (props: { chrome: Chrome }) => <input type="hidden" name="csrf" value={props.chrome.csrf} />;
+
+const time = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+
+export function adminLoginPage(p: { csrf: string; username?: string; error?: string }): string {
+  return renderPage(
+    <Shell title="Sign in">
+      <h1>Administrator sign-in</h1>
+      <ErrorBox error={p.error} />
+      <form method="post" action="/admin/login" class="narrow">
+        <input type="hidden" name="csrf" value={p.csrf} />
+        <label for="username">Username</label>
+        <input
+          type="text"
+          id="username"
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck={false}
+          required
+          maxLength={128}
+          value={p.username ?? ''}
+        />
+        <label for="password">Password</label>
+        <input
+          type="password"
+          id="password"
+          name="password"
+          autocomplete="current-password"
+          required
+          maxLength={1024}
+        />
+        <button type="submit">Sign in</button>
+      </form>
+    </Shell>,
+  );
+}
+
+export function adminMessagePage(p: {
+  title: string;
+  message: string;
+  chrome?: Chrome;
+  status?: string;
+}): string {
+  return renderPage(
+    <Shell title={p.title} {...(p.chrome ? { chrome: p.chrome } : {})}>
+      <h1>{p.title}</h1>
+      <p class="lead">{p.message}</p>
+      {p.chrome ? null : (
+        <p>
+          <a href="/admin/login">Sign in as an administrator</a>
+        </p>
+      )}
+    </Shell>,
+  );
+}
+
+export function overviewPage(p: { chrome: Chrome; clients: number; users: number }): string {
+  return renderPage(
+    <Shell title="Overview" chrome={p.chrome}>
+      <h1>Overview</h1>
+      <ul class="cards">
+        <li>
+          <a href="/admin/applications">
+            <strong>{p.clients}</strong> application{p.clients === 1 ? '' : 's'}
+          </a>
+        </li>
+        <li>
+          <a href="/admin/users">
+            <strong>{p.users}</strong> user{p.users === 1 ? '' : 's'}
+          </a>
+        </li>
+        <li>
+          <a href="/admin/audit">Audit log</a>
+        </li>
+      </ul>
+      <p class="small">
+        Scripts can call the admin API with this session by sending the header{' '}
+        <code>X-Latchkey-CSRF: {p.chrome.csrf}</code>.
+      </p>
+    </Shell>,
+  );
+}
+
+export function applicationsPage(p: { chrome: Chrome; clients: Client[]; notice?: string }): string {
+  return renderPage(
+    <Shell title="Applications" chrome={p.chrome}>
+      <div class="title-row">
+        <h1>Applications</h1>
+        <a class="button" href="/admin/applications/new">
+          Add Application
+        </a>
+      </div>
+      {p.notice ? (
+        <p class="notice" role="status">
+          {p.notice}
+        </p>
+      ) : null}
+      {p.clients.length === 0 ? (
+        <p class="lead">No applications yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Type</th>
+              <th>Client ID</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.clients.map((c) => (
+              <tr key={c.clientId}>
+                <td>
+                  <a href={`/admin/applications/${encodeURIComponent(c.clientId)}`}>{c.name}</a>
+                </td>
+                <td>{TYPE_LABEL[c.type]}</td>
+                <td>
+                  <code>{c.clientId}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Shell>,
+  );
+}
+
+export interface NewApplicationForm {
+  type?: string;
+  name?: string;
+  redirectUris?: string;
+  postLogoutRedirectUris?: string;
+  consent?: string;
+}
+
+export function newApplicationPage(p: { chrome: Chrome; form: NewApplicationForm; error?: string }): string {
+  const f = p.form;
+  return renderPage(
+    <Shell title="Add Application" chrome={p.chrome}>
+      <h1>Add Application</h1>
+      <ErrorBox error={p.error} />
+      <form method="post" action="/admin/applications">
+        <Csrf chrome={p.chrome} />
+        <fieldset class="types">
+          <legend>Platform</legend>
+          {(['native', 'spa', 'web', 'service'] as const).map((t) => (
+            <label class="choice" key={t}>
+              <input type="radio" name="type" value={t} checked={(f.type ?? 'native') === t} required />
+              <span>
+                <strong>{TYPE_LABEL[t]}</strong>
+                <span class="small-block">{TYPE_HELP[t]}</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        <label for="name">Name</label>
+        <input type="text" id="name" name="name" required maxLength={200} value={f.name ?? ''} />
+        <label for="redirect_uris">Sign-in redirect URIs (one per line; none for Service)</label>
+        <textarea id="redirect_uris" name="redirect_uris" rows={3} placeholder="http://127.0.0.1/callback">
+          {f.redirectUris ?? ''}
+        </textarea>
+        <label for="post_logout_redirect_uris">Sign-out redirect URIs (one per line, optional)</label>
+        <textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows={2}>
+          {f.postLogoutRedirectUris ?? ''}
+        </textarea>
+        <label for="consent">User consent</label>
+        <select id="consent" name="consent">
+          <option value="none" selected={(f.consent ?? 'none') === 'none'}>
+            Not asked (first-party application)
+          </option>
+          <option value="required" selected={f.consent === 'required'}>
+            Required (ask the user)
+          </option>
+        </select>
+        <button type="submit">Create application</button>
+      </form>
+    </Shell>,
+  );
+}
+
+function ClientSummary(props: { client: Client }) {
+  const c = props.client;
+  return (
+    <dl class="facts">
+      <dt>Client ID</dt>
+      <dd>
+        <code id="client-id">{c.clientId}</code>
+      </dd>
+      <dt>Type</dt>
+      <dd>{TYPE_LABEL[c.type]}</dd>
+      <dt>Client authentication</dt>
+      <dd>
+        <code>{c.tokenEndpointAuthMethod}</code>
+      </dd>
+      <dt>Grant types</dt>
+      <dd>{c.grantTypes.join(', ')}</dd>
+    </dl>
+  );
+}
+
+function SecretOnce(props: { secret: string }) {
+  return (
+    <div class="secret">
+      <p class="warning" role="alert">
+        Copy the client secret now. It is shown only once and cannot be retrieved later; if it is lost, rotate
+        it.
+      </p>
+      <label for="client-secret">Client secret</label>
+      <input type="text" id="client-secret" readOnly value={props.secret} />
+    </div>
+  );
+}
+
+export function applicationCreatedPage(p: { chrome: Chrome; client: Client; secret?: string }): string {
+  return renderPage(
+    <Shell title="Application created" chrome={p.chrome}>
+      <h1>{p.client.name} was created</h1>
+      <ClientSummary client={p.client} />
+      {p.secret !== undefined ? <SecretOnce secret={p.secret} /> : null}
+      <p>
+        <a href={`/admin/applications/${encodeURIComponent(p.client.clientId)}`}>Application settings</a>
+        {' · '}
+        <a href="/admin/applications">All applications</a>
+      </p>
+    </Shell>,
+  );
+}
+
+export function secretRotatedPage(p: { chrome: Chrome; client: Client; secret: string }): string {
+  return renderPage(
+    <Shell title="New client secret" chrome={p.chrome}>
+      <h1>New client secret for {p.client.name}</h1>
+      <p class="lead">The previous secret no longer works.</p>
+      <SecretOnce secret={p.secret} />
+      <p>
+        <a href={`/admin/applications/${encodeURIComponent(p.client.clientId)}`}>Back to the application</a>
+      </p>
+    </Shell>,
+  );
+}
+
+export interface SettingsForm {
+  name: string;
+  redirectUris: string;
+  postLogoutRedirectUris: string;
+  consent: string;
+  accessTokenTtl: string;
+  refreshTokenTtl: string;
+  refreshIdleTtl: string;
+  refreshGrace: string;
+  refreshTokens: string;
+}
+
+export function settingsFormOf(c: Client): SettingsForm {
+  return {
+    name: c.name,
+    redirectUris: c.redirectUris.join('\n'),
+    postLogoutRedirectUris: c.postLogoutRedirectUris.join('\n'),
+    consent: c.consent,
+    accessTokenTtl: c.accessTokenTtl === null ? '' : String(c.accessTokenTtl),
+    refreshTokenTtl: c.refreshTokenTtl === null ? '' : String(c.refreshTokenTtl),
+    refreshIdleTtl: c.refreshIdleTtl === null ? '' : String(c.refreshIdleTtl),
+    refreshGrace: String(c.refreshGrace),
+    refreshTokens: c.grantTypes.includes('refresh_token') ? 'on' : 'off',
+  };
+}
+
+export function applicationPage(p: {
+  chrome: Chrome;
+  client: Client;
+  form: SettingsForm;
+  error?: string;
+  notice?: string;
+}): string {
+  const c = p.client;
+  const f = p.form;
+  const base = `/admin/applications/${encodeURIComponent(c.clientId)}`;
+  const confidential = c.type === 'web' || c.type === 'service';
+  return renderPage(
+    <Shell title={c.name} chrome={p.chrome}>
+      <h1>{c.name}</h1>
+      <ClientSummary client={c} />
+      {p.notice ? (
+        <p class="notice" role="status">
+          {p.notice}
+        </p>
+      ) : null}
+      <h2>Settings</h2>
+      <ErrorBox error={p.error} />
+      <form method="post" action={base}>
+        <Csrf chrome={p.chrome} />
+        <label for="name">Name</label>
+        <input type="text" id="name" name="name" required maxLength={200} value={f.name} />
+        {c.type !== 'service' ? (
+          <>
+            <label for="redirect_uris">Sign-in redirect URIs (one per line)</label>
+            <textarea id="redirect_uris" name="redirect_uris" rows={3}>
+              {f.redirectUris}
+            </textarea>
+            <label for="post_logout_redirect_uris">Sign-out redirect URIs (one per line)</label>
+            <textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows={2}>
+              {f.postLogoutRedirectUris}
+            </textarea>
+            <label for="consent">User consent</label>
+            <select id="consent" name="consent">
+              <option value="none" selected={f.consent === 'none'}>
+                Not asked
+              </option>
+              <option value="required" selected={f.consent === 'required'}>
+                Required
+              </option>
+            </select>
+          </>
+        ) : null}
+        <label for="access_token_ttl">
+          Access token lifetime, seconds (60–86400; empty = server default)
+        </label>
+        <input
+          type="text"
+          inputMode="numeric"
+          id="access_token_ttl"
+          name="access_token_ttl"
+          value={f.accessTokenTtl}
+        />
+        {c.type !== 'service' ? (
+          <>
+            <label for="refresh_tokens">Refresh tokens</label>
+            <select id="refresh_tokens" name="refresh_tokens">
+              <option value="on" selected={f.refreshTokens === 'on'}>
+                On (with offline_access)
+              </option>
+              <option value="off" selected={f.refreshTokens === 'off'}>
+                Off
+              </option>
+            </select>
+            <label for="refresh_token_ttl">Refresh token lifetime, seconds (empty = server default)</label>
+            <input
+              type="text"
+              inputMode="numeric"
+              id="refresh_token_ttl"
+              name="refresh_token_ttl"
+              value={f.refreshTokenTtl}
+            />
+            <label for="refresh_idle_ttl">
+              Refresh token idle lifetime, seconds (empty = server default)
+            </label>
+            <input
+              type="text"
+              inputMode="numeric"
+              id="refresh_idle_ttl"
+              name="refresh_idle_ttl"
+              value={f.refreshIdleTtl}
+            />
+            <label for="refresh_grace">Refresh reuse grace, seconds (0–60)</label>
+            <input
+              type="text"
+              inputMode="numeric"
+              id="refresh_grace"
+              name="refresh_grace"
+              value={f.refreshGrace}
+            />
+          </>
+        ) : null}
+        <button type="submit">Save settings</button>
+      </form>
+      {confidential ? (
+        <>
+          <h2>Client secret</h2>
+          <form method="post" action={`${base}/rotate-secret`}>
+            <Csrf chrome={p.chrome} />
+            <p class="small">A new secret replaces the current one at once.</p>
+            <button type="submit" class="secondary">
+              Rotate secret
+            </button>
+          </form>
+        </>
+      ) : null}
+      <h2>Danger zone</h2>
+      <p>
+        <a class="danger" href={`${base}/delete`}>
+          Delete this application…
+        </a>
+      </p>
+    </Shell>,
+  );
+}
+
+export function deleteApplicationPage(p: { chrome: Chrome; client: Client }): string {
+  const base = `/admin/applications/${encodeURIComponent(p.client.clientId)}`;
+  return renderPage(
+    <Shell title="Delete application" chrome={p.chrome}>
+      <h1>Delete {p.client.name}?</h1>
+      <p class="lead">
+        Its users can no longer sign in to it and its refresh tokens stop working. This cannot be undone.
+      </p>
+      <form method="post" action={`${base}/delete`}>
+        <Csrf chrome={p.chrome} />
+        <input type="hidden" name="confirm" value="yes" />
+        <button type="submit" class="danger">
+          Delete {p.client.name}
+        </button>
+      </form>
+      <p>
+        <a href={base}>Cancel</a>
+      </p>
+    </Shell>,
+  );
+}
+
+export function usersPage(p: { chrome: Chrome; users: User[]; notice?: string }): string {
+  return renderPage(
+    <Shell title="Users" chrome={p.chrome}>
+      <div class="title-row">
+        <h1>Users</h1>
+        <a class="button" href="/admin/users/new">
+          Add User
+        </a>
+      </div>
+      {p.notice ? (
+        <p class="notice" role="status">
+          {p.notice}
+        </p>
+      ) : null}
+      {p.users.length === 0 ? (
+        <p class="lead">No users yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>Username</th>
+              <th>Email</th>
+              <th>Name</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.users.map((u) => (
+              <tr key={u.id}>
+                <td>
+                  <a href={`/admin/users/${encodeURIComponent(u.id)}`}>{u.username}</a>
+                  {u.isAdmin ? <span class="tag">admin</span> : null}
+                </td>
+                <td>{u.email ?? ''}</td>
+                <td>{u.name ?? ''}</td>
+                <td class={u.disabled ? 'status-disabled' : 'status-active'}>
+                  {u.disabled ? 'Disabled' : 'Active'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Shell>,
+  );
+}
+
+export interface NewUserForm {
+  username?: string;
+  email?: string;
+  name?: string;
+  isAdmin?: boolean;
+}
+
+export function newUserPage(p: { chrome: Chrome; form: NewUserForm; error?: string }): string {
+  const f = p.form;
+  return renderPage(
+    <Shell title="Add User" chrome={p.chrome}>
+      <h1>Add User</h1>
+      <ErrorBox error={p.error} />
+      <form method="post" action="/admin/users" class="narrow">
+        <Csrf chrome={p.chrome} />
+        <label for="username">Username</label>
+        <input type="text" id="username" name="username" required maxLength={128} value={f.username ?? ''} />
+        <label for="email">Email</label>
+        <input type="text" id="email" name="email" maxLength={254} value={f.email ?? ''} />
+        <label for="name">Full name</label>
+        <input type="text" id="name" name="name" maxLength={200} value={f.name ?? ''} />
+        <label for="password">Password (at least 8 characters)</label>
+        <input type="password" id="password" name="password" required autocomplete="new-password" />
+        <label class="choice">
+          <input type="checkbox" name="is_admin" value="yes" checked={f.isAdmin === true} />
+          <span>Administrator (may use this console)</span>
+        </label>
+        <button type="submit">Create user</button>
+      </form>
+    </Shell>,
+  );
+}
+
+export function userPage(p: { chrome: Chrome; user: User; error?: string; notice?: string }): string {
+  const u = p.user;
+  const base = `/admin/users/${encodeURIComponent(u.id)}`;
+  return renderPage(
+    <Shell title={u.username} chrome={p.chrome}>
+      <h1>{u.username}</h1>
+      {p.notice ? (
+        <p class="notice" role="status">
+          {p.notice}
+        </p>
+      ) : null}
+      <dl class="facts">
+        <dt>ID (sub)</dt>
+        <dd>
+          <code>{u.id}</code>
+        </dd>
+        <dt>Email</dt>
+        <dd>{u.email ?? '—'}</dd>
+        <dt>Name</dt>
+        <dd>{u.name ?? '—'}</dd>
+        <dt>Status</dt>
+        <dd id="user-status">{u.disabled ? 'Disabled' : 'Active'}</dd>
+        <dt>Administrator</dt>
+        <dd>{u.isAdmin ? 'Yes' : 'No'}</dd>
+        <dt>Created</dt>
+        <dd>{time(u.createdAt)}</dd>
+      </dl>
+      <h2>{u.disabled ? 'Enable' : 'Disable'}</h2>
+      <form method="post" action={`${base}/${u.disabled ? 'enable' : 'disable'}`}>
+        <Csrf chrome={p.chrome} />
+        {u.disabled ? null : (
+          <p class="small">Disabling ends the user's sessions and revokes their refresh tokens.</p>
+        )}
+        <button type="submit" class={u.disabled ? 'secondary' : 'danger'}>
+          {u.disabled ? 'Enable user' : 'Disable user'}
+        </button>
+      </form>
+      <h2>Set password</h2>
+      <ErrorBox error={p.error} />
+      <form method="post" action={`${base}/password`} class="narrow">
+        <Csrf chrome={p.chrome} />
+        <label for="password">New password</label>
+        <input type="password" id="password" name="password" required autocomplete="new-password" />
+        <button type="submit" class="secondary">
+          Set password
+        </button>
+      </form>
+    </Shell>,
+  );
+}
+
+export interface AuditRow {
+  at: number;
+  type: string;
+  clientId: string | null;
+  userId: string | null;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+  username?: string;
+}
+
+export function auditPage(p: {
+  chrome: Chrome;
+  events: AuditRow[];
+  type: string;
+  types: readonly string[];
+}): string {
+  return renderPage(
+    <Shell title="Audit log" chrome={p.chrome}>
+      <h1>Audit log</h1>
+      <form method="get" action="/admin/audit" class="filter">
+        <label for="type">Event type</label>
+        <select id="type" name="type">
+          <option value="" selected={p.type === ''}>
+            All events
+          </option>
+          {p.types.map((t) => (
+            <option value={t} key={t} selected={p.type === t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+      {p.events.length === 0 ? (
+        <p class="lead">No events.</p>
+      ) : (
+        <table class="audit">
+          <thead>
+            <tr>
+              <th>Time (UTC)</th>
+              <th>Type</th>
+              <th>User</th>
+              <th>Client</th>
+              <th>IP</th>
+              <th>Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.events.map((e, i) => (
+              <tr key={String(i)}>
+                <td>{time(e.at)}</td>
+                <td>
+                  <code>{e.type}</code>
+                </td>
+                <td>
+                  {e.userId ? (
+                    <a href={`/admin/users/${encodeURIComponent(e.userId)}`}>{e.username ?? e.userId}</a>
+                  ) : (
+                    ''
+                  )}
+                </td>
+                <td>{e.clientId ? <code>{e.clientId}</code> : ''}</td>
+                <td>{e.ip ?? ''}</td>
+                <td>
+                  <code>{e.detail ? JSON.stringify(e.detail) : ''}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Shell>,
+  );
+}
