@@ -4,6 +4,7 @@ import { randomToken, sha256 } from '../crypto.js';
 import type { TokenResponse } from '../protocol/grants/types.js';
 import { hasScope } from '../protocol/scopes.js';
 import type { Client, Grant, User } from '../storage/types.js';
+import type { MintedAccessToken } from './mint.js';
 
 /** OIDC Core §5.4: claims by scope. */
 export function claimsFor(user: User, scope: string): Record<string, unknown> {
@@ -20,6 +21,35 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
   return claims;
 }
 
+/**
+ * Mints an access token and records its jti (so revocation, introspection and userinfo can
+ * refuse it later), with the client's lifetime.
+ */
+export async function recordedAccessToken(
+  ctx: ServerContext,
+  client: Client,
+  t: { sub: string; scope: string; grantId: string | null; authTime?: number },
+): Promise<{ at: MintedAccessToken; ttl: number }> {
+  const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
+  const at = await ctx.minter.accessToken({
+    sub: t.sub,
+    clientId: client.clientId,
+    scope: t.scope,
+    ttlSec: ttl,
+    ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
+  });
+  await ctx.storage.accessTokens.record({
+    jti: at.jti,
+    grantId: t.grantId,
+    clientId: client.clientId,
+    sub: t.sub,
+    scope: t.scope,
+    expiresAt: at.exp * 1000,
+    revokedAt: null,
+  });
+  return { at, ttl };
+}
+
 export async function issueUserTokens(
   ctx: ServerContext,
   client: Client,
@@ -28,22 +58,11 @@ export async function issueUserTokens(
   scope: string,
   opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string } },
 ): Promise<TokenResponse> {
-  const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
-  const at = await ctx.minter.accessToken({
+  const { at, ttl } = await recordedAccessToken(ctx, client, {
     sub: user.id,
-    clientId: client.clientId,
     scope,
-    ttlSec: ttl,
-    authTime: grant.authTime,
-  });
-  await ctx.storage.accessTokens.record({
-    jti: at.jti,
     grantId: grant.id,
-    clientId: client.clientId,
-    sub: user.id,
-    scope,
-    expiresAt: at.exp * 1000,
-    revokedAt: null,
+    authTime: grant.authTime,
   });
   const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
   if (hasScope(scope, 'openid')) {

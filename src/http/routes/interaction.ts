@@ -13,7 +13,7 @@ import { readParams } from '../../protocol/params.js';
 import type { Client, Interaction } from '../../storage/types.js';
 import { consentPage, loginPage } from '../../ui/pages.js';
 import { needsConsent, respondWithCode } from '../authorize-flow.js';
-import { sendAuthorizationError, sendErrorPage, sendHtml } from '../respond.js';
+import { sendAuthorizationError, sendHtml } from '../respond.js';
 import {
   type ActiveSession,
   cookieValue,
@@ -134,137 +134,110 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return s;
   }
 
-  const guard =
-    (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      try {
-        return await fn(req, reply);
-      } catch (err) {
-        if (err instanceof OAuthError) return sendErrorPage(reply, err);
-        throw err;
-      }
-    };
+  app.get('/interaction/:id', { config }, async (req, reply) => {
+    const l = await load(req);
+    if (l.interaction.userId === null) return renderLogin(reply, l, 200);
+    const s = await interactionSession(req, l);
+    if (!s) throw expired();
+    return renderConsent(reply, l, s.user.username);
+  });
 
-  app.get(
-    '/interaction/:id',
-    { config },
-    guard(async (req, reply) => {
-      const l = await load(req);
-      if (l.interaction.userId === null) return renderLogin(reply, l, 200);
-      const s = await interactionSession(req, l);
-      if (!s) throw expired();
-      return renderConsent(reply, l, s.user.username);
-    }),
-  );
-
-  app.post(
-    '/interaction/:id/login',
-    { config },
-    guard(async (req, reply) => {
-      const l = await load(req);
-      const params = checkPost(req, l);
-      const username = (params.get('username') ?? '').trim();
-      const password = params.get('password') ?? '';
-      const ip = req.ip;
-      if (!username || !password)
-        return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
-      const wait = ctx.throttle.retryAfter(username, ip);
-      if (wait > 0) {
-        await ctx.audit.record('login_throttled', {
-          clientId: l.client.clientId,
-          ip,
-          detail: { username: username.slice(0, 128) },
-        });
-        reply.header('retry-after', String(wait));
-        return renderLogin(reply, l, 429, {
-          username,
-          error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
-        });
-      }
-      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-      const ok = await verifyPassword(user?.passwordHash, password);
-      if (!ok || !user || user.disabled) {
-        ctx.throttle.recordFailure(username, ip);
-        await ctx.audit.record('login_failure', {
-          clientId: l.client.clientId,
-          userId: user?.id ?? null,
-          ip,
-          detail: {
-            username: username.slice(0, 128),
-            reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled',
-          },
-        });
-        return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
-      }
-      ctx.throttle.recordSuccess(username);
-      const signedIn = await startSession(ctx, reply, user);
-      await ctx.storage.interactions.setUser(
-        l.interaction.id,
-        user.id,
-        signedIn.session.idHash,
-        signedIn.session.authTime,
-      );
-      await ctx.audit.record('login_success', { clientId: l.client.clientId, userId: user.id, ip });
-      if (await needsConsent(ctx, l.client, l.request, user.id)) {
-        return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
-      }
-      return finish(reply, l, signedIn);
-    }),
-  );
-
-  app.post(
-    '/interaction/:id/consent',
-    { config },
-    guard(async (req, reply) => {
-      const l = await load(req);
-      const params = checkPost(req, l);
-      const s = await interactionSession(req, l);
-      if (!s) throw expired();
-      const decision = params.get('decision');
-      if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
-      if (decision === 'deny') {
-        if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
-        await ctx.audit.record('consent_denied', {
-          clientId: l.client.clientId,
-          userId: s.user.id,
-          ip: req.ip,
-        });
-        return sendAuthorizationError(
-          ctx,
-          reply,
-          l.request,
-          new OAuthError('access_denied', 'The user denied the request.'),
-        );
-      }
-      await ctx.storage.consents.save({
-        userId: s.user.id,
+  app.post('/interaction/:id/login', { config }, async (req, reply) => {
+    const l = await load(req);
+    const params = checkPost(req, l);
+    const username = (params.get('username') ?? '').trim();
+    const password = params.get('password') ?? '';
+    const ip = req.ip;
+    if (!username || !password)
+      return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
+    const wait = ctx.throttle.retryAfter(username, ip);
+    if (wait > 0) {
+      await ctx.audit.record('login_throttled', {
         clientId: l.client.clientId,
-        scope: l.request.scopes.join(' '),
-        createdAt: ctx.clock.now(),
+        ip,
+        detail: { username: username.slice(0, 128) },
       });
-      await ctx.audit.record('consent_granted', {
+      reply.header('retry-after', String(wait));
+      return renderLogin(reply, l, 429, {
+        username,
+        error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
+      });
+    }
+    const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
+    const ok = await verifyPassword(user?.passwordHash, password);
+    if (!ok || !user || user.disabled) {
+      ctx.throttle.recordFailure(username, ip);
+      await ctx.audit.record('login_failure', {
+        clientId: l.client.clientId,
+        userId: user?.id ?? null,
+        ip,
+        detail: {
+          username: username.slice(0, 128),
+          reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled',
+        },
+      });
+      return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
+    }
+    ctx.throttle.recordSuccess(username);
+    const signedIn = await startSession(ctx, reply, user);
+    await ctx.storage.interactions.setUser(
+      l.interaction.id,
+      user.id,
+      signedIn.session.idHash,
+      signedIn.session.authTime,
+    );
+    await ctx.audit.record('login_success', { clientId: l.client.clientId, userId: user.id, ip });
+    if (await needsConsent(ctx, l.client, l.request, user.id)) {
+      return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
+    }
+    return finish(reply, l, signedIn);
+  });
+
+  app.post('/interaction/:id/consent', { config }, async (req, reply) => {
+    const l = await load(req);
+    const params = checkPost(req, l);
+    const s = await interactionSession(req, l);
+    if (!s) throw expired();
+    const decision = params.get('decision');
+    if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
+    if (decision === 'deny') {
+      if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+      await ctx.audit.record('consent_denied', {
         clientId: l.client.clientId,
         userId: s.user.id,
         ip: req.ip,
-        detail: { scope: l.request.scopes.join(' ') },
       });
-      return finish(reply, l, s);
-    }),
-  );
-
-  app.post(
-    '/interaction/:id/cancel',
-    { config },
-    guard(async (req, reply) => {
-      const l = await load(req);
-      checkPost(req, l);
-      if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
       return sendAuthorizationError(
         ctx,
         reply,
         l.request,
-        new OAuthError('access_denied', 'The user cancelled the sign-in.'),
+        new OAuthError('access_denied', 'The user denied the request.'),
       );
-    }),
-  );
+    }
+    await ctx.storage.consents.save({
+      userId: s.user.id,
+      clientId: l.client.clientId,
+      scope: l.request.scopes.join(' '),
+      createdAt: ctx.clock.now(),
+    });
+    await ctx.audit.record('consent_granted', {
+      clientId: l.client.clientId,
+      userId: s.user.id,
+      ip: req.ip,
+      detail: { scope: l.request.scopes.join(' ') },
+    });
+    return finish(reply, l, s);
+  });
+
+  app.post('/interaction/:id/cancel', { config }, async (req, reply) => {
+    const l = await load(req);
+    checkPost(req, l);
+    if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+    return sendAuthorizationError(
+      ctx,
+      reply,
+      l.request,
+      new OAuthError('access_denied', 'The user cancelled the sign-in.'),
+    );
+  });
 }

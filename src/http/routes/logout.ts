@@ -11,7 +11,7 @@ import { assertWellFormed, type Params, readParams } from '../../protocol/params
 import type { Client } from '../../storage/types.js';
 import { verifyIdTokenHint } from '../../tokens/verify.js';
 import { loggedOutPage, logoutConfirmPage } from '../../ui/pages.js';
-import { appendQuery, sendErrorPage, sendHtml } from '../respond.js';
+import { appendQuery, sendHtml } from '../respond.js';
 import { clearSessionCookie, cookieValue, currentSession, secureCookies } from '../session.js';
 import { isForm } from './authorize.js';
 
@@ -80,18 +80,7 @@ export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return sendHtml(reply, 200, loggedOutPage());
   };
 
-  const guard =
-    (fn: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      try {
-        return await fn(req, reply);
-      } catch (err) {
-        if (err instanceof OAuthError) return sendErrorPage(reply, err);
-        throw err;
-      }
-    };
-
-  const start = guard(async (req, reply) => {
+  const start = async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.method === 'POST' && !isForm(req)) throw invalidRequest('The logout request must be a form.');
     const params = readParams(req.method === 'POST' ? req.body : req.query);
     const lr = await parseLogout(ctx, params);
@@ -111,33 +100,29 @@ export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (lr.postLogoutRedirectUri) fields['post_logout_redirect_uri'] = lr.postLogoutRedirectUri;
     if (lr.state !== undefined) fields['state'] = lr.state;
     return sendHtml(reply, 200, logoutConfirmPage({ action: '/logout/confirm', csrf, fields }));
-  });
+  };
   app.get('/logout', { config, exposeHeadRoute: false }, start);
   app.post('/logout', { config }, start);
 
-  app.post(
-    '/logout/confirm',
-    { config },
-    guard(async (req, reply) => {
-      if (!isForm(req)) throw invalidRequest('The logout request must be a form.');
-      const params = readParams(req.body);
-      const csrf = params.get('csrf');
-      const cookie = cookieValue(req, LOGOUT_COOKIE);
-      if (!csrf || !cookie || !safeEqual(csrf, cookie)) {
-        throw new OAuthError(
-          'invalid_request',
-          'The sign-out form was not submitted from this server (CSRF check failed).',
-          { status: 403 },
-        );
-      }
-      const rest = readParams(
-        Object.fromEntries(
-          ['client_id', 'post_logout_redirect_uri', 'state'].flatMap((k) =>
-            params.has(k) ? [[k, params.get(k)]] : [],
-          ),
-        ),
+  app.post('/logout/confirm', { config }, async (req, reply) => {
+    if (!isForm(req)) throw invalidRequest('The logout request must be a form.');
+    const params = readParams(req.body);
+    const csrf = params.get('csrf');
+    const cookie = cookieValue(req, LOGOUT_COOKIE);
+    if (!csrf || !cookie || !safeEqual(csrf, cookie)) {
+      throw new OAuthError(
+        'invalid_request',
+        'The sign-out form was not submitted from this server (CSRF check failed).',
+        { status: 403 },
       );
-      return finish(req, reply, await parseLogout(ctx, rest));
-    }),
-  );
+    }
+    const rest = readParams(
+      Object.fromEntries(
+        ['client_id', 'post_logout_redirect_uri', 'state'].flatMap((k) =>
+          params.has(k) ? [[k, params.get(k)]] : [],
+        ),
+      ),
+    );
+    return finish(req, reply, await parseLogout(ctx, rest));
+  });
 }

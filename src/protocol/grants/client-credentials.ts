@@ -3,6 +3,7 @@
  * for itself, so `sub` is its client_id; no ID token, no refresh token (§4.4.3).
  */
 
+import { recordedAccessToken } from '../../tokens/issue.js';
 import { invalidScope, unauthorizedClient } from '../errors.js';
 import { KNOWN_SCOPES, parseScope } from '../scopes.js';
 import type { GrantHandler } from './types.js';
@@ -25,21 +26,10 @@ export const clientCredentialsGrant: GrantHandler = {
         `Scope ${denied.join(' ')} needs a user; it cannot be granted to a service application.`,
       );
     const scope = requested.join(' ');
-    const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
-    const at = await ctx.minter.accessToken({
+    const { at, ttl } = await recordedAccessToken(ctx, client, {
       sub: client.clientId,
-      clientId: client.clientId,
       scope,
-      ttlSec: ttl,
-    });
-    await ctx.storage.accessTokens.record({
-      jti: at.jti,
       grantId: null,
-      clientId: client.clientId,
-      sub: client.clientId,
-      scope,
-      expiresAt: at.exp * 1000,
-      revokedAt: null,
     });
     return { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
   },
