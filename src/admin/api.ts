@@ -292,13 +292,23 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     app.post(`/admin/api/users/:id/${action}`, async (req, reply) => {
       const actor = await authenticate(req);
       jsonBody(req, []);
-      const r = await actions.setUserDisabled(actor, idOf(req), action === 'disable');
+      const r = await mapped(() => actions.setUserDisabled(actor, idOf(req), action === 'disable'));
       if (!r) throw notFound('No user has this id.');
       return send(reply, 200, {
         ...describeUser(r.user),
         sessions_ended: r.sessionsEnded,
         grants_revoked: r.grantsRevoked,
       });
+    });
+  }
+
+  for (const action of ['grant-admin', 'revoke-admin'] as const) {
+    app.post(`/admin/api/users/:id/${action}`, async (req, reply) => {
+      const actor = await authenticate(req);
+      jsonBody(req, []);
+      const user = await mapped(() => actions.setUserAdmin(actor, idOf(req), action === 'grant-admin'));
+      if (!user) throw notFound('No user has this id.');
+      return send(reply, 200, describeUser(user));
     });
   }
 

@@ -303,6 +303,15 @@ describe('admin API', () => {
     }
     const admin = await call('POST', '/users', { username: 'root2', password: PASSWORD, is_admin: true });
     assert.equal(admin.json['is_admin'], true);
+    const bobId = String(r.json['id']);
+    const granted = await call('POST', `/users/${bobId}/grant-admin`);
+    assert.equal(granted.status, 200);
+    assert.equal(granted.json['is_admin'], true);
+    const revoked = await call('POST', `/users/${bobId}/revoke-admin`);
+    assert.equal(revoked.json['is_admin'], false);
+    assert.equal((await call('POST', '/users/nope/grant-admin')).status, 404);
+    const one = await call('GET', `/users/${bobId}`);
+    assert.equal(one.json['username'], 'bob');
     const users = await call('GET', '/users');
     assert.ok(users.list.some((u) => u['username'] === 'bob'));
   });

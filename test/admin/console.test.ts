@@ -390,6 +390,28 @@ describe('admin console', () => {
     assert.equal((await admin.get('/admin/users/nobody')).status, 404);
   });
 
+  it('grants and withdraws the admin role; an admin cannot disable or demote themselves', async () => {
+    const erin = (await server.ctx.storage.users.getByUsername('erin'))!;
+    const grant = await admin.post(`/admin/users/${erin.id}/grant-admin`, { csrf });
+    assert.equal(grant.status, 303);
+    assert.equal((await server.ctx.storage.users.getById(erin.id))?.isAdmin, true);
+    assert.match((await admin.get(grant.location!)).body, /Withdraw administrator role/);
+    const revoke = await admin.post(`/admin/users/${erin.id}/revoke-admin`, { csrf });
+    assert.equal(revoke.status, 303);
+    assert.equal((await server.ctx.storage.users.getById(erin.id))?.isAdmin, undefined);
+    const me = (await server.ctx.storage.users.getByUsername('root'))!;
+    const selfDisable = await admin.post(`/admin/users/${me.id}/disable`, { csrf });
+    assert.equal(selfDisable.status, 400);
+    assert.match(selfDisable.body, /cannot disable your own account/);
+    const selfDemote = await admin.post(`/admin/users/${me.id}/revoke-admin`, { csrf });
+    assert.equal(selfDemote.status, 400);
+    const still = await server.ctx.storage.users.getById(me.id);
+    assert.equal(still?.disabled, false);
+    assert.equal(still?.isAdmin, true);
+    const types = (await server.ctx.audit.list({ userId: erin.id })).map((e) => e.type);
+    assert.ok(types.includes('user_admin_granted') && types.includes('user_admin_revoked'));
+  });
+
   it('audit page shows the events and filters by type', async () => {
     const all = await admin.get('/admin/audit');
     assert.equal(all.status, 200);

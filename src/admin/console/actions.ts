@@ -7,6 +7,7 @@
 import type { ServerContext } from '../../context.js';
 import type { Client, User } from '../../storage/types.js';
 import type { ClientSettingsPatch, NewClientInput } from '../clients.js';
+import { UserInputError } from '../users.js';
 
 export interface Actor {
   via: 'api' | 'console';
@@ -97,6 +98,8 @@ export class AdminActions {
   ): Promise<{ user: User; sessionsEnded: number; grantsRevoked: number } | undefined> {
     const existing = await this.ctx.storage.users.getById(userId);
     if (!existing) return undefined;
+    if (disabled && actor.admin === existing.username)
+      throw new UserInputError('you cannot disable your own account');
     const r = await this.ctx.users.setDisabled(existing.username, disabled);
     if (!r) return undefined;
     await this.ctx.audit.record(disabled ? 'user_disabled' : 'user_enabled', {
@@ -105,6 +108,23 @@ export class AdminActions {
       detail: { ...who(actor), sessions: r.sessionsEnded, grants: r.grantsRevoked },
     });
     return r;
+  }
+
+  /** Grants or withdraws the admin role; an admin cannot withdraw their own. */
+  async setUserAdmin(actor: Actor, userId: string, isAdmin: boolean): Promise<User | undefined> {
+    const existing = await this.ctx.storage.users.getById(userId);
+    if (!existing) return undefined;
+    if (!isAdmin && actor.admin === existing.username)
+      throw new UserInputError('you cannot withdraw your own administrator role');
+    const user = await this.ctx.users.setAdmin(existing.username, isAdmin);
+    if (user) {
+      await this.ctx.audit.record(isAdmin ? 'user_admin_granted' : 'user_admin_revoked', {
+        userId,
+        ip: actor.ip,
+        detail: who(actor),
+      });
+    }
+    return user;
   }
 
   async setUserPassword(actor: Actor, userId: string, password: string): Promise<User | undefined> {

@@ -18,7 +18,7 @@ import {
 import { verifyPassword } from '../../passwords.js';
 import { OAuthError } from '../../protocol/errors.js';
 import { type Params, readParams } from '../../protocol/params.js';
-import { type ClientType, DuplicateError } from '../../storage/types.js';
+import { type ClientType, DuplicateError, type User } from '../../storage/types.js';
 import {
   type AuditRow,
   adminLoginPage,
@@ -510,6 +510,8 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     disabled: 'User disabled: their sessions ended and their refresh tokens were revoked.',
     enabled: 'User enabled.',
     password: 'Password set.',
+    'grant-admin': 'Administrator role granted.',
+    'revoke-admin': 'Administrator role withdrawn.',
   };
 
   app.get(
@@ -523,15 +525,49 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     }),
   );
 
+  /** Runs a user action; an input error (such as disabling yourself) re-renders the page with 400. */
+  async function onUser(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    a: AdminRequest,
+    op: (user: User) => Promise<unknown>,
+    done: string,
+  ): Promise<FastifyReply> {
+    const user = await ctx.storage.users.getById(idOf(req));
+    if (!user) throw noUser();
+    try {
+      await op(user);
+      return seeOther(reply, `/admin/users/${encodeURIComponent(user.id)}?done=${done}`);
+    } catch (err) {
+      const msg = inputMessage(err);
+      if (msg) return sendHtml(reply, 400, userPage({ chrome: a.chrome, user, error: msg }));
+      throw err;
+    }
+  }
+
   for (const action of ['disable', 'enable'] as const) {
     app.post(
       `/admin/users/:id/${action}`,
       { config },
-      page('users', async (req, reply, a) => {
-        const r = await actions.setUserDisabled(a.actor, idOf(req), action === 'disable');
-        if (!r) throw noUser();
-        return seeOther(reply, `/admin/users/${encodeURIComponent(r.user.id)}?done=${action}d`);
-      }),
+      page('users', (req, reply, a) =>
+        onUser(
+          req,
+          reply,
+          a,
+          (u) => actions.setUserDisabled(a.actor, u.id, action === 'disable'),
+          `${action}d`,
+        ),
+      ),
+    );
+  }
+
+  for (const action of ['grant-admin', 'revoke-admin'] as const) {
+    app.post(
+      `/admin/users/:id/${action}`,
+      { config },
+      page('users', (req, reply, a) =>
+        onUser(req, reply, a, (u) => actions.setUserAdmin(a.actor, u.id, action === 'grant-admin'), action),
+      ),
     );
   }
 
@@ -539,17 +575,16 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     '/admin/users/:id/password',
     { config },
     page('users', async (req, reply, a) => {
-      const user = await ctx.storage.users.getById(idOf(req));
-      if (!user) throw noUser();
-      try {
-        if (a.params.malformed.includes('password')) throw new UserInputError('password is too long');
-        await actions.setUserPassword(a.actor, user.id, a.params.get('password') ?? '');
-        return seeOther(reply, `/admin/users/${encodeURIComponent(user.id)}?done=password`);
-      } catch (err) {
-        const msg = inputMessage(err);
-        if (msg) return sendHtml(reply, 400, userPage({ chrome: a.chrome, user, error: msg }));
-        throw err;
-      }
+      return onUser(
+        req,
+        reply,
+        a,
+        async (u) => {
+          if (a.params.malformed.includes('password')) throw new UserInputError('password is too long');
+          await actions.setUserPassword(a.actor, u.id, a.params.get('password') ?? '');
+        },
+        'password',
+      );
     }),
   );
 

@@ -578,6 +578,7 @@ export function userPage(p: { chrome: Chrome; user: User; error?: string; notice
   return renderPage(
     <Shell title={u.username} chrome={p.chrome}>
       <h1>{u.username}</h1>
+      <ErrorBox error={p.error} />
       {p.notice ? (
         <p class="notice" role="status">
           {p.notice}
@@ -609,8 +610,14 @@ export function userPage(p: { chrome: Chrome; user: User; error?: string; notice
           {u.disabled ? 'Enable user' : 'Disable user'}
         </button>
       </form>
+      <h2>Administrator role</h2>
+      <form method="post" action={`${base}/${u.isAdmin ? 'revoke-admin' : 'grant-admin'}`}>
+        <Csrf chrome={p.chrome} />
+        <button type="submit" class="secondary">
+          {u.isAdmin ? 'Withdraw administrator role' : 'Make administrator'}
+        </button>
+      </form>
       <h2>Set password</h2>
-      <ErrorBox error={p.error} />
       <form method="post" action={`${base}/password`} class="narrow">
         <Csrf chrome={p.chrome} />
         <label for="password">New password</label>
