@@ -25,15 +25,15 @@ body.admin { display:block; }
 .admin-bar { display:flex; flex-wrap:wrap; align-items:center; gap:16px; padding:12px 24px; background:var(--card); border-bottom:1px solid var(--border); }
 .admin-bar nav { display:flex; gap:16px; flex:1; } .admin-bar a { color:var(--fg); text-decoration:none; } .admin-bar a[aria-current=page] { color:var(--accent); font-weight:600; }
 .admin-bar .signout { display:flex; align-items:center; gap:8px; } .small-inline { font-size:13px; color:var(--muted); }
-main.admin { max-width:1100px; margin:24px auto; }
+main.admin { max-width:1100px; margin:24px auto; } main.admin h2 { font-size:18px; margin:32px 0 8px; }
 button.link { width:auto; margin:0; padding:4px 8px; background:transparent; color:var(--accent); border-color:var(--border); }
 button.danger, a.danger { border-color:var(--danger); } button.danger { background:var(--danger); color:#fff; } a.danger { color:var(--danger); }
 a.button { display:inline-block; padding:8px 14px; border-radius:8px; background:var(--accent); color:var(--accent-fg); text-decoration:none; font-weight:600; }
 .title-row { display:flex; justify-content:space-between; align-items:center; gap:12px; }
 table { width:100%; border-collapse:collapse; margin-top:16px; font-size:14px; } th, td { text-align:left; padding:8px; border-bottom:1px solid var(--border); vertical-align:top; }
-table.audit code { font-size:12px; }
+table.audit code { font-size:12px; } table.audit td:nth-child(2) code, table.audit td:first-child { white-space:nowrap; word-break:normal; }
 textarea, select, input[type=number] { width:100%; padding:10px 12px; border:1px solid var(--border); border-radius:8px; font:inherit; background:transparent; color:inherit; }
-form.narrow { max-width:420px; } form.filter { display:flex; gap:12px; align-items:end; } form.filter button { width:auto; margin:0; } form.filter label { margin:0; }
+form.narrow { max-width:420px; } form.filter { display:flex; gap:12px; align-items:end; } form.filter button { width:auto; margin:0; } form.filter label { margin:0; white-space:nowrap; align-self:center; }
 fieldset.types { border:0; padding:0; margin:0; } .choice { display:flex; gap:10px; font-weight:400; align-items:flex-start; } .small-block { display:block; font-size:13px; color:var(--muted); }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; } dl.facts dt { font-weight:600; } dl.facts dd { margin:0; }
 .notice { border:1px solid var(--accent); border-radius:8px; padding:10px 12px; } .warning { border:1px solid var(--danger); border-radius:8px; padding:10px 12px; color:var(--danger); }
