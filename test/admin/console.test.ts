@@ -448,6 +448,16 @@ describe('admin console', () => {
     assert.deepEqual(event?.detail?.['admin'], 'root');
   });
 
+  it('withdrawing the role takes effect on the next request of a signed-in admin', async () => {
+    await server.ctx.users.create({ username: 'ivan', password: PASSWORD, isAdmin: true });
+    const { browser } = await signIn(server, 'ivan');
+    assert.equal((await browser.get('/admin/users')).status, 200);
+    await server.ctx.users.setAdmin('ivan', false);
+    const after = await browser.get('/admin/users');
+    assert.equal(after.status, 403);
+    assert.match(after.body, /not an administrator/);
+  });
+
   it('signs out (POST with CSRF): the session ends', async () => {
     const { browser } = await signIn(server, 'grace');
     const home = await browser.get('/admin');
