@@ -41,6 +41,6 @@ export function createContext(config: Config, clock: Clock, storage: Storage): S
     audit: new Audit(storage.audit, clock),
     clients: new ClientAdmin(storage.clients, clock),
     users: new UserAdmin(storage.users, clock, { sessions: storage.sessions, grants: storage.grants }),
-    throttle: new LoginThrottle(clock, config.rateLimit),
+    throttle: new LoginThrottle(storage.throttle, clock, config.rateLimit),
   };
 }

@@ -15,12 +15,14 @@ export const PURGE_INTERVAL_MS = 60_000;
  * code issued live at most a day (MAX_SIGNED_LIFETIME_SEC), so a day covers them.
  */
 export const CODE_RETENTION_MS = 24 * 3600 * 1000;
+export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;
 
 export interface PurgeCounts {
   codes: number;
   sessions: number;
   interactions: number;
   accessTokens: number;
+  loginFailures: number;
 }
 
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
@@ -100,7 +102,23 @@ export async function purgeExpired(
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   });
-  return { codes, sessions, interactions, accessTokens };
+  // Sign-in failures matter only inside the throttle window (15 minutes); a day is ample.
+  const loginFailures = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('login_failures')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('login_failures')
+          .select('id')
+          .where('at', '<', now - LOGIN_FAILURE_RETENTION_MS)
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  return { codes, sessions, interactions, accessTokens, loginFailures };
 }
 
 export interface PurgeTimer {

@@ -1,14 +1,11 @@
 /**
- * Sign-in throttling (RFC 9700 §4.x brute force; OWASP Authentication Cheat Sheet):
- * per account and per client IP, failures in a sliding window lock further attempts for a while.
- * Kept in memory per node; see README "Several nodes".
+ * Sign-in throttling (RFC 9700 §4.x brute force; OWASP Authentication Cheat Sheet): per account
+ * and per client IP. When the failures inside the sliding window reach the limit, further
+ * attempts wait until `lockSec` after the latest failure. The failures live in the shared
+ * store, so every node sees the same counts.
  */
 import type { Clock } from '../clock.js';
-
-interface Window {
-  failures: number[];
-  lockedUntil: number;
-}
+import type { ThrottleStore } from '../storage/types.js';
 
 export interface ThrottleLimits {
   windowSec: number;
@@ -17,61 +14,48 @@ export interface ThrottleLimits {
   lockSec: number;
 }
 
-const DEFAULTS: ThrottleLimits = { windowSec: 15 * 60, accountFailures: 5, ipFailures: 30, lockSec: 5 * 60 };
-const MAX_TRACKED = 100_000;
+export const THROTTLE_DEFAULTS: ThrottleLimits = {
+  windowSec: 15 * 60,
+  accountFailures: 5,
+  ipFailures: 30,
+  lockSec: 5 * 60,
+};
+
+const accountKey = (username: string) => `account:${username.toLowerCase().slice(0, 128)}`;
+const ipKey = (ip: string) => `ip:${ip}`;
 
 export class LoginThrottle {
-  #accounts = new Map<string, Window>();
-  #ips = new Map<string, Window>();
-
   constructor(
+    private readonly store: ThrottleStore,
     private readonly clock: Clock,
     private readonly enabled: boolean,
-    private readonly limits: ThrottleLimits = DEFAULTS,
+    private readonly limits: ThrottleLimits = THROTTLE_DEFAULTS,
   ) {}
 
   /** Seconds to wait before another attempt is allowed, or 0. */
-  retryAfter(username: string, ip: string): number {
+  async retryAfter(username: string, ip: string): Promise<number> {
     if (!this.enabled) return 0;
     const now = this.clock.now();
-    const until = Math.max(
-      this.#lockedUntil(this.#accounts, username.toLowerCase(), now),
-      this.#lockedUntil(this.#ips, ip, now),
-    );
+    const [account, byIp] = await Promise.all([
+      this.#lockedUntil(accountKey(username), this.limits.accountFailures, now),
+      this.#lockedUntil(ipKey(ip), this.limits.ipFailures, now),
+    ]);
+    const until = Math.max(account, byIp);
     return until > now ? Math.ceil((until - now) / 1000) : 0;
   }
 
-  recordFailure(username: string, ip: string): void {
+  async recordFailure(username: string, ip: string): Promise<void> {
     if (!this.enabled) return;
-    const now = this.clock.now();
-    this.#add(this.#accounts, username.toLowerCase(), now, this.limits.accountFailures);
-    this.#add(this.#ips, ip, now, this.limits.ipFailures);
+    await this.store.recordFailure([accountKey(username), ipKey(ip)], this.clock.now());
   }
 
-  recordSuccess(username: string): void {
-    this.#accounts.delete(username.toLowerCase());
+  async recordSuccess(username: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.clear(accountKey(username));
   }
 
-  #lockedUntil(map: Map<string, Window>, key: string, now: number): number {
-    const w = map.get(key);
-    if (!w) return 0;
-    if (w.lockedUntil <= now && w.failures.every((t) => now - t > this.limits.windowSec * 1000))
-      map.delete(key);
-    return w.lockedUntil;
-  }
-
-  #add(map: Map<string, Window>, key: string, now: number, max: number): void {
-    if (map.size >= MAX_TRACKED && !map.has(key)) {
-      const oldest = map.keys().next().value;
-      if (oldest !== undefined) map.delete(oldest);
-    }
-    const w = map.get(key) ?? { failures: [], lockedUntil: 0 };
-    w.failures = w.failures.filter((t) => now - t <= this.limits.windowSec * 1000);
-    w.failures.push(now);
-    if (w.failures.length >= max) {
-      w.lockedUntil = now + this.limits.lockSec * 1000;
-      w.failures = [];
-    }
-    map.set(key, w);
+  async #lockedUntil(key: string, max: number, now: number): Promise<number> {
+    const recent = await this.store.failuresSince(key, now - this.limits.windowSec * 1000, max);
+    return recent.length >= max ? recent[0]! + this.limits.lockSec * 1000 : 0;
   }
 }

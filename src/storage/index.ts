@@ -8,6 +8,7 @@ import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
+import { SqlThrottleStore } from './sql/throttle.js';
 import { SqlUserStore } from './sql/users.js';
 import type { Stores } from './types.js';
 
@@ -32,6 +33,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     consents: new SqlConsentStore(db),
     keys: new SqlKeyStore(db),
     audit: new SqlAuditStore(db),
+    throttle: new SqlThrottleStore(db),
   };
 }
 

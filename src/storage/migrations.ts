@@ -177,6 +177,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_login_failures': {
+    /** Failed sign-ins per account and per IP, shared by every node (sign-in throttling). */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('login_failures')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('login_failures_key_at')
+        .on('login_failures')
+        .columns(['key', 'at'])
+        .execute();
+      await db.schema.createIndex('login_failures_at').on('login_failures').column('at').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -139,6 +139,13 @@ export interface AuditEventsTable {
   detail: string | null;
 }
 
+export interface LoginFailuresTable {
+  id: string;
+  /** `account:<username>` or `ip:<address>`. */
+  key: string;
+  at: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -151,4 +158,5 @@ export interface Database {
   consents: ConsentsTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  login_failures: LoginFailuresTable;
 }

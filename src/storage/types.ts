@@ -259,6 +259,14 @@ export interface AuditStore {
   list(opts?: { limit?: number; type?: string; userId?: string; clientId?: string }): Promise<AuditEvent[]>;
 }
 
+export interface ThrottleStore {
+  /** Records one failure under each key. */
+  recordFailure(keys: readonly string[], at: number): Promise<void>;
+  /** Failure times under `key` after `since`, newest first, at most `limit`. */
+  failuresSince(key: string, since: number, limit: number): Promise<number[]>;
+  clear(key: string): Promise<void>;
+}
+
 export interface Stores {
   clients: ClientStore;
   users: UserStore;
@@ -270,6 +278,7 @@ export interface Stores {
   consents: ConsentStore;
   keys: KeyStore;
   audit: AuditStore;
+  throttle: ThrottleStore;
 }
 
 export class DuplicateError extends Error {

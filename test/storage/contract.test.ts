@@ -155,6 +155,24 @@ for (const backend of backends) {
       assert.equal(Number(r.rows[0]?.one), 1);
     });
 
+    test('throttle: failures per key, newest first, windowed and limited; clear', async () => {
+      const key = `account:${Math.random()}`;
+      const other = `ip:${Math.random()}`;
+      await s.throttle.recordFailure([key, other], T0);
+      await s.throttle.recordFailure([key], T0 + 10);
+      await s.throttle.recordFailure([key], T0 + 20);
+      assert.deepEqual(await s.throttle.failuresSince(key, T0 - 1, 10), [T0 + 20, T0 + 10, T0]);
+      assert.deepEqual(
+        await s.throttle.failuresSince(key, T0, 10),
+        [T0 + 20, T0 + 10],
+        'strictly after since',
+      );
+      assert.deepEqual(await s.throttle.failuresSince(key, T0 - 1, 2), [T0 + 20, T0 + 10]);
+      await s.throttle.clear(key);
+      assert.deepEqual(await s.throttle.failuresSince(key, 0, 10), []);
+      assert.deepEqual(await s.throttle.failuresSince(other, 0, 10), [T0], 'other keys untouched');
+    });
+
     test('clients: create, get, list, update, delete; duplicate client_id → DuplicateError', async () => {
       const c = client({ accessTokenTtl: 900 });
       await s.clients.create(c);

@@ -141,8 +141,18 @@ for (const backend of backends) {
       await s.accessTokens.record(token('t-expired', NOW - 1));
       await s.accessTokens.record(token('t-live', NOW + 1000));
 
+      await s.throttle.recordFailure(['account:old'], NOW - 25 * 3600 * 1000);
+      await s.throttle.recordFailure(['account:recent'], NOW - 60_000);
+
       const counts = await purgeExpired(s, NOW);
-      assert.deepEqual(counts, { codes: expiredCodes, sessions: 2, interactions: 1, accessTokens: 1 });
+      assert.deepEqual(counts, {
+        codes: expiredCodes,
+        sessions: 2,
+        interactions: 1,
+        accessTokens: 1,
+        loginFailures: 1,
+      });
+      assert.deepEqual(await s.throttle.failuresSince('account:recent', 0, 5), [NOW - 60_000]);
       assert.equal(await count(s, 'codes'), 2);
       assert.equal((await s.grants.consumeCode('recent-expired', NOW)).status, 'consumed');
       assert.equal((await s.grants.consumeCode('old-5', NOW)).status, 'unknown');
@@ -162,10 +172,11 @@ for (const backend of backends) {
         codes: 0,
         sessions: 0,
         interactions: 0,
+        loginFailures: 0,
         accessTokens: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
-      assert.deepEqual(later, { codes: 2, sessions: 1, interactions: 1, accessTokens: 1 });
+      assert.deepEqual(later, { codes: 2, sessions: 1, interactions: 1, accessTokens: 1, loginFailures: 1 });
     });
   });
 }

@@ -202,7 +202,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       sendHtml(reply, status, adminLoginPage({ csrf: cookie, username: username.slice(0, 128), error }));
     if (!username || !password) return again(400, 'Enter your username and password.');
     const ip = req.ip;
-    const wait = ctx.throttle.retryAfter(username, ip);
+    const wait = await ctx.throttle.retryAfter(username, ip);
     if (wait > 0) {
       await ctx.audit.record('login_throttled', {
         ip,
@@ -214,7 +214,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
-      ctx.throttle.recordFailure(username, ip);
+      await ctx.throttle.recordFailure(username, ip);
       await ctx.audit.record('login_failure', {
         userId: user?.id ?? null,
         ip,
@@ -226,7 +226,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       });
       return again(401, 'Wrong username or password.');
     }
-    ctx.throttle.recordSuccess(username);
+    await ctx.throttle.recordSuccess(username);
     if (user.isAdmin !== true) {
       await ctx.audit.record('login_failure', {
         userId: user.id,

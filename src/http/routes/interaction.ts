@@ -150,7 +150,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const ip = req.ip;
     if (!username || !password)
       return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
-    const wait = ctx.throttle.retryAfter(username, ip);
+    const wait = await ctx.throttle.retryAfter(username, ip);
     if (wait > 0) {
       await ctx.audit.record('login_throttled', {
         clientId: l.client.clientId,
@@ -166,7 +166,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
-      ctx.throttle.recordFailure(username, ip);
+      await ctx.throttle.recordFailure(username, ip);
       await ctx.audit.record('login_failure', {
         clientId: l.client.clientId,
         userId: user?.id ?? null,
@@ -178,7 +178,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
       });
       return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
     }
-    ctx.throttle.recordSuccess(username);
+    await ctx.throttle.recordSuccess(username);
     const signedIn = await startSession(ctx, reply, user);
     await ctx.storage.interactions.setUser(
       l.interaction.id,
