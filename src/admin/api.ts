@@ -11,8 +11,8 @@ import { OAuthError } from '../protocol/errors.js';
 import { assertWellFormed, readParams } from '../protocol/params.js';
 import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
 import { DuplicateError } from '../storage/types.js';
+import { type Actor, AdminActions } from './actions.js';
 import { CLIENT_TYPES, ClientInputError, type ClientSettingsPatch, describeClient } from './clients.js';
-import { type Actor, AdminActions } from './console/actions.js';
 import { bearerMatches, CSRF_HEADER, consoleAuth, csrfMatches } from './console/auth.js';
 import { describeUser, UserInputError } from './users.js';
 

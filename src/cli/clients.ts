@@ -1,8 +1,10 @@
 /** `latchkey clients …` */
+
+import { AdminActions } from '../admin/actions.js';
 import { ClientInputError, describeClient } from '../admin/clients.js';
 import type { ClientType, ConsentSetting } from '../storage/types.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
-import { withContext } from './db.js';
+import { CLI_ACTOR, withContext } from './db.js';
 
 const TYPES = ['native', 'spa', 'web', 'service'];
 
@@ -45,7 +47,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
       }
       const consent = consentOf(values.consent);
       await withContext(values.db, async (ctx) => {
-        const { client, secret } = await ctx.clients.create({
+        const { client, secret } = await new AdminActions(ctx).createClient(CLI_ACTOR, {
           name: values.name!,
           type: values.type as ClientType,
           redirectUris: values['redirect-uri'] ?? [],
@@ -54,10 +56,6 @@ export async function clientsCommand(argv: string[]): Promise<void> {
           ...(method ? { tokenEndpointAuthMethod: method as 'none' } : {}),
           ...(values['no-pkce'] ? { requirePkce: false } : {}),
           ...(values['no-refresh-tokens'] ? { refreshTokens: false } : {}),
-        });
-        await ctx.audit.record('client_created', {
-          clientId: client.clientId,
-          detail: { via: 'cli', type: client.type },
         });
         print(values.json!, describeClient(client, secret), () =>
           [
@@ -132,12 +130,8 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         ...(values['refresh-tokens'] ? { refreshTokens: true } : {}),
       };
       await withContext(values.db, async (ctx) => {
-        const client = await ctx.clients.update(clientId, patch);
+        const client = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);
         if (!client) throw new UsageError(`no application with client_id ${clientId}`);
-        await ctx.audit.record('client_updated', {
-          clientId,
-          detail: { via: 'cli', fields: Object.keys(patch) },
-        });
         print(values.json!, describeClient(client), () => `Updated ${client.clientId} (${client.name})`);
       });
       return;
@@ -147,9 +141,8 @@ export async function clientsCommand(argv: string[]): Promise<void> {
       const clientId = positionals[0];
       if (!clientId) throw new UsageError('usage: latchkey clients rotate-secret CLIENT_ID');
       await withContext(values.db, async (ctx) => {
-        const r = await ctx.clients.rotateSecret(clientId);
+        const r = await new AdminActions(ctx).rotateSecret(CLI_ACTOR, clientId);
         if (!r) throw new UsageError(`no application with client_id ${clientId}`);
-        await ctx.audit.record('client_secret_rotated', { clientId, detail: { via: 'cli' } });
         print(
           values.json!,
           describeClient(r.client, r.secret),
@@ -163,9 +156,8 @@ export async function clientsCommand(argv: string[]): Promise<void> {
       const clientId = positionals[0];
       if (!clientId) throw new UsageError('usage: latchkey clients delete CLIENT_ID');
       await withContext(values.db, async (ctx) => {
-        if (!(await ctx.storage.clients.delete(clientId)))
+        if (!(await new AdminActions(ctx).deleteClient(CLI_ACTOR, clientId)))
           throw new UsageError(`no application with client_id ${clientId}`);
-        await ctx.audit.record('client_deleted', { clientId, detail: { via: 'cli' } });
         print(values.json!, { client_id: clientId, deleted: true }, () => `Deleted ${clientId}`);
       });
       return;

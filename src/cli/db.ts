@@ -1,3 +1,4 @@
+import type { Actor } from '../admin/actions.js';
 import { systemClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import { createContext, type ServerContext } from '../context.js';
@@ -26,3 +27,6 @@ export async function withContext<T>(
 }
 
 const describeDb = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+
+/** Who the audit log names for changes made with the command line. */
+export const CLI_ACTOR: Actor = { via: 'cli', ip: null };

@@ -1,7 +1,15 @@
 /** `latchkey users …` */
+import { AdminActions } from '../admin/actions.js';
 import { describeUser } from '../admin/users.js';
+import type { ServerContext } from '../context.js';
 import { dbOption, jsonOption, parse, print, readStdin, UsageError } from './args.js';
-import { withContext } from './db.js';
+import { CLI_ACTOR, withContext } from './db.js';
+
+async function userIdOf(ctx: ServerContext, username: string): Promise<string> {
+  const u = await ctx.storage.users.getByUsername(username);
+  if (!u) throw new UsageError(`no user named ${username}`);
+  return u.id;
+}
 
 export async function usersCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -21,16 +29,12 @@ export async function usersCommand(argv: string[]): Promise<void> {
         throw new UsageError('--password-stdin is required (the password is read from standard input)');
       const password = await readStdin();
       await withContext(values.db, async (ctx) => {
-        const user = await ctx.users.create({
+        const user = await new AdminActions(ctx).createUser(CLI_ACTOR, {
           username: values.username!,
           email: values.email ?? null,
           name: values.name ?? null,
           password,
           ...(values.admin ? { isAdmin: true } : {}),
-        });
-        await ctx.audit.record('user_created', {
-          userId: user.id,
-          detail: { via: 'cli', username: user.username, ...(user.isAdmin ? { admin: true } : {}) },
         });
         print(
           values.json!,
@@ -68,9 +72,12 @@ export async function usersCommand(argv: string[]): Promise<void> {
       if (!values['password-stdin']) throw new UsageError('--password-stdin is required');
       const password = await readStdin();
       await withContext(values.db, async (ctx) => {
-        const user = await ctx.users.setPassword(username, password);
+        const user = await new AdminActions(ctx).setUserPassword(
+          CLI_ACTOR,
+          await userIdOf(ctx, username),
+          password,
+        );
         if (!user) throw new UsageError(`no user named ${username}`);
-        await ctx.audit.record('user_password_set', { userId: user.id, detail: { via: 'cli' } });
         print(values.json!, describeUser(user), () => `Password set for ${user.username}`);
       });
       return;
@@ -81,12 +88,12 @@ export async function usersCommand(argv: string[]): Promise<void> {
       const username = positionals[0];
       if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
       await withContext(values.db, async (ctx) => {
-        const r = await ctx.users.setDisabled(username, sub === 'disable');
+        const r = await new AdminActions(ctx).setUserDisabled(
+          CLI_ACTOR,
+          await userIdOf(ctx, username),
+          sub === 'disable',
+        );
         if (!r) throw new UsageError(`no user named ${username}`);
-        await ctx.audit.record(sub === 'disable' ? 'user_disabled' : 'user_enabled', {
-          userId: r.user.id,
-          detail: { via: 'cli', sessions: r.sessionsEnded, grants: r.grantsRevoked },
-        });
         print(
           values.json!,
           { ...describeUser(r.user), sessions_ended: r.sessionsEnded, grants_revoked: r.grantsRevoked },
@@ -105,12 +112,12 @@ export async function usersCommand(argv: string[]): Promise<void> {
       if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
       const grant = sub === 'grant-admin';
       await withContext(values.db, async (ctx) => {
-        const user = await ctx.users.setAdmin(username, grant);
+        const user = await new AdminActions(ctx).setUserAdmin(
+          CLI_ACTOR,
+          await userIdOf(ctx, username),
+          grant,
+        );
         if (!user) throw new UsageError(`no user named ${username}`);
-        await ctx.audit.record(grant ? 'user_admin_granted' : 'user_admin_revoked', {
-          userId: user.id,
-          detail: { via: 'cli' },
-        });
         print(values.json!, describeUser(user), () =>
           grant ? `${username} is now an admin` : `${username} is no longer an admin`,
         );

@@ -150,6 +150,8 @@ export interface GrantStore {
   /** Revokes the grant, and with it every access and refresh token issued under it. */
   revokeGrant(id: string, at: number): Promise<void>;
   revokeAllForUser(userId: string, at: number): Promise<number>;
+  /** Revokes every grant of the client and every access token issued to it (also grant-less ones). */
+  revokeAllForClient(clientId: string, at: number): Promise<number>;
 }
 
 export interface AccessTokenRecord {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
+import { AdminActions } from '../../src/admin/actions.js';
 import { basic, discover, insecure, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -20,11 +21,21 @@ describe('token endpoints around the flow', () => {
   after(() => server.cleanup());
 
   const introspect = (token: string) =>
-    postForm(`${server.url}/introspect`, { token }, { authorization: basic(service.clientId, service.secret!) });
+    postForm(
+      `${server.url}/introspect`,
+      { token },
+      { authorization: basic(service.clientId, service.secret!) },
+    );
 
   it('client credentials: sub is the client, requested scopes, no ID or refresh token', async () => {
     const client: oauth.Client = { client_id: service.clientId };
-    const res = await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(service.secret!), new URLSearchParams({ scope: 'orders:read' }), insecure);
+    const res = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      oauth.ClientSecretBasic(service.secret!),
+      new URLSearchParams({ scope: 'orders:read' }),
+      insecure,
+    );
     const tokens = await oauth.processClientCredentialsResponse(as, client, res);
     assert.equal(tokens.scope, 'orders:read');
     assert.equal(tokens.refresh_token, undefined);
@@ -33,17 +44,32 @@ describe('token endpoints around the flow', () => {
     assert.equal(claims.sub, service.clientId);
     assert.equal(claims.client_id, service.clientId);
     // Post auth works too; user scopes and wrong secrets do not.
-    const post = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', client_id: service.clientId, client_secret: service.secret! });
+    const post = await postForm(`${server.url}/token`, {
+      grant_type: 'client_credentials',
+      client_id: service.clientId,
+      client_secret: service.secret!,
+    });
     assert.equal(post.status, 200);
-    const oidc = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', scope: 'openid' }, { authorization: basic(service.clientId, service.secret!) });
+    const oidc = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'openid' },
+      { authorization: basic(service.clientId, service.secret!) },
+    );
     assert.equal(oidc.json['error'], 'invalid_scope');
-    const wrong = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { authorization: basic(service.clientId, 'nope') });
+    const wrong = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(service.clientId, 'nope') },
+    );
     assert.equal(wrong.status, 401);
     assert.equal(wrong.json['error'], 'invalid_client');
     assert.match(wrong.headers.get('www-authenticate') ?? '', /Basic/);
     // A native client may not use it.
     const native = await createClient(server);
-    const pub = await postForm(`${server.url}/token`, { grant_type: 'client_credentials', client_id: native.clientId });
+    const pub = await postForm(`${server.url}/token`, {
+      grant_type: 'client_credentials',
+      client_id: native.clientId,
+    });
     assert.equal(pub.json['error'], 'unauthorized_client');
   });
 
@@ -59,10 +85,17 @@ describe('token endpoints around the flow', () => {
     assert.equal(active.json['scope'], 'openid profile email offline_access');
     assert.equal((await introspect(tokens.refresh_token!)).json['active'], true);
     assert.deepEqual((await introspect('not-a-token')).json, { active: false });
-    const noAuth = await postForm(`${server.url}/introspect`, { token: tokens.access_token, client_id: app.clientId });
+    const noAuth = await postForm(`${server.url}/introspect`, {
+      token: tokens.access_token,
+      client_id: app.clientId,
+    });
     assert.equal(noAuth.status, 401);
     // Revoked via /revoke by its own client.
-    const rev = await postForm(`${server.url}/revoke`, { token: tokens.access_token, client_id: app.clientId, token_type_hint: 'refresh_token' });
+    const rev = await postForm(`${server.url}/revoke`, {
+      token: tokens.access_token,
+      client_id: app.clientId,
+      token_type_hint: 'refresh_token',
+    });
     assert.equal(rev.status, 200);
     assert.deepEqual((await introspect(tokens.access_token)).json, { active: false });
     // Expired (injectable clock).
@@ -75,19 +108,52 @@ describe('token endpoints around the flow', () => {
     const app = await createClient(server);
     const other = await createClient(server);
     const { tokens } = await obtainTokens(server, as, app);
-    const byOther = await postForm(`${server.url}/revoke`, { token: tokens.refresh_token!, client_id: other.clientId });
+    const byOther = await postForm(`${server.url}/revoke`, {
+      token: tokens.refresh_token!,
+      client_id: other.clientId,
+    });
     assert.equal(byOther.status, 200);
-    assert.equal((await introspect(tokens.refresh_token!)).json['active'], true, 'another client cannot revoke it');
-    const res = await oauth.revocationRequest(as, { client_id: app.clientId }, oauth.None(), tokens.refresh_token!, insecure);
+    assert.equal(
+      (await introspect(tokens.refresh_token!)).json['active'],
+      true,
+      'another client cannot revoke it',
+    );
+    const res = await oauth.revocationRequest(
+      as,
+      { client_id: app.clientId },
+      oauth.None(),
+      tokens.refresh_token!,
+      insecure,
+    );
     await oauth.processRevocationResponse(res);
     assert.equal((await introspect(tokens.refresh_token!)).json['active'], false);
-    assert.equal((await introspect(tokens.access_token)).json['active'], false, 'access tokens of the family go too');
-    const refreshed = await postForm(`${server.url}/token`, { grant_type: 'refresh_token', client_id: app.clientId, refresh_token: tokens.refresh_token! });
-    assert.equal(refreshed.json['error'], 'invalid_grant');
-    assert.equal((await postForm(`${server.url}/revoke`, { token: 'unknown', client_id: app.clientId })).status, 200);
-    assert.equal((await postForm(`${server.url}/revoke`, { client_id: app.clientId })).json['error'], 'invalid_request');
     assert.equal(
-      (await postForm(`${server.url}/revoke`, { token: 'x', token_type_hint: 'bogus', client_id: app.clientId })).json['error'],
+      (await introspect(tokens.access_token)).json['active'],
+      false,
+      'access tokens of the family go too',
+    );
+    const refreshed = await postForm(`${server.url}/token`, {
+      grant_type: 'refresh_token',
+      client_id: app.clientId,
+      refresh_token: tokens.refresh_token!,
+    });
+    assert.equal(refreshed.json['error'], 'invalid_grant');
+    assert.equal(
+      (await postForm(`${server.url}/revoke`, { token: 'unknown', client_id: app.clientId })).status,
+      200,
+    );
+    assert.equal(
+      (await postForm(`${server.url}/revoke`, { client_id: app.clientId })).json['error'],
+      'invalid_request',
+    );
+    assert.equal(
+      (
+        await postForm(`${server.url}/revoke`, {
+          token: 'x',
+          token_type_hint: 'bogus',
+          client_id: app.clientId,
+        })
+      ).json['error'],
       'unsupported_token_type',
     );
   });
@@ -96,7 +162,9 @@ describe('token endpoints around the flow', () => {
     const app = await createClient(server);
     const { tokens } = await obtainTokens(server, as, app);
     const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
-    const get = await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const get = await fetch(`${server.url}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     assert.equal(get.status, 200);
     const body = (await get.json()) as Record<string, unknown>;
     assert.equal(body['sub'], idClaims.sub);
@@ -104,17 +172,29 @@ describe('token endpoints around the flow', () => {
     assert.equal(body['email'], 'alice@example.com');
     assert.equal(body['email_verified'], false);
     assert.ok(body['name']);
-    const postHeader = await fetch(`${server.url}/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const postHeader = await fetch(`${server.url}/userinfo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     assert.equal(postHeader.status, 200);
     const postBody = await postForm(`${server.url}/userinfo`, { access_token: tokens.access_token });
     assert.equal(postBody.status, 200);
     assert.equal(postBody.json['sub'], idClaims.sub);
     // oauth4webapi's own userinfo call.
-    const ui = await oauth.processUserInfoResponse(as, { client_id: app.clientId }, idClaims.sub, await oauth.userInfoRequest(as, { client_id: app.clientId }, tokens.access_token, insecure));
+    const ui = await oauth.processUserInfoResponse(
+      as,
+      { client_id: app.clientId },
+      idClaims.sub,
+      await oauth.userInfoRequest(as, { client_id: app.clientId }, tokens.access_token, insecure),
+    );
     assert.equal(ui.sub, idClaims.sub);
     // Only openid: no profile or email claims.
     const narrow = await obtainTokens(server, as, app, { scope: 'openid' });
-    const n = (await (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${narrow.tokens.access_token}` } })).json()) as Record<string, unknown>;
+    const n = (await (
+      await fetch(`${server.url}/userinfo`, {
+        headers: { authorization: `Bearer ${narrow.tokens.access_token}` },
+      })
+    ).json()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(n), ['sub']);
   });
 
@@ -127,9 +207,38 @@ describe('token endpoints around the flow', () => {
     const none = await fetch(`${server.url}/userinfo`);
     assert.equal(none.status, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
-    const tampered = tokens.access_token.slice(0, -4) + (tokens.access_token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
-    assert.equal((await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status, 401);
+    const tampered =
+      tokens.access_token.slice(0, -4) + (tokens.access_token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    assert.equal(
+      (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status,
+      401,
+    );
     server.clock.advanceSeconds(3601);
-    assert.equal((await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 401);
+    assert.equal(
+      (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } }))
+        .status,
+      401,
+    );
+  });
+
+  it('deleting an application revokes what it holds (user grants and client-credentials tokens)', async () => {
+    const app = await createClient(server);
+    const { tokens } = await obtainTokens(server, as, app);
+    const svc = await createClient(server, { type: 'service' });
+    const cc = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(svc.clientId, svc.secret!) },
+    );
+    assert.equal((await introspect(tokens.access_token)).json['active'], true);
+    assert.equal((await introspect(String(cc.json['access_token']))).json['active'], true);
+    const actions = new AdminActions(server.ctx);
+    assert.equal(await actions.deleteClient({ via: 'cli', ip: null }, app.clientId), true);
+    assert.equal(await actions.deleteClient({ via: 'cli', ip: null }, svc.clientId), true);
+    assert.equal((await introspect(tokens.access_token)).json['active'], false);
+    assert.equal((await introspect(tokens.refresh_token!)).json['active'], false);
+    assert.equal((await introspect(String(cc.json['access_token']))).json['active'], false);
+    const [event] = await server.ctx.audit.list({ type: 'client_deleted', clientId: app.clientId });
+    assert.equal(event?.detail?.['via'], 'cli');
   });
 });

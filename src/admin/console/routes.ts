@@ -38,10 +38,10 @@ import {
   userPage,
   usersPage,
 } from '../../ui/admin/pages.js';
+import { type Actor, AdminActions } from '../actions.js';
 import type { AuditType } from '../audit.js';
 import { CLIENT_TYPES, ClientInputError, type ClientSettingsPatch } from '../clients.js';
 import { UserInputError } from '../users.js';
-import { type Actor, AdminActions } from './actions.js';
 import { consoleAuth, csrfMatches } from './auth.js';
 
 /** Pre-session CSRF cookie of the admin sign-in form (double submit, HttpOnly, SameSite=Strict). */

@@ -100,6 +100,22 @@ export class SqlGrantStore implements GrantStore {
       .execute();
   }
 
+  async revokeAllForClient(clientId: string, at: number): Promise<number> {
+    const r = await this.db
+      .updateTable('grants')
+      .set({ revoked_at: at })
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    await this.db
+      .updateTable('access_tokens')
+      .set({ revoked_at: at })
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return Number(r.numUpdatedRows);
+  }
+
   async revokeAllForUser(userId: string, at: number): Promise<number> {
     const r = await this.db
       .updateTable('grants')

@@ -1,17 +1,17 @@
 /**
- * The audited admin operations shared by the JSON API and the console. Validation stays in
- * ClientAdmin / UserAdmin (the CLI uses the same); this layer adds lookups by id and the audit
- * event, with `detail.via` naming the door ('api' or 'console') and `detail.admin` the person.
+ * The audited admin operations shared by the CLI, the JSON API and the console. Validation stays
+ * in ClientAdmin / UserAdmin; this layer adds lookups by id and the audit event, with
+ * `detail.via` naming the door ('cli', 'api' or 'console') and `detail.admin` the person.
  */
 
-import type { ServerContext } from '../../context.js';
-import type { Client, User } from '../../storage/types.js';
-import type { ClientSettingsPatch, NewClientInput } from '../clients.js';
-import { UserInputError } from '../users.js';
+import type { ServerContext } from '../context.js';
+import type { Client, User } from '../storage/types.js';
+import type { ClientSettingsPatch, NewClientInput } from './clients.js';
+import { UserInputError } from './users.js';
 
 export interface Actor {
-  via: 'api' | 'console';
-  ip: string;
+  via: 'cli' | 'api' | 'console';
+  ip: string | null;
   /** The signed-in admin's username; absent for the bearer token. */
   admin?: string;
 }
@@ -57,10 +57,17 @@ export class AdminActions {
     return r;
   }
 
+  /** Deleting an application also revokes every grant and access token it holds. */
   async deleteClient(actor: Actor, clientId: string): Promise<boolean> {
     const deleted = await this.ctx.storage.clients.delete(clientId);
-    if (deleted)
-      await this.ctx.audit.record('client_deleted', { clientId, ip: actor.ip, detail: who(actor) });
+    if (deleted) {
+      const revoked = await this.ctx.storage.grants.revokeAllForClient(clientId, this.ctx.clock.now());
+      await this.ctx.audit.record('client_deleted', {
+        clientId,
+        ip: actor.ip,
+        detail: { ...who(actor), grants_revoked: revoked },
+      });
+    }
     return deleted;
   }
 
