@@ -1,9 +1,5 @@
 #!/usr/bin/env node
-import { ClientInputError } from '../admin/clients.js';
-import { UserInputError } from '../admin/users.js';
-/** The `latchkey` command. */
-import { ConfigError } from '../config.js';
-import { DuplicateError } from '../storage/types.js';
+/** The `latchkey` command: server, administration, and the sample native app and API. */
 import { dbOption, parse, UsageError } from './args.js';
 import { auditCommand } from './audit.js';
 import { clientsCommand } from './clients.js';
@@ -20,8 +16,8 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
                           [--post-logout-redirect-uri URI]... [--consent none|required] [--json]
   latchkey clients list|update|rotate-secret|delete …
-  latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--json]
-  latchkey users list|set-password|disable|enable …
+  latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
+  latchkey users list|set-password|disable|enable|grant-admin|revoke-admin …
   latchkey keys list|rotate [--json]
   latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]
 
@@ -66,15 +62,11 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest);
     return 0;
   } catch (err) {
-    const known =
-      err instanceof UsageError ||
-      err instanceof ConfigError ||
-      err instanceof ClientInputError ||
-      err instanceof UserInputError ||
-      err instanceof DuplicateError;
+    // One line, whatever went wrong (ConfigError, ClientInputError, UserInputError,
+    // DuplicateError, an unreachable database…); usage errors exit 2, the rest 1.
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`latchkey: ${msg.split('\n')[0]}\n`);
-    return err instanceof UsageError ? 2 : known ? 1 : 1;
+    return err instanceof UsageError ? 2 : 1;
   }
 }
 
