@@ -6,8 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { randomToken, sha256 } from '../../crypto.js';
+import { isForm } from '../../http/form.js';
 import { sendHtml } from '../../http/respond.js';
-import { isForm } from '../../http/routes/authorize.js';
 import {
   clearSessionCookie,
   cookieValue,

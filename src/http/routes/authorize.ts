@@ -6,6 +6,7 @@ import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/author
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
 import { readParams } from '../../protocol/params.js';
 import { proceed } from '../authorize-flow.js';
+import { isForm } from '../form.js';
 import { sendAuthorizationError, sendErrorPage } from '../respond.js';
 import { currentSession } from '../session.js';
 
@@ -85,7 +86,3 @@ function safeState(actx: AuthorizeContext): string | null {
   const s = p.get('state');
   return s !== undefined && s.length <= 2048 ? s : null;
 }
-
-export const isForm = (req: FastifyRequest): boolean =>
-  (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() ===
-  'application/x-www-form-urlencoded';

@@ -13,6 +13,7 @@ import { readParams } from '../../protocol/params.js';
 import type { Client, Interaction } from '../../storage/types.js';
 import { consentPage, loginPage } from '../../ui/pages.js';
 import { needsConsent, respondWithCode } from '../authorize-flow.js';
+import { isForm } from '../form.js';
 import { sendAuthorizationError, sendHtml } from '../respond.js';
 import {
   type ActiveSession,
@@ -21,7 +22,6 @@ import {
   INTERACTION_COOKIE,
   startSession,
 } from '../session.js';
-import { isForm } from './authorize.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 

@@ -11,9 +11,9 @@ import { assertWellFormed, type Params, readParams } from '../../protocol/params
 import type { Client } from '../../storage/types.js';
 import { verifyIdTokenHint } from '../../tokens/verify.js';
 import { loggedOutPage, logoutConfirmPage } from '../../ui/pages.js';
+import { isForm } from '../form.js';
 import { appendQuery, sendHtml } from '../respond.js';
 import { clearSessionCookie, cookieValue, currentSession, secureCookies } from '../session.js';
-import { isForm } from './authorize.js';
 
 const LOGOUT_COOKIE = 'latchkey_logout';
 

@@ -2,29 +2,24 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
-import { type AuthenticatedClient, authenticateClient } from '../../protocol/client-auth.js';
+import type { AuthenticatedClient } from '../../protocol/client-auth.js';
 import { invalidClient, invalidRequest, OAuthError } from '../../protocol/errors.js';
-import { assertWellFormed, type Params, readParams } from '../../protocol/params.js';
 import { verifyAccessToken } from '../../tokens/verify.js';
-import { isForm } from './authorize.js';
+import { authenticatedForm } from '../form.js';
 
+/** RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated form with `token` and an optional hint. */
 async function authenticated(
   ctx: ServerContext,
   req: FastifyRequest,
-): Promise<{ params: Params; auth: AuthenticatedClient; token: string }> {
-  if (!isForm(req)) throw invalidRequest('The request must be application/x-www-form-urlencoded.');
-  const params = readParams(req.body);
-  assertWellFormed(params);
-  const auth = await authenticateClient(params, req.headers.authorization, (id) =>
-    ctx.storage.clients.get(id),
-  );
+): Promise<{ auth: AuthenticatedClient; token: string }> {
+  const { params, auth } = await authenticatedForm(ctx, req);
   const token = params.get('token');
   if (!token) throw invalidRequest('The token parameter is missing.');
   const hint = params.get('token_type_hint');
   if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
     throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token.');
   }
-  return { params, auth, token };
+  return { auth, token };
 }
 
 export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext): void {

@@ -1,21 +1,14 @@
 /** The token endpoint (RFC 6749 §3.2, §5): form bodies only, grants dispatched by grant_type. */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../context.js';
-import { authenticateClient } from '../../protocol/client-auth.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../../protocol/errors.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
-import { assertWellFormed, readParams } from '../../protocol/params.js';
 import type { GrantType } from '../../storage/types.js';
-import { isForm } from './authorize.js';
+import { authenticatedForm } from '../form.js';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/token', { config: { cors: true } }, async (req, reply) => {
-    if (!isForm(req)) throw invalidRequest('The token request must be application/x-www-form-urlencoded.');
-    const params = readParams(req.body);
-    assertWellFormed(params);
-    const auth = await authenticateClient(params, req.headers.authorization, (id) =>
-      ctx.storage.clients.get(id),
-    );
+    const { params, auth } = await authenticatedForm(ctx, req);
     const grantType = params.get('grant_type');
     if (!grantType) throw invalidRequest('The grant_type parameter is missing.');
     const handler = GRANT_HANDLERS.get(grantType);

@@ -6,7 +6,7 @@ import { readParams } from '../../protocol/params.js';
 import { hasScope } from '../../protocol/scopes.js';
 import { claimsFor } from '../../tokens/issue.js';
 import { verifyAccessToken } from '../../tokens/verify.js';
-import { isForm } from './authorize.js';
+import { isForm } from '../form.js';
 
 export function userinfoRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
