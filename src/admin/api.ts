@@ -12,6 +12,7 @@ import { assertWellFormed, readParams } from '../protocol/params.js';
 import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
 import { DuplicateError } from '../storage/types.js';
 import { type Actor, AdminActions } from './actions.js';
+import { describeAuditEvent } from './audit.js';
 import { CLIENT_TYPES, ClientInputError, type ClientSettingsPatch, describeClient } from './clients.js';
 import { bearerMatches, CSRF_HEADER, consoleAuth, csrfMatches } from './console/auth.js';
 import { describeUser, UserInputError } from './users.js';
@@ -340,22 +341,11 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     )
       throw bad('limit must be a whole number from 1 to 1000.');
     const events = await ctx.audit.list({
-      ...(type ? { type } : {}),
-      ...(userId ? { userId } : {}),
-      ...(clientId ? { clientId } : {}),
+      type,
+      userId,
+      clientId,
       limit: rawLimit === undefined ? 100 : Number(rawLimit),
     });
-    return send(
-      reply,
-      200,
-      events.map((e) => ({
-        at: new Date(e.at).toISOString(),
-        type: e.type,
-        client_id: e.clientId,
-        user_id: e.userId,
-        ip: e.ip,
-        detail: e.detail,
-      })),
-    );
+    return send(reply, 200, events.map(describeAuditEvent));
   });
 }

@@ -1,7 +1,7 @@
 /** The audit log: who did what, when, from where. Written through one small helper. */
 import type { Clock } from '../clock.js';
 import { randomToken } from '../crypto.js';
-import type { AuditStore } from '../storage/types.js';
+import type { AuditEvent, AuditStore } from '../storage/types.js';
 
 export type AuditType =
   | 'login_success'
@@ -54,4 +54,16 @@ export class Audit {
   list(opts?: Parameters<AuditStore['list']>[0]) {
     return this.store.list(opts);
   }
+}
+
+/** The public view of an audit event (CLI `--json`, admin API). */
+export function describeAuditEvent(e: AuditEvent): Record<string, unknown> & { at: string; type: string } {
+  return {
+    at: new Date(e.at).toISOString(),
+    type: e.type,
+    client_id: e.clientId,
+    user_id: e.userId,
+    ip: e.ip,
+    detail: e.detail,
+  };
 }

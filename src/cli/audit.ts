@@ -1,4 +1,5 @@
 /** `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]` */
+import { describeAuditEvent } from '../admin/audit.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { withContext } from './db.js';
 
@@ -26,19 +27,12 @@ export async function auditCommand(argv: string[]): Promise<void> {
       userId = u.id;
     }
     const events = await ctx.audit.list({
-      ...(values.type ? { type: values.type } : {}),
-      ...(userId ? { userId } : {}),
-      ...(values.client ? { clientId: values.client } : {}),
+      type: values.type,
+      userId,
+      clientId: values.client,
       limit: values.limit === undefined ? 100 : Number(values.limit),
     });
-    const rows = events.map((e) => ({
-      at: new Date(e.at).toISOString(),
-      type: e.type,
-      client_id: e.clientId,
-      user_id: e.userId,
-      ip: e.ip,
-      detail: e.detail,
-    }));
+    const rows = events.map(describeAuditEvent);
     print(values.json!, rows, () =>
       rows.length === 0
         ? 'No audit events.'
