@@ -166,20 +166,38 @@ export function overviewPage(p: { chrome: Chrome; clients: number; users: number
   );
 }
 
+function Notice(props: { text: string | undefined }) {
+  return props.text ? (
+    <p class="notice" role="status">
+      {props.text}
+    </p>
+  ) : null;
+}
+
+/** The heading of a list page: title, an "Add …" button, and the last action's notice. */
+function ListHeader(props: { title: string; addHref: string; addLabel: string; notice: string | undefined }) {
+  return (
+    <>
+      <div class="title-row">
+        <h1>{props.title}</h1>
+        <a class="button" href={props.addHref}>
+          {props.addLabel}
+        </a>
+      </div>
+      <Notice text={props.notice} />
+    </>
+  );
+}
+
 export function applicationsPage(p: { chrome: Chrome; clients: Client[]; notice?: string }): string {
   return renderPage(
     <Shell title="Applications" chrome={p.chrome}>
-      <div class="title-row">
-        <h1>Applications</h1>
-        <a class="button" href="/admin/applications/new">
-          Add Application
-        </a>
-      </div>
-      {p.notice ? (
-        <p class="notice" role="status">
-          {p.notice}
-        </p>
-      ) : null}
+      <ListHeader
+        title="Applications"
+        addHref="/admin/applications/new"
+        addLabel="Add Application"
+        notice={p.notice}
+      />
       {p.clients.length === 0 ? (
         <p class="lead">No applications yet.</p>
       ) : (
@@ -365,11 +383,7 @@ export function applicationPage(p: {
     <Shell title={c.name} chrome={p.chrome}>
       <h1>{c.name}</h1>
       <ClientSummary client={c} />
-      {p.notice ? (
-        <p class="notice" role="status">
-          {p.notice}
-        </p>
-      ) : null}
+      <Notice text={p.notice} />
       <h2>Settings</h2>
       <ErrorBox error={p.error} />
       <form method="post" action={base}>
@@ -495,17 +509,7 @@ export function deleteApplicationPage(p: { chrome: Chrome; client: Client }): st
 export function usersPage(p: { chrome: Chrome; users: User[]; notice?: string }): string {
   return renderPage(
     <Shell title="Users" chrome={p.chrome}>
-      <div class="title-row">
-        <h1>Users</h1>
-        <a class="button" href="/admin/users/new">
-          Add User
-        </a>
-      </div>
-      {p.notice ? (
-        <p class="notice" role="status">
-          {p.notice}
-        </p>
-      ) : null}
+      <ListHeader title="Users" addHref="/admin/users/new" addLabel="Add User" notice={p.notice} />
       {p.users.length === 0 ? (
         <p class="lead">No users yet.</p>
       ) : (
@@ -579,11 +583,7 @@ export function userPage(p: { chrome: Chrome; user: User; error?: string; notice
     <Shell title={u.username} chrome={p.chrome}>
       <h1>{u.username}</h1>
       <ErrorBox error={p.error} />
-      {p.notice ? (
-        <p class="notice" role="status">
-          {p.notice}
-        </p>
-      ) : null}
+      <Notice text={p.notice} />
       <dl class="facts">
         <dt>ID (sub)</dt>
         <dd>
