@@ -2,6 +2,41 @@
 import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
 
+/**
+ * Username and password fields, labelled, with the browser's autocomplete hints; focus goes to
+ * the first empty one. Shared by the sign-in page and the admin console's sign-in.
+ */
+export function CredentialFields(props: { username: string | undefined; errorId: string | undefined }) {
+  return (
+    <>
+      <label for="username">Username</label>
+      <input
+        type="text"
+        id="username"
+        name="username"
+        autocomplete="username"
+        autocapitalize="none"
+        spellcheck={false}
+        required
+        maxLength={128}
+        value={props.username ?? ''}
+        autofocus={!props.username}
+        aria-describedby={props.errorId}
+      />
+      <label for="password">Password</label>
+      <input
+        type="password"
+        id="password"
+        name="password"
+        autocomplete="current-password"
+        required
+        maxLength={1024}
+        autofocus={Boolean(props.username)}
+      />
+    </>
+  );
+}
+
 export function loginPage(p: {
   action: string;
   csrf: string;
@@ -23,30 +58,7 @@ export function loginPage(p: {
       ) : null}
       <form method="post" action={p.action} novalidate={false}>
         <input type="hidden" name="csrf" value={p.csrf} />
-        <label for="username">Username</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck={false}
-          required
-          maxLength={128}
-          value={p.username ?? ''}
-          autofocus={!p.username}
-          aria-describedby={p.error ? 'login-error' : undefined}
-        />
-        <label for="password">Password</label>
-        <input
-          type="password"
-          id="password"
-          name="password"
-          autocomplete="current-password"
-          required
-          maxLength={1024}
-          autofocus={Boolean(p.username)}
-        />
+        <CredentialFields username={p.username} errorId={p.error ? 'login-error' : undefined} />
         <button type="submit">Sign in</button>
       </form>
       <form method="post" action={p.cancelAction}>

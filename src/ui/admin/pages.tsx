@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import type { Client, ClientType, User } from '../../storage/types.js';
 import { renderPage } from '../layout.js';
+import { CredentialFields } from '../pages.js';
 
 export interface Chrome {
   csrf: string;
@@ -93,27 +94,7 @@ export function adminLoginPage(p: { csrf: string; username?: string; error?: str
       <ErrorBox error={p.error} />
       <form method="post" action="/admin/login" class="narrow">
         <input type="hidden" name="csrf" value={p.csrf} />
-        <label for="username">Username</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck={false}
-          required
-          maxLength={128}
-          value={p.username ?? ''}
-        />
-        <label for="password">Password</label>
-        <input
-          type="password"
-          id="password"
-          name="password"
-          autocomplete="current-password"
-          required
-          maxLength={1024}
-        />
+        <CredentialFields username={p.username} errorId={undefined} />
         <button type="submit">Sign in</button>
       </form>
     </Shell>,
