@@ -95,11 +95,18 @@ export class UserAdmin {
     return this.store.getById(u.id);
   }
 
+  /**
+   * A new password also ends the user's sessions and revokes their grants: a reset is how an
+   * administrator locks out whoever had the old one.
+   */
   async setPassword(username: string, password: string): Promise<User | undefined> {
     checkPassword(password);
     const u = await this.store.getByUsername(username);
     if (!u) return undefined;
-    await this.store.setPasswordHash(u.id, await hashPassword(password), this.clock.now());
+    const now = this.clock.now();
+    await this.store.setPasswordHash(u.id, await hashPassword(password), now);
+    await this.related.sessions.endAllForUser(u.id, now);
+    await this.related.grants.revokeAllForUser(u.id, now);
     return this.store.getById(u.id);
   }
 }

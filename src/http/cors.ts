@@ -10,6 +10,8 @@ const CACHE_MS = 5000;
 
 export const CORS_PATHS = [
   '/token',
+  '/userinfo',
+  '/revoke',
   '/jwks',
   '/.well-known/openid-configuration',
   '/.well-known/oauth-authorization-server',

@@ -1,8 +1,9 @@
 /**
  * Sign-in throttling (RFC 9700 §4.x brute force; OWASP Authentication Cheat Sheet): per account
- * and per client IP. When the failures inside the sliding window reach the limit, further
- * attempts wait until `lockSec` after the latest failure. The failures live in the shared
- * store, so every node sees the same counts.
+ * and per client IP. Once `max` failures sit inside the sliding window, further attempts wait
+ * until `lockSec` after the latest of them. Every attempt is recorded *before* its password is
+ * checked, so parallel attempts count each other; a successful one is then forgotten. The rows
+ * live in the shared store, so every node sees the same counts.
  */
 import type { Clock } from '../clock.js';
 import type { ThrottleStore } from '../storage/types.js';
@@ -24,6 +25,16 @@ export const THROTTLE_DEFAULTS: ThrottleLimits = {
 const accountKey = (username: string) => `account:${username.toLowerCase().slice(0, 128)}`;
 const ipKey = (ip: string) => `ip:${ip}`;
 
+/** An attempt in progress: its rows count as failures unless it succeeds. */
+export interface SignInAttempt {
+  readonly username: string;
+  readonly ids: readonly string[];
+}
+
+export type AttemptDecision =
+  | { allowed: true; attempt: SignInAttempt }
+  | { allowed: false; retryAfterSec: number };
+
 export class LoginThrottle {
   constructor(
     private readonly store: ThrottleStore,
@@ -32,30 +43,34 @@ export class LoginThrottle {
     private readonly limits: ThrottleLimits = THROTTLE_DEFAULTS,
   ) {}
 
-  /** Seconds to wait before another attempt is allowed, or 0. */
-  async retryAfter(username: string, ip: string): Promise<number> {
-    if (!this.enabled) return 0;
+  /** Records the attempt, then decides whether its password may be checked. */
+  async begin(username: string, ip: string): Promise<AttemptDecision> {
+    if (!this.enabled) return { allowed: true, attempt: { username, ids: [] } };
     const now = this.clock.now();
+    const ids = await this.store.recordFailure([accountKey(username), ipKey(ip)], now);
     const [account, byIp] = await Promise.all([
-      this.#lockedUntil(accountKey(username), this.limits.accountFailures, now),
-      this.#lockedUntil(ipKey(ip), this.limits.ipFailures, now),
+      this.#lockedUntil(accountKey(username), this.limits.accountFailures, now, ids),
+      this.#lockedUntil(ipKey(ip), this.limits.ipFailures, now, ids),
     ]);
     const until = Math.max(account, byIp);
-    return until > now ? Math.ceil((until - now) / 1000) : 0;
+    if (until > now) {
+      // Refused attempts do not extend the lock.
+      await this.store.forget(ids);
+      return { allowed: false, retryAfterSec: Math.ceil((until - now) / 1000) };
+    }
+    return { allowed: true, attempt: { username, ids } };
   }
 
-  async recordFailure(username: string, ip: string): Promise<void> {
+  /** The password was right: the attempt was no failure, and the account starts afresh. */
+  async succeeded(attempt: SignInAttempt): Promise<void> {
     if (!this.enabled) return;
-    await this.store.recordFailure([accountKey(username), ipKey(ip)], this.clock.now());
+    await this.store.forget(attempt.ids);
+    await this.store.clear(accountKey(attempt.username));
   }
 
-  async recordSuccess(username: string): Promise<void> {
-    if (!this.enabled) return;
-    await this.store.clear(accountKey(username));
-  }
-
-  async #lockedUntil(key: string, max: number, now: number): Promise<number> {
-    const recent = await this.store.failuresSince(key, now - this.limits.windowSec * 1000, max);
-    return recent.length >= max ? recent[0]! + this.limits.lockSec * 1000 : 0;
+  async #lockedUntil(key: string, max: number, now: number, own: readonly string[]): Promise<number> {
+    const recent = await this.store.recentFailures(key, now - this.limits.windowSec * 1000, max + own.length);
+    const others = recent.filter((r) => !own.includes(r.id));
+    return others.length >= max ? others[0]!.at + this.limits.lockSec * 1000 : 0;
   }
 }

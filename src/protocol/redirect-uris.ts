@@ -29,6 +29,11 @@ export function validateRedirectUriForRegistration(uri: string, type: ClientType
   if (url.username || url.password)
     throw new RedirectUriError(`redirect URI must not carry credentials: ${uri}`);
   const scheme = url.protocol.slice(0, -1);
+  // Written the way it will be compared: `https:host/x` parses, but is not what any browser
+  // would send back; registering it would only ever fail to match (RFC 3986 §3.2: `//` authority).
+  if ((scheme === 'https' || scheme === 'http') && !uri.toLowerCase().startsWith(`${scheme}://`)) {
+    throw new RedirectUriError(`redirect URI must start with ${scheme}:// : ${uri}`);
+  }
   if (scheme === 'https') {
     if (!url.hostname) throw new RedirectUriError(`redirect URI has no host: ${uri}`);
     return;

@@ -262,10 +262,12 @@ export interface AuditStore {
 }
 
 export interface ThrottleStore {
-  /** Records one failure under each key. */
-  recordFailure(keys: readonly string[], at: number): Promise<void>;
-  /** Failure times under `key` after `since`, newest first, at most `limit`. */
-  failuresSince(key: string, since: number, limit: number): Promise<number[]>;
+  /** Records one failure under each key; returns the new rows' ids, in the order of `keys`. */
+  recordFailure(keys: readonly string[], at: number): Promise<string[]>;
+  /** Failures under `key` after `since`, newest first, at most `limit`. */
+  recentFailures(key: string, since: number, limit: number): Promise<{ id: string; at: number }[]>;
+  /** Deletes the given rows (an attempt that turned out not to be a failure). */
+  forget(ids: readonly string[]): Promise<void>;
   clear(key: string): Promise<void>;
 }
 

@@ -202,8 +202,9 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       sendHtml(reply, status, adminLoginPage({ csrf: cookie, username: username.slice(0, 128), error }));
     if (!username || !password) return again(400, 'Enter your username and password.');
     const ip = req.ip;
-    const wait = await ctx.throttle.retryAfter(username, ip);
-    if (wait > 0) {
+    const decision = await ctx.throttle.begin(username, ip);
+    if (!decision.allowed) {
+      const wait = decision.retryAfterSec;
       await ctx.audit.record('login_throttled', {
         ip,
         detail: { via: 'console', username: username.slice(0, 128) },
@@ -214,7 +215,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
     const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
-      await ctx.throttle.recordFailure(username, ip);
+      // The attempt recorded by begin() stays as the failure.
       await ctx.audit.record('login_failure', {
         userId: user?.id ?? null,
         ip,
@@ -226,7 +227,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       });
       return again(401, 'Wrong username or password.');
     }
-    await ctx.throttle.recordSuccess(username);
+    await ctx.throttle.succeeded(decision.attempt);
     if (user.isAdmin !== true) {
       await ctx.audit.record('login_failure', {
         userId: user.id,

@@ -121,8 +121,13 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     );
 
   /** Completes the interaction exactly once, then answers the client. */
-  async function finish(reply: FastifyReply, l: Loaded, signedIn: ActiveSession): Promise<FastifyReply> {
+  /** Completes the interaction exactly once (a racing or replayed post gets an error page). */
+  async function complete(l: Loaded): Promise<void> {
     if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+  }
+
+  async function finish(reply: FastifyReply, l: Loaded, signedIn: ActiveSession): Promise<FastifyReply> {
+    await complete(l);
     return respondWithCode(ctx, reply, l.request, signedIn);
   }
 
@@ -150,8 +155,9 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const ip = req.ip;
     if (!username || !password)
       return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
-    const wait = await ctx.throttle.retryAfter(username, ip);
-    if (wait > 0) {
+    const decision = await ctx.throttle.begin(username, ip);
+    if (!decision.allowed) {
+      const wait = decision.retryAfterSec;
       await ctx.audit.record('login_throttled', {
         clientId: l.client.clientId,
         ip,
@@ -166,7 +172,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!ok || !user || user.disabled) {
-      await ctx.throttle.recordFailure(username, ip);
+      // The attempt recorded by begin() stays as the failure.
       await ctx.audit.record('login_failure', {
         clientId: l.client.clientId,
         userId: user?.id ?? null,
@@ -178,7 +184,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
       });
       return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
     }
-    await ctx.throttle.recordSuccess(username);
+    await ctx.throttle.succeeded(decision.attempt);
     const signedIn = await startSession(ctx, reply, user);
     await ctx.storage.interactions.setUser(
       l.interaction.id,
@@ -201,7 +207,7 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const decision = params.get('decision');
     if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
     if (decision === 'deny') {
-      if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+      await complete(l);
       await ctx.audit.record('consent_denied', {
         clientId: l.client.clientId,
         userId: s.user.id,
@@ -214,6 +220,8 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
         new OAuthError('access_denied', 'The user denied the request.'),
       );
     }
+    // Completed first: a racing Deny that won leaves no consent behind.
+    await complete(l);
     await ctx.storage.consents.save({
       userId: s.user.id,
       clientId: l.client.clientId,
@@ -226,13 +234,13 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
       ip: req.ip,
       detail: { scope: l.request.scopes.join(' ') },
     });
-    return finish(reply, l, s);
+    return respondWithCode(ctx, reply, l.request, s);
   });
 
   app.post('/interaction/:id/cancel', { config }, async (req, reply) => {
     const l = await load(req);
     checkPost(req, l);
-    if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+    await complete(l);
     return sendAuthorizationError(
       ctx,
       reply,

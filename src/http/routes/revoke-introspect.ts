@@ -44,11 +44,15 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
     const { auth, token } = await authenticated(ctx, req);
     if (auth.method === 'none')
       throw invalidClient('Introspection needs an authenticated confidential client.');
+    // RFC 7662 §4: only callers entitled to the token learn about it — its own client, or a
+    // service application (an API introspecting the tokens presented to it).
+    const entitled = (clientId: string) =>
+      auth.client.type === 'service' || clientId === auth.client.clientId;
     reply.header('cache-control', 'no-store');
     const now = ctx.clock.now();
     const access = await verifyAccessToken(ctx, token);
     if (access) {
-      if (access.revoked) return { active: false };
+      if (access.revoked || !entitled(access.payload.client_id)) return { active: false };
       const p = access.payload;
       const user = p.sub === p.client_id ? undefined : await ctx.storage.users.getById(p.sub);
       if (user?.disabled) return { active: false };
@@ -67,7 +71,13 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
       };
     }
     const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
-    if (!refresh || refresh.consumedAt !== null || refresh.expiresAt <= now || refresh.idleExpiresAt <= now)
+    if (
+      !refresh ||
+      !entitled(refresh.clientId) ||
+      refresh.consumedAt !== null ||
+      refresh.expiresAt <= now ||
+      refresh.idleExpiresAt <= now
+    )
       return { active: false };
     const grant = await ctx.storage.grants.getGrant(refresh.grantId);
     const user = await ctx.storage.users.getById(refresh.userId);

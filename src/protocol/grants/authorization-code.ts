@@ -20,7 +20,10 @@ export const authorizationCodeGrant: GrantHandler = {
     const result = await ctx.storage.grants.consumeCode(sha256(code), now);
     if (result.status === 'unknown') throw invalidGrant('The authorization code is invalid.');
     if (result.status === 'already-consumed') {
-      // RFC 6749 §4.1.2: revoke (when possible) all tokens previously issued based on that code.
+      // RFC 6749 §4.1.2: revoke (when possible) all tokens previously issued based on that code —
+      // when the code's own client presents it again; another client's attempt only fails.
+      if (result.code.clientId !== auth.client.clientId)
+        throw invalidGrant('The authorization code is invalid.');
       await ctx.storage.grants.revokeGrant(result.code.grantId, now);
       await ctx.audit.record('code_reuse_detected', {
         clientId: result.code.clientId,
