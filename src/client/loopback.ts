@@ -57,6 +57,8 @@ export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackRec
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument('port must be 0–65535');
 
   let settled = false;
+  /** Callbacks refused for a wrong or missing state (reported if nothing else arrives). */
+  let mismatches = 0;
   let resolveWait!: (u: URL) => void;
   let rejectWait!: (e: unknown) => void;
   const result = new Promise<URL>((res, rej) => {
@@ -76,17 +78,16 @@ export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackRec
       page(res, 410, 'Already used', 'This sign-in has already finished. You can close this window.');
       return;
     }
-    settled = true;
     if (
       url.searchParams.get('state') !== opts.expectedState ||
       url.searchParams.getAll('state').length !== 1
     ) {
+      // Not ours (any web page can request this URL): refuse it, keep waiting for the real one.
+      mismatches++;
       page(res, 400, 'Sign-in failed', 'This response does not belong to the sign-in in progress.');
-      finish(() =>
-        rejectWait(new LatchkeyError('LATCHKEY_STATE_MISMATCH', 'the callback state does not match')),
-      );
       return;
     }
+    settled = true;
     if (url.searchParams.has('error')) {
       page(res, 200, 'Sign-in did not complete', 'You can close this window and return to the application.');
     } else {
@@ -100,7 +101,15 @@ export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackRec
     settled = true;
     finish(() =>
       rejectWait(
-        new LatchkeyError('LATCHKEY_TIMEOUT', `no sign-in callback within ${Math.round(timeoutMs / 1000)} s`),
+        mismatches > 0
+          ? new LatchkeyError(
+              'LATCHKEY_STATE_MISMATCH',
+              `no callback with the expected state within ${Math.round(timeoutMs / 1000)} s (${mismatches} refused)`,
+            )
+          : new LatchkeyError(
+              'LATCHKEY_TIMEOUT',
+              `no sign-in callback within ${Math.round(timeoutMs / 1000)} s`,
+            ),
       ),
     );
   }, timeoutMs);

@@ -29,17 +29,25 @@ describe('loopback redirect receiver', () => {
     assert.equal((await r.wait()).searchParams.get('code'), 'abc');
   });
 
-  it('fails with LATCHKEY_STATE_MISMATCH on a callback with another state', async () => {
+  it('refuses callbacks with another or no state and keeps waiting for the real one', async () => {
     const r = await startLoopbackReceiver({ expectedState: 'expected' });
+    for (const qs of ['code=abc&state=forged', 'code=abc', 'code=abc&state=expected&state=x']) {
+      const res = await fetch(`${r.redirectUri}?${qs}`);
+      assert.equal(res.status, 400, qs);
+      await res.text();
+    }
+    const ok = await fetch(`${r.redirectUri}?code=real&state=expected`);
+    assert.equal(ok.status, 200);
+    await ok.text();
+    assert.equal((await r.wait()).searchParams.get('code'), 'real');
+  });
+
+  it('reports LATCHKEY_STATE_MISMATCH when only wrong-state callbacks came before the timeout', async () => {
+    const r = await startLoopbackReceiver({ expectedState: 'expected', timeoutMs: 300 });
     const res = await fetch(`${r.redirectUri}?code=abc&state=forged`);
     assert.equal(res.status, 400);
     await res.text();
     await assert.rejects(r.wait(), isCode('LATCHKEY_STATE_MISMATCH'));
-    const noState = await startLoopbackReceiver({ expectedState: 'expected' });
-    const res2 = await fetch(`${noState.redirectUri}?code=abc`);
-    assert.equal(res2.status, 400);
-    await res2.text();
-    await assert.rejects(noState.wait(), isCode('LATCHKEY_STATE_MISMATCH'));
   });
 
   it('passes an error response with the right state through (the client turns it into a typed error)', async () => {
