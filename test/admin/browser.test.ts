@@ -5,12 +5,11 @@
  * Like test/browser, it FAILS (never skips) when /usr/bin/chromium is missing.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/latchkey-admin-console.png';
 
 describe('admin console in a real browser', () => {
@@ -18,21 +17,10 @@ describe('admin console in a real browser', () => {
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the real-browser test needs Debian's chromium.`);
-    }
+    requireChromium();
     server = await startTestServer();
     await server.ctx.users.create({ username: 'root', password: PASSWORD, isAdmin: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,33 +1,13 @@
 /** `latchkey users create --admin`, `grant-admin`, `revoke-admin` through the built command. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Browser, formOf } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
 import { PASSWORD, startTestServer, tempDir } from '../helpers/server.js';
 
-const root = new URL('../..', import.meta.url).pathname;
-/** node --test marks its children with NODE_TEST_CONTEXT; a spawned CLI must not inherit it. */
-const { NODE_TEST_CONTEXT: _ignored, ...baseEnv } = process.env;
-const CLI = join(root, 'dist/cli/main.js');
-
-function run(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: root,
-      env: { ...baseEnv, LATCHKEY_LOG_LEVEL: 'silent' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const run = (args: string[], stdin = '') => runCli(args, { stdin });
 
 describe('latchkey users: the admin role', () => {
   let dir: string;

@@ -1,49 +1,10 @@
 /** The admin role in storage (migration 0002_admin_role) on SQLite and, when configured, PostgreSQL. */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openStorage, type Storage } from '../../src/storage/index.js';
 import type { User } from '../../src/storage/types.js';
-import { tempDir } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL } from '../storage/pg.js';
+import { storageBackends } from '../helpers/databases.js';
 
-const backends: {
-  name: string;
-  skip: string | false;
-  open(): Promise<{ s: Storage; done(): Promise<void> }>;
-}[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    async open() {
-      const dir = tempDir();
-      const s = await openStorage(join(dir, 'role.db'));
-      return {
-        s,
-        async done() {
-          await s.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    skip: PG_URL ? false : PG_SKIP_REASON,
-    async open() {
-      const tmp = await createTempDatabase();
-      const s = await openStorage(tmp.url);
-      return {
-        s,
-        async done() {
-          await s.close();
-          await tmp.drop();
-        },
-      };
-    },
-  },
-];
+const backends = storageBackends({ sqliteFile: 'role.db' });
 
 const user = (over: Partial<User>): User => ({
   id: `u-${Math.random().toString(36).slice(2)}`,
@@ -60,7 +21,7 @@ const user = (over: Partial<User>): User => ({
 for (const backend of backends) {
   describe(`admin role storage: ${backend.name}`, { skip: backend.skip }, () => {
     it('is off by default, stored on create, and switched by setAdmin', async () => {
-      const { s, done } = await backend.open();
+      const { storage: s, done } = await backend.open();
       try {
         const plain = user({});
         await s.users.create(plain);

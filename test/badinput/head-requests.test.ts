@@ -1,6 +1,7 @@
 /** HEAD on endpoints with side effects must not run them. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { authorizeQuery, EXAMPLE_CHALLENGE } from '../helpers/flow.js';
 import { createClient, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('HEAD requests', () => {
@@ -12,13 +13,7 @@ describe('HEAD requests', () => {
 
   it('HEAD /authorize starts no sign-in and sets no cookie; HEAD /logout ends nothing', async () => {
     const app = await createClient(server);
-    const qs = new URLSearchParams({
-      client_id: app.clientId,
-      redirect_uri: app.redirectUri,
-      response_type: 'code',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-    });
+    const qs = authorizeQuery(app, EXAMPLE_CHALLENGE);
     const res = await fetch(`${server.url}/authorize?${qs}`, { method: 'HEAD', redirect: 'manual' });
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('set-cookie'), null);

@@ -4,15 +4,15 @@
  * CI installs Debian's chromium; without it this test FAILS with a clear message (never skips).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { pkce, redeem } from '../flow/flow-helpers.js';
+import { launchChromium, requireChromium } from '../helpers/chromium.js';
+import { authorizeQuery } from '../helpers/flow.js';
 import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/latchkey-signin.png';
 
 describe('sign-in in a real browser', () => {
@@ -25,11 +25,7 @@ describe('sign-in in a real browser', () => {
   let app: { clientId: string; redirectUri: string };
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: the real-browser test needs Debian's chromium (apt-get install chromium).`,
-      );
-    }
+    requireChromium();
     server = await startTestServer();
     await createUser(server, 'alice');
     app = await createClient(server, {
@@ -52,17 +48,7 @@ describe('sign-in in a real browser', () => {
     });
     await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
     callbackBase = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}/callback`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -73,14 +59,9 @@ describe('sign-in in a real browser', () => {
   });
 
   function authorizeUrl(state: string, challenge: string): string {
-    const q = new URLSearchParams({
-      client_id: app.clientId,
-      redirect_uri: callbackBase,
-      response_type: 'code',
+    const q = authorizeQuery({ clientId: app.clientId, redirectUri: callbackBase }, challenge, {
       scope: 'openid profile',
       state,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
     });
     return `${server.url}/authorize?${q}`;
   }

@@ -1,36 +1,10 @@
 /** The `latchkey` command as scripts use it: names, flags, JSON shapes, one-line errors, exit codes. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runCli as run, spawnCli } from '../helpers/cli.js';
 import { freePort, tempDir } from '../helpers/server.js';
-
-const root = new URL('../..', import.meta.url).pathname;
-/** node --test marks its children with NODE_TEST_CONTEXT; a spawned CLI must not inherit it. */
-const { NODE_TEST_CONTEXT: _ignored, ...baseEnv } = process.env;
-/** The built command, as `npx latchkey` runs it (test/run.mjs builds first). */
-const CLI = join(root, 'dist/cli/main.js');
-
-function run(
-  args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: root,
-      env: { ...baseEnv, LATCHKEY_LOG_LEVEL: 'silent', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
 
 describe('latchkey CLI', () => {
   let dir: string;
@@ -243,9 +217,8 @@ describe('latchkey CLI', () => {
   it('serve --demo creates demo data on an empty database only, and stops on SIGTERM', async () => {
     const demoDb = join(dir, 'demo.db');
     const port = String(await freePort());
-    const child = spawn(process.execPath, [CLI, 'serve', '--demo', '--port', port, '--db', demoDb], {
-      cwd: root,
-      env: { ...baseEnv, LATCHKEY_LOG_LEVEL: 'silent' },
+    const child = spawnCli(['serve', '--demo', '--port', port, '--db', demoDb], {
+      env: { LATCHKEY_LOG_LEVEL: 'silent' },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

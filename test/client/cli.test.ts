@@ -3,7 +3,6 @@
  * real server, the browser side driven through the HTML form, then `token`, `whoami`, `logout`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,32 +10,15 @@ import { main } from '../../src/cli/main.js';
 import { currentSession, runLogout, runWhoami, type SampleIO } from '../../src/cli/samples.js';
 import { FileTokenStore } from '../../src/client/node.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { createClient, createUser, startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '../..');
+/** The CLI from source (tsx), with the given environment added. */
+const cli = (args: string[], env: Record<string, string>) => spawnCli(args, { from: 'source', env });
 
-function cli(args: string[], env: Record<string, string>): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-  });
-}
-
-async function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  const child = cli(args, env);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
-  return { code, out, err };
+async function run(args: string[], env: Record<string, string>) {
+  const r = await runCli(args, { from: 'source', env });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('latchkey login / token / whoami / logout', () => {

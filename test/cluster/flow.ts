@@ -1,5 +1,6 @@
 /** Small raw-HTTP flow helpers for the operations and several-node tests. */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { authorizeQuery, pkce } from '../helpers/flow.js';
 
 export interface PendingAuthorize {
   url: string;
@@ -8,18 +9,12 @@ export interface PendingAuthorize {
 }
 
 export function authorizeRequest(base: string, clientId: string, redirectUri: string): PendingAuthorize {
-  const verifier = randomBytes(32).toString('base64url');
+  const { verifier, challenge } = pkce();
   const state = randomBytes(8).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
   const url = new URL(`${base}/authorize`);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirectUri,
+  url.search = authorizeQuery({ clientId, redirectUri }, challenge, {
     scope: 'openid profile',
     state,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
   }).toString();
   return { url: url.toString(), verifier, state };
 }

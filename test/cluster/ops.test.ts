@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL, type TempPgDatabase } from '../storage/pg.js';
 import { authorizeRequest, codeFrom, redeem } from './flow.js';
 
 const TOKEN = 'metrics-secret-for-tests';
@@ -149,7 +149,7 @@ describe('metrics off by default', () => {
   });
 });
 
-describe('readiness and pool metrics (PostgreSQL)', { skip: PG_URL ? false : PG_SKIP_REASON }, () => {
+describe('readiness and pool metrics (PostgreSQL)', { skip: PG_SKIP }, () => {
   let db: TempPgDatabase;
   let server: TestServer;
   before(async () => {

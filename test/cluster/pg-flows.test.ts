@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type * as oauth from 'oauth4webapi';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { discover, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL, type TempPgDatabase } from '../storage/pg.js';
 import { authorizeRequest, codeFrom, redeem } from './flow.js';
 
-describe('token lifecycle on PostgreSQL', { skip: PG_URL ? false : PG_SKIP_REASON }, () => {
+describe('token lifecycle on PostgreSQL', { skip: PG_SKIP }, () => {
   let db: TempPgDatabase;
   let server: TestServer;
   let as: oauth.AuthorizationServer;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { Browser, formOf } from '../helpers/browser.js';
+import { authorizeQuery, EXAMPLE_CHALLENGE } from '../helpers/flow.js';
 import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('sign-in throttling across nodes', () => {
@@ -23,13 +24,7 @@ describe('sign-in throttling across nodes', () => {
     const app = await createClient(a);
     const open = async (server: TestServer) => {
       const browser = new Browser(server.url);
-      const qs = new URLSearchParams({
-        client_id: app.clientId,
-        redirect_uri: app.redirectUri,
-        response_type: 'code',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-      });
+      const qs = authorizeQuery(app, EXAMPLE_CHALLENGE);
       const start = await browser.get(`/authorize?${qs}`);
       const page = await browser.get(start.location!);
       const { csrf, actions } = formOf(page.body);

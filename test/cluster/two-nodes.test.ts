@@ -3,7 +3,7 @@
  * issuer. Mandatory when LATCHKEY_TEST_POSTGRES is set (fails if PostgreSQL is unreachable).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,11 +11,10 @@ import { createContext } from '../../src/context.js';
 import { openStorage } from '../../src/storage/index.js';
 import { pendingMigrations } from '../../src/storage/migrations.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { spawnCli } from '../helpers/cli.js';
+import { createTempDatabase, PG_SKIP, pgQuery, type TempPgDatabase } from '../helpers/databases.js';
 import { freePort, PASSWORD } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL, pgQuery, type TempPgDatabase } from '../storage/pg.js';
 import { authorizeRequest, codeFrom, redeem } from './flow.js';
-
-const root = new URL('../..', import.meta.url).pathname;
 
 interface Node {
   name: string;
@@ -26,27 +25,9 @@ interface Node {
 }
 
 function spawnNode(name: string, db: string, port: number, issuer: string): Node {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--db',
-      db,
-      '--port',
-      String(port),
-      '--issuer',
-      issuer,
-      '--host',
-      '127.0.0.1',
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, LATCHKEY_LOG_LEVEL: 'silent', LATCHKEY_PG_POOL_SIZE: '10' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const proc: ChildProcess = spawnCli(
+    ['serve', '--db', db, '--port', String(port), '--issuer', issuer, '--host', '127.0.0.1'],
+    { from: 'source', env: { LATCHKEY_LOG_LEVEL: 'silent', LATCHKEY_PG_POOL_SIZE: '10' } },
   );
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {
@@ -83,7 +64,7 @@ async function stopNode(node: Node | undefined): Promise<void> {
 }
 
 describe('two latchkey processes on one PostgreSQL database', {
-  skip: PG_URL ? false : PG_SKIP_REASON,
+  skip: PG_SKIP,
 }, () => {
   let db: TempPgDatabase;
   let a: Node;
@@ -286,7 +267,7 @@ describe('two latchkey processes on one PostgreSQL database', {
 });
 
 describe('many nodes starting at once on an empty PostgreSQL database', {
-  skip: PG_URL ? false : PG_SKIP_REASON,
+  skip: PG_SKIP,
 }, () => {
   test('8 concurrent start-ups (migrate + first key): all succeed, one schema, one key', async () => {
     const db = await createTempDatabase('latchkey_race');

@@ -8,9 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { authorizeQuery, discover, insecure } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-
-const insecure = { [oauth.allowInsecureRequests]: true };
 
 describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
   let server: TestServer;
@@ -20,10 +19,7 @@ describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
   before(async () => {
     server = await startTestServer();
     user = await createUser(server);
-    as = await oauth.processDiscoveryResponse(
-      new URL(server.issuer),
-      await oauth.discoveryRequest(new URL(server.issuer), { algorithm: 'oidc', ...insecure }),
-    );
+    as = await discover(server);
   });
   after(() => server.cleanup());
 
@@ -41,15 +37,10 @@ describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
       const nonce = oauth.generateRandomNonce();
       const redirectUri = 'http://127.0.0.1:51234/callback';
       const url = new URL(as.authorization_endpoint!);
-      url.search = new URLSearchParams({
-        client_id: client.client_id,
-        redirect_uri: redirectUri,
-        response_type: 'code',
+      url.search = authorizeQuery({ clientId: client.client_id, redirectUri }, challenge, {
         scope: 'openid profile email',
         state,
         nonce,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
       }).toString();
 
       const browser = new Browser(server.url);
@@ -112,13 +103,8 @@ describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
     const mk = async () => {
       const verifier = oauth.generateRandomCodeVerifier();
       const url = new URL(as.authorization_endpoint!);
-      url.search = new URLSearchParams({
-        client_id: app.clientId,
-        redirect_uri: app.redirectUri,
-        response_type: 'code',
+      url.search = authorizeQuery(app, await oauth.calculatePKCECodeChallenge(verifier), {
         scope: 'openid',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
       }).toString();
       return url.toString();
     };
@@ -144,14 +130,9 @@ describe('authorization code flow with PKCE, driven by oauth4webapi', () => {
       const verifier = oauth.generateRandomCodeVerifier();
       const nonce = oauth.generateRandomNonce();
       const url = new URL(as.authorization_endpoint!);
-      url.search = new URLSearchParams({
-        client_id: app.clientId,
-        redirect_uri: app.redirectUri,
-        response_type: 'code',
+      url.search = authorizeQuery(app, await oauth.calculatePKCECodeChallenge(verifier), {
         scope: 'openid email',
         nonce,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
       }).toString();
       const final = await authorizeThroughBrowser(new Browser(server.url), url.toString());
       assert.equal(final.status, 303);

@@ -1,19 +1,11 @@
-/** Small helpers shared by the rule-by-rule flow tests: PKCE pairs, authorize URLs, code exchange. */
+/** Small helpers shared by the rule-by-rule flow tests: authorize URLs, code exchange. */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
+import { authorizeQuery, type Pkce } from '../helpers/flow.js';
 import type { TestServer } from '../helpers/server.js';
 
-export interface Pkce {
-  verifier: string;
-  challenge: string;
-}
-
-export function pkce(): Pkce {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
+export { type Pkce, pkce } from '../helpers/flow.js';
 
 /** An /authorize URL (path + query) with sensible defaults; `null` removes a parameter. */
 export function authorizePath(
@@ -21,19 +13,7 @@ export function authorizePath(
   p: Pkce,
   extra: Record<string, string | null> = {},
 ): string {
-  const q = new URLSearchParams();
-  const all: Record<string, string | null> = {
-    client_id: app.clientId,
-    redirect_uri: app.redirectUri,
-    response_type: 'code',
-    scope: 'openid',
-    state: 'st-123',
-    code_challenge: p.challenge,
-    code_challenge_method: 'S256',
-    ...extra,
-  };
-  for (const [k, v] of Object.entries(all)) if (v !== null) q.set(k, v);
-  return `/authorize?${q.toString()}`;
+  return `/authorize?${authorizeQuery(app, p.challenge, { scope: 'openid', state: 'st-123', ...extra })}`;
 }
 
 /** Parses the Location of a redirect to the client. */

@@ -32,6 +32,17 @@ export class Browser {
     }
   }
 
+  /** Keeps the response's cookies and reads it into a Step. */
+  async #step(res: Response): Promise<Step> {
+    this.#store(res.headers);
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      body: await res.text(),
+      headers: res.headers,
+    };
+  }
+
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
@@ -41,13 +52,7 @@ export class Browser {
       redirect: 'manual',
       headers: { cookie: this.cookieHeader(), accept: 'text/html', ...headers },
     });
-    this.#store(res.headers);
-    return {
-      status: res.status,
-      location: res.headers.get('location'),
-      body: await res.text(),
-      headers: res.headers,
-    };
+    return this.#step(res);
   }
 
   async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Step> {
@@ -62,13 +67,7 @@ export class Browser {
       },
       body: new URLSearchParams(form).toString(),
     });
-    this.#store(res.headers);
-    return {
-      status: res.status,
-      location: res.headers.get('location'),
-      body: await res.text(),
-      headers: res.headers,
-    };
+    return this.#step(res);
   }
 }
 

@@ -1,10 +1,50 @@
-/** Obtains tokens through the real flow (browser form + token exchange) for lifecycle tests. */
+/**
+ * The authorization code flow for tests: PKCE pairs, /authorize queries, and tokens obtained
+ * through the real flow (browser form + token exchange).
+ */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { authorizeThroughBrowser, Browser } from './browser.js';
 import type { TestServer } from './server.js';
 
 export const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+}
+
+/** A fresh PKCE pair (S256). */
+export function pkce(): Pkce {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** The RFC 7636 Appendix B example challenge, for requests whose code is never redeemed. */
+export const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+
+/**
+ * The query of an /authorize request for `app`: response_type=code with a PKCE S256
+ * `challenge`, plus `extra` (which may override any of these; `null` leaves a parameter out).
+ */
+export function authorizeQuery(
+  app: { clientId: string; redirectUri: string },
+  challenge: string,
+  extra: Record<string, string | null> = {},
+): URLSearchParams {
+  const all: Record<string, string | null> = {
+    client_id: app.clientId,
+    redirect_uri: app.redirectUri,
+    response_type: 'code',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  };
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(all)) if (v !== null) q.set(k, v);
+  return q;
+}
 
 export async function discover(server: TestServer): Promise<oauth.AuthorizationServer> {
   const issuer = new URL(server.issuer);
@@ -30,14 +70,9 @@ export async function obtainTokens(
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    client_id: app.clientId,
-    redirect_uri: app.redirectUri,
-    response_type: 'code',
+  url.search = authorizeQuery(app, await oauth.calculatePKCECodeChallenge(verifier), {
     scope: opts.scope ?? 'openid profile email offline_access',
     state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   }).toString();
   const browser = opts.browser ?? new Browser(server.url);
   const final = await authorizeThroughBrowser(

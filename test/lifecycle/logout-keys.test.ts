@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { type Browser, formOf } from '../helpers/browser.js';
-import { discover, obtainTokens, postForm } from '../helpers/flow.js';
+import { authorizeQuery, discover, EXAMPLE_CHALLENGE, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('logout, key rotation, disabling users', () => {
@@ -22,7 +22,7 @@ describe('logout, key rotation, disabling users', () => {
   const postLogout = 'http://127.0.0.1/logged-out';
   const app = () => createClient(server, { postLogoutRedirectUris: [postLogout] });
   const isSignedIn = async (browser: Browser, clientId: string, redirectUri: string) => {
-    const url = `/authorize?${new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`;
+    const url = `/authorize?${authorizeQuery({ clientId, redirectUri }, EXAMPLE_CHALLENGE, { scope: 'openid' })}`;
     const r = await browser.get(url);
     return r.location?.startsWith(redirectUri) === true;
   };

@@ -3,12 +3,10 @@
  * PostgreSQL when LATCHKEY_TEST_POSTGRES is set (then it must connect, or the suite fails).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { randomToken } from '../../src/crypto.js';
-import { openStorage, type Storage } from '../../src/storage/index.js';
+import type { Storage } from '../../src/storage/index.js';
 import { pendingMigrations } from '../../src/storage/migrations.js';
 import {
   type AuthorizationCode,
@@ -18,51 +16,17 @@ import {
   type SigningKey,
   type User,
 } from '../../src/storage/types.js';
-import { tempDir } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL } from './pg.js';
+import { storageBackends } from '../helpers/databases.js';
 
 // Realistic epoch-ms times (beyond 2^31, so a 32-bit column or a string bigint would show).
 const T0 = 1_790_000_000_000;
 const id = (p: string) => `${p}-${randomToken(8)}`;
 
-interface Backend {
-  name: string;
-  skip: string | false;
-  open(): Promise<{ storage: Storage; done(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    skip: false,
-    async open() {
-      const dir = tempDir('latchkey-contract-');
-      const storage = await openStorage(join(dir, 'contract.db'));
-      return {
-        storage,
-        async done() {
-          await storage.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    skip: PG_URL ? false : PG_SKIP_REASON,
-    async open() {
-      const tmp = await createTempDatabase();
-      const storage = await openStorage(tmp.url, { poolSize: 20 });
-      return {
-        storage,
-        async done() {
-          await storage.close();
-          await tmp.drop();
-        },
-      };
-    },
-  },
-];
+const backends = storageBackends({
+  sqliteFile: 'contract.db',
+  tempPrefix: 'latchkey-contract-',
+  pgPoolSize: 20,
+});
 
 const client = (over: Partial<Client> = {}): Client => ({
   clientId: id('client'),

@@ -1,47 +1,13 @@
 /** purgeExpired: removes only expired rows, in batches, on SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CODE_RETENTION_MS, purgeExpired } from '../../src/ops/cleanup.js';
-import { openStorage, type Storage } from '../../src/storage/index.js';
-import { tempDir } from '../helpers/server.js';
-import { createTempDatabase, PG_SKIP_REASON, PG_URL } from './pg.js';
+import type { Storage } from '../../src/storage/index.js';
+import { storageBackends } from '../helpers/databases.js';
 
 const NOW = 1_790_000_000_000;
 
-const backends = [
-  {
-    name: 'sqlite',
-    skip: false as false | string,
-    async open() {
-      const dir = tempDir('latchkey-purge-');
-      const storage = await openStorage(join(dir, 'purge.db'));
-      return {
-        storage,
-        done: async () => {
-          await storage.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'postgres',
-    skip: PG_URL ? false : PG_SKIP_REASON,
-    async open() {
-      const tmp = await createTempDatabase();
-      const storage = await openStorage(tmp.url);
-      return {
-        storage,
-        done: async () => {
-          await storage.close();
-          await tmp.drop();
-        },
-      };
-    },
-  },
-];
+const backends = storageBackends({ sqliteFile: 'purge.db', tempPrefix: 'latchkey-purge-' });
 
 async function count(s: Storage, table: 'codes' | 'sessions' | 'interactions' | 'access_tokens') {
   const r = await s.db

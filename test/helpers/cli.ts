@@ -1,0 +1,53 @@
+/** The `latchkey` command as a child process, for tests that run it the way scripts and users do. */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The repository root: the working directory of every spawned command. */
+export const ROOT = join(import.meta.dirname, '../..');
+
+/** node --test marks its children with NODE_TEST_CONTEXT; a spawned CLI must not inherit it. */
+const { NODE_TEST_CONTEXT: _ignored, ...cleanEnv } = process.env;
+export const CLEAN_ENV: NodeJS.ProcessEnv = cleanEnv;
+
+/** The built command, as `npx latchkey` runs it (test/run.mjs builds first). */
+export const BUILT_CLI = join(ROOT, 'dist/cli/main.js');
+
+export interface CliOptions {
+  /** 'built' (default): dist/cli/main.js; 'source': src/cli/main.ts through tsx. */
+  from?: 'built' | 'source';
+  /** Added to the clean environment. */
+  env?: Record<string, string>;
+}
+
+/** Starts `latchkey <args>` with pipes on all three streams. */
+export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWithoutNullStreams {
+  const entry = opts.from === 'source' ? ['--import', 'tsx', 'src/cli/main.ts'] : [BUILT_CLI];
+  return spawn(process.execPath, [...entry, ...args], {
+    cwd: ROOT,
+    env: { ...CLEAN_ENV, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `latchkey <args>` to the end (stdin: `opts.stdin`, else empty) and collects its output.
+ * Logging is silenced unless `opts.env` sets LATCHKEY_LOG_LEVEL.
+ */
+export function runCli(args: string[], opts: CliOptions & { stdin?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnCli(args, { ...opts, env: { LATCHKEY_LOG_LEVEL: 'silent', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
