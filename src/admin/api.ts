@@ -169,6 +169,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       'token_endpoint_auth_method',
       'require_pkce',
       'refresh_tokens',
+      'allowed_scopes',
     ]);
     const name = str(b, 'name') ?? str(b, 'client_name');
     if (name === undefined) throw bad('name is required.');
@@ -180,6 +181,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const method = oneOf(b, 'token_endpoint_auth_method', AUTH_METHODS);
     const requirePkce = bool(b, 'require_pkce');
     const refreshTokens = bool(b, 'refresh_tokens');
+    const allowedScopes = strList(b, 'allowed_scopes');
     const { client, secret } = await mapped(() =>
       actions.createClient(actor, {
         name,
@@ -190,6 +192,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ...(method ? { tokenEndpointAuthMethod: method } : {}),
         ...(requirePkce !== undefined ? { requirePkce } : {}),
         ...(refreshTokens !== undefined ? { refreshTokens } : {}),
+        ...(allowedScopes ? { allowedScopes } : {}),
       }),
     );
     return send(reply, 201, describeClient(client, secret));
@@ -215,6 +218,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       'refresh_idle_ttl',
       'refresh_grace',
       'refresh_tokens',
+      'allowed_scopes',
     ]);
     const patch: ClientSettingsPatch = {};
     const name = str(b, 'name') ?? str(b, 'client_name');
@@ -235,6 +239,8 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (grace !== undefined && grace !== null) patch.refreshGrace = grace;
     const refreshTokens = bool(b, 'refresh_tokens');
     if (refreshTokens !== undefined) patch.refreshTokens = refreshTokens;
+    const allowedScopes = strList(b, 'allowed_scopes');
+    if (allowedScopes) patch.allowedScopes = allowedScopes;
     if (Object.keys(patch).length === 0) throw bad('Give at least one setting to change.');
     const client = await mapped(() => actions.updateClient(actor, idOf(req), patch));
     if (!client) throw notFound('No application has this client_id.');

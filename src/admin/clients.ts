@@ -2,6 +2,7 @@
 import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
+import { KNOWN_SCOPES } from '../protocol/scopes.js';
 import type {
   Client,
   ClientStore,
@@ -26,6 +27,8 @@ export interface NewClientInput {
   tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   requirePkce?: boolean;
   refreshTokens?: boolean;
+  /** API scopes a service application may request (client credentials). */
+  allowedScopes?: string[];
   clientId?: string;
 }
 
@@ -39,6 +42,25 @@ export interface ClientSettingsPatch {
   refreshIdleTtl?: number | null;
   refreshGrace?: number;
   refreshTokens?: boolean;
+  allowedScopes?: string[];
+}
+
+/**
+ * API scopes (RFC 6749 §3.3 syntax) for service applications; the OpenID Connect user scopes
+ * need a user and cannot be granted to a machine.
+ */
+function checkApiScopes(scopes: string[], type: ClientType): string[] {
+  if (scopes.length > 0 && type !== 'service') {
+    throw new ClientInputError('allowed scopes are for service applications (client credentials)');
+  }
+  if (scopes.length > 50) throw new ClientInputError('at most 50 allowed scopes');
+  for (const s of scopes) {
+    if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(s))
+      throw new ClientInputError(`invalid scope: ${JSON.stringify(s.slice(0, 40))}`);
+    if ((KNOWN_SCOPES as readonly string[]).includes(s))
+      throw new ClientInputError(`scope ${s} needs a user and cannot be allowed to a service application`);
+  }
+  return [...new Set(scopes)];
 }
 
 export const isConfidential = (c: Pick<Client, 'type'>): boolean => c.type === 'web' || c.type === 'service';
@@ -60,6 +82,7 @@ export function describeClient(c: Client, secret?: string): Record<string, unkno
     refresh_token_ttl: c.refreshTokenTtl,
     refresh_idle_ttl: c.refreshIdleTtl,
     refresh_grace: c.refreshGrace,
+    allowed_scopes: c.allowedScopes ?? [],
     created_at: new Date(c.createdAt).toISOString(),
   };
   if (secret !== undefined) out['client_secret'] = secret;
@@ -153,6 +176,9 @@ export class ClientAdmin {
       refreshIdleTtl: null,
       refreshGrace: 0,
       rotateRefreshTokens: true,
+      ...(input.allowedScopes !== undefined
+        ? { allowedScopes: checkApiScopes(input.allowedScopes, input.type) }
+        : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -192,6 +218,8 @@ export class ClientAdmin {
     if (patch.refreshTokenTtl !== undefined) next.refreshTokenTtl = patch.refreshTokenTtl;
     if (patch.refreshIdleTtl !== undefined) next.refreshIdleTtl = patch.refreshIdleTtl;
     if (patch.refreshGrace !== undefined) next.refreshGrace = patch.refreshGrace;
+    if (patch.allowedScopes !== undefined)
+      next.allowedScopes = checkApiScopes(patch.allowedScopes, existing.type);
     if (patch.refreshTokens !== undefined && existing.type !== 'service') {
       next.grantTypes = patch.refreshTokens
         ? ['authorization_code', 'refresh_token']

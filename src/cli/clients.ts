@@ -35,6 +35,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         'token-endpoint-auth-method': { type: 'string' },
         'no-pkce': { type: 'boolean', default: false },
         'no-refresh-tokens': { type: 'boolean', default: false },
+        scope: { type: 'string', multiple: true },
       });
       if (!values.name) throw new UsageError('--name is required');
       if (!values.type || !TYPES.includes(values.type))
@@ -56,6 +57,9 @@ export async function clientsCommand(argv: string[]): Promise<void> {
           ...(method ? { tokenEndpointAuthMethod: method as 'none' } : {}),
           ...(values['no-pkce'] ? { requirePkce: false } : {}),
           ...(values['no-refresh-tokens'] ? { refreshTokens: false } : {}),
+          ...(values.scope
+            ? { allowedScopes: values.scope.flatMap((x) => x.split(' ')).filter(Boolean) }
+            : {}),
         });
         print(values.json!, describeClient(client, secret), () =>
           [
@@ -101,6 +105,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
           'refresh-grace': { type: 'string' },
           'no-refresh-tokens': { type: 'boolean' },
           'refresh-tokens': { type: 'boolean' },
+          scope: { type: 'string', multiple: true },
         },
         1,
       );
@@ -128,6 +133,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
           : {}),
         ...(values['no-refresh-tokens'] ? { refreshTokens: false } : {}),
         ...(values['refresh-tokens'] ? { refreshTokens: true } : {}),
+        ...(values.scope ? { allowedScopes: values.scope.flatMap((x) => x.split(' ')).filter(Boolean) } : {}),
       };
       await withContext(values.db, async (ctx) => {
         const client = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);

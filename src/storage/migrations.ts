@@ -194,6 +194,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('login_failures_at').on('login_failures').column('at').execute();
     },
   },
+  '0004_client_allowed_scopes': {
+    /** API scopes a service application may ask for with client credentials (space-delimited). */
+    async up(db: AnyDb) {
+      await db.schema
+        .alterTable('clients')
+        .addColumn('allowed_scopes', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

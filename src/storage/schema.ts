@@ -18,6 +18,7 @@ export interface ClientsTable {
   refresh_idle_ttl: number | null;
   refresh_grace: number;
   rotate_refresh_tokens: number;
+  allowed_scopes: string;
   created_at: number;
   updated_at: number;
 }

@@ -24,6 +24,8 @@ export interface Client {
   refreshIdleTtl: number | null;
   refreshGrace: number;
   rotateRefreshTokens: boolean;
+  /** API scopes granted through client credentials (service applications); optional, default none. */
+  allowedScopes?: string[];
   createdAt: number;
   updatedAt: number;
 }

@@ -89,6 +89,7 @@ export async function createClient(
     name?: string;
     requirePkce?: boolean;
     postLogoutRedirectUris?: string[];
+    allowedScopes?: string[];
   } = {},
 ): Promise<{ clientId: string; secret?: string; redirectUri: string }> {
   const type = opts.type ?? 'native';
@@ -100,6 +101,7 @@ export async function createClient(
     ...(opts.postLogoutRedirectUris ? { postLogoutRedirectUris: opts.postLogoutRedirectUris } : {}),
     ...(opts.consent ? { consent: opts.consent } : {}),
     ...(opts.requirePkce !== undefined ? { requirePkce: opts.requirePkce } : {}),
+    ...(opts.allowedScopes ? { allowedScopes: opts.allowedScopes } : {}),
   });
   return { clientId: client.clientId, ...(secret ? { secret } : {}), redirectUri: redirectUris[0] ?? '' };
 }

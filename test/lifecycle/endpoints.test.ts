@@ -16,7 +16,7 @@ describe('token endpoints around the flow', () => {
     server = await startTestServer();
     user = await createUser(server);
     as = await discover(server);
-    service = await createClient(server, { type: 'service' });
+    service = await createClient(server, { type: 'service', allowedScopes: ['orders:read', 'orders:write'] });
   });
   after(() => server.cleanup());
 
@@ -50,6 +50,19 @@ describe('token endpoints around the flow', () => {
       client_secret: service.secret!,
     });
     assert.equal(post.status, 200);
+    // Only registered scopes; none asked → all of them.
+    const other = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials', scope: 'orders:read admin' },
+      { authorization: basic(service.clientId, service.secret!) },
+    );
+    assert.equal(other.json['error'], 'invalid_scope');
+    const all = await postForm(
+      `${server.url}/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic(service.clientId, service.secret!) },
+    );
+    assert.equal(all.json['scope'], 'orders:read orders:write');
     const oidc = await postForm(
       `${server.url}/token`,
       { grant_type: 'client_credentials', scope: 'openid' },
@@ -240,5 +253,34 @@ describe('token endpoints around the flow', () => {
     assert.equal((await introspect(String(cc.json['access_token']))).json['active'], false);
     const [event] = await server.ctx.audit.list({ type: 'client_deleted', clientId: app.clientId });
     assert.equal(event?.detail?.['via'], 'cli');
+  });
+
+  it('allowed scopes are validated: service applications only, API scopes only', async () => {
+    await assert.rejects(
+      server.ctx.clients.create({
+        name: 'n',
+        type: 'native',
+        redirectUris: ['http://127.0.0.1/cb'],
+        allowedScopes: ['orders:read'],
+      }),
+      /service applications/,
+    );
+    await assert.rejects(
+      server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['openid'] }),
+      /needs a user/,
+    );
+    await assert.rejects(
+      server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['bad"scope'] }),
+      /invalid scope/,
+    );
+    const { client } = await server.ctx.clients.create({
+      name: 's',
+      type: 'service',
+      allowedScopes: ['a', 'a', 'b'],
+    });
+    assert.deepEqual(client.allowedScopes, ['a', 'b']);
+    const updated = await server.ctx.clients.update(client.clientId, { allowedScopes: ['c'] });
+    assert.deepEqual((await server.ctx.storage.clients.get(client.clientId))?.allowedScopes, ['c']);
+    assert.deepEqual(updated?.allowedScopes, ['c']);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * grant_type=client_credentials (RFC 6749 §4.4) for service applications: the client acts
- * for itself, so `sub` is its client_id; no ID token, no refresh token (§4.4.3).
+ * for itself, so `sub` is its client_id; the scopes are those registered for it
+ * (`--scope`); no ID token, no refresh token (§4.4.3).
  */
 
 import { recordedAccessToken } from '../../tokens/issue.js';
@@ -25,7 +26,13 @@ export const clientCredentialsGrant: GrantHandler = {
       throw invalidScope(
         `Scope ${denied.join(' ')} needs a user; it cannot be granted to a service application.`,
       );
-    const scope = requested.join(' ');
+    // RFC 6749 §3.3: only the scopes registered for this application; none asked → all of them.
+    const allowed = client.allowedScopes ?? [];
+    const notAllowed = requested.filter((s) => !allowed.includes(s));
+    if (notAllowed.length > 0) {
+      throw invalidScope(`Scope ${notAllowed.slice(0, 5).join(' ')} is not allowed for this application.`);
+    }
+    const scope = (requested.length > 0 ? requested : allowed).join(' ');
     const { at, ttl } = await recordedAccessToken(ctx, client, {
       sub: client.clientId,
       scope,

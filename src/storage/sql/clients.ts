@@ -19,6 +19,7 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   refreshIdleTtl: r.refresh_idle_ttl,
   refreshGrace: r.refresh_grace,
   rotateRefreshTokens: r.rotate_refresh_tokens === 1,
+  ...(r.allowed_scopes ? { allowedScopes: r.allowed_scopes.split(' ') } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -41,6 +42,7 @@ function toRow(c: Partial<Client>): Updateable<ClientsTable> {
   if (c.refreshIdleTtl !== undefined) row.refresh_idle_ttl = c.refreshIdleTtl;
   if (c.refreshGrace !== undefined) row.refresh_grace = c.refreshGrace;
   if (c.rotateRefreshTokens !== undefined) row.rotate_refresh_tokens = c.rotateRefreshTokens ? 1 : 0;
+  if (c.allowedScopes !== undefined) row.allowed_scopes = c.allowedScopes.join(' ');
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;
