@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
 import type { AuthenticatedClient } from '../../protocol/client-auth.js';
-import { invalidClient, invalidRequest, OAuthError } from '../../protocol/errors.js';
+import { invalidClient, invalidRequest } from '../../protocol/errors.js';
 import { verifyAccessToken } from '../../tokens/verify.js';
 import { authenticatedForm } from '../form.js';
 
@@ -15,10 +15,8 @@ async function authenticated(
   const { params, auth } = await authenticatedForm(ctx, req);
   const token = params.get('token');
   if (!token) throw invalidRequest('The token parameter is missing.');
-  const hint = params.get('token_type_hint');
-  if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {
-    throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token.');
-  }
+  // token_type_hint is only a hint (RFC 7009 §2.1, RFC 7662 §2.1): every type is searched
+  // whatever it says, and values we do not know are ignored.
   return { auth, token };
 }
 
