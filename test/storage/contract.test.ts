@@ -119,22 +119,24 @@ for (const backend of backends) {
       assert.equal(Number(r.rows[0]?.one), 1);
     });
 
-    test('throttle: failures per key, newest first, windowed and limited; clear', async () => {
+    test('throttle: failures per key, newest first, windowed and limited; forget; clear', async () => {
       const key = `account:${Math.random()}`;
       const other = `ip:${Math.random()}`;
-      await s.throttle.recordFailure([key, other], T0);
+      const times = async (k: string, since: number, limit: number) =>
+        (await s.throttle.recentFailures(k, since, limit)).map((r) => r.at);
+      const ids = await s.throttle.recordFailure([key, other], T0);
+      assert.equal(ids.length, 2);
       await s.throttle.recordFailure([key], T0 + 10);
-      await s.throttle.recordFailure([key], T0 + 20);
-      assert.deepEqual(await s.throttle.failuresSince(key, T0 - 1, 10), [T0 + 20, T0 + 10, T0]);
-      assert.deepEqual(
-        await s.throttle.failuresSince(key, T0, 10),
-        [T0 + 20, T0 + 10],
-        'strictly after since',
-      );
-      assert.deepEqual(await s.throttle.failuresSince(key, T0 - 1, 2), [T0 + 20, T0 + 10]);
+      const [latest] = await s.throttle.recordFailure([key], T0 + 20);
+      assert.deepEqual(await times(key, T0 - 1, 10), [T0 + 20, T0 + 10, T0]);
+      assert.deepEqual(await times(key, T0, 10), [T0 + 20, T0 + 10], 'strictly after since');
+      assert.deepEqual(await times(key, T0 - 1, 2), [T0 + 20, T0 + 10]);
+      assert.equal((await s.throttle.recentFailures(key, T0 - 1, 1))[0]?.id, latest);
+      await s.throttle.forget([latest!]);
+      assert.deepEqual(await times(key, T0 - 1, 10), [T0 + 10, T0]);
       await s.throttle.clear(key);
-      assert.deepEqual(await s.throttle.failuresSince(key, 0, 10), []);
-      assert.deepEqual(await s.throttle.failuresSince(other, 0, 10), [T0], 'other keys untouched');
+      assert.deepEqual(await times(key, 0, 10), []);
+      assert.deepEqual(await times(other, 0, 10), [T0], 'other keys untouched');
     });
 
     test('clients: create, get, list, update, delete; duplicate client_id → DuplicateError', async () => {
