@@ -6,6 +6,19 @@ export function renderPage(node: VNode): string {
   return `<!doctype html>${renderToString(node)}`;
 }
 
+/** The head of every page: our own stylesheet only, no referrer. */
+export function Head(props: { title: string }) {
+  return (
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <meta name="referrer" content="no-referrer" />
+      <title>{props.title}</title>
+      <link rel="stylesheet" href="/assets/latchkey.css" />
+    </head>
+  );
+}
+
 export function Layout(props: {
   title: string;
   children: ComponentChildren;
@@ -14,13 +27,7 @@ export function Layout(props: {
 }) {
   return (
     <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>{`${props.title} · Latchkey`}</title>
-        <link rel="stylesheet" href="/assets/latchkey.css" />
-      </head>
+      <Head title={`${props.title} · Latchkey`} />
       <body>
         <main>
           <div class="brand" aria-hidden="true">

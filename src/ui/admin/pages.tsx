@@ -3,8 +3,8 @@
  * and links only: everything works without JavaScript, and no third-party resources.
  */
 import type { ComponentChildren } from 'preact';
-import type { Client, ClientType, User } from '../../storage/types.js';
-import { renderPage } from '../layout.js';
+import type { AuditEvent, Client, ClientType, User } from '../../storage/types.js';
+import { Head, renderPage } from '../layout.js';
 import { CredentialFields } from '../pages.js';
 
 export interface Chrome {
@@ -37,13 +37,7 @@ function Shell(props: { title: string; chrome?: Chrome; children: ComponentChild
   );
   return (
     <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>{`${props.title} · Latchkey admin`}</title>
-        <link rel="stylesheet" href="/assets/latchkey.css" />
-      </head>
+      <Head title={`${props.title} · Latchkey admin`} />
       <body class="admin">
         <header class="admin-bar">
           <strong class="admin-brand">Latchkey admin</strong>
@@ -611,13 +605,8 @@ export function userPage(p: { chrome: Chrome; user: User; error?: string; notice
   );
 }
 
-export interface AuditRow {
-  at: number;
-  type: string;
-  clientId: string | null;
-  userId: string | null;
-  ip: string | null;
-  detail: Record<string, unknown> | null;
+/** An audit event with the username resolved for display. */
+export interface AuditRow extends Omit<AuditEvent, 'id'> {
   username?: string;
 }
 
