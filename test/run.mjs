@@ -55,9 +55,10 @@ const r = spawnSync(
 );
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
 const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
-const [tests, pass, fail, skipped] = ['tests', 'pass', 'fail', 'skipped'].map(count);
+const [tests, pass, fail, cancelled, skipped] = ['tests', 'pass', 'fail', 'cancelled', 'skipped'].map(count);
 console.log(`\n${files.length} test files, ${tests} tests`);
-console.log(`${pass} passed, ${fail} failed${skipped ? `, ${skipped} skipped` : ''}`);
+// A test cancelled because its suite's hook failed did not pass: it counts as failed.
+console.log(`${pass} passed, ${fail + cancelled} failed${skipped ? `, ${skipped} skipped` : ''}`);
 if (tests === 0) {
   console.error('test/run.mjs: no test ran');
   process.exit(1);

@@ -35,11 +35,11 @@ export async function currentSession(
 ): Promise<ActiveSession | undefined> {
   const raw = cookieValue(req, SESSION_COOKIE);
   if (!raw) return undefined;
-  const session = await ctx.storage.sessions.get(sha256(raw));
+  const found = await ctx.storage.sessions.getWithUser(sha256(raw));
+  if (!found) return undefined;
+  const { session, user } = found;
   const now = ctx.clock.now();
-  if (!session || !isSessionActive(ctx, session, now)) return undefined;
-  const user = await ctx.storage.users.getById(session.userId);
-  if (!user || user.disabled) return undefined;
+  if (!isSessionActive(ctx, session, now) || user.disabled) return undefined;
   if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
     await ctx.storage.sessions.touch(session.idHash, now);
     session.lastSeenAt = now;

@@ -15,10 +15,22 @@ export const PURGE_INTERVAL_MS = 60_000;
  * code issued live at most a day (MAX_SIGNED_LIFETIME_SEC), so a day covers them.
  */
 export const CODE_RETENTION_MS = 24 * 3600 * 1000;
+/**
+ * A grant outlives its code's retention (codes live at most 10 minutes) and every access token
+ * issued at redemption; after that it is kept only while its refresh-token family has rows.
+ */
+export const GRANT_RETENTION_MS = 2 * 24 * 3600 * 1000;
+/**
+ * A refresh-token family's rows are kept a day past its absolute end: reuse detection no longer
+ * matters then, and the last access token it issued (at most a day) has expired.
+ */
+export const REFRESH_RETENTION_MS = 24 * 3600 * 1000;
 export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;
 
 export interface PurgeCounts {
   codes: number;
+  grants: number;
+  refreshTokens: number;
   sessions: number;
   interactions: number;
   accessTokens: number;
@@ -40,7 +52,10 @@ async function purgeTable(
   }
 }
 
-/** Deletes expired codes, sessions, interactions and access-token records; returns counts. */
+/**
+ * Deletes expired codes (old table), grants, refresh tokens, sessions, interactions, access-token
+ * revocations and sign-in failures; returns counts.
+ */
 export async function purgeExpired(
   storage: { db: Kysely<Database> },
   now: number,
@@ -58,6 +73,47 @@ export async function purgeExpired(
           .selectFrom('codes')
           .select('hash')
           .where('expires_at', '<', now - CODE_RETENTION_MS)
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  const refreshTokens = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('refresh_tokens')
+      .where(
+        'hash',
+        'in',
+        db
+          .selectFrom('refresh_tokens')
+          .select('hash')
+          .where('expires_at', '<', now - REFRESH_RETENTION_MS)
+          .limit(limit),
+      )
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  });
+  // After the refresh tokens: a grant goes once old enough and without a refresh-token row.
+  const grants = await purgeTable(batch, async (limit) => {
+    const r = await db
+      .deleteFrom('grants')
+      .where(
+        'id',
+        'in',
+        db
+          .selectFrom('grants')
+          .select('id')
+          .where('created_at', '<', now - GRANT_RETENTION_MS)
+          .where((eb) =>
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('refresh_tokens')
+                  .select('refresh_tokens.hash')
+                  .whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
+              ),
+            ),
+          )
           .limit(limit),
       )
       .executeTakeFirst();
@@ -118,7 +174,7 @@ export async function purgeExpired(
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   });
-  return { codes, sessions, interactions, accessTokens, loginFailures };
+  return { codes, grants, refreshTokens, sessions, interactions, accessTokens, loginFailures };
 }
 
 export interface PurgeTimer {

@@ -203,6 +203,28 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_codes_in_grants': {
+    /**
+     * The authorization code is written in its grant's row: one insert per /authorize instead of
+     * a transaction of two, and redemption is one UPDATE … RETURNING on that row (bench/README.md).
+     * The old codes table stays: codes written before the upgrade, or by a node not yet upgraded,
+     * are still redeemed from it (a fallback read), and the purge empties it as they expire.
+     */
+    async up(db: AnyDb) {
+      for (const [column, type] of [
+        ['code_hash', 'text'],
+        ['code_redirect_uri', 'text'],
+        ['code_challenge', 'text'],
+        ['code_expires_at', ms],
+        ['code_consumed_at', ms],
+      ] as const) {
+        await db.schema.alterTable('grants').addColumn(column, type).execute();
+      }
+      await db.schema.createIndex('grants_code_hash').on('grants').column('code_hash').unique().execute();
+      await db.schema.createIndex('grants_created').on('grants').column('created_at').execute();
+      // Access tokens are no longer recorded at issue; their rows are written only on revocation.
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -69,8 +69,16 @@ export interface GrantsTable {
   auth_time: number;
   created_at: number;
   revoked_at: number | null;
+  /** The grant's authorization code (SHA-256), null for grants made otherwise (0005). */
+  code_hash: string | null;
+  /** Null when the authorization request did not name one (RFC 6749 §4.1.3). */
+  code_redirect_uri: string | null;
+  code_challenge: string | null;
+  code_expires_at: number | null;
+  code_consumed_at: number | null;
 }
 
+/** Codes written before migration 0005; read only as a fallback, purged as they expire. */
 export interface CodesTable {
   hash: string;
   grant_id: string;

@@ -83,6 +83,8 @@ export interface SessionStore {
   create(session: Session): Promise<void>;
   /** Returns the session whatever its state; callers judge expiry with the clock. */
   get(idHash: string): Promise<Session | undefined>;
+  /** The session and its user in one read (every /authorize with a session needs both). */
+  getWithUser(idHash: string): Promise<{ session: Session; user: User } | undefined>;
   touch(idHash: string, at: number): Promise<void>;
   end(idHash: string, at: number): Promise<void>;
   endAllForUser(userId: string, at: number): Promise<number>;
@@ -152,7 +154,10 @@ export interface GrantStore {
   /** Revokes the grant, and with it every access and refresh token issued under it. */
   revokeGrant(id: string, at: number): Promise<void>;
   revokeAllForUser(userId: string, at: number): Promise<number>;
-  /** Revokes every grant of the client and every access token issued to it (also grant-less ones). */
+  /**
+   * Revokes every grant of the client (and so every token issued under one). Grant-less access
+   * tokens (client credentials) die with the client: verification checks that it still exists.
+   */
   revokeAllForClient(clientId: string, at: number): Promise<number>;
 }
 
@@ -166,11 +171,19 @@ export interface AccessTokenRecord {
   revokedAt: number | null;
 }
 
+/**
+ * Access tokens are self-contained JWTs and are not written when issued (one write less per
+ * token); a row exists only for a revoked token (RFC 7009), kept until the token expires.
+ * The grant a token belongs to is named by its jti (see tokens/jti.ts).
+ */
 export interface AccessTokenStore {
-  record(token: AccessTokenRecord): Promise<void>;
-  /** Undefined when unknown; `revoked` true when the token or its grant was revoked. */
-  state(jti: string): Promise<{ token: AccessTokenRecord; revoked: boolean } | undefined>;
-  revoke(jti: string, at: number): Promise<void>;
+  /**
+   * True when the token was revoked, or its grant was revoked or no longer exists. `grantId`
+   * is the one named by the jti; rows written before migration 0005 supply their own.
+   */
+  isRevoked(jti: string, grantId: string | null): Promise<boolean>;
+  /** Writes the token down as revoked (idempotent). */
+  revoke(token: Omit<AccessTokenRecord, 'revokedAt'>, at: number): Promise<void>;
 }
 
 export interface RefreshTokenRecord {

@@ -1,4 +1,4 @@
-/** Issues the tokens of one grant: access token (recorded by jti), ID token when `openid`. */
+/** Issues the tokens of one grant: access token, ID token when `openid`, refresh token when allowed. */
 import type { ServerContext } from '../context.js';
 import { randomToken, sha256 } from '../crypto.js';
 import type { TokenResponse } from '../protocol/grants/types.js';
@@ -22,10 +22,10 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
 }
 
 /**
- * Mints an access token and records its jti (so revocation, introspection and userinfo can
- * refuse it later), with the client's lifetime.
+ * Mints an access token with the client's lifetime. Nothing is written: its jti names its grant,
+ * which is what revocation, introspection and userinfo check (tokens/jti.ts).
  */
-export async function recordedAccessToken(
+export async function issueAccessToken(
   ctx: ServerContext,
   client: Client,
   t: { sub: string; scope: string; grantId: string | null; authTime?: number },
@@ -33,19 +33,11 @@ export async function recordedAccessToken(
   const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
   const at = await ctx.minter.accessToken({
     sub: t.sub,
+    grantId: t.grantId,
     clientId: client.clientId,
     scope: t.scope,
     ttlSec: ttl,
     ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
-  });
-  await ctx.storage.accessTokens.record({
-    jti: at.jti,
-    grantId: t.grantId,
-    clientId: client.clientId,
-    sub: t.sub,
-    scope: t.scope,
-    expiresAt: at.exp * 1000,
-    revokedAt: null,
   });
   return { at, ttl };
 }
@@ -58,7 +50,7 @@ export async function issueUserTokens(
   scope: string,
   opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string } },
 ): Promise<TokenResponse> {
-  const { at, ttl } = await recordedAccessToken(ctx, client, {
+  const { at, ttl } = await issueAccessToken(ctx, client, {
     sub: user.id,
     scope,
     grantId: grant.id,

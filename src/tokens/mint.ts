@@ -4,7 +4,7 @@
  */
 import { createHash, sign as cryptoSign } from 'node:crypto';
 import { type Clock, epochSeconds } from '../clock.js';
-import { randomToken } from '../crypto.js';
+import { accessTokenJti } from './jti.js';
 import type { ActiveKey, KeyManager } from './keys.js';
 
 type Sign = (payload: Record<string, unknown>) => Promise<string>;
@@ -33,6 +33,8 @@ function jwsSigner(key: ActiveKey, typ: 'at+jwt' | 'JWT'): Sign {
 
 export interface AccessTokenInput {
   sub: string;
+  /** The grant the token belongs to (named in its jti), null for client credentials. */
+  grantId: string | null;
   clientId: string;
   scope: string;
   ttlSec: number;
@@ -86,7 +88,7 @@ export class TokenMinter {
     const key = await this.keys.signingKey();
     const iat = epochSeconds(this.clock);
     const exp = iat + input.ttlSec;
-    const jti = randomToken(16);
+    const jti = accessTokenJti(input.grantId);
     const payload: Record<string, unknown> = {
       iss: this.issuer,
       sub: input.sub,

@@ -4,6 +4,7 @@
  */
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { ServerContext } from '../context.js';
+import { grantIdOfJti } from './jti.js';
 
 export interface VerifiedAccessToken {
   payload: JWTPayload & { client_id: string; scope: string; jti: string; sub: string };
@@ -32,8 +33,12 @@ export async function verifyAccessToken(
       currentDate: new Date(ctx.clock.now()),
       requiredClaims: ['sub', 'jti', 'client_id', 'exp', 'iat'],
     });
-    const state = await ctx.storage.accessTokens.state(String(payload.jti));
-    return { payload: payload as VerifiedAccessToken['payload'], revoked: !state || state.revoked };
+    const p = payload as VerifiedAccessToken['payload'];
+    const grantId = grantIdOfJti(String(p.jti));
+    let revoked = await ctx.storage.accessTokens.isRevoked(String(p.jti), grantId);
+    // A grant-less token (client credentials) dies with its client; user tokens with their grant.
+    if (!revoked && grantId === null) revoked = !(await ctx.storage.clients.get(String(p.client_id)));
+    return { payload: p, revoked };
   } catch (err) {
     if (err instanceof errors.JOSEError) return undefined;
     throw err;

@@ -75,6 +75,7 @@ describe('token module', () => {
   it('mints RFC 9068 access tokens that jose verifies', async () => {
     const at = await server.ctx.minter.accessToken({
       sub: 'user-1',
+      grantId: 'grant-1',
       clientId: 'client-1',
       scope: 'openid email',
       ttlSec: 600,
@@ -97,6 +98,7 @@ describe('token module', () => {
     assert.equal(payload.exp! - payload.iat!, 600);
     assert.notEqual(payload.aud, 'client-1');
     assert.equal(payload.jti, at.jti);
+    assert.match(at.jti, /^grant-1\.[A-Za-z0-9_-]{22}$/, 'the jti names the grant (tokens/jti.ts)');
   });
 
   it('mints ID tokens with nonce, auth_time, sid and a correct at_hash', async () => {
@@ -126,7 +128,13 @@ describe('token module', () => {
   });
 
   it('tokens expire by the injected clock', async () => {
-    const at = await server.ctx.minter.accessToken({ sub: 'u', clientId: 'c', scope: '', ttlSec: 60 });
+    const at = await server.ctx.minter.accessToken({
+      sub: 'u',
+      grantId: null,
+      clientId: 'c',
+      scope: '',
+      ttlSec: 60,
+    });
     await assert.rejects(
       jwtVerify(at.token, await keySet(), { currentDate: new Date(server.clock.now() + 61_000) }),
       /exp/,

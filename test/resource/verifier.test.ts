@@ -341,8 +341,15 @@ describe('access-token verifier against a real Latchkey server', () => {
   after(() => server.cleanup());
 
   const mint = async () =>
-    (await server.ctx.minter.accessToken({ sub: 'u1', clientId: 'c1', scope: 'openid profile', ttlSec: 600 }))
-      .token;
+    (
+      await server.ctx.minter.accessToken({
+        sub: 'u1',
+        grantId: null,
+        clientId: 'c1',
+        scope: 'openid profile',
+        ttlSec: 600,
+      })
+    ).token;
 
   it('accepts tokens signed by a freshly rotated key without a restart', async () => {
     const v = createVerifier({

@@ -279,14 +279,43 @@ for (const backend of backends) {
       assert.deepEqual(await s.grants.consumeCode('no-such-code', T0), { status: 'unknown' });
     });
 
-    test('grants: issueCode writes grant and code together (a failing code insert leaves no grant)', async () => {
+    test('grants: issueCode writes grant and code together (a duplicate code leaves no grant)', async () => {
       const g1 = grant();
       const c1 = code(g1.id);
       await s.grants.issueCode(g1, c1);
       const g2 = grant();
-      // Same code hash: the code insert fails, so the grant must be rolled back with it.
+      // Same code hash: the write fails as a whole, so there is no grant without its code.
       await assert.rejects(s.grants.issueCode(g2, { ...c1, grantId: g2.id }));
       assert.equal(await s.grants.getGrant(g2.id), undefined);
+      // A code must belong to the grant it is written with.
+      const g3 = grant();
+      await assert.rejects(s.grants.issueCode(g3, code(g1.id)), /belong/);
+      assert.equal(await s.grants.getGrant(g3.id), undefined);
+    });
+
+    test('grants: a code in the table used before migration 0005 is still redeemed once', async () => {
+      const g = grant();
+      await s.grants.createGrant(g);
+      const c = code(g.id);
+      await s.db
+        .insertInto('codes')
+        .values({
+          hash: c.hash,
+          grant_id: g.id,
+          client_id: c.clientId,
+          redirect_uri: c.redirectUri,
+          code_challenge: c.codeChallenge,
+          expires_at: c.expiresAt,
+          consumed_at: null,
+        })
+        .execute();
+      const first = await s.grants.consumeCode(c.hash, T0 + 5);
+      assert.ok(first.status === 'consumed');
+      assert.deepEqual(first.code, { ...c, consumedAt: T0 + 5 });
+      assert.deepEqual(first.grant, g);
+      const second = await s.grants.consumeCode(c.hash, T0 + 6);
+      assert.ok(second.status === 'already-consumed');
+      assert.equal(second.code.consumedAt, T0 + 5);
     });
 
     test('grants: 50 concurrent consumeCode of one code → exactly one consumed', async () => {
@@ -313,35 +342,57 @@ for (const backend of backends) {
       await s.grants.createGrant(g);
       await s.grants.createGrant(other);
       const at = {
-        jti: id('jti'),
+        jti: `${g.id}.${id('r')}`,
         grantId: g.id,
         clientId: 'c1',
         sub: userId,
         scope: 'openid',
         expiresAt: T0 + 3_600_000,
-        revokedAt: null,
       };
-      await s.accessTokens.record(at);
-      const standalone = { ...at, jti: id('jti'), grantId: null };
-      await s.accessTokens.record(standalone);
-
-      assert.deepEqual(await s.accessTokens.state(at.jti), { token: at, revoked: false });
-      assert.equal(await s.accessTokens.state('missing'), undefined);
+      // Nothing is written when an access token is issued: its state is its grant's.
+      assert.equal(await s.accessTokens.isRevoked(at.jti, g.id), false);
+      assert.equal(await s.accessTokens.isRevoked(`missing.${id('r')}`, 'no-such-grant'), true, 'grant gone');
 
       await s.grants.revokeGrant(g.id, T0 + 7);
       assert.equal((await s.grants.getGrant(g.id))?.revokedAt, T0 + 7);
-      const st = await s.accessTokens.state(at.jti);
-      assert.equal(st?.revoked, true);
-      assert.equal(st?.token.revokedAt, null, 'the token row itself is untouched; its grant is revoked');
+      assert.equal(await s.accessTokens.isRevoked(at.jti, g.id), true);
       await s.grants.revokeGrant(g.id, T0 + 8);
       assert.equal((await s.grants.getGrant(g.id))?.revokedAt, T0 + 7, 'first revocation time kept');
 
+      // One token of a live grant is revoked on its own (RFC 7009), the grant's others are not.
+      const sibling = { ...at, jti: `${other.id}.${id('r')}`, grantId: other.id };
+      await s.accessTokens.revoke(sibling, T0 + 8);
+      await s.accessTokens.revoke(sibling, T0 + 9);
+      assert.equal(await s.accessTokens.isRevoked(sibling.jti, other.id), true);
+      assert.equal(await s.accessTokens.isRevoked(`${other.id}.${id('r')}`, other.id), false);
+      const row = await s.db
+        .selectFrom('access_tokens')
+        .selectAll()
+        .where('jti', '=', sibling.jti)
+        .executeTakeFirst();
+      assert.equal(row?.revoked_at, T0 + 8, 'revoking twice keeps the first time');
+
       // A token without a grant (client_credentials) is revoked on its own.
-      assert.equal((await s.accessTokens.state(standalone.jti))?.revoked, false);
-      await s.accessTokens.revoke(standalone.jti, T0 + 9);
-      const sst = await s.accessTokens.state(standalone.jti);
-      assert.equal(sst?.revoked, true);
-      assert.equal(sst?.token.revokedAt, T0 + 9);
+      const standalone = { ...at, jti: id('jti'), grantId: null };
+      assert.equal(await s.accessTokens.isRevoked(standalone.jti, null), false);
+      await s.accessTokens.revoke(standalone, T0 + 9);
+      assert.equal(await s.accessTokens.isRevoked(standalone.jti, null), true);
+
+      // Rows written before migration 0005 (one per issued token) name their own grant.
+      const legacy = id('legacy');
+      await s.db
+        .insertInto('access_tokens')
+        .values({
+          jti: legacy,
+          grant_id: g.id,
+          client_id: 'c1',
+          sub: userId,
+          scope: 'openid',
+          expires_at: T0 + 1,
+          revoked_at: null,
+        })
+        .execute();
+      assert.equal(await s.accessTokens.isRevoked(legacy, null), true, 'its grant was revoked');
 
       assert.equal(await s.grants.revokeAllForUser(userId, T0 + 10), 1, 'only the one not yet revoked');
       assert.equal((await s.grants.getGrant(other.id))?.revokedAt, T0 + 10);

@@ -1,7 +1,12 @@
 /** purgeExpired: removes only expired rows, in batches, on SQLite and PostgreSQL. */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CODE_RETENTION_MS, purgeExpired } from '../../src/ops/cleanup.js';
+import {
+  CODE_RETENTION_MS,
+  GRANT_RETENTION_MS,
+  purgeExpired,
+  REFRESH_RETENTION_MS,
+} from '../../src/ops/cleanup.js';
 import type { Storage } from '../../src/storage/index.js';
 import { storageBackends } from '../helpers/databases.js';
 
@@ -102,10 +107,10 @@ for (const backend of backends) {
         sub: 'u1',
         scope: 'openid',
         expiresAt,
-        revokedAt: null,
       });
-      await s.accessTokens.record(token('t-expired', NOW - 1));
-      await s.accessTokens.record(token('t-live', NOW + 1000));
+      // Rows exist only for revoked access tokens; kept until the token expires.
+      await s.accessTokens.revoke(token('t-expired', NOW - 1), NOW - 100);
+      await s.accessTokens.revoke(token('t-live', NOW + 1000), NOW - 100);
 
       await s.throttle.recordFailure(['account:old'], NOW - 25 * 3600 * 1000);
       await s.throttle.recordFailure(['account:recent'], NOW - 60_000);
@@ -113,6 +118,8 @@ for (const backend of backends) {
       const counts = await purgeExpired(s, NOW);
       assert.deepEqual(counts, {
         codes: expiredCodes,
+        grants: 0,
+        refreshTokens: 0,
         sessions: 2,
         interactions: 1,
         accessTokens: 1,
@@ -130,8 +137,12 @@ for (const backend of backends) {
       assert.equal(await s.sessions.get('s-ended'), undefined);
       assert.ok(await s.interactions.get('i-live'));
       assert.equal(await s.interactions.get('i-expired'), undefined);
-      assert.ok(await s.accessTokens.state('t-live'));
-      assert.equal(await s.accessTokens.state('t-expired'), undefined);
+      assert.equal(await s.accessTokens.isRevoked('t-live', null), true);
+      assert.equal(
+        await s.accessTokens.isRevoked('t-expired', null),
+        false,
+        'expired: gone, and the JWT is dead anyway',
+      );
       assert.equal(await count(s, 'sessions'), 1);
       assert.equal(await count(s, 'interactions'), 1);
       assert.equal(await count(s, 'access_tokens'), 1);
@@ -139,13 +150,77 @@ for (const backend of backends) {
       // Nothing left to do: a second run is a no-op; a small batch size still drains everything.
       assert.deepEqual(await purgeExpired(s, NOW), {
         codes: 0,
+        grants: 0,
+        refreshTokens: 0,
         sessions: 0,
         interactions: 0,
         loginFailures: 0,
         accessTokens: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
-      assert.deepEqual(later, { codes: 2, sessions: 1, interactions: 1, accessTokens: 1, loginFailures: 1 });
+      assert.deepEqual(later, {
+        codes: 2,
+        grants: 0,
+        refreshTokens: 0,
+        sessions: 1,
+        interactions: 1,
+        accessTokens: 1,
+        loginFailures: 1,
+      });
+    });
+
+    test('grants go after their retention unless a refresh-token family still has rows', async () => {
+      const base = {
+        clientId: 'c2',
+        userId: 'u2',
+        sessionHash: null,
+        scope: 'openid offline_access',
+        nonce: null,
+        authTime: NOW,
+        revokedAt: null,
+      };
+      const old = NOW - GRANT_RETENTION_MS - 1000;
+      const code = (grantId: string) => ({
+        hash: `code-${grantId}`,
+        grantId,
+        clientId: 'c2',
+        redirectUri: null,
+        codeChallenge: 'x',
+        expiresAt: old + 60_000,
+        consumedAt: null,
+      });
+      await s.grants.issueCode({ ...base, id: 'g-old', createdAt: old }, code('g-old'));
+      await s.grants.issueCode({ ...base, id: 'g-recent', createdAt: NOW - 1000 }, code('g-recent'));
+      await s.grants.createGrant({ ...base, id: 'g-family-live', createdAt: old });
+      await s.grants.createGrant({ ...base, id: 'g-family-ended', createdAt: old });
+      const refresh = (hash: string, grantId: string, expiresAt: number) => ({
+        hash,
+        grantId,
+        clientId: 'c2',
+        userId: 'u2',
+        scope: base.scope,
+        createdAt: old,
+        expiresAt,
+        idleExpiresAt: expiresAt,
+        consumedAt: null,
+        successor: null,
+        graceUntil: null,
+      });
+      await s.refreshTokens.insert(refresh('r-live', 'g-family-live', NOW + 1000));
+      // Ended, but less than a day ago: kept (reuse is still recognised, its last access token may live).
+      await s.refreshTokens.insert(refresh('r-just-ended', 'g-family-live', NOW - 1000));
+      await s.refreshTokens.insert(refresh('r-ended', 'g-family-ended', NOW - REFRESH_RETENTION_MS - 1));
+
+      const counts = await purgeExpired(s, NOW, { batchSize: 1 });
+      assert.equal(counts.refreshTokens, 1);
+      assert.equal(counts.grants, 2, 'g-old and g-family-ended');
+      assert.equal(await s.grants.getGrant('g-old'), undefined);
+      assert.equal((await s.grants.consumeCode('code-g-old', NOW)).status, 'unknown');
+      assert.equal(await s.grants.getGrant('g-family-ended'), undefined);
+      assert.ok(await s.grants.getGrant('g-recent'));
+      assert.ok(await s.grants.getGrant('g-family-live'));
+      assert.ok(await s.refreshTokens.get('r-just-ended'));
+      assert.equal(await s.refreshTokens.get('r-ended'), undefined);
     });
   });
 }

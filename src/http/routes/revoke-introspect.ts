@@ -4,6 +4,7 @@ import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
 import type { AuthenticatedClient } from '../../protocol/client-auth.js';
 import { invalidClient, invalidRequest } from '../../protocol/errors.js';
+import { grantIdOfJti } from '../../tokens/jti.js';
 import { verifyAccessToken } from '../../tokens/verify.js';
 import { authenticatedForm } from '../form.js';
 
@@ -32,8 +33,20 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
       return reply.header('cache-control', 'no-store').send();
     }
     const access = await verifyAccessToken(ctx, token);
-    if (access && access.payload.client_id === auth.client.clientId)
-      await ctx.storage.accessTokens.revoke(access.payload.jti, now);
+    if (access && access.payload.client_id === auth.client.clientId) {
+      const p = access.payload;
+      await ctx.storage.accessTokens.revoke(
+        {
+          jti: p.jti,
+          grantId: grantIdOfJti(p.jti),
+          clientId: p.client_id,
+          sub: p.sub,
+          scope: p.scope,
+          expiresAt: (p.exp ?? 0) * 1000,
+        },
+        now,
+      );
+    }
     return reply.header('cache-control', 'no-store').send();
   });
 

@@ -4,7 +4,7 @@
  * (`--scope`); no ID token, no refresh token (§4.4.3).
  */
 
-import { recordedAccessToken } from '../../tokens/issue.js';
+import { issueAccessToken } from '../../tokens/issue.js';
 import { invalidScope, unauthorizedClient } from '../errors.js';
 import { KNOWN_SCOPES, parseScope } from '../scopes.js';
 import type { GrantHandler } from './types.js';
@@ -33,7 +33,7 @@ export const clientCredentialsGrant: GrantHandler = {
       throw invalidScope(`Scope ${notAllowed.slice(0, 5).join(' ')} is not allowed for this application.`);
     }
     const scope = (requested.length > 0 ? requested : allowed).join(' ');
-    const { at, ttl } = await recordedAccessToken(ctx, client, {
+    const { at, ttl } = await issueAccessToken(ctx, client, {
       sub: client.clientId,
       scope,
       grantId: null,

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { AccessTokensTable, CodesTable, Database, GrantsTable } from '../schema.js';
+import type { CodesTable, Database, GrantsTable } from '../schema.js';
 import type {
   AccessTokenRecord,
   AccessTokenStore,
@@ -41,31 +41,71 @@ const grantRow = (g: Grant): Selectable<GrantsTable> => ({
   auth_time: g.authTime,
   created_at: g.createdAt,
   revoked_at: g.revokedAt,
+  code_hash: null,
+  code_redirect_uri: null,
+  code_challenge: null,
+  code_expires_at: null,
+  code_consumed_at: null,
 });
+
+/** The code written in a grant's row (migration 0005); undefined for grants without one. */
+const codeOfGrant = (r: Selectable<GrantsTable>): AuthorizationCode | undefined =>
+  r.code_hash === null || r.code_expires_at === null
+    ? undefined
+    : {
+        hash: r.code_hash,
+        grantId: r.id,
+        clientId: r.client_id,
+        redirectUri: r.code_redirect_uri,
+        codeChallenge: r.code_challenge,
+        expiresAt: r.code_expires_at,
+        consumedAt: r.code_consumed_at,
+      };
 
 export class SqlGrantStore implements GrantStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** One row, one autocommit insert: the code lives in its grant's row. */
   async issueCode(grant: Grant, code: AuthorizationCode): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('grants').values(grantRow(grant)).execute();
-      await tx
-        .insertInto('codes')
-        .values({
-          hash: code.hash,
-          grant_id: code.grantId,
-          client_id: code.clientId,
-          redirect_uri: code.redirectUri,
-          code_challenge: code.codeChallenge,
-          expires_at: code.expiresAt,
-          consumed_at: code.consumedAt,
-        })
-        .execute();
-    });
+    if (code.grantId !== grant.id || code.clientId !== grant.clientId)
+      throw new Error('issueCode: the code must belong to the grant');
+    await this.db
+      .insertInto('grants')
+      .values({
+        ...grantRow(grant),
+        code_hash: code.hash,
+        code_redirect_uri: code.redirectUri,
+        code_challenge: code.codeChallenge,
+        code_expires_at: code.expiresAt,
+        code_consumed_at: code.consumedAt,
+      })
+      .execute();
   }
 
   async consumeCode(hash: string, at: number): Promise<ConsumeCodeResult> {
-    // The single atomic step: only one caller can flip consumed_at from NULL.
+    // The single atomic step: only one caller can flip code_consumed_at from NULL, and the same
+    // statement returns the grant, so a redemption costs one statement.
+    const won = await this.db
+      .updateTable('grants')
+      .set({ code_consumed_at: at })
+      .where('code_hash', '=', hash)
+      .where('code_consumed_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    const wonCode = won && codeOfGrant(won);
+    if (won && wonCode) return { status: 'consumed', code: wonCode, grant: toGrant(won) };
+    const prior = await this.db
+      .selectFrom('grants')
+      .selectAll()
+      .where('code_hash', '=', hash)
+      .executeTakeFirst();
+    const priorCode = prior && codeOfGrant(prior);
+    if (priorCode) return { status: 'already-consumed', code: priorCode };
+    return this.#consumeLegacyCode(hash, at);
+  }
+
+  /** Codes in the table used before migration 0005 (written before the upgrade or by an older node). */
+  async #consumeLegacyCode(hash: string, at: number): Promise<ConsumeCodeResult> {
     const won = await this.db
       .updateTable('codes')
       .set({ consumed_at: at })
@@ -127,20 +167,27 @@ export class SqlGrantStore implements GrantStore {
   }
 }
 
-const toAccess = (r: Selectable<AccessTokensTable>): AccessTokenRecord => ({
-  jti: r.jti,
-  grantId: r.grant_id,
-  clientId: r.client_id,
-  sub: r.sub,
-  scope: r.scope,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-});
-
 export class SqlAccessTokenStore implements AccessTokenStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async record(t: AccessTokenRecord): Promise<void> {
+  async isRevoked(jti: string, grantId: string | null): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('access_tokens')
+      .select(['revoked_at', 'grant_id'])
+      .where('jti', '=', jti)
+      .executeTakeFirst();
+    if (row && row.revoked_at !== null) return true;
+    const family = grantId ?? row?.grant_id ?? null;
+    if (family === null) return false;
+    const grant = await this.db
+      .selectFrom('grants')
+      .select('revoked_at')
+      .where('id', '=', family)
+      .executeTakeFirst();
+    return !grant || grant.revoked_at !== null;
+  }
+
+  async revoke(t: Omit<AccessTokenRecord, 'revokedAt'>, at: number): Promise<void> {
     await this.db
       .insertInto('access_tokens')
       .values({
@@ -150,30 +197,11 @@ export class SqlAccessTokenStore implements AccessTokenStore {
         sub: t.sub,
         scope: t.scope,
         expires_at: t.expiresAt,
-        revoked_at: t.revokedAt,
+        revoked_at: at,
       })
-      .execute();
-  }
-
-  async state(jti: string): Promise<{ token: AccessTokenRecord; revoked: boolean } | undefined> {
-    const r = await this.db
-      .selectFrom('access_tokens as a')
-      .leftJoin('grants as g', 'g.id', 'a.grant_id')
-      .selectAll('a')
-      .select('g.revoked_at as grant_revoked_at')
-      .where('a.jti', '=', jti)
-      .executeTakeFirst();
-    if (!r) return undefined;
-    const { grant_revoked_at, ...row } = r;
-    return { token: toAccess(row), revoked: row.revoked_at !== null || grant_revoked_at !== null };
-  }
-
-  async revoke(jti: string, at: number): Promise<void> {
-    await this.db
-      .updateTable('access_tokens')
-      .set({ revoked_at: at })
-      .where('jti', '=', jti)
-      .where('revoked_at', 'is', null)
+      .onConflict((oc) =>
+        oc.column('jti').doUpdateSet({ revoked_at: at }).where('access_tokens.revoked_at', 'is', null),
+      )
       .execute();
   }
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, InteractionsTable, SessionsTable } from '../schema.js';
-import type { Interaction, InteractionStore, Session, SessionStore } from '../types.js';
+import type { Interaction, InteractionStore, Session, SessionStore, User } from '../types.js';
+import { toUser } from './users.js';
 
 const toSession = (r: Selectable<SessionsTable>): Session => ({
   idHash: r.id_hash,
@@ -37,6 +38,38 @@ export class SqlSessionStore implements SessionStore {
       .where('id_hash', '=', idHash)
       .executeTakeFirst();
     return r && toSession(r);
+  }
+
+  async getWithUser(idHash: string): Promise<{ session: Session; user: User } | undefined> {
+    const r = await this.db
+      .selectFrom('sessions as s')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .selectAll('s')
+      .select([
+        'u.username',
+        'u.email',
+        'u.name',
+        'u.password_hash',
+        'u.disabled',
+        'u.is_admin',
+        'u.created_at as user_created_at',
+        'u.updated_at as user_updated_at',
+      ])
+      .where('s.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const user = toUser({
+      id: r.user_id,
+      username: r.username,
+      email: r.email,
+      name: r.name,
+      password_hash: r.password_hash,
+      disabled: r.disabled,
+      is_admin: r.is_admin,
+      created_at: r.user_created_at,
+      updated_at: r.user_updated_at,
+    });
+    return { session: toSession(r), user };
   }
 
   async touch(idHash: string, at: number): Promise<void> {

@@ -3,7 +3,7 @@ import type { Database, UsersTable } from '../schema.js';
 import type { User, UserStore } from '../types.js';
 import { mapDuplicate } from './errors.js';
 
-const toUser = (r: Selectable<UsersTable>): User => ({
+export const toUser = (r: Selectable<UsersTable>): User => ({
   id: r.id,
   username: r.username,
   email: r.email,

@@ -1,0 +1,33 @@
+/** randomToken: pooled CSPRNG bytes, each handed out once. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { randomToken } from '../../src/crypto.js';
+
+describe('randomToken', () => {
+  it('gives base64url of the asked number of bytes, across pool refills', () => {
+    for (const bytes of [1, 16, 32, 100, 256, 257, 4096]) {
+      const t = randomToken(bytes);
+      assert.match(t, /^[A-Za-z0-9_-]+$/);
+      assert.equal(Buffer.from(t, 'base64url').length, bytes);
+    }
+    assert.equal(Buffer.from(randomToken(), 'base64url').length, 32, '256 bits by default');
+  });
+
+  it('never repeats a token, also where the 4 KiB pool is refilled', () => {
+    const seen = new Set<string>();
+    // 20,000 × 32 bytes ≈ 156 refills of the pool, with odd sizes in between to shift offsets.
+    for (let i = 0; i < 20_000; i++) {
+      const t = randomToken(i % 7 === 0 ? 17 : 32);
+      assert.equal(seen.has(t), false);
+      seen.add(t);
+    }
+  });
+
+  it('looks uniform: every byte value turns up, none far more than the others', () => {
+    const counts = new Array<number>(256).fill(0);
+    for (let i = 0; i < 2_000; i++) for (const b of Buffer.from(randomToken(32), 'base64url')) counts[b]!++;
+    // 64,000 bytes: 250 per value expected; 150–350 is more than 6 standard deviations wide.
+    assert.ok(Math.min(...counts) > 150, `min ${Math.min(...counts)}`);
+    assert.ok(Math.max(...counts) < 350, `max ${Math.max(...counts)}`);
+  });
+});
