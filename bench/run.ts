@@ -17,7 +17,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -74,7 +74,13 @@ async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
     const loadOut = join(BUILD, 'load', 'load.js');
     await Promise.all([
       esbuild.build({ ...common, entryPoints: [join(ROOT, 'bench/load.ts')], outfile: loadOut }),
-      esbuild.build({ ...common, entryPoints: [join(ROOT, 'src/cli/main.ts')], outfile: latchkeyOut }),
+      // Split at dynamic imports, as in dist/: each CLI command loads only its own modules.
+      esbuild.build({
+        ...common,
+        entryPoints: [join(ROOT, 'src/cli/main.ts')],
+        outdir: dirname(latchkeyOut),
+        splitting: true,
+      }),
       esbuild.build({
         ...common,
         entryPoints: [join(ROOT, 'bench/peer-oidc-provider.ts')],

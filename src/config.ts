@@ -33,6 +33,8 @@ export interface Config {
   rateLimit: boolean;
   clockOffsetSec: number;
   pgPoolSize: number;
+  /** SQLite page cache per connection, MiB. */
+  sqliteCacheMib: number;
   /** Bearer token for /admin/api (scripts); unset means the token route is off. */
   adminToken: string | undefined;
 }
@@ -60,6 +62,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   rateLimit: 'LATCHKEY_RATE_LIMIT',
   clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
   pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
+  sqliteCacheMib: 'LATCHKEY_SQLITE_CACHE_MIB',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
 };
 
@@ -124,6 +127,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     rateLimit: flag('rateLimit', true),
     clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
+    sqliteCacheMib: num('sqliteCacheMib', 2, 1, 4096),
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {

@@ -22,7 +22,10 @@ export async function createServer(
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
-  const storage = await openStorage(config.database, { poolSize: config.pgPoolSize });
+  const storage = await openStorage(config.database, {
+    poolSize: config.pgPoolSize,
+    sqliteCacheMib: config.sqliteCacheMib,
+  });
   try {
     const ctx = createContext(config, clock, storage);
     await ctx.keys.ensureKey();

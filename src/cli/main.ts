@@ -1,13 +1,6 @@
 #!/usr/bin/env node
 /** The `latchkey` command: server, administration, and the sample native app and API. */
 import { dbOption, parse, UsageError } from './args.js';
-import { auditCommand } from './audit.js';
-import { clientsCommand } from './clients.js';
-import { withContext } from './db.js';
-import { keysCommand } from './keys.js';
-import { sampleCommands } from './samples.js';
-import { serveCommand } from './serve.js';
-import { usersCommand } from './users.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 
@@ -32,6 +25,7 @@ type Command = (argv: string[]) => Promise<void>;
 
 async function migrateCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, dbOption);
+  const { withContext } = await import('./db.js');
   await withContext(values.db, async (ctx) => {
     await ctx.keys.ensureKey();
     process.stdout.write(`Database ${ctx.storage.location} is up to date.\n`);
@@ -40,25 +34,33 @@ async function migrateCommand(argv: string[]): Promise<void> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  const commands: Record<string, Command> = {
-    serve: serveCommand,
-    migrate: migrateCommand,
-    clients: clientsCommand,
-    users: usersCommand,
-    keys: keysCommand,
-    audit: auditCommand,
-    ...sampleCommands,
+  // Each command loads only its own modules: `serve` never loads the client or resource SDKs,
+  // and `login` never loads the server (shorter start-up, less memory).
+  const sample = (name: string) => async () => (await import('./samples.js')).sampleCommands[name] as Command;
+  const commands: Record<string, () => Promise<Command>> = {
+    serve: async () => (await import('./serve.js')).serveCommand,
+    migrate: async () => migrateCommand,
+    clients: async () => (await import('./clients.js')).clientsCommand,
+    users: async () => (await import('./users.js')).usersCommand,
+    keys: async () => (await import('./keys.js')).keysCommand,
+    audit: async () => (await import('./audit.js')).auditCommand,
+    login: sample('login'),
+    whoami: sample('whoami'),
+    token: sample('token'),
+    logout: sample('logout'),
+    'sample-api': sample('sample-api'),
   };
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(`${HELP}\n`);
     return cmd ? 0 : 2;
   }
-  const run = commands[cmd];
-  if (!run) {
+  const load = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
+  if (!load) {
     process.stderr.write(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
     return 2;
   }
   try {
+    const run = await load();
     await run(rest);
     return 0;
   } catch (err) {

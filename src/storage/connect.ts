@@ -50,7 +50,17 @@ function cachingDatabase(sqlite: BetterSqlite3.Database): SqliteDatabase {
 /**
  * Drivers are loaded on demand: a SQLite server never loads pg (and start-up stays short).
  */
-export async function openDatabase(url: string, opts: { poolSize?: number } = {}): Promise<OpenedDatabase> {
+/**
+ * SQLite page cache per connection: SQLite's own default, 2 MiB. better-sqlite3 raises it to
+ * 16 MiB, which filled up under load (+14 MiB resident) and was slower on the flow benchmark;
+ * the operating system caches the file anyway (bench/README.md).
+ */
+export const DEFAULT_SQLITE_CACHE_MIB = 2;
+
+export async function openDatabase(
+  url: string,
+  opts: { poolSize?: number; sqliteCacheMib?: number } = {},
+): Promise<OpenedDatabase> {
   if (isPostgresUrl(url)) {
     const { default: pg } = await import('pg');
     // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double.
@@ -83,6 +93,8 @@ export async function openDatabase(url: string, opts: { poolSize?: number } = {}
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // Negative: a size in KiB rather than pages.
+  sqlite.pragma(`cache_size = -${Math.round((opts.sqliteCacheMib ?? DEFAULT_SQLITE_CACHE_MIB) * 1024)}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
   return { db, dialect: 'sqlite', location: path, close: () => db.destroy() };
 }

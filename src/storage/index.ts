@@ -38,7 +38,10 @@ export function storesFor(db: Kysely<Database>): Stores {
 }
 
 /** Opens the database and runs pending migrations first (every command does). */
-export async function openStorage(url: string, opts: { poolSize?: number } = {}): Promise<Storage> {
+export async function openStorage(
+  url: string,
+  opts: { poolSize?: number; sqliteCacheMib?: number } = {},
+): Promise<Storage> {
   const opened = await openDatabase(url, opts);
   try {
     await migrate(opened.db);

@@ -48,6 +48,25 @@ describe('configuration', () => {
     }
   });
 
+  it('the SQLite page cache is 2 MiB unless LATCHKEY_SQLITE_CACHE_MIB says otherwise', async () => {
+    assert.equal(loadConfig({}, {}).sqliteCacheMib, 2);
+    assert.throws(() => loadConfig({}, { LATCHKEY_SQLITE_CACHE_MIB: '0' }), /LATCHKEY_SQLITE_CACHE_MIB/);
+    const dir = tempDir();
+    for (const [env, kib] of [
+      [{}, -2048],
+      [{ LATCHKEY_SQLITE_CACHE_MIB: '32' }, -32768],
+    ] as const) {
+      const s = await createServer(loadConfig({ database: `${dir}/cache.db`, logLevel: 'silent' }, env));
+      try {
+        const { sql } = await import('kysely');
+        const r = await sql<{ cache_size: number }>`pragma cache_size`.execute(s.ctx.storage.db);
+        assert.equal(r.rows[0]?.cache_size, kib);
+      } finally {
+        await s.close();
+      }
+    }
+  });
+
   it('a spawned-style server takes a clock offset', async () => {
     const dir = tempDir();
     const s = await createServer(
