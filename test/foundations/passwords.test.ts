@@ -1,16 +1,9 @@
-/** argon2id hashing in low-priority worker threads (src/passwords.ts). */
+/** argon2id hashing off the event loop, bounded (src/passwords.ts). */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/passwords.js';
-
-/** Nice values of this process's threads (Linux), from /proc/self/task/<tid>/stat field 19. */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
-}
+import { HASHES_IN_FLIGHT, THREAD_POOL_SIZE } from '../../src/threads.js';
 
 describe('passwords', () => {
   it('argon2id at the OWASP cost; the right password verifies, others do not', async () => {
@@ -29,7 +22,7 @@ describe('passwords', () => {
     assert.equal(await verifyPassword(h, 'p'.repeat(MAX_PASSWORD_LENGTH + 1)), false);
   });
 
-  it('many at once queue for the workers and each gets its own answer', async () => {
+  it('many at once queue for the hashing slots and each gets its own answer', async () => {
     const hashes = await Promise.all(['a', 'b', 'c'].map((p) => hashPassword(p)));
     const checks = await Promise.all(
       Array.from({ length: 9 }, (_, i) => verifyPassword(hashes[i % 3], ['a', 'b', 'c'][(i + (i % 2)) % 3]!)),
@@ -40,12 +33,9 @@ describe('passwords', () => {
     );
   });
 
-  it('hashing threads run below the event loop in priority (Linux)', {
-    skip: process.platform !== 'linux',
-  }, async () => {
-    await hashPassword('warm');
-    const nice = threadNiceValues();
-    assert.ok(nice.includes(10), `a thread at nice 10: ${nice.join(',')}`);
-    assert.equal(nice[0], 0, 'the main thread keeps its priority');
+  it('the thread pool keeps a thread per core for signing beside the hashing slots', () => {
+    const cores = Math.max(1, availableParallelism());
+    assert.equal(HASHES_IN_FLIGHT, Math.max(1, cores - 1));
+    assert.ok(THREAD_POOL_SIZE - HASHES_IN_FLIGHT >= Math.max(2, cores));
   });
 });
