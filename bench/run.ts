@@ -11,6 +11,8 @@
  *   npm run bench -- --quick       smoke run for CI (about 35 s), without the JWT peer
  *   npm run bench -- --peer-jwt    (with --quick) add the JWT peer; --no-peer-jwt leaves it out
  *   npm run bench -- --profile     flow load only, Latchkey under node --cpu-prof (.tmp/bench/profile)
+ *   npm run bench -- --no-es256    leave out Latchkey with ES256 access tokens (flows + refresh;
+ *                                  in the full run by default, with --quick only with --es256)
  *   npm run bench -- --only latchkey|peer
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -32,6 +34,8 @@ const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? argv[onlyIdx + 1] : undefined;
 /** node-oidc-provider with RFC 9068 JWT access tokens (RS256 for both tokens, as Latchkey). */
 const peerJwt = quick ? argv.includes('--peer-jwt') : !argv.includes('--no-peer-jwt');
+/** Latchkey again with LATCHKEY_ACCESS_TOKEN_ALG=ES256, flows and refreshes only. */
+const es256 = !profile && (quick ? argv.includes('--es256') : !argv.includes('--no-es256'));
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILD = join(ROOT, '.tmp', 'bench');
@@ -300,6 +304,7 @@ async function measure(
   start: () => Promise<Started>,
   clientId: string,
   audience: string | null,
+  opts: { flowAndRefreshOnly?: boolean } = {},
 ): Promise<ServerFigures> {
   log(`\n== ${name}  (${entry.how})`);
   const started = await start();
@@ -347,7 +352,8 @@ async function measure(
         refreshNote = 'refresh_token is not in grant_types_supported';
         log(`   refresh grant: n/a (${refreshNote})`);
       }
-
+    }
+    if (!profile && !opts.flowAndRefreshOnly) {
       log(`   token endpoint idle (${PROBE_CONCURRENCY} users), ${TIMES.idleProbe} s …`);
       tokenIdle = await load({
         ...base,
@@ -374,7 +380,7 @@ async function measure(
     let verification: VerifyResult | null = null;
     const tokens = flow.accessTokens ?? [];
     const isJwt = tokens.length > 0 && tokens.every((t) => t.split('.').length === 3);
-    if (audience !== null && isJwt) {
+    if (audience !== null && isJwt && !opts.flowAndRefreshOnly) {
       log(`   resource-server verification, 1 core, ${TIMES.verify} s …`);
       try {
         const out = await run([
@@ -415,8 +421,12 @@ async function measure(
   }
 }
 
-async function latchkey(entry: Entry, dir: string): Promise<ServerFigures> {
-  const db = join(dir, 'latchkey.db');
+async function latchkey(
+  entry: Entry,
+  dir: string,
+  accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
+): Promise<ServerFigures> {
+  const db = join(dir, `latchkey-${accessTokenAlg}.db`);
   const cli = (args: string[], input?: string) =>
     run([...entry.args, ...args, '--db', db], {
       env: { LATCHKEY_LOG_LEVEL: 'silent' },
@@ -444,7 +454,7 @@ async function latchkey(entry: Entry, dir: string): Promise<ServerFigures> {
   const profileDir = join(BUILD, 'profile');
   const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const figures = await measure(
-    'Latchkey',
+    accessTokenAlg === 'RS256' ? 'Latchkey' : `Latchkey (${accessTokenAlg} access tokens)`,
     entry,
     () =>
       startServer(
@@ -453,12 +463,14 @@ async function latchkey(entry: Entry, dir: string): Promise<ServerFigures> {
           LATCHKEY_LOG_LEVEL: 'silent',
           LATCHKEY_RATE_LIMIT: 'false',
           LATCHKEY_ISSUER: base,
+          LATCHKEY_ACCESS_TOKEN_ALG: accessTokenAlg,
           NODE_ENV: 'production',
         },
         base,
       ),
     client.client_id,
     'api://default',
+    { flowAndRefreshOnly: accessTokenAlg !== 'RS256' },
   );
   if (profile) figures.profile = profileDir;
   return figures;
@@ -561,8 +573,10 @@ async function main(): Promise<number> {
   let l: ServerFigures | undefined;
   let p: ServerFigures | undefined;
   let pj: ServerFigures | undefined;
+  let le: ServerFigures | undefined;
   try {
     if (only !== 'peer') l = await latchkey(entries.latchkey, dir);
+    if (only !== 'peer' && es256) le = await latchkey(entries.latchkey, dir, 'ES256');
     if (only !== 'latchkey') p = await peer(entries.peer, false);
     if (only !== 'latchkey' && peerJwt) pj = await peer(entries.peer, true);
   } finally {
@@ -573,6 +587,16 @@ async function main(): Promise<number> {
   if (pj) peers.push(['oidc-provider JWT', pj]);
   const report = table(l, peers);
   process.stdout.write(`\n${report}\n`);
+  if (le) {
+    const times = (a: number | null | undefined, b: number | null | undefined) => `${ratio(a, b) ?? 'n/a'}×`;
+    process.stdout.write(
+      `\nLatchkey with ES256 access tokens (ID tokens RS256): ${le.flow.perSecond} flows/s ` +
+        `(p50 ${le.flow.p50} ms, p99 ${le.flow.p99} ms, ${le.flow.serverCpuMsPerIteration} ms CPU per flow) = ` +
+        `${times(le.flow.perSecond, p?.flow.perSecond)} the peer` +
+        `${pj ? `, ${times(le.flow.perSecond, pj.flow.perSecond)} the JWT peer` : ''} (target ≥ 2×); ` +
+        `${le.refresh?.perSecond ?? 'n/a'} refreshes/s = ${times(le.refresh?.perSecond, p?.refresh?.perSecond)} the peer\n`,
+    );
+  }
   const checks = l && {
     flowsVsPeer: ratio(l.flow.perSecond, p?.flow.perSecond),
     flowsVsPeerTarget: 1.4,
@@ -609,6 +633,15 @@ async function main(): Promise<number> {
     latchkey: l ?? null,
     peer: p ?? null,
     peerJwtAccessTokens: pj ?? null,
+    latchkeyEs256AccessTokens: le ?? null,
+    ratiosEs256VsPeer: le
+      ? {
+          flowsPerSecond: ratio(le.flow.perSecond, p?.flow.perSecond),
+          flowP99: ratio(le.flow.p99, p?.flow.p99),
+          refreshPerSecond: ratio(le.refresh?.perSecond, p?.refresh?.perSecond),
+          flowsPerSecondVsJwtPeer: ratio(le.flow.perSecond, pj?.flow.perSecond),
+        }
+      : null,
     ratiosVsPeerJwtAccessTokens: pj
       ? {
           flowsPerSecond: ratio(l?.flow.perSecond, pj.flow.perSecond),
@@ -637,13 +670,13 @@ async function main(): Promise<number> {
   };
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nbench/results.json written (${seconds} s)\n`);
-  const errors = [l, p, pj].reduce(
+  const errors = [l, p, pj, le].reduce(
     (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + (f.signin?.errors ?? 0) : 0),
     0,
   );
   if (errors > 0) {
     log(`bench: ${errors} request errors; first ones:`);
-    for (const f of [l, p, pj]) {
+    for (const f of [l, p, pj, le]) {
       for (const r of [f?.flow, f?.refresh, f?.signin]) {
         if (r?.firstErrors.length) log(`  ${f?.server} ${r.scenario}: ${r.firstErrors.join(' | ')}`);
       }

@@ -35,6 +35,8 @@ export interface Config {
   pgPoolSize: number;
   /** SQLite page cache per connection, MiB. */
   sqliteCacheMib: number;
+  /** JWS algorithm of access tokens; ID tokens are always RS256. */
+  accessTokenAlg: 'RS256' | 'ES256';
   /** Bearer token for /admin/api (scripts); unset means the token route is off. */
   adminToken: string | undefined;
 }
@@ -63,6 +65,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
   pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
   sqliteCacheMib: 'LATCHKEY_SQLITE_CACHE_MIB',
+  accessTokenAlg: 'LATCHKEY_ACCESS_TOKEN_ALG',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
 };
 
@@ -128,12 +131,16 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
     sqliteCacheMib: num('sqliteCacheMib', 2, 1, 4096),
+    accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(
       `${label('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent`,
     );
+  }
+  if (cfg.accessTokenAlg !== 'RS256' && cfg.accessTokenAlg !== 'ES256') {
+    throw new ConfigError(`${label('accessTokenAlg')} must be RS256 or ES256`);
   }
   if (cfg.adminToken !== undefined && (cfg.adminToken.length < 16 || /\s/.test(cfg.adminToken))) {
     throw new ConfigError(`${label('adminToken')} must be at least 16 characters without spaces`);

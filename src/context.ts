@@ -37,7 +37,7 @@ export function createContext(config: Config, clock: Clock, storage: Storage): S
     clock,
     storage,
     keys,
-    minter: new TokenMinter(keys, clock, config.issuer, config.audience),
+    minter: new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg),
     audit: new Audit(storage.audit, clock),
     clients: new ClientAdmin(storage.clients, clock),
     users: new UserAdmin(storage.users, clock, { sessions: storage.sessions, grants: storage.grants }),

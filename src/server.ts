@@ -28,7 +28,11 @@ export async function createServer(
   });
   try {
     const ctx = createContext(config, clock, storage);
-    await ctx.keys.ensureKey();
+    const made = await ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' });
+    if (made && made.generation > 1)
+      process.emitWarning(
+        `signing keys rotated to generation ${made.generation} for ES256 access tokens; they are signed RS256 until it is active`,
+      );
     const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger });
     const purge = startPurgeTimer(storage, clock, {
       onError: (err) => app.log.warn({ err }, 'purge failed'),

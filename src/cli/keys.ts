@@ -16,7 +16,13 @@ export async function keysCommand(argv: string[]): Promise<void> {
       });
       print(
         values.json!,
-        { kid: key.kid, generation: key.generation, alg: key.alg, active_at: iso(key.activeAt) },
+        {
+          kid: key.kid,
+          generation: key.generation,
+          alg: key.alg,
+          es256_kid: key.ec?.kid ?? null,
+          active_at: iso(key.activeAt),
+        },
         () =>
           `New signing key ${key.kid} (generation ${key.generation}) is published now and signs from ${iso(key.activeAt)}`,
       );
@@ -28,6 +34,8 @@ export async function keysCommand(argv: string[]): Promise<void> {
       kid: k.kid,
       generation: k.generation,
       alg: k.alg,
+      /** The generation's P-256 key for ES256 access tokens (LATCHKEY_ACCESS_TOKEN_ALG). */
+      es256_kid: k.ec?.kid ?? null,
       created_at: iso(k.createdAt),
       active_at: iso(k.activeAt),
       retired_at: iso(k.retiredAt),
@@ -44,7 +52,12 @@ export async function keysCommand(argv: string[]): Promise<void> {
     print(values.json!, keys, () =>
       keys.length === 0
         ? 'No keys yet (created on first serve).'
-        : keys.map((k) => `${k.kid}  gen ${k.generation}  ${k.alg}  ${k.status}`).join('\n'),
+        : keys
+            .map(
+              (k) =>
+                `${k.kid}  gen ${k.generation}  ${k.alg}${k.es256_kid ? ` + ES256 ${k.es256_kid}` : ''}  ${k.status}`,
+            )
+            .join('\n'),
     );
   });
 }

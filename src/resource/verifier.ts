@@ -33,7 +33,10 @@ export interface VerifierOptions {
   issuer: string;
   /** The audience (or audiences) this resource server accepts; `aud` must contain one. */
   audience: string | string[];
-  /** Allowed signature algorithms; default `['RS256']`. `none` and HS* are refused. */
+  /**
+   * Allowed signature algorithms; default `['RS256', 'ES256']` (what Latchkey signs access tokens
+   * with, LATCHKEY_ACCESS_TOKEN_ALG). `none` and HS* are refused.
+   */
   algorithms?: Algorithm[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds (default 5, at most 300). */
   clockToleranceSec?: number;
@@ -173,7 +176,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     audiences.some((a) => typeof a !== 'string' || !a)
   )
     throw argError('audience must be a non-empty string or array of strings');
-  const algorithms = options.algorithms ?? ['RS256'];
+  const algorithms = options.algorithms ?? ['RS256', 'ES256'];
   if (!Array.isArray(algorithms) || algorithms.length === 0)
     throw argError('algorithms must be a non-empty array');
   for (const a of algorithms) {

@@ -225,6 +225,18 @@ const migrations: Record<string, Migration> = {
       // Access tokens are no longer recorded at issue; their rows are written only on revocation.
     },
   },
+  '0006_signing_key_ec_part': {
+    /**
+     * Each key generation may also hold a P-256 key for ES256 access tokens
+     * (LATCHKEY_ACCESS_TOKEN_ALG=ES256): created, published, rotated and retired with its
+     * RS256 key, which keeps signing ID tokens.
+     */
+    async up(db: AnyDb) {
+      for (const column of ['ec_kid', 'ec_private_pem', 'ec_public_jwk']) {
+        await db.schema.alterTable('signing_keys').addColumn(column, 'text').execute();
+      }
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -136,6 +136,10 @@ export interface SigningKeysTable {
   retired_at: number | null;
   /** Leaves the JWKS (every token it signed has expired). */
   expires_at: number | null;
+  /** The generation's P-256 key for ES256 access tokens (0006); null for older generations. */
+  ec_kid: string | null;
+  ec_private_pem: string | null;
+  ec_public_jwk: string | null;
 }
 
 export interface AuditEventsTable {

@@ -242,6 +242,8 @@ export interface SigningKey {
   alg: string;
   privatePem: string;
   publicJwk: Record<string, unknown>;
+  /** The generation's ES256 key (P-256), when it has one (access tokens only). */
+  ec: { kid: string; privatePem: string; publicJwk: Record<string, unknown> } | null;
   createdAt: number;
   activeAt: number;
   retiredAt: number | null;

@@ -22,6 +22,20 @@ export interface ActiveKey {
   alg: string;
   privateKey: KeyObject;
   privatePem: string;
+  /** The generation's ES256 key, when it has one. */
+  ec: { kid: string; privateKey: KeyObject } | null;
+}
+
+/** A P-256 key for ES256 access tokens, made with every generation (RFC 7518 §3.4). */
+async function generateEcPart(): Promise<NonNullable<SigningKey['ec']>> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! });
+  return {
+    kid,
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicJwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' },
+  };
 }
 
 export async function generateSigningKey(
@@ -38,6 +52,7 @@ export async function generateSigningKey(
     alg: 'RS256',
     privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     publicJwk: { kty: 'RSA', n: publicJwk.n, e: publicJwk.e, kid, alg: 'RS256', use: 'sig' },
+    ec: await generateEcPart(),
     createdAt: now,
     activeAt,
     retiredAt: null,
@@ -55,13 +70,28 @@ export class KeyManager {
     private readonly timings: KeyTimings,
   ) {}
 
-  /** Creates generation 1 when the store has no key; safe to call from many nodes at once. */
-  async ensureKey(): Promise<void> {
+  /**
+   * Creates generation 1 when the store has no key; safe to call from many nodes at once.
+   * With `ecRequired` (ES256 access tokens) and a newest generation made before keys had an
+   * ES256 part, rotates once: until the new generation is active, access tokens stay RS256.
+   * Returns the key it made, if any.
+   */
+  async ensureKey(opts: { ecRequired?: boolean } = {}): Promise<SigningKey | undefined> {
     const all = await this.store.listAll();
-    if (all.length > 0) return;
-    const now = this.clock.now();
-    await this.store.insertIfGenerationFree(await generateSigningKey(1, now, now));
-    this.#cache = undefined;
+    if (all.length === 0) {
+      const now = this.clock.now();
+      const key = await generateSigningKey(1, now, now);
+      this.#cache = undefined;
+      return (await this.store.insertIfGenerationFree(key)) ? key : undefined;
+    }
+    if (opts.ecRequired && all[0]?.ec === null) {
+      try {
+        return await this.rotate();
+      } catch {
+        return undefined; // another node rotated at the same moment
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -100,19 +130,33 @@ export class KeyManager {
     const keys = await this.#published();
     const key = keys.find((k) => k.activeAt <= now) ?? keys[keys.length - 1];
     if (!key) throw new Error('no signing key: the key store is empty');
-    let privateKey = this.#privateKeys.get(key.kid);
+    return {
+      kid: key.kid,
+      alg: key.alg,
+      privateKey: this.#privateKey(key.kid, key.privatePem),
+      privatePem: key.privatePem,
+      ec: key.ec ? { kid: key.ec.kid, privateKey: this.#privateKey(key.ec.kid, key.ec.privatePem) } : null,
+    };
+  }
+
+  #privateKey(kid: string, pem: string): KeyObject {
+    let privateKey = this.#privateKeys.get(kid);
     if (!privateKey) {
-      privateKey = createPrivateKey(key.privatePem);
-      this.#privateKeys.set(key.kid, privateKey);
+      privateKey = createPrivateKey(pem);
+      this.#privateKeys.set(kid, privateKey);
     }
-    return { kid: key.kid, alg: key.alg, privateKey, privatePem: key.privatePem };
+    return privateKey;
   }
 
   /** RFC 7517 JWK Set of the public parts only. */
   async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
     const now = this.clock.now();
     const keys = await this.#published();
-    return { keys: keys.filter((k) => k.expiresAt === null || k.expiresAt > now).map((k) => k.publicJwk) };
+    return {
+      keys: keys
+        .filter((k) => k.expiresAt === null || k.expiresAt > now)
+        .flatMap((k) => (k.ec ? [k.publicJwk, k.ec.publicJwk] : [k.publicJwk])),
+    };
   }
 
   async list(): Promise<SigningKey[]> {
@@ -122,7 +166,9 @@ export class KeyManager {
   /** Public key by kid (for checking our own id_token_hint). */
   async publicKey(kid: string): Promise<KeyObject | undefined> {
     const keys = await this.#published();
-    const k = keys.find((x) => x.kid === kid);
-    return k ? createPublicKey({ key: k.publicJwk as JWK & { kty: string }, format: 'jwk' }) : undefined;
+    const jwk = keys
+      .flatMap((k) => (k.ec ? [k.publicJwk, k.ec.publicJwk] : [k.publicJwk]))
+      .find((j) => j['kid'] === kid);
+    return jwk ? createPublicKey({ key: jwk as JWK & { kty: string }, format: 'jwk' }) : undefined;
   }
 }

@@ -29,7 +29,7 @@ export async function verifyAccessToken(
       issuer: ctx.config.issuer,
       audience: ctx.config.audience,
       typ: 'at+jwt',
-      algorithms: ['RS256'],
+      algorithms: ['RS256', 'ES256'],
       currentDate: new Date(ctx.clock.now()),
       requiredClaims: ['sub', 'jti', 'client_id', 'exp', 'iat'],
     });

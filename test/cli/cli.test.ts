@@ -212,6 +212,8 @@ describe('latchkey CLI', () => {
     const keys = JSON.parse((await run(['keys', 'list', '--json', '--db', db])).stdout);
     assert.equal(keys.length, 2);
     assert.ok(keys.every((k: { kid: string; alg: string }) => k.kid && k.alg === 'RS256'));
+    assert.ok(rot.es256_kid, 'every generation has an ES256 key for LATCHKEY_ACCESS_TOKEN_ALG=ES256');
+    assert.equal(keys[0].es256_kid, rot.es256_kid);
   });
 
   it('serve --demo creates demo data on an empty database only, and stops on SIGTERM', async () => {

@@ -164,9 +164,13 @@ describe('token module', () => {
     const res = await fetch(`${server.url}/jwks`);
     const jwks = (await res.json()) as { keys: Record<string, unknown>[] };
     assert.ok(jwks.keys.length >= 1);
+    // Each generation: its RS256 key, and its P-256 key for LATCHKEY_ACCESS_TOKEN_ALG=ES256.
+    assert.deepEqual(
+      new Set(jwks.keys.map((k) => `${k['kty']} ${k['alg']}`)),
+      new Set(['RSA RS256', 'EC ES256']),
+    );
     for (const k of jwks.keys) {
-      assert.equal(k['kty'], 'RSA');
-      assert.equal(k['alg'], 'RS256');
+      if (k['kty'] === 'EC') assert.equal(k['crv'], 'P-256');
       assert.equal(k['use'], 'sig');
       assert.ok(k['kid']);
       for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[priv], undefined);

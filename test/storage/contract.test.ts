@@ -91,6 +91,7 @@ const key = (generation: number, over: Partial<SigningKey> = {}): SigningKey => 
   alg: 'RS256',
   privatePem: 'pem',
   publicJwk: { kty: 'RSA', n: 'n', e: 'AQAB' },
+  ec: null,
   createdAt: T0,
   activeAt: T0,
   retiredAt: null,
@@ -492,6 +493,16 @@ for (const backend of backends) {
       const later = await s.keys.listPublished(T0 + 1000);
       assert.ok(!later.some((k) => k.kid === k1.kid), 'unpublished once expired');
       assert.equal(later[0]?.generation, g2);
+
+      // A generation with an ES256 part keeps it (migration 0006).
+      const ec = {
+        kid: id('eckid'),
+        privatePem: 'ec-pem',
+        publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+      };
+      const k3 = key(base + 3, { ec });
+      assert.equal(await s.keys.insertIfGenerationFree(k3), true);
+      assert.deepEqual((await s.keys.listAll())[0], k3);
     });
 
     test('audit: newest first, filters by type, user and client, limit', async () => {

@@ -53,6 +53,10 @@ const toKey = (r: Selectable<SigningKeysTable>): SigningKey => ({
   alg: r.alg,
   privatePem: r.private_pem,
   publicJwk: JSON.parse(r.public_jwk),
+  ec:
+    r.ec_kid !== null && r.ec_private_pem !== null && r.ec_public_jwk !== null
+      ? { kid: r.ec_kid, privatePem: r.ec_private_pem, publicJwk: JSON.parse(r.ec_public_jwk) }
+      : null,
   createdAt: r.created_at,
   activeAt: r.active_at,
   retiredAt: r.retired_at,
@@ -87,6 +91,9 @@ export class SqlKeyStore implements KeyStore {
           alg: k.alg,
           private_pem: k.privatePem,
           public_jwk: JSON.stringify(k.publicJwk),
+          ec_kid: k.ec?.kid ?? null,
+          ec_private_pem: k.ec?.privatePem ?? null,
+          ec_public_jwk: k.ec ? JSON.stringify(k.ec.publicJwk) : null,
           created_at: k.createdAt,
           active_at: k.activeAt,
           retired_at: k.retiredAt,
