@@ -4,7 +4,9 @@ import { createHash, randomBytes, randomFillSync, randomUUID, timingSafeEqual } 
 /**
  * Random bytes are drawn from the CSPRNG in blocks of 4 KiB and handed out once each (as
  * crypto.randomUUID does): one call into OpenSSL per ~128 tokens instead of one per token,
- * which showed as ≈ 2 % of the server's time per sign-in flow (bench/README.md).
+ * which showed as ≈ 2 % of the server's time per sign-in flow (bench/README.md). The pool holds
+ * up to 4 KiB of bytes not yet handed out: like every secret in memory, they are in a heap
+ * snapshot or core dump of the process.
  */
 const POOL_SIZE = 4096;
 const pool = Buffer.alloc(POOL_SIZE);
@@ -12,6 +14,8 @@ let poolOffset = POOL_SIZE;
 
 /** base64url of `bytes` random bytes (default 32 = 256 bits). */
 export function randomToken(bytes = 32): string {
+  if (!Number.isInteger(bytes) || bytes < 1)
+    throw new RangeError('randomToken: bytes must be a positive integer');
   if (bytes > 256) return randomBytes(bytes).toString('base64url');
   if (poolOffset + bytes > POOL_SIZE) {
     randomFillSync(pool);

@@ -1,13 +1,22 @@
 /**
- * How many threads do background work. Password hashes (argon2id, ≈ 20 ms of CPU each) and RS256
- * signatures both run on libuv's thread pool. Hashing is bounded to (cores − 1) at once, so a
- * sign-in burst never takes every core; the pool has a thread per core on top of that, so a
- * signature never queues behind a hash (bench/README.md: /token p99 under sign-in load).
+ * How many password hashes run at once. Hashes (argon2id, ≈ 20 ms of CPU each) and RS256
+ * signatures share libuv's thread pool (UV_THREADPOOL_SIZE, 4 unless the operator sets it in the
+ * environment; it cannot be changed from inside an ES module, as the module loader has started the
+ * pool by then). Hashing is bounded to (cores − 1) so a sign-in burst never takes every core, and
+ * to (pool − 2) so at least two pool threads stay free for signatures (bench/README.md: /token p99
+ * under sign-in load). At least one hash always runs.
  */
 import { availableParallelism } from 'node:os';
 
 const cores = Math.max(1, availableParallelism());
 
-export const HASHES_IN_FLIGHT = Math.max(1, cores - 1);
+/** libuv's pool size as it will be: the environment's value (1–1024), else 4. */
+export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env['UV_THREADPOOL_SIZE']);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, 1024) : 4;
+}
 
-export const THREAD_POOL_SIZE = Math.max(2, cores) + HASHES_IN_FLIGHT;
+export const hashesInFlight = (poolSize: number, cpuCount = cores): number =>
+  Math.max(1, Math.min(cpuCount - 1, poolSize - 2));
+
+export const HASHES_IN_FLIGHT = hashesInFlight(threadPoolSize());

@@ -1,13 +1,6 @@
 #!/usr/bin/env node
 /** The `latchkey` command: server, administration, and the sample native app and API. */
-import { THREAD_POOL_SIZE } from '../threads.js';
 import { dbOption, parse, UsageError } from './args.js';
-
-// libuv's thread pool signs tokens and hashes passwords (threads.ts) unless the operator set its
-// size: libuv's default of four is more than a 2-core machine uses (each thread keeps its own
-// allocator arena) and fewer than a large one could. libuv reads it when the pool first starts,
-// after this line (commands are imported below, on demand).
-process.env['UV_THREADPOOL_SIZE'] ??= String(THREAD_POOL_SIZE);
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 

@@ -5,26 +5,12 @@
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import { CODE_RETENTION_MS, REFRESH_RETENTION_MS } from '../storage/retention.js';
 import type { Database } from '../storage/schema.js';
 
+export { CODE_RETENTION_MS, GRANT_RETENTION_MS, REFRESH_RETENTION_MS } from '../storage/retention.js';
 export const PURGE_BATCH_SIZE = 500;
 export const PURGE_INTERVAL_MS = 60_000;
-/**
- * Codes are kept this long after they expire so a late replay is still recognised as
- * reuse (and revokes what the code issued) rather than looking unknown. Access tokens the
- * code issued live at most a day (MAX_SIGNED_LIFETIME_SEC), so a day covers them.
- */
-export const CODE_RETENTION_MS = 24 * 3600 * 1000;
-/**
- * A grant outlives its code's retention (codes live at most 10 minutes) and every access token
- * issued at redemption; after that it is kept only while its refresh-token family has rows.
- */
-export const GRANT_RETENTION_MS = 2 * 24 * 3600 * 1000;
-/**
- * A refresh-token family's rows are kept a day past its absolute end: reuse detection no longer
- * matters then, and the last access token it issued (at most a day) has expired.
- */
-export const REFRESH_RETENTION_MS = 24 * 3600 * 1000;
 export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;
 
 export interface PurgeCounts {
@@ -93,7 +79,8 @@ export async function purgeExpired(
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   });
-  // After the refresh tokens: a grant goes once old enough and without a refresh-token row.
+  // A grant goes at its purge_after (set when it is made, moved when its refresh-token family
+  // is), and never while a refresh-token row of its family is left (belt and braces).
   const grants = await purgeTable(batch, async (limit) => {
     const r = await db
       .deleteFrom('grants')
@@ -103,7 +90,7 @@ export async function purgeExpired(
         db
           .selectFrom('grants')
           .select('id')
-          .where('created_at', '<', now - GRANT_RETENTION_MS)
+          .where('purge_after', '<', now)
           .where((eb) =>
             eb.not(
               eb.exists(

@@ -3,6 +3,7 @@
  * PostgreSQL) so several nodes starting together run each migration exactly once.
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { GRANT_RETENTION_MS, REFRESH_RETENTION_MS } from './retention.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
 type AnyDb = Kysely<any>;
@@ -217,11 +218,40 @@ const migrations: Record<string, Migration> = {
         ['code_challenge', 'text'],
         ['code_expires_at', ms],
         ['code_consumed_at', ms],
+        ['purge_after', ms],
       ] as const) {
         await db.schema.alterTable('grants').addColumn(column, type).execute();
       }
+      // Grants were never purged before: from now on each has the time after which it may go
+      // (storage/retention.ts), two days after it was made or a day after its refresh-token
+      // family ends, whichever is later.
+      await db
+        .updateTable('grants')
+        .set((eb) => ({ purge_after: eb('created_at', '+', GRANT_RETENTION_MS) }))
+        .execute();
+      await db
+        .updateTable('grants')
+        .set((eb) => ({
+          purge_after: eb(
+            eb
+              .selectFrom('refresh_tokens')
+              .select((f) => f.fn.max('refresh_tokens.expires_at').as('end'))
+              .whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
+            '+',
+            REFRESH_RETENTION_MS,
+          ),
+        }))
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('refresh_tokens')
+              .select('refresh_tokens.hash')
+              .whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
+          ),
+        )
+        .execute();
       await db.schema.createIndex('grants_code_hash').on('grants').column('code_hash').unique().execute();
-      await db.schema.createIndex('grants_created').on('grants').column('created_at').execute();
+      await db.schema.createIndex('grants_purge_after').on('grants').column('purge_after').execute();
       // Access tokens are no longer recorded at issue; their rows are written only on revocation.
     },
   },
@@ -245,14 +275,16 @@ class InCodeMigrations implements MigrationProvider {
   }
 }
 
-export async function migrate(db: AnyDb): Promise<string[]> {
+/** Runs the pending migrations (up to `opts.to`, for upgrade tests; default all). */
+export async function migrate(db: AnyDb, opts: { to?: string } = {}): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: new InCodeMigrations(),
     migrationTableName: 'latchkey_migrations',
     migrationLockTableName: 'latchkey_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    opts.to === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(opts.to);
   if (error) {
     throw new Error(`database migration failed: ${error instanceof Error ? error.message : String(error)}`);
   }

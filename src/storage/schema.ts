@@ -76,6 +76,8 @@ export interface GrantsTable {
   code_challenge: string | null;
   code_expires_at: number | null;
   code_consumed_at: number | null;
+  /** When the purge may delete it (0005; storage/retention.ts). */
+  purge_after: number | null;
 }
 
 /** Codes written before migration 0005; read only as a fallback, purged as they expire. */

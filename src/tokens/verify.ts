@@ -36,8 +36,13 @@ export async function verifyAccessToken(
     const p = payload as VerifiedAccessToken['payload'];
     const grantId = grantIdOfJti(String(p.jti));
     let revoked = await ctx.storage.accessTokens.isRevoked(String(p.jti), grantId);
-    // A grant-less token (client credentials) dies with its client; user tokens with their grant.
-    if (!revoked && grantId === null) revoked = !(await ctx.storage.clients.get(String(p.client_id)));
+    // A grant-less token (client credentials) dies with its client — also when an application is
+    // created again under the same client_id: a token older than its client is not its client's.
+    // User tokens die with their grant.
+    if (!revoked && grantId === null) {
+      const client = await ctx.storage.clients.get(String(p.client_id));
+      revoked = !client || (Number(p.iat) + 1) * 1000 <= client.createdAt;
+    }
     return { payload: p, revoked };
   } catch (err) {
     if (err instanceof errors.JOSEError) return undefined;

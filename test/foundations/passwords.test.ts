@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/passwords.js';
-import { HASHES_IN_FLIGHT, THREAD_POOL_SIZE } from '../../src/threads.js';
+import { HASHES_IN_FLIGHT, hashesInFlight, threadPoolSize } from '../../src/threads.js';
 
 describe('passwords', () => {
   it('argon2id at the OWASP cost; the right password verifies, others do not', async () => {
@@ -33,9 +33,14 @@ describe('passwords', () => {
     );
   });
 
-  it('the thread pool keeps a thread per core for signing beside the hashing slots', () => {
-    const cores = Math.max(1, availableParallelism());
-    assert.equal(HASHES_IN_FLIGHT, Math.max(1, cores - 1));
-    assert.ok(THREAD_POOL_SIZE - HASHES_IN_FLIGHT >= Math.max(2, cores));
+  it('hashes in flight: cores − 1, leaving two pool threads for signatures, at least one', () => {
+    assert.equal(threadPoolSize({}), 4, "libuv's default");
+    assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '16' }), 16);
+    assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: 'lots' }), 4);
+    assert.equal(hashesInFlight(4, 2), 1);
+    assert.equal(hashesInFlight(4, 8), 2, 'the default pool keeps two threads for signing');
+    assert.equal(hashesInFlight(16, 8), 7);
+    assert.equal(hashesInFlight(2, 1), 1);
+    assert.equal(HASHES_IN_FLIGHT, hashesInFlight(threadPoolSize(), Math.max(1, availableParallelism())));
   });
 });

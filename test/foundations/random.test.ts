@@ -11,6 +11,7 @@ describe('randomToken', () => {
       assert.equal(Buffer.from(t, 'base64url').length, bytes);
     }
     assert.equal(Buffer.from(randomToken(), 'base64url').length, 32, '256 bits by default');
+    for (const bad of [0, -1, 1.5, Number.NaN]) assert.throws(() => randomToken(bad), RangeError);
   });
 
   it('never repeats a token, also where the 4 KiB pool is refilled', () => {

@@ -252,6 +252,35 @@ describe('token endpoints around the flow', () => {
     assert.equal(event?.detail?.['via'], 'cli');
   });
 
+  it('re-creating a deleted application under its client_id does not revive its old tokens', async () => {
+    const svc = await createClient(server, { type: 'service' });
+    const issue = async (secret: string) =>
+      String(
+        (
+          await postForm(
+            `${server.url}/token`,
+            { grant_type: 'client_credentials' },
+            { authorization: basic(svc.clientId, secret) },
+          )
+        ).json['access_token'],
+      );
+    const old = await issue(svc.secret!);
+    assert.equal((await introspect(old)).json['active'], true);
+    assert.equal(
+      await new AdminActions(server.ctx).deleteClient({ via: 'cli', ip: null }, svc.clientId),
+      true,
+    );
+    server.clock.advanceSeconds(2);
+    const { secret } = await server.ctx.clients.create({
+      name: 'Same id again',
+      type: 'service',
+      redirectUris: [],
+      clientId: svc.clientId,
+    });
+    assert.equal((await introspect(old)).json['active'], false, 'older than its client');
+    assert.equal((await introspect(await issue(secret!))).json['active'], true);
+  });
+
   it('allowed scopes are validated: service applications only, API scopes only', async () => {
     await assert.rejects(
       server.ctx.clients.create({

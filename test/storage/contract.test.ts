@@ -223,6 +223,29 @@ for (const backend of backends) {
       assert.equal(await s.sessions.endAllForUser(userId, T0 + 50), 0);
     });
 
+    test('sessions: getWithUser reads the session and its user in one go', async () => {
+      const u = user({ isAdmin: true });
+      await s.users.create(u);
+      const session = {
+        idHash: id('sw'),
+        userId: u.id,
+        authTime: T0,
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: T0 + 3_600_000,
+        endedAt: null,
+      };
+      await s.sessions.create(session);
+      assert.deepEqual(await s.sessions.getWithUser(session.idHash), { session, user: u });
+      assert.equal(await s.sessions.getWithUser('missing'), undefined);
+      await s.users.setDisabled(u.id, true, T0 + 1);
+      assert.equal((await s.sessions.getWithUser(session.idHash))?.user.disabled, true, 'callers refuse it');
+      // A session whose user is gone is no session.
+      const orphan = { ...session, idHash: id('so'), userId: 'no-such-user' };
+      await s.sessions.create(orphan).catch(() => {}); // refused by a foreign key on some back ends
+      assert.equal(await s.sessions.getWithUser(orphan.idHash), undefined);
+    });
+
     test('interactions: create, get, setUser, complete exactly once (also under concurrency)', async () => {
       const i = {
         id: id('int'),

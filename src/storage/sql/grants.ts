@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { GRANT_RETENTION_MS } from '../retention.js';
 import type { CodesTable, Database, GrantsTable } from '../schema.js';
 import type {
   AccessTokenRecord,
@@ -46,6 +47,7 @@ const grantRow = (g: Grant): Selectable<GrantsTable> => ({
   code_challenge: null,
   code_expires_at: null,
   code_consumed_at: null,
+  purge_after: g.createdAt + GRANT_RETENTION_MS,
 });
 
 /** The code written in a grant's row (migration 0005); undefined for grants without one. */

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { REFRESH_RETENTION_MS } from '../retention.js';
 import type { Database, RefreshTokensTable } from '../schema.js';
 import type { RefreshTokenRecord, RefreshTokenStore, RotateResult } from '../types.js';
 
@@ -20,6 +21,16 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(t: RefreshTokenRecord): Promise<void> {
+    // The grant stays as long as its family's rows (a no-op, and no write, once it does: every
+    // token of a family has the same absolute end). The purge also never deletes a grant that
+    // still has refresh-token rows, so the order of the two statements does not matter.
+    const keepUntil = t.expiresAt + REFRESH_RETENTION_MS;
+    await this.db
+      .updateTable('grants')
+      .set({ purge_after: keepUntil })
+      .where('id', '=', t.grantId)
+      .where((eb) => eb.or([eb('purge_after', 'is', null), eb('purge_after', '<', keepUntil)]))
+      .execute();
     await this.db
       .insertInto('refresh_tokens')
       .values({

@@ -1,0 +1,22 @@
+/**
+ * How long rows outlive their use (the purge in ops/cleanup.ts deletes them after that).
+ * Codes live at most 10 minutes and access tokens at most a day (MAX_SIGNED_LIFETIME_SEC).
+ */
+
+/**
+ * A code is kept a day after it expires, so a late replay is still recognised as reuse (and
+ * revokes what the code issued) rather than looking unknown.
+ */
+export const CODE_RETENTION_MS = 24 * 3600 * 1000;
+
+/**
+ * A grant outlives its code's retention and every access token issued at redemption; a grant with
+ * a refresh-token family is kept as long as the family's rows (its `purge_after` moves then).
+ */
+export const GRANT_RETENTION_MS = 2 * 24 * 3600 * 1000;
+
+/**
+ * A refresh-token family's rows are kept a day past its absolute end: reuse detection no longer
+ * matters then, and the last access token it issued (at most a day) has expired.
+ */
+export const REFRESH_RETENTION_MS = 24 * 3600 * 1000;
