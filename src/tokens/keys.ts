@@ -87,8 +87,10 @@ export class KeyManager {
     if (opts.ecRequired && all[0]?.ec === null) {
       try {
         return await this.rotate();
-      } catch {
-        return undefined; // another node rotated at the same moment
+      } catch (err) {
+        // Another node starting at the same moment rotated first: fine if its key has the part.
+        if ((await this.store.listAll())[0]?.ec) return undefined;
+        throw err;
       }
     }
     return undefined;

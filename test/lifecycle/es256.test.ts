@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { createVerifier } from '../../src/resource/index.js';
+import { KeyManager } from '../../src/tokens/keys.js';
 import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -137,6 +138,32 @@ describe('ES256 access tokens', () => {
     } finally {
       await second.cleanup();
       await first.cleanup();
+    }
+  });
+});
+
+describe('ES256 key upgrade, two nodes at once', () => {
+  it('two nodes starting with ES256 on old keys make one new generation between them', async () => {
+    const server = await startTestServer();
+    try {
+      await server.ctx.storage.db
+        .updateTable('signing_keys')
+        .set({ ec_kid: null, ec_private_pem: null, ec_public_jwk: null })
+        .execute();
+      const timings = { publicationDelaySec: 10, cacheSec: 5, maxTokenLifetimeSec: 86400 };
+      const nodes = [1, 2, 3].map(() => new KeyManager(server.ctx.storage.keys, server.clock, timings));
+      const made = await Promise.all(nodes.map((k) => k.ensureKey({ ecRequired: true })));
+      assert.equal(made.filter(Boolean).length, 1);
+      const keys = await server.ctx.keys.list();
+      assert.deepEqual(
+        keys.map((k) => [k.generation, k.ec !== null]),
+        [
+          [2, true],
+          [1, false],
+        ],
+      );
+    } finally {
+      await server.cleanup();
     }
   });
 });
