@@ -3,7 +3,7 @@
  * blocks requests: each statement deletes at most `batchSize` rows picked by primary key,
  * and the loop yields to the event loop between statements.
  */
-import type { Kysely } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import type { Clock } from '../clock.js';
 import { CODE_RETENTION_MS, REFRESH_RETENTION_MS } from '../storage/retention.js';
 import type { Database } from '../storage/schema.js';
@@ -25,13 +25,48 @@ export interface PurgeCounts {
 
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
-async function purgeTable(
+/** The tables the purge empties, with the primary key it deletes by. */
+const KEYS = {
+  codes: 'hash',
+  grants: 'id',
+  refresh_tokens: 'hash',
+  sessions: 'id_hash',
+  interactions: 'id',
+  access_tokens: 'jti',
+  login_failures: 'id',
+} as const;
+type Purged = keyof typeof KEYS;
+
+/**
+ * Deletes the rows of `table` that `expired` selects, at most `batchSize` per statement (chosen
+ * by primary key), yielding to the event loop between statements; returns how many went.
+ */
+async function purgeTable<T extends Purged>(
+  db: Kysely<Database>,
   batchSize: number,
-  deleteBatch: (limit: number) => Promise<number>,
+  table: T,
+  expired: (eb: ExpressionBuilder<Database, T>) => Expression<SqlBool>,
 ): Promise<number> {
+  // Kysely cannot type a table chosen by a parameter; KEYS[table] is that table's key.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  const untyped = db as Kysely<any>;
+  const name: string = table;
+  const key: string = KEYS[table];
   let total = 0;
   for (;;) {
-    const n = await deleteBatch(batchSize);
+    const r = await untyped
+      .deleteFrom(name)
+      .where(
+        key,
+        'in',
+        untyped
+          .selectFrom(name)
+          .select(key)
+          .where(expired as never)
+          .limit(batchSize),
+      )
+      .executeTakeFirst();
+    const n = Number(r.numDeletedRows);
     total += n;
     if (n < batchSize) return total;
     await yieldNow();
@@ -49,118 +84,36 @@ export async function purgeExpired(
 ): Promise<PurgeCounts> {
   const db = storage.db;
   const batch = opts.batchSize ?? PURGE_BATCH_SIZE;
-  const codes = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('codes')
-      .where(
-        'hash',
-        'in',
-        db
-          .selectFrom('codes')
-          .select('hash')
-          .where('expires_at', '<', now - CODE_RETENTION_MS)
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
-  const refreshTokens = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('refresh_tokens')
-      .where(
-        'hash',
-        'in',
-        db
-          .selectFrom('refresh_tokens')
-          .select('hash')
-          .where('expires_at', '<', now - REFRESH_RETENTION_MS)
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
+  const codes = await purgeTable(db, batch, 'codes', (eb) => eb('expires_at', '<', now - CODE_RETENTION_MS));
+  const refreshTokens = await purgeTable(db, batch, 'refresh_tokens', (eb) =>
+    eb('expires_at', '<', now - REFRESH_RETENTION_MS),
+  );
   // A grant goes at its purge_after (set when it is made, moved when its refresh-token family
   // is), and never while a refresh-token row of its family is left (belt and braces).
-  const grants = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('grants')
-      .where(
-        'id',
-        'in',
-        db
-          .selectFrom('grants')
-          .select('id')
-          .where('purge_after', '<', now)
-          .where((eb) =>
-            eb.not(
-              eb.exists(
-                eb
-                  .selectFrom('refresh_tokens')
-                  .select('refresh_tokens.hash')
-                  .whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
-              ),
-            ),
-          )
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
+  const grants = await purgeTable(db, batch, 'grants', (eb) =>
+    eb.and([
+      eb('purge_after', '<', now),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('refresh_tokens')
+            .select('refresh_tokens.hash')
+            .whereRef('refresh_tokens.grant_id', '=', 'grants.id'),
+        ),
+      ),
+    ]),
+  );
   // A session is worthless once absolutely expired or ended (sign-out).
-  const sessions = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('sessions')
-      .where(
-        'id_hash',
-        'in',
-        db
-          .selectFrom('sessions')
-          .select('id_hash')
-          .where((eb) => eb.or([eb('expires_at', '<', now), eb('ended_at', '<', now)]))
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
-  const interactions = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('interactions')
-      .where(
-        'id',
-        'in',
-        db.selectFrom('interactions').select('id').where('expires_at', '<', now).limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
-  // An expired access token is inactive whether or not its record exists (introspection).
-  const accessTokens = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('access_tokens')
-      .where(
-        'jti',
-        'in',
-        db.selectFrom('access_tokens').select('jti').where('expires_at', '<', now).limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
+  const sessions = await purgeTable(db, batch, 'sessions', (eb) =>
+    eb.or([eb('expires_at', '<', now), eb('ended_at', '<', now)]),
+  );
+  const interactions = await purgeTable(db, batch, 'interactions', (eb) => eb('expires_at', '<', now));
+  // An expired access token is inactive whether or not its revocation row exists.
+  const accessTokens = await purgeTable(db, batch, 'access_tokens', (eb) => eb('expires_at', '<', now));
   // Sign-in failures matter only inside the throttle window (15 minutes); a day is ample.
-  const loginFailures = await purgeTable(batch, async (limit) => {
-    const r = await db
-      .deleteFrom('login_failures')
-      .where(
-        'id',
-        'in',
-        db
-          .selectFrom('login_failures')
-          .select('id')
-          .where('at', '<', now - LOGIN_FAILURE_RETENTION_MS)
-          .limit(limit),
-      )
-      .executeTakeFirst();
-    return Number(r.numDeletedRows);
-  });
+  const loginFailures = await purgeTable(db, batch, 'login_failures', (eb) =>
+    eb('at', '<', now - LOGIN_FAILURE_RETENTION_MS),
+  );
   return { codes, grants, refreshTokens, sessions, interactions, accessTokens, loginFailures };
 }
 
