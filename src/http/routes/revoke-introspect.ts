@@ -41,7 +41,7 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
           grantId: grantIdOfJti(p.jti),
           clientId: p.client_id,
           sub: p.sub,
-          scope: p.scope,
+          scope: typeof p.scope === 'string' ? p.scope : '',
           expiresAt: (p.exp ?? 0) * 1000,
         },
         now,
