@@ -1,9 +1,12 @@
 /** argon2id hashing off the event loop, bounded (src/passwords.ts). */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { Argon2Threads, HASHING_NICE } from '../../src/argon2-threads.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/passwords.js';
-import { HASHES_IN_FLIGHT, hashesInFlight, threadPoolSize } from '../../src/threads.js';
+import { HASHES_IN_FLIGHT, hashesInFlight } from '../../src/threads.js';
 
 describe('passwords', () => {
   it('argon2id at the OWASP cost; the right password verifies, others do not', async () => {
@@ -33,14 +36,45 @@ describe('passwords', () => {
     );
   });
 
-  it('hashes in flight: cores − 1, leaving two pool threads for signatures, at least one', () => {
-    assert.equal(threadPoolSize({}), 4, "libuv's default");
-    assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: '16' }), 16);
-    assert.equal(threadPoolSize({ UV_THREADPOOL_SIZE: 'lots' }), 4);
-    assert.equal(hashesInFlight(4, 2), 1);
-    assert.equal(hashesInFlight(4, 8), 2, 'the default pool keeps two threads for signing');
-    assert.equal(hashesInFlight(16, 8), 7);
-    assert.equal(hashesInFlight(2, 1), 1);
-    assert.equal(HASHES_IN_FLIGHT, hashesInFlight(threadPoolSize(), Math.max(1, availableParallelism())));
+  it('hashes in flight: cores − 1, at least one', () => {
+    assert.equal(hashesInFlight(2), 1);
+    assert.equal(hashesInFlight(8), 7);
+    assert.equal(hashesInFlight(1), 1);
+    assert.equal(HASHES_IN_FLIGHT, hashesInFlight(availableParallelism()));
+  });
+
+  it('hashes on a thread of lower CPU priority (Linux: that thread only is niced)', async (t) => {
+    if (process.platform !== 'linux') return t.skip('nice values are per thread on Linux only');
+    await hashPassword('p');
+    const niceOf = (task: string) => {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19: nice
+    };
+    const nice = readdirSync('/proc/self/task').map(niceOf);
+    assert.ok(nice.includes(HASHING_NICE), `a thread at nice ${HASHING_NICE}: ${nice.join(' ')}`);
+    assert.equal(niceOf(String(process.pid)), 0, 'the event loop keeps its priority');
+  });
+
+  it('a hashing thread that dies fails its caller and is replaced', async () => {
+    const OPTS = { algorithm: 2, memoryCost: 65536, timeCost: 3, parallelism: 1 };
+    const started: Worker[] = [];
+    const onWorker = (w: Worker) => started.push(w);
+    process.on('worker', onWorker);
+    try {
+      const threads = new Argon2Threads(1);
+      assert.match(await threads.hash('a', OPTS), /^\$argon2id\$/);
+      assert.equal(started.length, 1);
+      const inFlight = threads.hash('b', OPTS);
+      await started[0]!.terminate();
+      await assert.rejects(inFlight, /hashing thread exited/);
+      assert.equal(await threads.verify(await threads.hash('c', OPTS), 'c'), true);
+      assert.equal(started.length, 2, 'a new thread took its place');
+      await assert.rejects(threads.verify('not-a-hash', 'c'), 'a malformed hash is an error, not a crash');
+      assert.equal(await threads.verify(await threads.hash('d', OPTS), 'd'), true);
+      assert.equal(started.length, 2);
+      await started[1]!.terminate();
+    } finally {
+      process.off('worker', onWorker);
+    }
   });
 });
