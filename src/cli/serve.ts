@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { randomToken } from '../crypto.js';
+import { capYoungGeneration } from '../ops/young-generation.js';
 import { s256 } from '../protocol/pkce.js';
 import { startServer } from '../server.js';
 import { dbOption, parse } from './args.js';
@@ -22,6 +23,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: values.host,
     demo: values.demo,
   });
+  capYoungGeneration(config.youngGenerationMib);
   const server = await startServer(config, {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
   });
