@@ -1,15 +1,16 @@
 /**
  * argon2id on dedicated hashing threads that run at a lower CPU priority than the rest of the
- * server (Linux: nice 10 for that thread only).
+ * server (Linux: 10 nice levels below the process, for those threads only).
  *
  * A hash is ≈ 20 ms of CPU. On libuv's shared thread pool it competes on equal terms with the
  * event loop and with the pool's RS256 signatures, so while sign-ins run flat out the token
  * endpoint's latency grows with them (bench/README.md: /token p99 under sign-in load). Here the
- * scheduler gives the hashing thread ≈ 10 % of a core whenever token work wants it, and all of an
- * otherwise idle core. At most one hash runs per thread; callers queue for a free thread.
+ * scheduler gives a hashing thread ≈ 10 % of a core whenever token work wants that core, and all
+ * of an otherwise idle one. At most one hash runs per thread; callers queue for a free thread.
  *
  * The thread's code is a few lines of CommonJS evaluated in a worker, so it runs the same under
- * tsc's output, tsx and the benchmark's bundle. Its isolate is kept small (resourceLimits).
+ * tsc's output, tsx and the benchmark's bundle. Its isolate is kept small (resourceLimits) and
+ * starts without the parent's Node options (a preloaded agent has no business there).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -27,11 +28,25 @@ type Job =
 
 type Reply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; message: string };
 
+/** argon2 itself refused (for example a malformed stored hash). */
+export class Argon2Error extends Error {
+  override name = 'Argon2Error';
+}
+
+/** The hashing thread could not start or died: nothing is known about the password. */
+export class HashingThreadError extends Error {
+  override name = 'HashingThreadError';
+}
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 if (process.platform === 'linux') {
-  // On Linux a nice value belongs to one thread; elsewhere it would lower the whole process.
-  try { require('node:os').setPriority(workerData.nice); } catch {}
+  // On Linux a nice value belongs to one thread (this one); elsewhere it would lower the whole
+  // process. A new thread starts at its creator's nice value; go niceIncrement levels below it.
+  try {
+    const os = require('node:os');
+    os.setPriority(Math.min(19, os.getPriority() + workerData.niceIncrement));
+  } catch {}
 }
 const argon2 = require(workerData.argon2);
 parentPort.on('message', (job) => {
@@ -41,13 +56,15 @@ parentPort.on('message', (job) => {
       : argon2.verifySync(job.hash, job.password);
     parentPort.postMessage({ id: job.id, ok: true, value });
   } catch (err) {
-    parentPort.postMessage({ id: job.id, ok: false, message: String(err && err.message || err) });
+    parentPort.postMessage({ id: job.id, ok: false, message: String((err && err.message) || err) });
   }
 });
 `;
 
-/** The lower priority of a hashing thread (nice 0 is normal, 19 the lowest). */
-export const HASHING_NICE = 10;
+/** How many nice levels a hashing thread runs below the process (0 normal, 19 the lowest). */
+export const HASHING_NICE_INCREMENT = 10;
+
+let argon2Path: string | undefined;
 
 class HashingThread {
   readonly #worker: Worker;
@@ -55,31 +72,41 @@ class HashingThread {
   #nextId = 0;
   dead = false;
 
-  constructor(argon2Path: string) {
-    this.#worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { argon2: argon2Path, nice: HASHING_NICE },
-      // The hash's memory (m = 19 MiB) is native, outside these limits.
-      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
-      stdout: false,
-      stderr: false,
-    });
+  /** Throws HashingThreadError when the thread cannot be started. */
+  constructor() {
+    try {
+      argon2Path ??= createRequire(import.meta.url).resolve('@node-rs/argon2');
+      const env = { ...process.env };
+      delete env['NODE_OPTIONS'];
+      this.#worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { argon2: argon2Path, niceIncrement: HASHING_NICE_INCREMENT },
+        execArgv: [],
+        env,
+        // The hash's memory (m = 19 MiB) is native, outside these limits.
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
+        stdout: false,
+        stderr: false,
+      });
+    } catch (err) {
+      throw new HashingThreadError(`hashing thread did not start: ${(err as Error).message}`);
+    }
     this.#worker.unref(); // an idle hashing thread never keeps the process alive
     this.#worker.on('message', (reply: Reply) => {
       const pending = this.#pending;
       if (!pending || pending.id !== reply.id) return;
       this.#settle();
       if (reply.ok) pending.resolve(reply.value);
-      else pending.reject(new Error(reply.message));
+      else pending.reject(new Argon2Error(reply.message));
     });
     const die = (err: Error) => {
       this.dead = true;
       const pending = this.#pending;
       this.#settle();
-      pending?.reject(err);
+      pending?.reject(new HashingThreadError(`hashing thread failed: ${err.message}`));
     };
     this.#worker.on('error', die);
-    this.#worker.on('exit', (code) => die(new Error(`hashing thread exited (code ${code})`)));
+    this.#worker.on('exit', (code) => die(new Error(`exited (code ${code})`)));
   }
 
   #settle(): void {
@@ -88,7 +115,7 @@ class HashingThread {
   }
 
   run(job: Job): Promise<string | boolean> {
-    if (this.dead) return Promise.reject(new Error('hashing thread is gone'));
+    if (this.dead) return Promise.reject(new HashingThreadError('hashing thread is gone'));
     return new Promise((resolve, reject) => {
       const id = ++this.#nextId;
       this.#pending = { id, resolve, reject };
@@ -98,50 +125,72 @@ class HashingThread {
   }
 }
 
-/** A fixed number of hashing threads, started on first use; a thread that dies is replaced. */
+/**
+ * A bounded set of hashing threads, started on first use. A thread that dies is dropped, and the
+ * job it held is tried once more on a fresh thread.
+ */
 export class Argon2Threads {
   readonly #size: number;
-  readonly #argon2Path: string;
   #idle: HashingThread[] = [];
   #started = 0;
-  #waiting: Array<(thread: HashingThread) => void> = [];
+  #waiting: Array<{ resolve: (t: HashingThread) => void; reject: (e: Error) => void }> = [];
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
-    this.#argon2Path = createRequire(import.meta.url).resolve('@node-rs/argon2');
+  }
+
+  #start(): HashingThread {
+    this.#started++;
+    try {
+      return new HashingThread();
+    } catch (err) {
+      this.#started--;
+      throw err;
+    }
   }
 
   async #acquire(): Promise<HashingThread> {
-    const idle = this.#idle.pop();
-    if (idle) return idle;
-    if (this.#started < this.#size) {
-      this.#started++;
-      return new HashingThread(this.#argon2Path);
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      if (!idle.dead) return idle;
+      this.#started--; // died while idle
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    if (this.#started < this.#size) return this.#start();
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
   }
 
   #release(thread: HashingThread): void {
-    if (thread.dead) {
-      this.#started--;
-      const next = this.#waiting.shift();
-      if (next) {
-        this.#started++;
-        next(new HashingThread(this.#argon2Path));
-      }
+    if (thread.dead) this.#started--;
+    const next = this.#waiting.shift();
+    if (!next) {
+      if (!thread.dead) this.#idle.push(thread);
       return;
     }
-    const next = this.#waiting.shift();
-    if (next) next(thread);
-    else this.#idle.push(thread);
+    if (!thread.dead) {
+      next.resolve(thread);
+      return;
+    }
+    try {
+      next.resolve(this.#start());
+    } catch (err) {
+      next.reject(err as Error);
+    }
   }
 
-  async run(job: Job): Promise<string | boolean> {
+  async #once(job: Job): Promise<string | boolean> {
     const thread = await this.#acquire();
     try {
       return await thread.run(job);
     } finally {
       this.#release(thread);
+    }
+  }
+
+  async run(job: Job): Promise<string | boolean> {
+    try {
+      return await this.#once(job);
+    } catch (err) {
+      if (!(err instanceof HashingThreadError)) throw err;
+      return this.#once(job); // once more, on a fresh thread
     }
   }
 

@@ -1,6 +1,9 @@
 /**
- * Keeps V8's young generation (the "new space", where short-lived objects are allocated) at or
- * below a target size, `latchkey serve` only (LATCHKEY_YOUNG_GENERATION_MIB, default 16).
+ * Keeps V8's young generation (the "new space", where short-lived objects are allocated) near a
+ * target size, `latchkey serve` only (LATCHKEY_YOUNG_GENERATION_MIB, default 16). Near, not
+ * exactly: GC notifications arrive asynchronously, so a burst of collections within one
+ * synchronous stretch can overshoot by one doubling until V8 shrinks the space again. The new
+ * space starts at 2 MiB and doubles, so targets below 4 keep it at 2 MiB.
  *
  * Under steady request load V8 doubles the new space up to 32 MiB (16 MiB semi-spaces on 64-bit).
  * Measured with the benchmark's load (bench/README.md, "Memory: the young generation"): 16 MiB
@@ -19,7 +22,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
-const OPERATOR_FLAGS = /--(max-semi-space-size|semi-space-growth-factor|min-semi-space-size)\b/;
+// V8 accepts - and _ alike in flag names.
+const OPERATOR_FLAGS = /--(?:(?:max|min)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)\b/;
 
 export function youngGenerationSetByOperator(
   execArgv: readonly string[] = process.execArgv,
@@ -60,8 +64,9 @@ export function capYoungGeneration(targetMib: number): YoungGenerationCap | unde
   }
   const target = targetMib * 1024 * 1024;
   // Growth doubles the new space: allow it only while one doubling stays within the target.
-  // Set on every call, not only on a change: starting a worker thread (the password hashing
-  // threads) puts V8's flags back to their defaults.
+  // Set on every call, not only on a change, and when a worker thread comes online: V8 raises a
+  // growth factor below 2 back to 2 whenever it configures a new isolate's heap (the password
+  // hashing threads are workers), and that flag is process-wide.
   const adjust = () => setGrowthFactor(newSpaceBytes() * 2 <= target ? 2 : 1);
   const observer = new PerformanceObserver(adjust);
   observer.observe({ entryTypes: ['gc'] });
