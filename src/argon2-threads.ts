@@ -73,7 +73,7 @@ class HashingThread {
   dead = false;
 
   /** Throws HashingThreadError when the thread cannot be started. */
-  constructor() {
+  constructor(execArgv: readonly string[]) {
     try {
       argon2Path ??= createRequire(import.meta.url).resolve('@node-rs/argon2');
       const env = { ...process.env };
@@ -81,7 +81,7 @@ class HashingThread {
       this.#worker = new Worker(WORKER_SOURCE, {
         eval: true,
         workerData: { argon2: argon2Path, niceIncrement: HASHING_NICE_INCREMENT },
-        execArgv: [],
+        execArgv: [...execArgv],
         env,
         // The hash's memory (m = 19 MiB) is native, outside these limits.
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16, stackSizeMb: 1 },
@@ -135,14 +135,18 @@ export class Argon2Threads {
   #started = 0;
   #waiting: Array<{ resolve: (t: HashingThread) => void; reject: (e: Error) => void }> = [];
 
-  constructor(size: number) {
+  readonly #execArgv: readonly string[];
+
+  /** `execArgv`: Node options for the hashing threads (none by default; tests pass bad ones). */
+  constructor(size: number, execArgv: readonly string[] = []) {
     this.#size = Math.max(1, size);
+    this.#execArgv = execArgv;
   }
 
   #start(): HashingThread {
     this.#started++;
     try {
-      return new HashingThread();
+      return new HashingThread(this.#execArgv);
     } catch (err) {
       this.#started--;
       throw err;
@@ -159,20 +163,23 @@ export class Argon2Threads {
   }
 
   #release(thread: HashingThread): void {
-    if (thread.dead) this.#started--;
-    const next = this.#waiting.shift();
-    if (!next) {
-      if (!thread.dead) this.#idle.push(thread);
-      return;
-    }
     if (!thread.dead) {
-      next.resolve(thread);
+      const next = this.#waiting.shift();
+      if (next) next.resolve(thread);
+      else this.#idle.push(thread);
       return;
     }
-    try {
-      next.resolve(this.#start());
-    } catch (err) {
-      next.reject(err as Error);
+    this.#started--;
+    // The dead thread's slot goes to the waiters: a fresh thread for the first one that can get
+    // one; those for whom none would start are told so (each then retries once, in run()).
+    while (this.#waiting.length > 0 && this.#started < this.#size) {
+      const next = this.#waiting.shift()!;
+      try {
+        next.resolve(this.#start());
+        return;
+      } catch (err) {
+        next.reject(err as Error);
+      }
     }
   }
 

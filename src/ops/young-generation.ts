@@ -6,9 +6,8 @@
  * space starts at 2 MiB and doubles, so targets below 4 keep it at 2 MiB.
  *
  * Under steady request load V8 doubles the new space up to 32 MiB (16 MiB semi-spaces on 64-bit).
- * Measured with the benchmark's load (bench/README.md, "Memory: the young generation"): 16 MiB
- * saves ≈ 12 MiB resident at no measurable cost in throughput; 8 MiB saves ≈ 20 MiB but costs
- * ≈ 12 % of flows/s. `node --max-semi-space-size` would do this, but only on Node's command line,
+ * Measured with the benchmark's load (bench/README.md, item 16): 16 MiB saves ≈ 12 MiB resident
+ * for a few per cent of throughput at most; 8 MiB saves ≈ 20 MiB but cost 12–16 % of RS256 flows/s. `node --max-semi-space-size` would do this, but only on Node's command line,
  * so instead the growth factor is switched at run time: V8 reads `--semi-space-growth-factor`
  * each time it considers growing the new space, so growth is forbidden (factor 1) before the
  * server's modules load, and after each garbage collection it is allowed (factor 2, V8's default)

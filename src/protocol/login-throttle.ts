@@ -68,6 +68,15 @@ export class LoginThrottle {
     await this.store.clear(accountKey(attempt.username));
   }
 
+  /**
+   * The password could not be checked (an internal error, e.g. a hashing thread failed): nothing
+   * was learnt about it, so the attempt is no failure either.
+   */
+  async abandon(attempt: SignInAttempt): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.forget(attempt.ids);
+  }
+
   async #lockedUntil(key: string, max: number, now: number, own: readonly string[]): Promise<number> {
     const recent = await this.store.recentFailures(key, now - this.limits.windowSec * 1000, max + own.length);
     const others = recent.filter((r) => !own.includes(r.id));

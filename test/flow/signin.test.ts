@@ -4,9 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
 import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { assertErrorPage, authorizePath, callback, pkce } from './flow-helpers.js';
+
+// The password hashing threads this file's server starts (to make them fail in one test).
+const workers: Worker[] = [];
+process.on('worker', (w: Worker) => workers.push(w));
 
 describe('sign-in page', () => {
   let server: TestServer;
@@ -152,6 +157,26 @@ describe('sign-in page', () => {
       assert.match(again.location ?? '', /^\/interaction\//, 'asked to sign in again');
       const none = await a.browser.get(authorizePath(app, pkce(), { prompt: 'none' }));
       assert.equal(callback(none.location).searchParams.get('error'), 'login_required');
+    });
+    it('a failure to check the password is an error page, never a wrong password or a lock', async () => {
+      const kill = (w: Worker) => w.once('online', () => void w.terminate());
+      process.on('worker', kill);
+      try {
+        for (const w of workers) await w.terminate();
+        const a = await open();
+        for (let i = 0; i < 6; i++) {
+          const r = await a.browser.post(a.login, { csrf: a.csrf, username: 'carol', password: PASSWORD });
+          assertErrorPage(r, 500);
+          assert.doesNotMatch(r.body, /Wrong username or password|HashingThread|at .*\.ts:/);
+        }
+      } finally {
+        process.off('worker', kill);
+      }
+      const failures = await server.ctx.storage.audit.list({ type: 'login_failure' });
+      assert.ok(!failures.some((e) => e.detail?.['username'] === 'carol'), 'no login_failure recorded');
+      const b = await open();
+      const r = await b.browser.post(b.login, { csrf: b.csrf, username: 'carol', password: PASSWORD });
+      assert.equal(r.status, 303, 'six failed checks did not lock the account (5 failures would)');
     });
     it('throttles after repeated failures: 429 with a message, Retry-After, audit login_throttled', async () => {
       const a = await open();

@@ -99,4 +99,23 @@ describe('passwords', () => {
       'a malformed stored hash is still false',
     );
   });
+
+  it('threads that cannot start fail every caller, none is left waiting', { timeout: 30_000 }, async () => {
+    const OPTS = { algorithm: 2, memoryCost: 65536, timeCost: 3, parallelism: 1 };
+    const execArgv: string[] = [];
+    const before = workers.length;
+    const threads = new Argon2Threads(1, execArgv);
+    assert.match(await threads.hash('a', OPTS), /^\$argon2id\$/);
+    execArgv.push('--not-a-node-option'); // from now on no thread starts (as at a pid limit)
+    const calls = ['b', 'c', 'd'].map((p) => threads.hash(p, OPTS));
+    await workers[before]!.terminate(); // the one live thread dies with two callers waiting
+    const settled = await Promise.allSettled(calls);
+    for (const s of settled) {
+      assert.equal(s.status, 'rejected');
+      assert.ok((s as PromiseRejectedResult).reason instanceof HashingThreadError);
+    }
+    execArgv.pop();
+    assert.match(await threads.hash('e', OPTS), /^\$argon2id\$/, 'threads start again when they can');
+    await workers.at(-1)!.terminate();
+  });
 });

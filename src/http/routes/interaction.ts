@@ -170,7 +170,10 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
       });
     }
     const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-    const ok = await verifyPassword(user?.passwordHash, password);
+    const ok = await verifyPassword(user?.passwordHash, password).catch(async (err: unknown) => {
+      await ctx.throttle.abandon(decision.attempt); // an error is no wrong password
+      throw err;
+    });
     if (!ok || !user || user.disabled) {
       // The attempt recorded by begin() stays as the failure.
       await ctx.audit.record('login_failure', {
