@@ -41,6 +41,8 @@ export interface Config {
   accessTokenAlg: 'RS256' | 'ES256';
   /** Bearer token for /admin/api (scripts); unset means the token route is off. */
   adminToken: string | undefined;
+  /** Secret that seals the signing keys in the database (tokens/key-encryption.ts); unset = clear. */
+  keyEncryptionKey: string | undefined;
 }
 
 export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
@@ -70,6 +72,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   youngGenerationMib: 'LATCHKEY_YOUNG_GENERATION_MIB',
   accessTokenAlg: 'LATCHKEY_ACCESS_TOKEN_ALG',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
+  keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -137,6 +140,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     youngGenerationMib: num('youngGenerationMib', 16, 0, 1024),
     accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
+    keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(
@@ -148,6 +152,11 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   }
   if (cfg.adminToken !== undefined && (cfg.adminToken.length < 16 || /\s/.test(cfg.adminToken))) {
     throw new ConfigError(`${label('adminToken')} must be at least 16 characters without spaces`);
+  }
+  if (cfg.keyEncryptionKey !== undefined && cfg.keyEncryptionKey.length < 32) {
+    throw new ConfigError(
+      `${label('keyEncryptionKey')} must be at least 32 characters (e.g. openssl rand -base64 32)`,
+    );
   }
   if (cfg.audience.trim() === '') throw new ConfigError(`${label('audience')} must not be empty`);
   if (cfg.sessionIdleSec > cfg.sessionAbsoluteSec) {

@@ -7,6 +7,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { LoginThrottle } from './protocol/login-throttle.js';
 import type { Storage } from './storage/index.js';
+import { EncryptedKeyStore } from './tokens/key-encryption.js';
 import { KeyManager } from './tokens/keys.js';
 import { TokenMinter } from './tokens/mint.js';
 
@@ -27,7 +28,7 @@ export interface ServerContext {
 export const MAX_SIGNED_LIFETIME_SEC = 86400;
 
 export function createContext(config: Config, clock: Clock, storage: Storage): ServerContext {
-  const keys = new KeyManager(storage.keys, clock, {
+  const keys = new KeyManager(new EncryptedKeyStore(storage.keys, config.keyEncryptionKey), clock, {
     publicationDelaySec: config.keyPublicationDelaySec,
     cacheSec: config.keyCacheSec,
     maxTokenLifetimeSec: MAX_SIGNED_LIFETIME_SEC,

@@ -22,7 +22,8 @@ export type AuditType =
   | 'user_enabled'
   | 'user_admin_granted'
   | 'user_admin_revoked'
-  | 'key_rotated';
+  | 'key_rotated'
+  | 'keys_encrypted';
 
 export interface AuditInput {
   clientId?: string | null;

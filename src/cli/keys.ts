@@ -1,4 +1,5 @@
-/** `latchkey keys list|rotate` */
+/** `latchkey keys list|rotate|encrypt` */
+import { EncryptedKeyStore } from '../tokens/key-encryption.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { withContext } from './db.js';
 
@@ -28,7 +29,20 @@ export async function keysCommand(argv: string[]): Promise<void> {
       );
       return;
     }
-    if (sub !== 'list') throw new UsageError('usage: latchkey keys list|rotate');
+    if (sub === 'encrypt') {
+      // Seals the keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY (tokens/key-encryption.ts).
+      const store = new EncryptedKeyStore(ctx.storage.keys, ctx.config.keyEncryptionKey);
+      const sealed = await store.sealStoredKeys();
+      if (sealed > 0)
+        await ctx.audit.record('keys_encrypted', { detail: { generations: sealed, via: 'cli' } });
+      print(values.json!, { encrypted: sealed }, () =>
+        sealed === 0
+          ? 'Every signing key was already encrypted.'
+          : `Encrypted ${sealed} key generation${sealed === 1 ? '' : 's'} with LATCHKEY_KEY_ENCRYPTION_KEY.`,
+      );
+      return;
+    }
+    if (sub !== 'list') throw new UsageError('usage: latchkey keys list|rotate|encrypt');
     const now = ctx.clock.now();
     const keys = (await ctx.keys.list()).map((k) => ({
       kid: k.kid,

@@ -11,7 +11,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey clients list|update|rotate-secret|delete …
   latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
   latchkey users list|set-password|disable|enable|grant-admin|revoke-admin …
-  latchkey keys list|rotate [--json]
+  latchkey keys list|rotate|encrypt [--json]
   latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]
 
 Sample native app and API (docs/sdk.md):

@@ -34,6 +34,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (config.issuer.startsWith('http:')) {
     out('WARNING: the issuer uses http. That is for development only: use an https issuer in production.');
   }
+  if (config.keyEncryptionKey === undefined && config.issuer.startsWith('https:')) {
+    out('NOTE: signing keys are stored unencrypted; set LATCHKEY_KEY_ENCRYPTION_KEY (docs/operations.md).');
+  }
   if (config.clockOffsetSec !== 0)
     out(
       `WARNING: the clock is shifted by ${config.clockOffsetSec} s (LATCHKEY_CLOCK_OFFSET_SEC); testing only.`,

@@ -261,6 +261,8 @@ export interface KeyStore {
   insertIfGenerationFree(key: SigningKey): Promise<boolean>;
   /** Marks keys older than `generation` retired from `at` and unpublished from `expiresAt`. */
   retireBefore(generation: number, at: number, expiresAt: number): Promise<void>;
+  /** Rewrites a generation's private keys as given (sealing them: tokens/key-encryption.ts). */
+  replacePrivateParts(kid: string, privatePem: string, ecPrivatePem: string | null): Promise<void>;
 }
 
 export interface AuditEvent {

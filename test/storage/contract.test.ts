@@ -526,6 +526,16 @@ for (const backend of backends) {
       const k3 = key(base + 3, { ec });
       assert.equal(await s.keys.insertIfGenerationFree(k3), true);
       assert.deepEqual((await s.keys.listAll())[0], k3);
+
+      // Private parts rewritten in place (sealing, tokens/key-encryption.ts); nothing else changes.
+      await s.keys.replacePrivateParts(k3.kid, 'sealed-rsa', 'sealed-ec');
+      assert.deepEqual((await s.keys.listAll())[0], {
+        ...k3,
+        privatePem: 'sealed-rsa',
+        ec: { ...ec, privatePem: 'sealed-ec' },
+      });
+      await s.keys.replacePrivateParts(k1.kid, 'sealed-k1', null);
+      assert.equal((await s.keys.listAll()).find((k) => k.kid === k1.kid)?.privatePem, 'sealed-k1');
     });
 
     test('audit: newest first, filters by type, user and client, limit', async () => {

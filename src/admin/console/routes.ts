@@ -67,6 +67,7 @@ export const AUDIT_TYPES: readonly AuditType[] = [
   'user_admin_granted',
   'user_admin_revoked',
   'key_rotated',
+  'keys_encrypted',
 ];
 
 interface AdminRequest {

@@ -116,6 +116,14 @@ export class SqlKeyStore implements KeyStore {
       .where('retired_at', 'is', null)
       .execute();
   }
+
+  async replacePrivateParts(kid: string, privatePem: string, ecPrivatePem: string | null): Promise<void> {
+    await this.db
+      .updateTable('signing_keys')
+      .set({ private_pem: privatePem, ec_private_pem: ecPrivatePem })
+      .where('kid', '=', kid)
+      .execute();
+  }
 }
 
 const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({
