@@ -153,9 +153,12 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (cfg.adminToken !== undefined && (cfg.adminToken.length < 16 || /\s/.test(cfg.adminToken))) {
     throw new ConfigError(`${label('adminToken')} must be at least 16 characters without spaces`);
   }
-  if (cfg.keyEncryptionKey !== undefined && cfg.keyEncryptionKey.length < 32) {
+  if (
+    cfg.keyEncryptionKey !== undefined &&
+    (cfg.keyEncryptionKey.length < 32 || /\s/.test(cfg.keyEncryptionKey))
+  ) {
     throw new ConfigError(
-      `${label('keyEncryptionKey')} must be at least 32 characters (e.g. openssl rand -base64 32)`,
+      'LATCHKEY_KEY_ENCRYPTION_KEY must be at least 32 characters without spaces: a random secret (openssl rand -base64 32)',
     );
   }
   if (cfg.audience.trim() === '') throw new ConfigError(`${label('audience')} must not be empty`);

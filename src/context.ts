@@ -28,11 +28,17 @@ export interface ServerContext {
 export const MAX_SIGNED_LIFETIME_SEC = 86400;
 
 export function createContext(config: Config, clock: Clock, storage: Storage): ServerContext {
-  const keys = new KeyManager(new EncryptedKeyStore(storage.keys, config.keyEncryptionKey), clock, {
-    publicationDelaySec: config.keyPublicationDelaySec,
-    cacheSec: config.keyCacheSec,
-    maxTokenLifetimeSec: MAX_SIGNED_LIFETIME_SEC,
-  });
+  const keyStore = new EncryptedKeyStore(storage.keys, config.keyEncryptionKey);
+  const keys = new KeyManager(
+    keyStore,
+    clock,
+    {
+      publicationDelaySec: config.keyPublicationDelaySec,
+      cacheSec: config.keyCacheSec,
+      maxTokenLifetimeSec: MAX_SIGNED_LIFETIME_SEC,
+    },
+    (kid, stored) => keyStore.open(kid, stored),
+  );
   return {
     config,
     clock,

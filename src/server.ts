@@ -29,6 +29,7 @@ export async function createServer(
   try {
     const ctx = createContext(config, clock, storage);
     const made = await ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' });
+    await ctx.keys.checkKeys(); // a missing or wrong LATCHKEY_KEY_ENCRYPTION_KEY stops the start
     if (made && made.generation > 1)
       process.emitWarning(
         `signing keys rotated to generation ${made.generation} for ES256 access tokens; they are signed RS256 until it is active`,

@@ -6,6 +6,7 @@ import { randomToken } from '../crypto.js';
 import { capYoungGeneration } from '../ops/young-generation.js';
 import { s256 } from '../protocol/pkce.js';
 import { startServer } from '../server.js';
+import { hasClearPart } from '../tokens/key-encryption.js';
 import { dbOption, parse } from './args.js';
 
 export async function serveCommand(argv: string[]): Promise<void> {
@@ -36,6 +37,11 @@ export async function serveCommand(argv: string[]): Promise<void> {
   }
   if (config.keyEncryptionKey === undefined && config.issuer.startsWith('https:')) {
     out('NOTE: signing keys are stored unencrypted; set LATCHKEY_KEY_ENCRYPTION_KEY (docs/operations.md).');
+  }
+  if (config.keyEncryptionKey !== undefined && (await server.ctx.storage.keys.listAll()).some(hasClearPart)) {
+    out(
+      'NOTE: some signing keys are still stored in the clear: run `latchkey keys encrypt`, then `latchkey keys rotate`.',
+    );
   }
   if (config.clockOffsetSec !== 0)
     out(

@@ -240,6 +240,7 @@ export interface SigningKey {
   kid: string;
   generation: number;
   alg: string;
+  /** PKCS#8 PEM, or sealed (`enc:v1:…`, tokens/key-encryption.ts) when the secret is set. */
   privatePem: string;
   publicJwk: Record<string, unknown>;
   /** The generation's ES256 key (P-256), when it has one (access tokens only). */
@@ -261,8 +262,8 @@ export interface KeyStore {
   insertIfGenerationFree(key: SigningKey): Promise<boolean>;
   /** Marks keys older than `generation` retired from `at` and unpublished from `expiresAt`. */
   retireBefore(generation: number, at: number, expiresAt: number): Promise<void>;
-  /** Rewrites a generation's private keys as given (sealing them: tokens/key-encryption.ts). */
-  replacePrivateParts(kid: string, privatePem: string, ecPrivatePem: string | null): Promise<void>;
+  /** Rewrites a generation's private keys (its ES256 one only if it has one) as given: sealing. */
+  replacePrivateParts(key: SigningKey): Promise<void>;
 }
 
 export interface AuditEvent {

@@ -21,7 +21,6 @@ export interface ActiveKey {
   kid: string;
   alg: string;
   privateKey: KeyObject;
-  privatePem: string;
   /** The generation's ES256 key, when it has one. */
   ec: { kid: string; privateKey: KeyObject } | null;
 }
@@ -64,11 +63,24 @@ export class KeyManager {
   #cache: { keys: SigningKey[]; loadedAt: number } | undefined;
   #privateKeys = new Map<string, KeyObject>();
 
+  /**
+   * `openPrivate` turns a stored private key into PEM (tokens/key-encryption.ts: sealed keys are
+   * opened here, where they are used, and nowhere else).
+   */
   constructor(
     private readonly store: KeyStore,
     private readonly clock: Clock,
     private readonly timings: KeyTimings,
+    private readonly openPrivate: (kid: string, stored: string) => string = (_kid, stored) => stored,
   ) {}
+
+  /** Opens every published private key: a node that could not sign finds out at start. */
+  async checkKeys(): Promise<void> {
+    for (const k of await this.#published()) {
+      this.#privateKey(k.kid, k.privatePem);
+      if (k.ec) this.#privateKey(k.ec.kid, k.ec.privatePem);
+    }
+  }
 
   /**
    * Creates generation 1 when the store has no key; safe to call from many nodes at once.
@@ -136,7 +148,6 @@ export class KeyManager {
       kid: key.kid,
       alg: key.alg,
       privateKey: this.#privateKey(key.kid, key.privatePem),
-      privatePem: key.privatePem,
       ec: key.ec ? { kid: key.ec.kid, privateKey: this.#privateKey(key.ec.kid, key.ec.privatePem) } : null,
     };
   }
@@ -144,7 +155,7 @@ export class KeyManager {
   #privateKey(kid: string, pem: string): KeyObject {
     let privateKey = this.#privateKeys.get(kid);
     if (!privateKey) {
-      privateKey = createPrivateKey(pem);
+      privateKey = createPrivateKey(this.openPrivate(kid, pem));
       this.#privateKeys.set(kid, privateKey);
     }
     return privateKey;

@@ -1,18 +1,42 @@
 /**
  * Signing keys sealed at rest with LATCHKEY_KEY_ENCRYPTION_KEY (src/tokens/key-encryption.ts):
- * the sealing itself, a server whose database holds no private key in the clear, and the
- * command line's answers to a missing or wrong secret, and `latchkey keys encrypt`.
+ * the sealing itself, a server whose database holds no private key in the clear, what a missing
+ * or wrong secret stops (start, new keys) and what it does not (public parts), and
+ * `latchkey keys encrypt`.
  */
 import assert from 'node:assert/strict';
 import { createPublicKey, sign, verify } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { keyEncryptionKey, open, seal } from '../../src/tokens/key-encryption.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'a-long-operator-secret-of-at-least-32-chars';
 const OTHER = 'another-operator-secret-of-at-least-32-chars';
+
+/** `latchkey serve` until it listens: what it printed on the way. */
+async function serveOutput(db: string, env: Record<string, string>): Promise<string> {
+  const child = spawnCli(
+    ['serve', '--db', db, '--port', '0', '--host', '127.0.0.1', '--issuer', 'https://id.example'],
+    {
+      env: { LATCHKEY_LOG_LEVEL: 'silent', ...env },
+    },
+  );
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('Latchkey listening')) setTimeout(resolve, 200);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${out}`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return out;
+}
 
 function storedPems(dbPath: string): Array<{ kid: string; rsa: string; ec: string | null }> {
   const db = new Database(dbPath, { readonly: true });
@@ -82,28 +106,46 @@ describe('signing keys encrypted at rest', () => {
     );
   });
 
-  it('the command line: a missing or wrong secret is a one-line error; the right one works', async () => {
+  it('a missing or wrong secret stops a node at start and refuses new keys; public parts need none', async () => {
     const server = await startTestServer({ overrides: { keyEncryptionKey: SECRET } });
     servers.push(server);
     await server.stop();
     const db = server.dbPath;
-    const none = await runCli(['keys', 'list', '--db', db]);
+    await assert.rejects(
+      startTestServer({ dbPath: db }),
+      /signing key \S+ is encrypted: set LATCHKEY_KEY_ENCRYPTION_KEY/,
+    );
+    await assert.rejects(
+      startTestServer({ dbPath: db, overrides: { keyEncryptionKey: OTHER } }),
+      /LATCHKEY_KEY_ENCRYPTION_KEY does not open signing key/,
+    );
+    const none = await runCli(['keys', 'rotate', '--db', db]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^latchkey: signing key \S+ is encrypted: set LATCHKEY_KEY_ENCRYPTION_KEY/);
     assert.equal(none.stderr.trim().split('\n').length, 1);
-    const wrong = await runCli(['keys', 'list', '--db', db], { env: { LATCHKEY_KEY_ENCRYPTION_KEY: OTHER } });
+    const wrong = await runCli(['keys', 'rotate', '--db', db], {
+      env: { LATCHKEY_KEY_ENCRYPTION_KEY: OTHER },
+    });
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /LATCHKEY_KEY_ENCRYPTION_KEY does not open signing key/);
+    const wrongSeal = await runCli(['keys', 'encrypt', '--db', db], {
+      env: { LATCHKEY_KEY_ENCRYPTION_KEY: OTHER },
+    });
+    assert.equal(wrongSeal.code, 1, 'keys encrypt checks its secret against the keys already sealed');
+    assert.match(wrongSeal.stderr, /does not open signing key/);
     const short = await runCli(['keys', 'list', '--db', db], {
       env: { LATCHKEY_KEY_ENCRYPTION_KEY: 'short' },
     });
     assert.equal(short.code, 1);
-    assert.match(short.stderr, /at least 32 characters/);
-    const right = await runCli(['keys', 'list', '--db', db, '--json'], {
-      env: { LATCHKEY_KEY_ENCRYPTION_KEY: SECRET },
-    });
-    assert.equal(right.code, 0, right.stderr);
-    assert.equal((JSON.parse(right.stdout) as unknown[]).length, 1);
+    assert.match(short.stderr, /LATCHKEY_KEY_ENCRYPTION_KEY must be at least 32 characters/);
+    assert.equal(storedPems(db).length, 1, 'no key was added by the refused commands');
+    const listed = await runCli(['keys', 'list', '--db', db, '--json']);
+    assert.equal(listed.code, 0, 'listing public parts needs no secret');
+    assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 1);
+    const again = await startTestServer({ dbPath: db, overrides: { keyEncryptionKey: SECRET } });
+    servers.push(again);
+    const jwks = (await (await fetch(`${again.url}/jwks`)).json()) as { keys: unknown[] };
+    assert.equal(jwks.keys.length, 2, 'RS256 and P-256 of the one generation');
   });
 
   it('latchkey keys encrypt seals keys written in the clear, once; the server then needs the secret', async () => {
@@ -117,6 +159,8 @@ describe('signing keys encrypted at rest', () => {
       'in the clear without a secret',
     );
     const env = { LATCHKEY_KEY_ENCRYPTION_KEY: SECRET };
+    assert.match(await serveOutput(db, {}), /NOTE: signing keys are stored unencrypted/);
+    assert.match(await serveOutput(db, env), /NOTE: some signing keys are still stored in the clear/);
     const refused = await runCli(['keys', 'encrypt', '--db', db]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /set LATCHKEY_KEY_ENCRYPTION_KEY to encrypt/);
@@ -129,6 +173,7 @@ describe('signing keys encrypted at rest', () => {
     }
     const again = await runCli(['keys', 'encrypt', '--db', db, '--json'], { env });
     assert.deepEqual(JSON.parse(again.stdout), { encrypted: 0 });
+    assert.doesNotMatch(await serveOutput(db, env), /NOTE: .*(clear|unencrypted)/);
     const listed = await runCli(['keys', 'list', '--db', db, '--json'], { env });
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 2);

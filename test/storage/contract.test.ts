@@ -528,14 +528,14 @@ for (const backend of backends) {
       assert.deepEqual((await s.keys.listAll())[0], k3);
 
       // Private parts rewritten in place (sealing, tokens/key-encryption.ts); nothing else changes.
-      await s.keys.replacePrivateParts(k3.kid, 'sealed-rsa', 'sealed-ec');
-      assert.deepEqual((await s.keys.listAll())[0], {
-        ...k3,
-        privatePem: 'sealed-rsa',
-        ec: { ...ec, privatePem: 'sealed-ec' },
-      });
-      await s.keys.replacePrivateParts(k1.kid, 'sealed-k1', null);
+      const k3sealed = { ...k3, privatePem: 'sealed-rsa', ec: { ...ec, privatePem: 'sealed-ec' } };
+      await s.keys.replacePrivateParts(k3sealed);
+      assert.deepEqual((await s.keys.listAll())[0], k3sealed);
+      await s.keys.replacePrivateParts({ ...k1, privatePem: 'sealed-k1' });
       assert.equal((await s.keys.listAll()).find((k) => k.kid === k1.kid)?.privatePem, 'sealed-k1');
+      // Without an ES256 part in the call, a generation's ES256 key is left as it is.
+      await s.keys.replacePrivateParts({ ...k3sealed, privatePem: 'resealed-rsa', ec: null });
+      assert.deepEqual((await s.keys.listAll())[0], { ...k3sealed, privatePem: 'resealed-rsa' });
     });
 
     test('audit: newest first, filters by type, user and client, limit', async () => {

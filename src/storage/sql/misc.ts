@@ -117,11 +117,15 @@ export class SqlKeyStore implements KeyStore {
       .execute();
   }
 
-  async replacePrivateParts(kid: string, privatePem: string, ecPrivatePem: string | null): Promise<void> {
+  async replacePrivateParts(key: SigningKey): Promise<void> {
     await this.db
       .updateTable('signing_keys')
-      .set({ private_pem: privatePem, ec_private_pem: ecPrivatePem })
-      .where('kid', '=', kid)
+      .set(
+        key.ec
+          ? { private_pem: key.privatePem, ec_private_pem: key.ec.privatePem }
+          : { private_pem: key.privatePem },
+      )
+      .where('kid', '=', key.kid)
       .execute();
   }
 }
