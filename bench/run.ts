@@ -74,8 +74,7 @@ async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
       jsx: 'automatic' as const,
       jsxImportSource: 'preact',
     };
-    // The CLI recognises itself by the file name main.js.
-    const latchkeyOut = join(BUILD, 'latchkey', 'main.js');
+    const latchkeyOut = join(BUILD, 'latchkey', 'latchkey.js');
     const peerOut = join(BUILD, 'peer', 'peer-oidc-provider.js');
     const loadOut = join(BUILD, 'load', 'load.js');
     await Promise.all([
@@ -83,7 +82,7 @@ async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
       // Split at dynamic imports, as in dist/: each CLI command loads only its own modules.
       esbuild.build({
         ...common,
-        entryPoints: [join(ROOT, 'src/cli/main.ts')],
+        entryPoints: [join(ROOT, 'src/cli/latchkey.ts')],
         outdir: dirname(latchkeyOut),
         splitting: true,
       }),
@@ -94,14 +93,14 @@ async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
       }),
     ]);
     return {
-      latchkey: { args: [latchkeyOut], how: 'esbuild bundle of src/cli/main.ts' },
+      latchkey: { args: [latchkeyOut], how: 'esbuild bundle of src/cli/latchkey.ts' },
       peer: { args: [peerOut], how: 'esbuild bundle of bench/peer-oidc-provider.ts' },
       load: { args: [loadOut], how: 'esbuild bundle of bench/load.ts' },
     };
   } catch (err) {
     log(`bench: esbuild not usable (${(err as Error).message}); running through tsx`);
     return {
-      latchkey: tsx('src/cli/main.ts'),
+      latchkey: tsx('src/cli/latchkey.ts'),
       peer: tsx('bench/peer-oidc-provider.ts'),
       load: tsx('bench/load.ts'),
     };

@@ -1,5 +1,7 @@
-#!/usr/bin/env node
-/** The `latchkey` command: server, administration, and the sample native app and API. */
+/**
+ * The `latchkey` command: server, administration, and the sample native app and API.
+ * The executable is src/cli/latchkey.ts (the package's bin); this module only defines the commands.
+ */
 import { dbOption, parse, UsageError } from './args.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
@@ -76,9 +78,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isMain = process.argv[1] !== undefined && /[/\\]main\.(ts|js)$/.test(process.argv[1]);
-if (isMain) {
-  const code = await main(process.argv.slice(2));
-  if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
-  if (process.argv[2] !== 'serve' && code !== 0) process.exit(code);
+/**
+ * Runs the command line and sets the process's exit status. `serve` keeps the process alive
+ * (its server); every other command exits with its code once done.
+ */
+export async function runCommandLine(argv: string[]): Promise<void> {
+  const code = await main(argv);
+  const serving = argv[0] === 'serve';
+  if (code !== 0 || !serving) process.exitCode = code;
+  if (!serving && code !== 0) process.exit(code);
 }

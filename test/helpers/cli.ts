@@ -10,10 +10,10 @@ const { NODE_TEST_CONTEXT: _ignored, ...cleanEnv } = process.env;
 export const CLEAN_ENV: NodeJS.ProcessEnv = cleanEnv;
 
 /** The built command, as `npx latchkey` runs it (test/run.mjs builds first). */
-export const BUILT_CLI = join(ROOT, 'dist/cli/main.js');
+export const BUILT_CLI = join(ROOT, 'dist/cli/latchkey.js');
 
 export interface CliOptions {
-  /** 'built' (default): dist/cli/main.js; 'source': src/cli/main.ts through tsx. */
+  /** 'built' (default): dist/cli/latchkey.js (the package's bin); 'source': src/cli/latchkey.ts through tsx. */
   from?: 'built' | 'source';
   /** Added to the clean environment. */
   env?: Record<string, string>;
@@ -21,7 +21,7 @@ export interface CliOptions {
 
 /** Starts `latchkey <args>` with pipes on all three streams. */
 export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWithoutNullStreams {
-  const entry = opts.from === 'source' ? ['--import', 'tsx', 'src/cli/main.ts'] : [BUILT_CLI];
+  const entry = opts.from === 'source' ? ['--import', 'tsx', 'src/cli/latchkey.ts'] : [BUILT_CLI];
   return spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...CLEAN_ENV, ...opts.env },
