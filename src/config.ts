@@ -43,6 +43,8 @@ export interface Config {
   adminToken: string | undefined;
   /** Secret that seals the signing keys in the database (tokens/key-encryption.ts); unset = clear. */
   keyEncryptionKey: string | undefined;
+  /** On SIGTERM, how long in-flight requests may take before the process exits anyway (ops/shutdown.ts). */
+  shutdownGraceSec: number;
 }
 
 export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
@@ -73,6 +75,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   accessTokenAlg: 'LATCHKEY_ACCESS_TOKEN_ALG',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
   keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
+  shutdownGraceSec: 'LATCHKEY_SHUTDOWN_GRACE',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -141,6 +144,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
+    shutdownGraceSec: num('shutdownGraceSec', 10, 0, 3600),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(

@@ -28,7 +28,10 @@ export async function createServer(
   });
   try {
     const ctx = createContext(config, clock, storage);
-    const made = await ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' });
+    // Under the start-up lock: a node that waited sees the key the first one made.
+    const made = await storage.serialized(() =>
+      ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' }),
+    );
     await ctx.keys.checkKeys(); // a missing or wrong LATCHKEY_KEY_ENCRYPTION_KEY stops the start
     if (made && made.generation > 1)
       process.emitWarning(

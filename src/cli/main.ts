@@ -29,7 +29,7 @@ async function migrateCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, dbOption);
   const { withContext } = await import('./db.js');
   await withContext(values.db, async (ctx) => {
-    await ctx.keys.ensureKey();
+    await ctx.storage.serialized(() => ctx.keys.ensureKey());
     process.stdout.write(`Database ${ctx.storage.location} is up to date.\n`);
   });
 }

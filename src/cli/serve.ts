@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { randomToken } from '../crypto.js';
+import { handleShutdownSignals } from '../ops/shutdown.js';
 import { capYoungGeneration } from '../ops/young-generation.js';
 import { s256 } from '../protocol/pkce.js';
 import { startServer } from '../server.js';
@@ -48,18 +49,11 @@ export async function serveCommand(argv: string[]): Promise<void> {
       `WARNING: the clock is shifted by ${config.clockOffsetSec} s (LATCHKEY_CLOCK_OFFSET_SEC); testing only.`,
     );
   if (!config.rateLimit) out('WARNING: sign-in throttling is off (LATCHKEY_RATE_LIMIT=false).');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    out(`${signal}: shutting down`);
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  // SIGTERM / SIGINT: drain, close the database, exit 0; a second signal exits at once.
+  handleShutdownSignals(
+    { server: server.app.server, close: server.close },
+    { graceSec: config.shutdownGraceSec, log: out },
+  );
   if (config.demo) await demo(server.ctx, out);
 }
 

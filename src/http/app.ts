@@ -7,7 +7,7 @@ import { adminConsoleRoutes } from '../admin/console/routes.js';
 import type { ServerContext } from '../context.js';
 import { OAuthError } from '../protocol/errors.js';
 import { corsHooks } from './cors.js';
-import { sendErrorPage, sendJsonError } from './respond.js';
+import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
@@ -37,7 +37,11 @@ export async function buildApp(
     trustProxy: ctx.config.trustProxy,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 128 },
-    return503OnClosing: true,
+    // Requests that arrive while the server drains are refused by our own onRequest hook below,
+    // in the project's error shape (Fastify's built-in 503 has a body of its own). Idle
+    // keep-alive connections are closed as soon as close() starts (Node's closeIdleConnections).
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     requestIdHeader: false,
     // Router-level refusals (bad percent-encoding in the path, an over-long path parameter) in
     // our own error shape rather than Fastify's default body, which echoes the URL.
@@ -54,6 +58,21 @@ export async function buildApp(
     },
   });
   ctx.log = app.log;
+
+  // Shutdown (ops/shutdown.ts calls app.close()): from then on every new request is refused
+  // 503 + Retry-After, and every answer closes its connection, so that a kept-alive client
+  // connection does not hold the process after its last in-flight request.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw temporarilyUnavailable('shutdown');
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(cookie);

@@ -2,11 +2,11 @@
  * Opens the database named by a path (SQLite, the embedded default) or a postgres:// URL.
  * Callers only ever see Kysely<Database>; the dialect is chosen here and nowhere else.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
+import { pgSerialized } from './pg-lock.js';
 import type { Database } from './schema.js';
+import { openSqliteFile, sqlitePathOf } from './sqlite-file.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +17,11 @@ export interface OpenedDatabase {
   location: string;
   /** Connection-pool usage (PostgreSQL only), for metrics. */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /**
+   * Runs `fn` holding the start-up lock, one process at a time across every process on this
+   * database (sqlite-lock.ts, pg-lock.ts): migrations and the first signing key are made under it.
+   */
+  serialized<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -81,13 +86,16 @@ export async function openDatabase(
       dialect: 'postgres',
       location: safe,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      serialized: (fn) => pgSerialized(pg, url, fn),
       close: () => db.destroy(),
     };
   }
-  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  if (path !== ':memory:') makeParents(dirname(resolve(path)));
+  const path = sqlitePathOf(url);
   const { default: SQLite } = await import('better-sqlite3');
-  const sqlite = new SQLite(path);
+  // A file: checked (folder, writable), opened under the start-up lock, "in use" while open.
+  const file = path === ':memory:' ? undefined : await openSqliteFile(SQLite, path);
+  const sqlite = file?.sqlite ?? new SQLite(path);
+  const locks = file?.locks;
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit survives a process crash; see README "Backups and durability".
   sqlite.pragma('synchronous = NORMAL');
@@ -96,16 +104,17 @@ export async function openDatabase(
   // Negative: a size in KiB rather than pages.
   sqlite.pragma(`cache_size = -${Math.round((opts.sqliteCacheMib ?? DEFAULT_SQLITE_CACHE_MIB) * 1024)}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
-  return { db, dialect: 'sqlite', location: path, close: () => db.destroy() };
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some
- * paths (e.g. under /proc), and a bad --db must fail with an error, not hang.
- */
-function makeParents(dir: string): void {
-  if (existsSync(dir)) return;
-  const parent = dirname(dir);
-  if (parent !== dir) makeParents(parent);
-  mkdirSync(dir);
+  return {
+    db,
+    dialect: 'sqlite',
+    location: path,
+    serialized: (fn) => (locks ? locks.serialized(fn) : fn()),
+    async close() {
+      try {
+        await db.destroy();
+      } finally {
+        locks?.close();
+      }
+    },
+  };
 }

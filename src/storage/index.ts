@@ -18,6 +18,12 @@ export interface Storage extends Stores {
   location: string;
   /** Connection-pool usage (PostgreSQL only), for metrics. */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /**
+   * Runs `fn` under the start-up lock, one process at a time on this database (a SQLite lock
+   * file's lock, a PostgreSQL advisory lock; storage/sqlite-lock.ts, storage/pg-lock.ts): the
+   * first signing key is made under it, as the migrations are.
+   */
+  serialized<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -37,14 +43,17 @@ export function storesFor(db: Kysely<Database>): Stores {
   };
 }
 
-/** Opens the database and runs pending migrations first (every command does). */
+/**
+ * Opens the database and runs pending migrations first (every command does), under the start-up
+ * lock: a process that waited for it finds the schema migrated and nothing left to do.
+ */
 export async function openStorage(
   url: string,
   opts: { poolSize?: number; sqliteCacheMib?: number } = {},
 ): Promise<Storage> {
   const opened = await openDatabase(url, opts);
   try {
-    await migrate(opened.db);
+    await opened.serialized(() => migrate(opened.db));
   } catch (err) {
     await opened.close().catch(() => {});
     throw err;
@@ -55,6 +64,7 @@ export async function openStorage(
     dialect: opened.dialect,
     location: opened.location,
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
+    serialized: opened.serialized,
     close: opened.close,
   };
 }

@@ -83,7 +83,10 @@ export class KeyManager {
   }
 
   /**
-   * Creates generation 1 when the store has no key; safe to call from many nodes at once.
+   * Creates generation 1 when the store has no key; safe to call from many nodes at once: the
+   * callers run it under the start-up lock (Storage.serialized), so a node that waited finds the
+   * first node's key and makes none, and without the lock generations are unique, so one insert
+   * wins and the others return undefined (insertIfGenerationFree).
    * With `ecRequired` (ES256 access tokens) and a newest generation made before keys had an
    * ES256 part, rotates once: until the new generation is active, access tokens stay RS256.
    * Returns the key it made, if any.
