@@ -27,6 +27,8 @@ export interface Config {
   keyPublicationDelaySec: number;
   /** How long a node trusts its cached view of the signing keys. */
   keyCacheSec: number;
+  /** `Cache-Control: max-age` of /jwks (see minSafePublicationDelaySec). */
+  jwksMaxAgeSec: number;
   trustProxy: boolean;
   logLevel: string;
   /** Sign-in throttling; the benchmark switches it off. */
@@ -65,6 +67,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   refreshIdleTtlSec: 'LATCHKEY_REFRESH_IDLE_TTL',
   keyPublicationDelaySec: 'LATCHKEY_KEY_PUBLICATION_DELAY',
   keyCacheSec: 'LATCHKEY_KEY_CACHE',
+  jwksMaxAgeSec: 'LATCHKEY_JWKS_MAX_AGE',
   trustProxy: 'LATCHKEY_TRUST_PROXY',
   logLevel: 'LATCHKEY_LOG_LEVEL',
   rateLimit: 'LATCHKEY_RATE_LIMIT',
@@ -132,8 +135,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     interactionTtlSec: num('interactionTtlSec', 15 * 60, 30, 86400),
     refreshTokenTtlSec: num('refreshTokenTtlSec', 90 * 86400, 60, 5 * 365 * 86400),
     refreshIdleTtlSec: num('refreshIdleTtlSec', 30 * 86400, 60, 5 * 365 * 86400),
-    keyPublicationDelaySec: num('keyPublicationDelaySec', 10, 0, 86400),
+    keyPublicationDelaySec: num('keyPublicationDelaySec', 120, 0, 86400),
     keyCacheSec: num('keyCacheSec', 5, 0, 3600),
+    jwksMaxAgeSec: num('jwksMaxAgeSec', 60, 0, 86400),
     trustProxy: flag('trustProxy', false),
     logLevel: String(pick('logLevel') ?? 'info'),
     rateLimit: flag('rateLimit', true),
@@ -173,6 +177,34 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(`${label('keyPublicationDelaySec')} must be at least ${label('keyCacheSec')}`);
   }
   return cfg;
+}
+
+/**
+ * The usual JWKS re-fetch cool-down of resource servers: jose's createRemoteJWKSet
+ * (`cooldownDuration`, used by express-oauth2-jwt-bearer) and latchkey/resource both wait 30 s
+ * after a fetch before fetching again for an unknown `kid`.
+ */
+export const JWKS_COOLDOWN_SEC = 30;
+
+/**
+ * Key rotation refuses no valid token only when a new key is published long enough before it
+ * signs: a node may serve its cached key list (LATCHKEY_KEY_CACHE) without the new key, an HTTP
+ * cache may then keep that JWKS for `max-age`, and a verifier that fetched it may not fetch again
+ * for its cool-down. The smallest safe publication delay is the sum of the three.
+ */
+export const minSafePublicationDelaySec = (cfg: Pick<Config, 'keyCacheSec' | 'jwksMaxAgeSec'>): number =>
+  cfg.keyCacheSec + cfg.jwksMaxAgeSec + JWKS_COOLDOWN_SEC;
+
+/** Settings that are allowed but risky, as one line each (printed by `serve`). */
+export function configWarnings(cfg: Config): string[] {
+  const out: string[] = [];
+  const min = minSafePublicationDelaySec(cfg);
+  if (cfg.keyPublicationDelaySec < min) {
+    out.push(
+      `LATCHKEY_KEY_PUBLICATION_DELAY is ${cfg.keyPublicationDelaySec} s, below LATCHKEY_KEY_CACHE + LATCHKEY_JWKS_MAX_AGE + ${JWKS_COOLDOWN_SEC} s (the resource servers' JWKS cool-down) = ${min} s: after a key rotation, resource servers may refuse valid tokens.`,
+    );
+  }
+  return out;
 }
 
 /** OIDC Discovery §3 / RFC 8414 §2: https, no query or fragment (http allowed, loudly, for development). */

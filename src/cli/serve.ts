@@ -1,6 +1,6 @@
 /** `latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]` */
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../config.js';
+import { configWarnings, loadConfig } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { randomToken } from '../crypto.js';
 import { handleShutdownSignals } from '../ops/shutdown.js';
@@ -49,6 +49,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       `WARNING: the clock is shifted by ${config.clockOffsetSec} s (LATCHKEY_CLOCK_OFFSET_SEC); testing only.`,
     );
   if (!config.rateLimit) out('WARNING: sign-in throttling is off (LATCHKEY_RATE_LIMIT=false).');
+  for (const w of configWarnings(config)) out(`WARNING: ${w}`);
   // SIGTERM / SIGINT: drain, close the database, exit 0; a second signal exits at once.
   handleShutdownSignals(
     { server: server.app.server, close: server.close },

@@ -105,7 +105,7 @@ describe('logout, key rotation, disabling users', () => {
       oldKid,
       'not yet signing with the new key',
     );
-    server.clock.advanceSeconds(10);
+    server.clock.advanceSeconds(server.ctx.config.keyPublicationDelaySec); // past the delay (120 s)
     const after1 = await obtainTokens(server, as, a);
     assert.equal(decodeProtectedHeader(after1.tokens.access_token).kid, key.kid);
     assert.equal(decodeProtectedHeader(after1.tokens.id_token!).kid, key.kid);

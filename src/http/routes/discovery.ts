@@ -63,10 +63,13 @@ export function discoveryRoutes(app: FastifyInstance, ctx: ServerContext): void 
   app.get('/.well-known/openid-configuration', { config: cors }, sendDoc);
   app.get('/.well-known/oauth-authorization-server', { config: cors }, sendDoc);
 
+  // LATCHKEY_JWKS_MAX_AGE (default 60 s): the key publication delay must exceed it plus the
+  // resource servers' re-fetch cool-down (config.ts minSafePublicationDelaySec).
+  const jwksCacheControl = `public, max-age=${ctx.config.jwksMaxAgeSec}`;
   app.get('/jwks', { config: cors }, async (_req, reply) =>
     reply
       .header('content-type', 'application/jwk-set+json')
-      .header('cache-control', 'public, max-age=60')
+      .header('cache-control', jwksCacheControl)
       .send(await ctx.keys.jwks()),
   );
 
