@@ -29,8 +29,12 @@ export interface Config {
   keyCacheSec: number;
   /** `Cache-Control: max-age` of /jwks (see minSafePublicationDelaySec). */
   jwksMaxAgeSec: number;
+  /** Refresh-token reuse grace of applications that do not set their own (0 = off). */
+  refreshGraceSec: number;
   trustProxy: boolean;
   logLevel: string;
+  /** `auto`: short lines on a terminal for an http issuer, JSON lines otherwise (src/ops/logging.ts). */
+  logFormat: 'auto' | 'json' | 'short';
   /** Sign-in throttling; the benchmark switches it off. */
   rateLimit: boolean;
   clockOffsetSec: number;
@@ -48,6 +52,15 @@ export interface Config {
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway (ops/shutdown.ts). */
   shutdownGraceSec: number;
 }
+
+/** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
+const FLAGS: Partial<Record<keyof Config, string>> = {
+  port: '--port',
+  host: '--host',
+  issuer: '--issuer',
+  database: '--db',
+  demo: '--demo',
+};
 
 export type ConfigInput = Partial<Record<keyof Config, string | number | boolean | undefined>>;
 
@@ -68,8 +81,10 @@ const ENV: Partial<Record<keyof Config, string>> = {
   keyPublicationDelaySec: 'LATCHKEY_KEY_PUBLICATION_DELAY',
   keyCacheSec: 'LATCHKEY_KEY_CACHE',
   jwksMaxAgeSec: 'LATCHKEY_JWKS_MAX_AGE',
+  refreshGraceSec: 'LATCHKEY_REFRESH_GRACE',
   trustProxy: 'LATCHKEY_TRUST_PROXY',
   logLevel: 'LATCHKEY_LOG_LEVEL',
+  logFormat: 'LATCHKEY_LOG_FORMAT',
   rateLimit: 'LATCHKEY_RATE_LIMIT',
   clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
   pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
@@ -106,7 +121,12 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     const v = envName ? env[envName] : undefined;
     return v === undefined || v === '' ? undefined : v;
   };
-  const label = (key: keyof Config) => (ENV[key] ? `${ENV[key]} (--${kebab(key)})` : `--${kebab(key)}`);
+  // Names only flags that `latchkey serve` has (the rest are environment variables only).
+  const label = (key: keyof Config) => {
+    const flagName = Object.hasOwn(FLAGS, key) ? FLAGS[key] : undefined;
+    if (!ENV[key]) return flagName ?? key;
+    return flagName ? `${ENV[key]} (${flagName})` : ENV[key];
+  };
   const num = (key: keyof Config, dflt: number, min: number, max: number) => {
     const raw = pick(key);
     return raw === undefined ? dflt : int(label(key), raw, min, max);
@@ -122,7 +142,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
 
   const cfg: Config = {
     port,
-    host: String(pick('host') ?? '0.0.0.0'),
+    // Loopback unless told otherwise: a development server (and its demo password) is not
+    // reachable from other hosts by accident. Set LATCHKEY_HOST=0.0.0.0 behind a load balancer.
+    host: String(pick('host') ?? '127.0.0.1'),
     issuer,
     database: String(pick('database') ?? './data/latchkey.db'),
     demo: flag('demo', false),
@@ -138,8 +160,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     keyPublicationDelaySec: num('keyPublicationDelaySec', 120, 0, 86400),
     keyCacheSec: num('keyCacheSec', 5, 0, 3600),
     jwksMaxAgeSec: num('jwksMaxAgeSec', 60, 0, 86400),
+    refreshGraceSec: num('refreshGraceSec', 30, 0, 60),
     trustProxy: flag('trustProxy', false),
     logLevel: String(pick('logLevel') ?? 'info'),
+    logFormat: String(pick('logFormat') ?? 'auto') as Config['logFormat'],
     rateLimit: flag('rateLimit', true),
     clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
@@ -154,6 +178,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(
       `${label('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent`,
     );
+  }
+  if (!['auto', 'json', 'short'].includes(cfg.logFormat)) {
+    throw new ConfigError(`${label('logFormat')} must be auto, json or short`);
   }
   if (cfg.accessTokenAlg !== 'RS256' && cfg.accessTokenAlg !== 'ES256') {
     throw new ConfigError(`${label('accessTokenAlg')} must be RS256 or ES256`);
@@ -223,5 +250,3 @@ function validateIssuer(raw: string, name: string): string {
   }
   return raw.replace(/\/+$/, '');
 }
-
-const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

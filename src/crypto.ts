@@ -30,6 +30,18 @@ export function randomToken(bytes = 32): string {
 
 export const newId = (): string => randomUUID();
 
+/**
+ * A random identifier people type into commands (client ids): base64url like randomToken, but
+ * never starting with `-` or `_`, so no command line reads it as an option (1 in 32 random
+ * base64url strings starts with `-`). Redrawn rather than patched, so every character stays uniform.
+ */
+export function randomIdentifier(bytes = 15): string {
+  for (;;) {
+    const id = randomToken(bytes);
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
+}
+
 /** SHA-256, base64url: how codes, sessions and refresh tokens are stored. */
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url');
 

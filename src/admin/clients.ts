@@ -1,6 +1,6 @@
 /** Registering applications ("Add Application"): defaults per type, validation, secrets. */
 import type { Clock } from '../clock.js';
-import { randomToken, sha256 } from '../crypto.js';
+import { randomIdentifier, randomToken, sha256 } from '../crypto.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
 import type {
@@ -161,7 +161,7 @@ export class ClientAdmin {
     const secret = confidential ? randomToken(32) : undefined;
     const now = this.clock.now();
     const client: Client = {
-      clientId: input.clientId ?? randomToken(15),
+      clientId: input.clientId ?? randomIdentifier(15),
       name,
       type: input.type,
       redirectUris,

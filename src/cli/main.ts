@@ -3,6 +3,7 @@
  * The executable is src/cli/latchkey.ts (the package's bin); this module only defines the commands.
  */
 import { dbOption, parse, UsageError } from './args.js';
+import { USAGE, wantsHelp } from './usage.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 
@@ -64,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!load) {
     process.stderr.write(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    process.stdout.write(`${Object.hasOwn(USAGE, cmd) ? USAGE[cmd] : HELP}\n`);
+    return 0;
   }
   try {
     const run = await load();

@@ -1,7 +1,7 @@
 /** randomToken: pooled CSPRNG bytes, each handed out once. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { randomToken } from '../../src/crypto.js';
+import { randomIdentifier, randomToken } from '../../src/crypto.js';
 
 describe('randomToken', () => {
   it('gives base64url of the asked number of bytes, across pool refills', () => {
@@ -30,5 +30,14 @@ describe('randomToken', () => {
     // 64,000 bytes: 250 per value expected; 150–350 is more than 6 standard deviations wide.
     assert.ok(Math.min(...counts) > 150, `min ${Math.min(...counts)}`);
     assert.ok(Math.max(...counts) < 350, `max ${Math.max(...counts)}`);
+  });
+});
+
+describe('randomIdentifier (client ids)', () => {
+  it('never starts with - or _, so no command line reads it as an option', () => {
+    for (let i = 0; i < 5_000; i++) {
+      const id = randomIdentifier(15);
+      assert.match(id, /^[A-Za-z0-9][A-Za-z0-9_-]{19}$/);
+    }
   });
 });
