@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { type Clock, offsetClock, systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
+import { DemoAttempts } from './demo/attempts.js';
 import { buildApp } from './http/app.js';
 import { startPurgeTimer } from './ops/cleanup.js';
 import { openStorage } from './storage/index.js';
@@ -10,6 +11,8 @@ import { openStorage } from './storage/index.js';
 export interface RunningServer {
   app: FastifyInstance;
   ctx: ServerContext;
+  /** Demo mode's printed authorize URLs (`serve --demo` only). */
+  demo?: DemoAttempts;
   /** Base URL it listens on (the issuer may differ behind a proxy). */
   url: string;
   close(): Promise<void>;
@@ -18,7 +21,7 @@ export interface RunningServer {
 export async function createServer(
   config: Config,
   opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {},
-): Promise<{ app: FastifyInstance; ctx: ServerContext; close(): Promise<void> }> {
+): Promise<{ app: FastifyInstance; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
@@ -33,17 +36,23 @@ export async function createServer(
       ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' }),
     );
     await ctx.keys.checkKeys(); // a missing or wrong LATCHKEY_KEY_ENCRYPTION_KEY stops the start
+    const demo = config.demo ? new DemoAttempts(() => clock.now()) : undefined;
+    const app = await buildApp(ctx, {
+      ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+      ...(demo ? { demo } : {}),
+    });
+    // Through the server's logger (a test's logger is silent), not process-wide warnings.
     if (made && made.generation > 1)
-      process.emitWarning(
+      app.log.warn(
         `signing keys rotated to generation ${made.generation} for ES256 access tokens; they are signed RS256 until it is active`,
       );
-    const app = await buildApp(ctx, opts.logger === undefined ? {} : { logger: opts.logger });
     const purge = startPurgeTimer(storage, clock, {
       onError: (err) => app.log.warn({ err }, 'purge failed'),
     });
     return {
       app,
       ctx,
+      ...(demo ? { demo } : {}),
       async close() {
         await purge.stop();
         await app.close();

@@ -1,14 +1,12 @@
-/** `latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]` */
-import { randomBytes } from 'node:crypto';
+/** `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]` */
 import { configWarnings, loadConfig } from '../config.js';
-import type { ServerContext } from '../context.js';
-import { randomToken } from '../crypto.js';
+import { chooseLogFormat, serveLogger } from '../ops/logging.js';
 import { handleShutdownSignals } from '../ops/shutdown.js';
 import { capYoungGeneration } from '../ops/young-generation.js';
-import { s256 } from '../protocol/pkce.js';
 import { startServer } from '../server.js';
 import { hasClearPart } from '../tokens/key-encryption.js';
 import { dbOption, parse } from './args.js';
+import { runDemo } from './demo.js';
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -27,7 +25,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   });
   capYoungGeneration(config.youngGenerationMib);
   const server = await startServer(config, {
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger: serveLogger(
+      config.logLevel,
+      chooseLogFormat(config.logFormat, process.stdout.isTTY === true, config.issuer),
+    ),
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(
@@ -55,55 +56,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     { server: server.app.server, close: server.close },
     { graceSec: config.shutdownGraceSec, log: out },
   );
-  if (config.demo) await demo(server.ctx, out);
-}
-
-/** Demo data, on an empty database only: a native application, a user, a ready authorize URL. */
-async function demo(ctx: ServerContext, out: (s: string) => void): Promise<void> {
-  const bar = '='.repeat(78);
-  out(bar);
-  out('DEMO MODE — demo data and an http issuer are for DEVELOPMENT ONLY. Never use --demo in production.');
-  const [clients, users] = await Promise.all([ctx.storage.clients.list(), ctx.storage.users.list()]);
-  if (clients.length > 0 || users.length > 0) {
-    const app = clients.find((c) => c.name === 'Demo Native App') ?? clients[0];
-    out('The database is not empty, so no demo data was created.');
-    if (app) out(`An application to try: client_id ${app.clientId} (${app.name})`);
-    out(bar);
-    return;
-  }
-  const { client } = await ctx.clients.create({
-    name: 'Demo Native App',
-    type: 'native',
-    redirectUris: ['http://127.0.0.1/callback', 'com.latchkey.demo:/callback'],
-    postLogoutRedirectUris: ['http://127.0.0.1/logged-out'],
-  });
-  const password = randomBytes(12).toString('base64url');
-  const user = await ctx.users.create({
-    username: 'demo',
-    name: 'Demo User',
-    email: 'demo@example.com',
-    password,
-  });
-  await ctx.audit.record('client_created', { clientId: client.clientId, detail: { via: 'demo' } });
-  await ctx.audit.record('user_created', { userId: user.id, detail: { via: 'demo' } });
-  const verifier = randomToken(32);
-  const url = new URL(`${ctx.config.issuer}/authorize`);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: client.clientId,
-    redirect_uri: 'http://127.0.0.1:8080/callback',
-    scope: 'openid profile email offline_access',
-    state: randomToken(12),
-    nonce: randomToken(12),
-    code_challenge: s256(verifier),
-    code_challenge_method: 'S256',
-  }).toString();
-  out('Created demo data:');
-  out(`  application : Demo Native App (native, PKCE), client_id ${client.clientId}`);
-  out('  redirect URIs: http://127.0.0.1/callback (any port), com.latchkey.demo:/callback');
-  out(`  user        : demo   password: ${password}`);
-  out('Open this URL in a browser to sign in (the redirect to 127.0.0.1:8080 shows the code):');
-  out(`  ${url.toString()}`);
-  out(`  code_verifier for the token exchange: ${verifier}`);
-  out(bar);
+  // The banner comes last, after the start-up log lines.
+  if (config.demo) await runDemo(server, out);
 }

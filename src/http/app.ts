@@ -5,10 +5,13 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOpt
 import { adminApiRoutes } from '../admin/api.js';
 import { adminConsoleRoutes } from '../admin/console/routes.js';
 import type { ServerContext } from '../context.js';
+import type { DemoAttempts } from '../demo/attempts.js';
+import { withRedaction } from '../ops/logging.js';
 import { OAuthError } from '../protocol/errors.js';
 import { corsHooks } from './cors.js';
 import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.js';
 import { authorizeRoutes } from './routes/authorize.js';
+import { demoRoutes } from './routes/demo.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { logoutRoutes } from './routes/logout.js';
@@ -30,10 +33,11 @@ export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApp(
   ctx: ServerContext,
-  opts: { logger?: FastifyServerOptions['logger'] } = {},
+  opts: { logger?: FastifyServerOptions['logger']; demo?: DemoAttempts } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // No code, token, hint or secret in a log line (ops/logging.ts).
+    logger: withRedaction(opts.logger ?? false),
     trustProxy: ctx.config.trustProxy,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 128 },
@@ -138,5 +142,6 @@ export async function buildApp(
   logoutRoutes(app, ctx);
   adminApiRoutes(app, ctx);
   adminConsoleRoutes(app, ctx);
+  if (opts.demo) demoRoutes(app, ctx, opts.demo);
   return app;
 }

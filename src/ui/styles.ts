@@ -20,6 +20,7 @@ button.secondary { background:transparent; color:var(--accent); border-color:var
 ul.scopes { padding-left:20px; } ul.scopes li { margin:6px 0; }
 .small { font-size:13px; color:var(--muted); margin-top:24px; }
 code { font-size:13px; word-break:break-all; }
+pre { white-space:pre-wrap; word-break:break-all; background:var(--bg); border:1px solid var(--border); border-radius:8px; padding:10px 12px; margin:0 0 12px; }
 /* Admin console */
 body.admin { display:block; }
 .admin-bar { display:flex; flex-wrap:wrap; align-items:center; gap:16px; padding:12px 24px; background:var(--card); border-bottom:1px solid var(--border); }

@@ -1,0 +1,48 @@
+/**
+ * Demo mode only (`latchkey serve --demo`): the code verifiers of the authorize URLs the server
+ * printed at start, by their `state`, so that its own callback page (/demo/callback) can show the
+ * exact exchange and do it. Kept in memory for an hour; each verifier is handed out once.
+ */
+import { randomToken } from '../crypto.js';
+import { s256 } from '../protocol/pkce.js';
+
+export const DEMO_CALLBACK_PATH = '/demo/callback';
+const KEEP_MS = 3600_000;
+const MAX = 100;
+
+export interface DemoAttempt {
+  state: string;
+  nonce: string;
+  verifier: string;
+  challenge: string;
+}
+
+export class DemoAttempts {
+  readonly #byState = new Map<string, { verifier: string; at: number }>();
+  /** The demo application's client_id, once the demo data exists (src/cli/demo.ts). */
+  clientId: string | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  /** A fresh verifier, challenge, state and nonce for a printed authorize URL. */
+  start(): DemoAttempt {
+    const verifier = randomToken(32);
+    const attempt = { state: randomToken(12), nonce: randomToken(12), verifier, challenge: s256(verifier) };
+    if (this.#byState.size >= MAX) this.#byState.delete(this.#byState.keys().next().value as string);
+    this.#byState.set(attempt.state, { verifier, at: this.now() });
+    return attempt;
+  }
+
+  /** The verifier of a printed URL (undefined for an unknown or old state). */
+  peek(state: string): string | undefined {
+    const a = this.#byState.get(state);
+    return a && this.now() - a.at < KEEP_MS ? a.verifier : undefined;
+  }
+
+  /** Like peek, but once: the exchange uses it up. */
+  take(state: string): string | undefined {
+    const v = this.peek(state);
+    this.#byState.delete(state);
+    return v;
+  }
+}
