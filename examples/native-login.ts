@@ -2,7 +2,7 @@
  * A native/CLI app signing in with `latchkey/client` (RFC 8252: system browser + loopback redirect).
  * Register the app as "native" with redirect URI `http://127.0.0.1/callback` (any port is then allowed).
  *
- *   npx tsx examples/native-login.ts http://127.0.0.1:3000 <client_id>
+ *   npx tsx examples/native-login.ts http://localhost:3000 <client_id>
  *
  * Outside this repository import from 'latchkey/client' instead of the relative path.
  */

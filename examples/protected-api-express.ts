@@ -1,7 +1,7 @@
 /**
  * A resource server protected with `latchkey/resource`, on Express.
  *
- *   npx tsx examples/protected-api-express.ts http://127.0.0.1:3000
+ *   [PORT=N] npx tsx examples/protected-api-express.ts http://localhost:3000
  *   curl -H "authorization: Bearer $(latchkey token)" http://127.0.0.1:8082/orders
  *
  * Outside this repository import from 'latchkey/resource' instead of the relative path.
@@ -9,7 +9,7 @@
 import express from 'express';
 import { createVerifier, expressRequireToken, type RequestWithAuth } from '../src/resource/index.js';
 
-const issuer = process.argv[2] ?? 'http://127.0.0.1:3000';
+const issuer = process.argv[2] ?? 'http://localhost:3000';
 // The audience Latchkey puts in access tokens (LATCHKEY_AUDIENCE, default api://default).
 const verifier = createVerifier({ issuer, audience: 'api://default' });
 
@@ -22,4 +22,5 @@ app.get('/orders', expressRequireToken(verifier), (req, res) => {
 app.get('/me', expressRequireToken(verifier, { requiredScopes: ['profile'] }), (req, res) => {
   res.json({ sub: (req as RequestWithAuth).auth!.claims.sub });
 });
-app.listen(8082, '127.0.0.1', () => console.log('protected API on http://127.0.0.1:8082'));
+const port = Number(process.env['PORT'] ?? 8082);
+app.listen(port, '127.0.0.1', () => console.log(`protected API on http://127.0.0.1:${port}`));
