@@ -62,14 +62,15 @@ describe('the packed package, installed and run through its bin link', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('installs; no engine warning but cookie 2 on Node 20 (a choice of Fastify's packages, outside our overrides)', () => {
+  it('installs; no engine warning but cookie 2 on Node 20 (Fastify packages choose it; our overrides do not reach)', () => {
     assert.equal(install.code, 0, install.stderr);
     // npm applies package.json overrides only to the project being installed, so an app that
     // installs Latchkey gets Fastify's cookie 2, which declares Node >= 22 but runs on >= 20.19
     // (require of ES modules); the last test starts the server from this very install.
     const warned = [...install.stderr.matchAll(/EBADENGINE[\s\S]*?package: '([^']+)'/g)].map((m) => m[1]);
     const major = Number(process.versions.node.split('.')[0]);
-    for (const pkg of warned) assert.ok(major < 22 && /^cookie@2\./.test(pkg ?? ''), `engine warning for ${pkg}`);
+    for (const pkg of warned)
+      assert.ok(major < 22 && /^cookie@2\./.test(pkg ?? ''), `engine warning for ${pkg}`);
   });
 
   it('npm exec latchkey -- --help prints the help, in the project and in the installing one', async () => {
