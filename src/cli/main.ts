@@ -9,6 +9,8 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 
   latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]
   latchkey migrate [--db PATH_OR_URL]
+  latchkey backup --to FILE [--db PATH] [--json]     (SQLite; PostgreSQL: docs/operations.md)
+  latchkey restore --from FILE [--db PATH]           (refused while a server uses the database)
   latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
                           [--post-logout-redirect-uri URI]... [--consent none|required] [--scope S]... [--json]
   latchkey clients list|update|rotate-secret|delete …
@@ -51,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     users: async () => (await import('./users.js')).usersCommand,
     keys: async () => (await import('./keys.js')).keysCommand,
     audit: async () => (await import('./audit.js')).auditCommand,
+    backup: async () => (await import('./backup.js')).backupCommand,
+    restore: async () => (await import('./backup.js')).restoreCommand,
     login: sample('login'),
     whoami: sample('whoami'),
     token: sample('token'),
