@@ -67,7 +67,8 @@ const skipped = (tap.match(/^\s*ok \d+ - .*# SKIP/gm) ?? []).length;
 console.log(`\n${files.length} test files, ${tests} tests`);
 // A test cancelled because its suite's hook failed did not pass: it counts as failed.
 console.log(`${pass} passed, ${fail + cancelled} failed${skipped ? `, ${skipped} skipped` : ''}`);
-if (!process.env.LATCHKEY_TEST_POSTGRES) console.log('NOTE: PostgreSQL was NOT tested (its suites are the skipped ones).');
+if (!process.env.LATCHKEY_TEST_POSTGRES)
+  console.log('NOTE: PostgreSQL was NOT tested (its suites are the skipped ones).');
 if (chromiumMissing) console.log(CHROMIUM_LINE);
 if (tests === 0) {
   console.error('test/run.mjs: no test ran');
