@@ -8,6 +8,7 @@ import type { ServerContext } from '../context.js';
 import type { DemoAttempts } from '../demo/attempts.js';
 import { withRedaction } from '../ops/logging.js';
 import { OAuthError } from '../protocol/errors.js';
+import { isStorageUnavailable } from '../storage/unavailable.js';
 import { corsHooks } from './cors.js';
 import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -108,7 +109,15 @@ export async function buildApp(
     const html = req.routeOptions.config?.html === true;
     let oauth: OAuthError;
     if (err instanceof OAuthError) oauth = err;
-    else if (err.statusCode === 413)
+    else if (isStorageUnavailable(err)) {
+      // The database cannot answer (storage/unavailable.ts): an outage, not a bug — 503 with
+      // Retry-After (RFC 9110 §15.6.4, §10.2.3), temporarily_unavailable (RFC 6749 §5.2).
+      req.log.warn(
+        { err: { message: (err as Error).message, code: (err as { code?: unknown }).code } },
+        'database unavailable',
+      );
+      oauth = temporarilyUnavailable('storage');
+    } else if (err.statusCode === 413)
       oauth = new OAuthError('invalid_request', 'The request body is too large.', { status: 413 });
     else if (err.statusCode === 415)
       oauth = new OAuthError('invalid_request', 'Unsupported content type.', { status: 400 });

@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kys
 import { pgSerialized } from './pg-lock.js';
 import type { Database } from './schema.js';
 import { openSqliteFile, sqlitePathOf } from './sqlite-file.js';
+import { guardDialect, StorageHealth } from './unavailable.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -17,6 +18,8 @@ export interface OpenedDatabase {
   location: string;
   /** Connection-pool usage (PostgreSQL only), for metrics. */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /** Whether the database answered lately (unavailable.ts); /readyz reports it. */
+  health: StorageHealth;
   /**
    * Runs `fn` holding the start-up lock, one process at a time across every process on this
    * database (sqlite-lock.ts, pg-lock.ts): migrations and the first signing key are made under it.
@@ -24,6 +27,9 @@ export interface OpenedDatabase {
   serialized<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** How long a request waits for a PostgreSQL connection before it is answered 503. */
+export const PG_CONNECT_TIMEOUT_MS = 3000;
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url);
 
@@ -70,22 +76,30 @@ export async function openDatabase(
     const { default: pg } = await import('pg');
     // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double.
     pg.types.setTypeParser(20, (v: string) => Number(v));
-    // A bounded wait for a connection: with the database down, requests fail (and /readyz
-    // says 503) instead of hanging.
+    // A bounded wait for a connection: with the database down, requests fail with 503 (and
+    // /readyz says so) within PG_CONNECT_TIMEOUT_MS instead of hanging. TCP keep-alive finds a
+    // connection whose peer vanished without a reset. (No client-side query timeout: a long
+    // migration statement must not be cut.)
     const pool = new pg.Pool({
       connectionString: url,
       max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
-    // A dropped idle connection must not crash the process.
-    pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const health = new StorageHealth('any');
+    // A dropped connection must not crash the process: pg emits 'error' on an idle client (the
+    // pool's) and on a checked-out one (no listener while a query runs: the query itself fails).
+    pool.on('error', (err) => health.noteFailure(err));
+    pool.on('connect', (client) => client.on('error', (err) => health.noteFailure(err)));
+    const db = new Kysely<Database>({ dialect: guardDialect(new PostgresDialect({ pool }), health) });
     const safe = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
     return {
       db,
       dialect: 'postgres',
       location: safe,
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      health,
       serialized: (fn) => pgSerialized(pg, url, fn),
       close: () => db.destroy(),
     };
@@ -103,11 +117,14 @@ export async function openDatabase(
   sqlite.pragma('foreign_keys = ON');
   // Negative: a size in KiB rather than pages.
   sqlite.pragma(`cache_size = -${Math.round((opts.sqliteCacheMib ?? DEFAULT_SQLITE_CACHE_MIB) * 1024)}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
+  const health = new StorageHealth('write');
+  const dialect = guardDialect(new SqliteDialect({ database: cachingDatabase(sqlite) }), health);
+  const db = new Kysely<Database>({ dialect });
   return {
     db,
     dialect: 'sqlite',
     location: path,
+    health,
     serialized: (fn) => (locks ? locks.serialized(fn) : fn()),
     async close() {
       try {

@@ -11,6 +11,7 @@ import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlThrottleStore } from './sql/throttle.js';
 import { SqlUserStore } from './sql/users.js';
 import type { Stores } from './types.js';
+import type { StorageHealth } from './unavailable.js';
 
 export interface Storage extends Stores {
   db: Kysely<Database>;
@@ -18,6 +19,8 @@ export interface Storage extends Stores {
   location: string;
   /** Connection-pool usage (PostgreSQL only), for metrics. */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /** Whether the database answered lately (unavailable.ts). */
+  health: StorageHealth;
   /**
    * Runs `fn` under the start-up lock, one process at a time on this database (a SQLite lock
    * file's lock, a PostgreSQL advisory lock; storage/sqlite-lock.ts, storage/pg-lock.ts): the
@@ -64,6 +67,7 @@ export async function openStorage(
     dialect: opened.dialect,
     location: opened.location,
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
+    health: opened.health,
     serialized: opened.serialized,
     close: opened.close,
   };

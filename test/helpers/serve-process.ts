@@ -4,6 +4,10 @@ import { spawnCli } from './cli.js';
 
 export interface SpawnedServe {
   child: ChildProcessWithoutNullStreams;
+  /** The same process as `child`. */
+  proc: ChildProcessWithoutNullStreams;
+  /** Resolves with the exit code (null after a signal) when the process ends. */
+  exited: Promise<number | null>;
   /** Resolves once it listens; rejects with its output if it exits first. */
   ready: Promise<void>;
   /** Everything it printed so far. */
@@ -23,10 +27,10 @@ export function spawnServe(db: string, env: Record<string, string> = {}): Spawne
   let ended = false;
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<void>((resolve) =>
-    child.on('exit', () => {
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
       ended = true;
-      resolve();
+      resolve(code);
     }),
   );
   const ready = new Promise<void>((resolve, reject) => {
@@ -46,6 +50,8 @@ export function spawnServe(db: string, env: Record<string, string> = {}): Spawne
   ready.catch(() => {});
   return {
     child,
+    proc: child,
+    exited,
     ready,
     output: () => out,
     async stop() {

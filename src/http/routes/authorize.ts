@@ -5,9 +5,10 @@ import type { ServerContext } from '../../context.js';
 import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
 import { readParams } from '../../protocol/params.js';
+import { isStorageUnavailable } from '../../storage/unavailable.js';
 import { proceed } from '../authorize-flow.js';
 import { isForm } from '../form.js';
-import { sendAuthorizationError, sendErrorPage } from '../respond.js';
+import { sendAuthorizationError, sendErrorPage, temporarilyUnavailable } from '../respond.js';
 import { currentSession } from '../session.js';
 
 export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -27,7 +28,15 @@ export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void 
         err,
       );
     }
-    return proceed(ctx, reply, actx.client!, request, await currentSession(ctx, req));
+    try {
+      return await proceed(ctx, reply, actx.client!, request, await currentSession(ctx, req));
+    } catch (err) {
+      // RFC 6749 §4.1.2.1: the client is known and the redirect URI checked, so the client is
+      // told temporarily_unavailable (a redirect: no Retry-After, which would delay it).
+      if (!isStorageUnavailable(err)) throw err;
+      req.log.warn({ err: { message: (err as Error).message } }, 'database unavailable');
+      return sendAuthorizationError(ctx, reply, request, temporarilyUnavailable('storage'));
+    }
   };
 
   const config = { html: true };

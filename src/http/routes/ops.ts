@@ -10,6 +10,8 @@ import type { ServerContext } from '../../context.js';
 import { createMetrics, type Metrics } from '../../ops/metrics.js';
 import { OAuthError } from '../../protocol/errors.js';
 import { pendingMigrations } from '../../storage/migrations.js';
+import { probeWrite } from '../../storage/unavailable.js';
+import { STORAGE_RETRY_AFTER_SEC } from '../respond.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,10 +59,18 @@ export function opsRoutes(
   let migrated = false;
   app.get('/readyz', async (req, reply) => {
     reply.header('cache-control', 'no-store');
+    const health = ctx.storage.health;
+    let step = 'database unreachable';
     try {
       const check = async () => {
         await sql`select 1`.execute(ctx.storage.db);
         if (!migrated) migrated = (await pendingMigrations(ctx.storage.db)) === 0;
+        // After a failure (full disk, read-only file, a standby), reads may work while writes
+        // do not: a write that needs room must succeed before the node is ready again.
+        if (health.down) {
+          step = 'database not writable';
+          await probeWrite(ctx.storage.db);
+        }
       };
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -70,10 +80,26 @@ export function opsRoutes(
         }),
       ]).finally(() => clearTimeout(timer));
     } catch (err) {
-      req.log.warn({ err }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      req.log.warn(
+        { err: { message: (err as Error).message, code: (err as { code?: unknown }).code } },
+        'readiness check failed',
+      );
+      // RFC 9110 §10.2.3: when to look again.
+      return reply
+        .code(503)
+        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
+        .send({ status: 'unavailable', reason: step });
     }
-    if (!migrated) return reply.code(503).send({ status: 'unavailable', reason: 'migrations pending' });
+    if (!migrated)
+      return reply
+        .code(503)
+        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
+        .send({ status: 'unavailable', reason: 'migrations pending' });
+    if (health.down)
+      return reply
+        .code(503)
+        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
+        .send({ status: 'unavailable', reason: 'database not writable' });
     return { status: 'ready' };
   });
 
