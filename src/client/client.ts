@@ -7,6 +7,7 @@
  * Browser-safe: fetch, WebCrypto and jose only; nothing from node:*.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { checkTimeClaims } from '../tokens/clock-rules.js';
 import { base64url, randomString, sha256 } from './encoding.js';
 import { invalidArgument, LatchkeyError } from './errors.js';
 import { createPkcePair } from './pkce.js';
@@ -398,6 +399,10 @@ export class LatchkeyClient {
         { cause },
       );
     }
+    // exp, nbf and a future iat: the rules every verifier of the project shares.
+    const timing = checkTimeClaims(payload, this.#now() / 1000, this.#tolerance);
+    if (timing)
+      throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', `the ID token is invalid: ${timing.message}`);
     if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload['azp'] !== this.clientId)
       throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', 'the ID token azp is not this client');
     if (nonce !== undefined && payload['nonce'] !== nonce)

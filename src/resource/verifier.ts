@@ -11,6 +11,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createVerifier as createJwsVerifier, TokenError } from 'fast-jwt';
+import { CLOCK_SKEW_SEC, checkTimeClaims } from '../tokens/clock-rules.js';
 import { VerificationError } from './errors.js';
 import { JwksCache, type KeyEntry } from './jwks.js';
 
@@ -185,7 +186,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
     }
   }
   const allowed = new Set<string>(algorithms);
-  const tolerance = options.clockToleranceSec ?? 5;
+  const tolerance = options.clockToleranceSec ?? CLOCK_SKEW_SEC;
   if (!isNumber(tolerance) || tolerance < 0 || tolerance > 300)
     throw argError('clockToleranceSec must be between 0 and 300');
   const cooldownSec = options.jwksCooldownSec ?? 30;
@@ -282,21 +283,9 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       throw fail('LATCHKEY_CLAIM_INVALID', 'aud must be a string or an array of strings');
     if (!auds.some((a) => audiences.includes(a as string)))
       throw fail('LATCHKEY_AUDIENCE_MISMATCH', 'the token is meant for another audience');
-    const t = now() / 1000;
-    const exp = claims['exp'];
-    if (exp === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no exp claim');
-    if (!isNumber(exp)) throw fail('LATCHKEY_CLAIM_INVALID', 'exp must be a number');
-    if (t >= exp + tolerance) throw fail('LATCHKEY_TOKEN_EXPIRED', 'the token has expired');
-    const nbf = claims['nbf'];
-    if (nbf !== undefined) {
-      if (!isNumber(nbf)) throw fail('LATCHKEY_CLAIM_INVALID', 'nbf must be a number');
-      if (t + tolerance < nbf) throw fail('LATCHKEY_TOKEN_NOT_YET_VALID', 'the token is not valid yet');
-    }
-    const iat = claims['iat'];
-    if (iat === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no iat claim');
-    if (!isNumber(iat)) throw fail('LATCHKEY_CLAIM_INVALID', 'iat must be a number');
-    if (t + tolerance < iat)
-      throw fail('LATCHKEY_TOKEN_ISSUED_IN_FUTURE', 'the token is issued in the future');
+    // exp, nbf, iat: the rules every verifier of the project shares (tokens/clock-rules.ts).
+    const timing = checkTimeClaims(claims, now() / 1000, tolerance);
+    if (timing) throw fail(timing.code, timing.message);
     for (const name of REQUIRED_STRING_CLAIMS) {
       const v = claims[name];
       if (v === undefined) throw fail('LATCHKEY_CLAIM_MISSING', `the token has no ${name} claim`);

@@ -4,6 +4,7 @@
  */
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { ServerContext } from '../context.js';
+import { CLOCK_SKEW_SEC, checkTimeClaims } from './clock-rules.js';
 import { grantIdOfJti } from './jti.js';
 
 export interface VerifiedAccessToken {
@@ -31,8 +32,11 @@ export async function verifyAccessToken(
       typ: 'at+jwt',
       algorithms: ['RS256', 'ES256'],
       currentDate: new Date(ctx.clock.now()),
+      clockTolerance: CLOCK_SKEW_SEC,
       requiredClaims: ['sub', 'jti', 'client_id', 'exp', 'iat'],
     });
+    // The same time rules as every other verifier of the project (a future iat too).
+    if (checkTimeClaims(payload, ctx.clock.now() / 1000)) return undefined;
     const p = payload as VerifiedAccessToken['payload'];
     const grantId = grantIdOfJti(String(p.jti));
     let revoked = await ctx.storage.accessTokens.isRevoked(String(p.jti), grantId);

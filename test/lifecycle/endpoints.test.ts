@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { AdminActions } from '../../src/admin/actions.js';
+import { CLOCK_SKEW_SEC } from '../../src/tokens/clock-rules.js';
 import { basic, discover, insecure, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -113,7 +114,7 @@ describe('token endpoints around the flow', () => {
     assert.deepEqual((await introspect(tokens.access_token)).json, { active: false });
     // Expired (injectable clock).
     const fresh = await obtainTokens(server, as, app);
-    server.clock.advanceSeconds(3601);
+    server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
     assert.deepEqual((await introspect(fresh.tokens.access_token)).json, { active: false });
   });
 
@@ -223,7 +224,7 @@ describe('token endpoints around the flow', () => {
       (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status,
       401,
     );
-    server.clock.advanceSeconds(3601);
+    server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
     assert.equal(
       (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } }))
         .status,
