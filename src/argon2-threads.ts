@@ -4,9 +4,10 @@
  *
  * A hash is ≈ 20 ms of CPU. On libuv's shared thread pool it competes on equal terms with the
  * event loop and with the pool's RS256 signatures, so while sign-ins run flat out the token
- * endpoint's latency grows with them (bench/README.md: /token p99 under sign-in load). Here the
- * scheduler gives a hashing thread ≈ 10 % of a core whenever token work wants that core, and all
- * of an otherwise idle one. At most one hash runs per thread; callers queue for a free thread.
+ * endpoint's latency grows with them. Here the scheduler gives a hashing thread only a small
+ * share of a core whenever token work wants that core, and all of an otherwise idle one (the
+ * measured effect on the /token p99 under sign-in load, and why this is kept over the library's
+ * own async API with a concurrency limit: bench/README.md, item 15). At most one hash runs per thread; callers queue for a free thread.
  *
  * The thread's code is a few lines of CommonJS evaluated in a worker, so it runs the same under
  * tsc's output, tsx and the benchmark's bundle. Its isolate is kept small (resourceLimits) and

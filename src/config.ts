@@ -41,8 +41,6 @@ export interface Config {
   pgPoolSize: number;
   /** SQLite page cache per connection, MiB. */
   sqliteCacheMib: number;
-  /** V8's young generation is kept near this size by `serve` (MiB; 0 = V8's own sizing). */
-  youngGenerationMib: number;
   /** JWS algorithm of access tokens; ID tokens are always RS256. */
   accessTokenAlg: 'RS256' | 'ES256';
   /** Bearer token for /admin/api (scripts); unset means the token route is off. */
@@ -89,7 +87,6 @@ const ENV: Partial<Record<keyof Config, string>> = {
   clockOffsetSec: 'LATCHKEY_CLOCK_OFFSET_SEC',
   pgPoolSize: 'LATCHKEY_PG_POOL_SIZE',
   sqliteCacheMib: 'LATCHKEY_SQLITE_CACHE_MIB',
-  youngGenerationMib: 'LATCHKEY_YOUNG_GENERATION_MIB',
   accessTokenAlg: 'LATCHKEY_ACCESS_TOKEN_ALG',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
   keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
@@ -168,7 +165,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
     sqliteCacheMib: num('sqliteCacheMib', 2, 1, 4096),
-    youngGenerationMib: num('youngGenerationMib', 16, 0, 1024),
     accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),

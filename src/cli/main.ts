@@ -43,11 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   // and `login` never loads the server (shorter start-up, less memory).
   const sample = (name: string) => async () => (await import('./samples.js')).sampleCommands[name] as Command;
   const commands: Record<string, () => Promise<Command>> = {
-    serve: async () => {
-      // before the server's modules load (src/ops/young-generation.ts)
-      (await import('../ops/young-generation.js')).holdYoungGeneration();
-      return (await import('./serve.js')).serveCommand;
-    },
+    serve: async () => (await import('./serve.js')).serveCommand,
     migrate: async () => migrateCommand,
     clients: async () => (await import('./clients.js')).clientsCommand,
     users: async () => (await import('./users.js')).usersCommand,

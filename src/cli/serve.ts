@@ -2,7 +2,6 @@
 import { configWarnings, loadConfig } from '../config.js';
 import { chooseLogFormat, serveLogger } from '../ops/logging.js';
 import { handleShutdownSignals } from '../ops/shutdown.js';
-import { capYoungGeneration } from '../ops/young-generation.js';
 import { startServer } from '../server.js';
 import { hasClearPart } from '../tokens/key-encryption.js';
 import { dbOption, parse } from './args.js';
@@ -23,7 +22,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: values.host,
     demo: values.demo,
   });
-  capYoungGeneration(config.youngGenerationMib);
   const server = await startServer(config, {
     logger: serveLogger(
       config.logLevel,

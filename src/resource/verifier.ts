@@ -1,9 +1,10 @@
 /**
  * RFC 9068 JWT access-token validation for resource servers.
  *
- * Why not jose's `jwtVerify`: it goes through WebCrypto and manages ~6.5k verifications/s per
- * core. The JWS itself (signature, algorithm) is verified by fast-jwt, which uses node:crypto
- * (~27k/s), with one verifier per key and the algorithms that key may use; this module picks
+ * Why not jose's `jwtVerify`: it goes through WebCrypto, several times slower per verification
+ * than node:crypto (figures in bench/README.md). The JWS itself (signature, algorithm) is
+ * verified by fast-jwt, which uses node:crypto, with one verifier per key and the algorithms
+ * that key may use; this module picks
  * the key and does every RFC 9068 check explicitly, in one function, in this order:
  * shape → header (`alg` allow-list, `typ`, no `crit`) → key (by `kid`, type matches `alg`) →
  * signature (fast-jwt) → claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims) → scopes.

@@ -2,13 +2,13 @@
  * Micro-benchmark of the access-token verifier: warm JWKS cache, many distinct tokens (so no
  * result cache could help), sequential `await verify()` on one core.
  *
- *   import { benchmarkVerifier } from 'latchkey/dist/resource/bench.js'  // or src/resource/bench.ts
+ *   import { benchmarkVerifier } from './bench/verifier-micro.ts'
  *   const r = await benchmarkVerifier({ durationMs: 3000 });  // → { perSecond, verified, ... }
  *
- * or from a shell: `npx tsx src/resource/bench.ts [durationMs]`.
+ * or from a shell: `npx tsx bench/verifier-micro.ts [durationMs]`.
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { createVerifier } from './verifier.js';
+import { createVerifier } from '../src/resource/verifier.js';
 
 export interface VerifierBenchResult {
   perSecond: number;
@@ -69,7 +69,7 @@ export async function benchmarkVerifier(
   };
 }
 
-const isMain = process.argv[1] !== undefined && /[/\\]resource[/\\]bench\.(ts|js)$/.test(process.argv[1]);
+const isMain = process.argv[1] !== undefined && /[/\\]verifier-micro\.ts$/.test(process.argv[1]);
 if (isMain) {
   const r = await benchmarkVerifier({ durationMs: Number(process.argv[2] ?? 3000) });
   process.stdout.write(`${JSON.stringify(r)}\n`);
