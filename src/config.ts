@@ -43,6 +43,8 @@ export interface Config {
   sqliteCacheMib: number;
   /** JWS algorithm of access tokens; ID tokens are always RS256. */
   accessTokenAlg: 'RS256' | 'ES256';
+  /** Bearer token for /metrics; unset means /metrics answers 404. */
+  metricsToken: string | undefined;
   /** Bearer token for /admin/api (scripts); unset means the token route is off. */
   adminToken: string | undefined;
   /** Secret that seals the signing keys in the database (tokens/key-encryption.ts); unset = clear. */
@@ -89,6 +91,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   sqliteCacheMib: 'LATCHKEY_SQLITE_CACHE_MIB',
   accessTokenAlg: 'LATCHKEY_ACCESS_TOKEN_ALG',
   adminToken: 'LATCHKEY_ADMIN_TOKEN',
+  metricsToken: 'LATCHKEY_METRICS_TOKEN',
   keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
   shutdownGraceSec: 'LATCHKEY_SHUTDOWN_GRACE',
 };
@@ -167,6 +170,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     sqliteCacheMib: num('sqliteCacheMib', 2, 1, 4096),
     accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
+    metricsToken: pick('metricsToken') === undefined ? undefined : String(pick('metricsToken')),
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
     shutdownGraceSec: num('shutdownGraceSec', 10, 0, 3600),
   };
@@ -183,6 +187,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   }
   if (cfg.adminToken !== undefined && (cfg.adminToken.length < 16 || /\s/.test(cfg.adminToken))) {
     throw new ConfigError(`${label('adminToken')} must be at least 16 characters without spaces`);
+  }
+  if (cfg.metricsToken !== undefined && (cfg.metricsToken.length < 16 || /\s/.test(cfg.metricsToken))) {
+    throw new ConfigError(`${label('metricsToken')} must be at least 16 characters without spaces`);
   }
   if (
     cfg.keyEncryptionKey !== undefined &&

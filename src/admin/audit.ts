@@ -33,14 +33,21 @@ export interface AuditInput {
 }
 
 export class Audit {
+  readonly #listeners = new Set<(event: AuditEvent) => void>();
   constructor(
     private readonly store: AuditStore,
     private readonly clock: Clock,
   ) {}
 
+  /** Calls `listener` with every event once it is stored (metrics count them); returns an unsubscribe. */
+  onRecorded(listener: (event: AuditEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   async record(type: AuditType, input: AuditInput = {}): Promise<void> {
     const at = this.clock.now();
-    await this.store.record({
+    const event: AuditEvent = {
       // Sortable by time, unique by the random tail.
       id: `${at.toString().padStart(15, '0')}-${randomToken(9)}`,
       at,
@@ -49,7 +56,9 @@ export class Audit {
       userId: input.userId ?? null,
       ip: input.ip ?? null,
       detail: input.detail ?? null,
-    });
+    };
+    await this.store.record(event);
+    for (const listener of this.#listeners) listener(event);
   }
 
   list(opts?: Parameters<AuditStore['list']>[0]) {

@@ -28,6 +28,8 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
+const INT8_OID = 20;
+
 /** How long a request waits for a PostgreSQL connection before it is answered 503. */
 export const PG_CONNECT_TIMEOUT_MS = 3000;
 
@@ -74,14 +76,21 @@ export async function openDatabase(
 ): Promise<OpenedDatabase> {
   if (isPostgresUrl(url)) {
     const { default: pg } = await import('pg');
-    // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double.
-    pg.types.setTypeParser(20, (v: string) => Number(v));
+    // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double. Set
+    // for this pool's connections only, not for every pg user in the process.
+    const types = {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    };
     // A bounded wait for a connection: with the database down, requests fail with 503 (and
     // /readyz says so) within PG_CONNECT_TIMEOUT_MS instead of hanging. TCP keep-alive finds a
     // connection whose peer vanished without a reset. (No client-side query timeout: a long
     // migration statement must not be cut.)
     const pool = new pg.Pool({
       connectionString: url,
+      types,
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,

@@ -1,17 +1,18 @@
 /** Opens a database, runs pending migrations and returns the stores. */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Dialect, openDatabase } from './connect.js';
-import { migrate } from './migrations.js';
+import { migrate, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
+import { type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlThrottleStore } from './sql/throttle.js';
 import { SqlUserStore } from './sql/users.js';
 import type { Stores } from './types.js';
-import type { StorageHealth } from './unavailable.js';
+import { probeWrite, type StorageHealth } from './unavailable.js';
 
 export interface Storage extends Stores {
   db: Kysely<Database>;
@@ -21,6 +22,17 @@ export interface Storage extends Stores {
   poolStats?: () => { total: number; idle: number; waiting: number };
   /** Whether the database answered lately (unavailable.ts). */
   health: StorageHealth;
+  /** Deletes expired rows in batches (the purge timer, ops/cleanup.ts). */
+  purge: PurgeStore;
+  /** A round trip to the database (`select 1`); rejects while it cannot answer. */
+  ping(): Promise<void>;
+  /** How many migrations of this version have not run on the database yet. */
+  pendingMigrations(): Promise<number>;
+  /**
+   * A write that needs room, undone at once: fails while the disk is full, the file read-only or
+   * PostgreSQL a read-only standby (/readyz after a failure, unavailable.ts).
+   */
+  probeWrite(): Promise<void>;
   /**
    * Runs `fn` under the start-up lock, one process at a time on this database (a SQLite lock
    * file's lock, a PostgreSQL advisory lock; storage/sqlite-lock.ts, storage/pg-lock.ts): the
@@ -68,6 +80,12 @@ export async function openStorage(
     location: opened.location,
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
     health: opened.health,
+    purge: new SqlPurgeStore(opened.db),
+    ping: async () => {
+      await sql`select 1`.execute(opened.db);
+    },
+    pendingMigrations: () => pendingMigrations(opened.db),
+    probeWrite: () => probeWrite(opened.db),
     serialized: opened.serialized,
     close: opened.close,
   };

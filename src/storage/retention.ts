@@ -1,5 +1,5 @@
 /**
- * How long rows outlive their use (the purge in ops/cleanup.ts deletes them after that).
+ * How long rows outlive their use (the purge, storage/sql/purge.ts, deletes them after that).
  * Codes live at most 10 minutes and access tokens at most a day (MAX_SIGNED_LIFETIME_SEC).
  */
 
@@ -20,3 +20,6 @@ export const GRANT_RETENTION_MS = 2 * 24 * 3600 * 1000;
  * matters then, and the last access token it issued (at most a day) has expired.
  */
 export const REFRESH_RETENTION_MS = 24 * 3600 * 1000;
+
+/** Sign-in failures matter only inside the throttle window (15 minutes); a day is ample. */
+export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
+import { openStorage } from '../../src/storage/index.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
@@ -29,9 +30,7 @@ async function getMetrics(server: TestServer, token = TOKEN): Promise<Response> 
 describe('readiness and metrics (SQLite)', () => {
   let server: TestServer;
   before(async () => {
-    process.env.LATCHKEY_METRICS_TOKEN = TOKEN;
-    server = await startTestServer();
-    delete process.env.LATCHKEY_METRICS_TOKEN;
+    server = await startTestServer({ overrides: { metricsToken: TOKEN } });
   });
   after(async () => {
     await server.cleanup();
@@ -138,7 +137,6 @@ describe('readiness and metrics (SQLite)', () => {
 
 describe('metrics off by default', () => {
   test('/metrics is 404 when LATCHKEY_METRICS_TOKEN is not set, even with a bearer token', async () => {
-    delete process.env.LATCHKEY_METRICS_TOKEN;
     const server = await startTestServer();
     try {
       assert.equal((await getMetrics(server, '')).status, 404);
@@ -154,9 +152,7 @@ describe('readiness and pool metrics (PostgreSQL)', { skip: PG_SKIP }, () => {
   let server: TestServer;
   before(async () => {
     db = await createTempDatabase();
-    process.env.LATCHKEY_METRICS_TOKEN = TOKEN;
-    server = await startTestServer({ overrides: { database: db.url, pgPoolSize: 4 } });
-    delete process.env.LATCHKEY_METRICS_TOKEN;
+    server = await startTestServer({ overrides: { database: db.url, pgPoolSize: 4, metricsToken: TOKEN } });
   });
   after(async () => {
     await server?.cleanup();
@@ -196,5 +192,41 @@ describe('readiness and pool metrics (PostgreSQL)', { skip: PG_SKIP }, () => {
     await db.drop();
     const res = await fetch(`${server.url}/readyz`);
     assert.equal(res.status, 503);
+  });
+});
+
+describe('settings read once, at start', () => {
+  test('LATCHKEY_METRICS_TOKEN is part of the configuration and validated there', () => {
+    assert.equal(loadConfig({}, { LATCHKEY_METRICS_TOKEN: TOKEN }).metricsToken, TOKEN);
+    assert.equal(loadConfig({}, {}).metricsToken, undefined);
+    assert.throws(
+      () => loadConfig({}, { LATCHKEY_METRICS_TOKEN: 'short' }),
+      /LATCHKEY_METRICS_TOKEN must be at least 16 characters/,
+    );
+  });
+});
+
+describe('PostgreSQL bigints', { skip: PG_SKIP }, () => {
+  test('are numbers for Latchkey’s pool and left alone for every other pg user in the process', async () => {
+    const db = await createTempDatabase();
+    const storage = await openStorage(db.url);
+    try {
+      const { default: pg } = await import('pg');
+      assert.equal(pg.types.getTypeParser(20)('12'), '12', 'the process-wide int8 parser is untouched');
+      await storage.audit.record({
+        id: 'bigint-check',
+        at: 1_790_000_000_000,
+        type: 'user_created',
+        clientId: null,
+        userId: null,
+        ip: null,
+        detail: null,
+      });
+      const [event] = await storage.audit.list({ limit: 1 });
+      assert.equal(event?.at, 1_790_000_000_000);
+    } finally {
+      await storage.close();
+      await db.drop();
+    }
   });
 });

@@ -5,12 +5,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { ServerContext } from '../../context.js';
 import { createMetrics, type Metrics } from '../../ops/metrics.js';
 import { OAuthError } from '../../protocol/errors.js';
-import { pendingMigrations } from '../../storage/migrations.js';
-import { probeWrite } from '../../storage/unavailable.js';
 import { STORAGE_RETRY_AFTER_SEC } from '../respond.js';
 
 declare module 'fastify' {
@@ -27,22 +24,16 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function opsRoutes(
-  app: FastifyInstance,
-  ctx: ServerContext,
-  opts: { metricsToken?: string } = {},
-): void {
-  const metricsToken = opts.metricsToken ?? process.env.LATCHKEY_METRICS_TOKEN ?? '';
+export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const metricsToken = ctx.config.metricsToken;
   const metrics = createMetrics(ctx.storage);
   app.decorate('metrics', metrics);
 
-  // Sign-ins and reuse detections are audit events: count them where they are recorded.
-  const audit = ctx.storage.audit;
-  const record = audit.record.bind(audit);
-  audit.record = async (event) => {
-    await record(event);
-    metrics.observeAudit(event);
-  };
+  // Sign-ins and reuse detections are audit events: counted as they are recorded.
+  const unsubscribe = ctx.audit.onRecorded((event) => metrics.observeAudit(event));
+  app.addHook('onClose', async () => {
+    unsubscribe();
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
@@ -63,13 +54,13 @@ export function opsRoutes(
     let step = 'database unreachable';
     try {
       const check = async () => {
-        await sql`select 1`.execute(ctx.storage.db);
-        if (!migrated) migrated = (await pendingMigrations(ctx.storage.db)) === 0;
+        await ctx.storage.ping();
+        if (!migrated) migrated = (await ctx.storage.pendingMigrations()) === 0;
         // After a failure (full disk, read-only file, a standby), reads may work while writes
         // do not: a write that needs room must succeed before the node is ready again.
         if (health.down) {
           step = 'database not writable';
-          await probeWrite(ctx.storage.db);
+          await ctx.storage.probeWrite();
         }
       };
       let timer: NodeJS.Timeout | undefined;
