@@ -153,7 +153,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return send(
       reply,
       200,
-      clients.map((c) => describeClient(c)),
+      clients.map((c) => describeClient(c, ctx.config)),
     );
   });
 
@@ -169,6 +169,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       'token_endpoint_auth_method',
       'require_pkce',
       'refresh_tokens',
+      'refresh_grace',
       'allowed_scopes',
     ]);
     const name = str(b, 'name') ?? str(b, 'client_name');
@@ -182,6 +183,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const requirePkce = bool(b, 'require_pkce');
     const refreshTokens = bool(b, 'refresh_tokens');
     const allowedScopes = strList(b, 'allowed_scopes');
+    const refreshGrace = seconds(b, 'refresh_grace', true);
     const { client, secret } = await mapped(() =>
       actions.createClient(actor, {
         name,
@@ -193,16 +195,17 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ...(requirePkce !== undefined ? { requirePkce } : {}),
         ...(refreshTokens !== undefined ? { refreshTokens } : {}),
         ...(allowedScopes ? { allowedScopes } : {}),
+        ...(refreshGrace !== undefined ? { refreshGrace } : {}),
       }),
     );
-    return send(reply, 201, describeClient(client, secret));
+    return send(reply, 201, describeClient(client, ctx.config, secret));
   });
 
   app.get('/admin/api/clients/:id', async (req, reply) => {
     await authenticate(req);
     const client = await ctx.storage.clients.get(idOf(req));
     if (!client) throw notFound('No application has this client_id.');
-    return send(reply, 200, describeClient(client));
+    return send(reply, 200, describeClient(client, ctx.config));
   });
 
   app.patch('/admin/api/clients/:id', async (req, reply) => {
@@ -235,8 +238,9 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (rt !== undefined) patch.refreshTokenTtl = rt;
     const idle = seconds(b, 'refresh_idle_ttl', true);
     if (idle !== undefined) patch.refreshIdleTtl = idle;
-    const grace = seconds(b, 'refresh_grace', false);
-    if (grace !== undefined && grace !== null) patch.refreshGrace = grace;
+    // A number (0 = off) or null: back to the server default (LATCHKEY_REFRESH_GRACE).
+    const grace = seconds(b, 'refresh_grace', true);
+    if (grace !== undefined) patch.refreshGrace = grace;
     const refreshTokens = bool(b, 'refresh_tokens');
     if (refreshTokens !== undefined) patch.refreshTokens = refreshTokens;
     const allowedScopes = strList(b, 'allowed_scopes');
@@ -244,7 +248,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (Object.keys(patch).length === 0) throw bad('Give at least one setting to change.');
     const client = await mapped(() => actions.updateClient(actor, idOf(req), patch));
     if (!client) throw notFound('No application has this client_id.');
-    return send(reply, 200, describeClient(client));
+    return send(reply, 200, describeClient(client, ctx.config));
   });
 
   app.delete('/admin/api/clients/:id', async (req, reply) => {
@@ -258,7 +262,7 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
     jsonBody(req, []);
     const r = await mapped(() => actions.rotateSecret(actor, idOf(req)));
     if (!r) throw notFound('No application has this client_id.');
-    return send(reply, 200, describeClient(r.client, r.secret));
+    return send(reply, 200, describeClient(r.client, ctx.config, r.secret));
   });
 
   // Users.

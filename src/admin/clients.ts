@@ -1,5 +1,6 @@
 /** Registering applications ("Add Application"): defaults per type, validation, secrets. */
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
 import { randomIdentifier, randomToken, sha256 } from '../crypto.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
@@ -29,6 +30,8 @@ export interface NewClientInput {
   refreshTokens?: boolean;
   /** API scopes a service application may request (client credentials). */
   allowedScopes?: string[];
+  /** Refresh-token reuse grace, 0–60 s (0 = off); absent or null follows the server default. */
+  refreshGrace?: number | null;
   clientId?: string;
 }
 
@@ -40,7 +43,8 @@ export interface ClientSettingsPatch {
   accessTokenTtl?: number | null;
   refreshTokenTtl?: number | null;
   refreshIdleTtl?: number | null;
-  refreshGrace?: number;
+  /** 0–60 s (0 = off); null goes back to the server default (LATCHKEY_REFRESH_GRACE). */
+  refreshGrace?: number | null;
   refreshTokens?: boolean;
   allowedScopes?: string[];
 }
@@ -65,8 +69,30 @@ function checkApiScopes(scopes: string[], type: ClientType): string[] {
 
 export const isConfidential = (c: Pick<Client, 'type'>): boolean => c.type === 'web' || c.type === 'service';
 
-/** The public view of a client (what `--json` prints and the admin API returns). */
-export function describeClient(c: Client, secret?: string): Record<string, unknown> {
+/** The settings an application falls back to when it has none of its own. */
+export type ClientDefaults = Pick<Config, 'refreshGraceSec'>;
+
+/** The grace window in force for `c` (seconds) and where it comes from. */
+export function effectiveRefreshGrace(
+  c: Pick<Client, 'refreshGrace'>,
+  defaults: ClientDefaults,
+): { seconds: number; source: 'application' | 'server' } {
+  return c.refreshGrace === null
+    ? { seconds: defaults.refreshGraceSec, source: 'server' }
+    : { seconds: c.refreshGrace, source: 'application' };
+}
+
+/**
+ * The public view of a client (what `--json` prints and the admin API returns). `refresh_grace`
+ * is the grace in force; `refresh_grace_source` says whether it is the application's own
+ * (`application`) or the server default (`server`, LATCHKEY_REFRESH_GRACE).
+ */
+export function describeClient(
+  c: Client,
+  defaults: ClientDefaults,
+  secret?: string,
+): Record<string, unknown> {
+  const grace = effectiveRefreshGrace(c, defaults);
   const out: Record<string, unknown> = {
     client_id: c.clientId,
     client_name: c.name,
@@ -81,7 +107,8 @@ export function describeClient(c: Client, secret?: string): Record<string, unkno
     access_token_ttl: c.accessTokenTtl,
     refresh_token_ttl: c.refreshTokenTtl,
     refresh_idle_ttl: c.refreshIdleTtl,
-    refresh_grace: c.refreshGrace,
+    refresh_grace: grace.seconds,
+    refresh_grace_source: grace.source,
     allowed_scopes: c.allowedScopes ?? [],
     created_at: new Date(c.createdAt).toISOString(),
   };
@@ -149,6 +176,7 @@ export class ClientAdmin {
     if (!requirePkce && input.type !== 'web') {
       throw new ClientInputError('PKCE can be switched off only for confidential web applications');
     }
+    checkTtl('refresh grace', input.refreshGrace, 0, 60);
     const consent = input.consent ?? 'none';
     if (consent !== 'none' && consent !== 'required')
       throw new ClientInputError('consent must be none or required');
@@ -174,7 +202,8 @@ export class ClientAdmin {
       accessTokenTtl: null,
       refreshTokenTtl: null,
       refreshIdleTtl: null,
-      refreshGrace: 0,
+      // null: the server default (LATCHKEY_REFRESH_GRACE) unless a value is given.
+      refreshGrace: input.refreshGrace ?? null,
       rotateRefreshTokens: true,
       ...(input.allowedScopes !== undefined
         ? { allowedScopes: checkApiScopes(input.allowedScopes, input.type) }

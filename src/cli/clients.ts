@@ -1,8 +1,9 @@
 /** `latchkey clients …` */
 
 import { AdminActions } from '../admin/actions.js';
-import { ClientInputError, describeClient } from '../admin/clients.js';
-import type { ClientType, ConsentSetting } from '../storage/types.js';
+import { ClientInputError, describeClient, effectiveRefreshGrace } from '../admin/clients.js';
+import type { ServerContext } from '../context.js';
+import type { Client, ClientType, ConsentSetting } from '../storage/types.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { CLI_ACTOR, withContext } from './db.js';
 
@@ -12,6 +13,20 @@ function seconds(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d{1,9}$/.test(v)) throw new UsageError(`--${name} must be a whole number of seconds`);
   return Number(v);
+}
+
+/** --refresh-grace: seconds (0 = off), or `default` for the server's LATCHKEY_REFRESH_GRACE. */
+function graceOf(v: string | undefined): number | null | undefined {
+  if (v === 'default') return null;
+  if (v !== undefined && !/^\d{1,9}$/.test(v))
+    throw new UsageError('--refresh-grace must be a whole number of seconds (0 = off) or default');
+  return seconds('refresh-grace', v);
+}
+
+/** The grace in force, for people: `30 s (server default)`, `0 s (off)`, `10 s`. */
+function graceText(client: Client, ctx: ServerContext): string {
+  const g = effectiveRefreshGrace(client, ctx.config);
+  return `${g.seconds} s${g.seconds === 0 ? ' (off)' : ''}${g.source === 'server' ? ' (server default, LATCHKEY_REFRESH_GRACE)' : ''}`;
 }
 
 function consentOf(v: string | undefined): ConsentSetting | undefined {
@@ -35,6 +50,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         'token-endpoint-auth-method': { type: 'string' },
         'no-pkce': { type: 'boolean', default: false },
         'no-refresh-tokens': { type: 'boolean', default: false },
+        'refresh-grace': { type: 'string' },
         scope: { type: 'string', multiple: true },
       });
       if (!values.name) throw new UsageError('--name is required');
@@ -47,6 +63,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         );
       }
       const consent = consentOf(values.consent);
+      const refreshGrace = graceOf(values['refresh-grace']);
       await withContext(values.db, async (ctx) => {
         const { client, secret } = await new AdminActions(ctx).createClient(CLI_ACTOR, {
           name: values.name!,
@@ -57,11 +74,12 @@ export async function clientsCommand(argv: string[]): Promise<void> {
           ...(method ? { tokenEndpointAuthMethod: method as 'none' } : {}),
           ...(values['no-pkce'] ? { requirePkce: false } : {}),
           ...(values['no-refresh-tokens'] ? { refreshTokens: false } : {}),
+          ...(refreshGrace !== undefined ? { refreshGrace } : {}),
           ...(values.scope
             ? { allowedScopes: values.scope.flatMap((x) => x.split(' ')).filter(Boolean) }
             : {}),
         });
-        print(values.json!, describeClient(client, secret), () =>
+        print(values.json!, describeClient(client, ctx.config, secret), () =>
           [
             `Created ${client.type} application "${client.name}"`,
             `  client_id: ${client.clientId}`,
@@ -69,6 +87,9 @@ export async function clientsCommand(argv: string[]): Promise<void> {
             `  token_endpoint_auth_method: ${client.tokenEndpointAuthMethod}`,
             ...client.redirectUris.map((u) => `  redirect_uri: ${u}`),
             `  consent: ${client.consent}`,
+            ...(client.grantTypes.includes('refresh_token')
+              ? [`  refresh_grace: ${graceText(client, ctx)}`]
+              : []),
           ].join('\n'),
         );
       });
@@ -80,7 +101,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         const clients = await ctx.storage.clients.list();
         print(
           values.json!,
-          clients.map((c) => describeClient(c)),
+          clients.map((c) => describeClient(c, ctx.config)),
           () =>
             clients.length === 0
               ? 'No applications registered.'
@@ -112,6 +133,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
       const clientId = positionals[0];
       if (!clientId) throw new UsageError('usage: latchkey clients update CLIENT_ID [options]');
       const consent = consentOf(values.consent);
+      const refreshGrace = graceOf(values['refresh-grace']);
       const patch = {
         ...(values.name !== undefined ? { name: values.name } : {}),
         ...(values['redirect-uri'] ? { redirectUris: values['redirect-uri'] } : {}),
@@ -128,9 +150,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         ...(values['refresh-idle-ttl'] !== undefined
           ? { refreshIdleTtl: seconds('refresh-idle-ttl', values['refresh-idle-ttl'])! }
           : {}),
-        ...(values['refresh-grace'] !== undefined
-          ? { refreshGrace: seconds('refresh-grace', values['refresh-grace'])! }
-          : {}),
+        ...(refreshGrace !== undefined ? { refreshGrace } : {}),
         ...(values['no-refresh-tokens'] ? { refreshTokens: false } : {}),
         ...(values['refresh-tokens'] ? { refreshTokens: true } : {}),
         ...(values.scope ? { allowedScopes: values.scope.flatMap((x) => x.split(' ')).filter(Boolean) } : {}),
@@ -138,7 +158,12 @@ export async function clientsCommand(argv: string[]): Promise<void> {
       await withContext(values.db, async (ctx) => {
         const client = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);
         if (!client) throw new UsageError(`no application with client_id ${clientId}`);
-        print(values.json!, describeClient(client), () => `Updated ${client.clientId} (${client.name})`);
+        print(values.json!, describeClient(client, ctx.config), () =>
+          [
+            `Updated ${client.clientId} (${client.name})`,
+            ...(refreshGrace !== undefined ? [`  refresh_grace: ${graceText(client, ctx)}`] : []),
+          ].join('\n'),
+        );
       });
       return;
     }
@@ -151,7 +176,7 @@ export async function clientsCommand(argv: string[]): Promise<void> {
         if (!r) throw new UsageError(`no application with client_id ${clientId}`);
         print(
           values.json!,
-          describeClient(r.client, r.secret),
+          describeClient(r.client, ctx.config, r.secret),
           () => `New client_secret for ${clientId}: ${r.secret}   (shown once)`,
         );
       });

@@ -13,17 +13,18 @@ export const USAGE: Record<string, string> = {
   clients: `latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
                         [--post-logout-redirect-uri URI]... [--consent none|required]
                         [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
-                        [--scope S]... [--db PATH_OR_URL] [--json]
+                        [--refresh-grace S|default] [--scope S]... [--db PATH_OR_URL] [--json]
 latchkey clients list [--json]
 latchkey clients update [--name N] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
                         [--consent none|required] [--access-token-ttl S] [--refresh-token-ttl S]
-                        [--refresh-idle-ttl S] [--refresh-grace S] [--no-refresh-tokens]
+                        [--refresh-idle-ttl S] [--refresh-grace S|default] [--no-refresh-tokens]
                         [--scope S]... [--json] [--] CLIENT_ID
 latchkey clients rotate-secret [--json] [--] CLIENT_ID
 latchkey clients delete [--json] [--] CLIENT_ID
 
   Every subcommand takes --db PATH_OR_URL. Flags may come before or after CLIENT_ID;
-  after "--" everything is CLIENT_ID.`,
+  after "--" everything is CLIENT_ID. --refresh-grace: seconds a retry of a rotated refresh
+  token gets the same answer (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s).`,
   users: `latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
 latchkey users list [--json]
 latchkey users set-password USERNAME --password-stdin [--json]

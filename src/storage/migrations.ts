@@ -267,6 +267,30 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0007_refresh_grace_server_default': {
+    /**
+     * clients.refresh_grace becomes nullable: null follows the server's LATCHKEY_REFRESH_GRACE
+     * (now 30 s by default). Every application used to be created with an explicit 0 (the old
+     * default), so a stored 0 cannot be told from a chosen one: 0 becomes null, other values stay.
+     * SQLite cannot drop a NOT NULL constraint in place, so the column is replaced (add, copy,
+     * drop, rename) on both engines, in one transaction.
+     */
+    async up(db: AnyDb) {
+      const run = async (t: AnyDb) => {
+        await t.schema.alterTable('clients').addColumn('refresh_grace_0007', 'integer').execute();
+        await t
+          .updateTable('clients')
+          .set((eb) => ({ refresh_grace_0007: eb.ref('refresh_grace') }))
+          .where('refresh_grace', '<>', 0)
+          .execute();
+        await t.schema.alterTable('clients').dropColumn('refresh_grace').execute();
+        await t.schema.alterTable('clients').renameColumn('refresh_grace_0007', 'refresh_grace').execute();
+      };
+      // PostgreSQL migrations already run in a transaction (transactional DDL); SQLite's do not.
+      if (db.isTransaction) await run(db);
+      else await db.transaction().execute(run);
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

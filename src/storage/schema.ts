@@ -16,7 +16,8 @@ export interface ClientsTable {
   access_token_ttl: number | null;
   refresh_token_ttl: number | null;
   refresh_idle_ttl: number | null;
-  refresh_grace: number;
+  /** Nullable since migration 0007: null = the server default (LATCHKEY_REFRESH_GRACE). */
+  refresh_grace: number | null;
   rotate_refresh_tokens: number;
   allowed_scopes: string;
   created_at: number;

@@ -22,7 +22,11 @@ export interface Client {
   accessTokenTtl: number | null;
   refreshTokenTtl: number | null;
   refreshIdleTtl: number | null;
-  refreshGrace: number;
+  /**
+   * Refresh-token reuse grace, seconds (0 = off); null follows the server's
+   * LATCHKEY_REFRESH_GRACE (migration 0007 turned the old default 0 into null).
+   */
+  refreshGrace: number | null;
   rotateRefreshTokens: boolean;
   /** API scopes granted through client credentials (service applications); optional, default none. */
   allowedScopes?: string[];

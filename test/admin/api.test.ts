@@ -224,6 +224,42 @@ describe('admin API', () => {
     assert.equal(events.length, 2);
   });
 
+  it('refresh_grace: shows the grace in force; 0 turns it off, null goes back to the server default', async () => {
+    const c = await call('POST', '/clients', {
+      name: 'Grace',
+      type: 'native',
+      redirect_uris: ['http://127.0.0.1/cb'],
+    });
+    assert.equal(c.json['refresh_grace'], 30, 'the server default (LATCHKEY_REFRESH_GRACE)');
+    assert.equal(c.json['refresh_grace_source'], 'server');
+    const id = String(c.json['client_id']);
+    assert.equal((await server.ctx.storage.clients.get(id))?.refreshGrace, null);
+    const off = await call('PATCH', `/clients/${id}`, { refresh_grace: 0 });
+    assert.equal(off.status, 200, JSON.stringify(off.json));
+    assert.equal(off.json['refresh_grace'], 0);
+    assert.equal(off.json['refresh_grace_source'], 'application');
+    const back = await call('PATCH', `/clients/${id}`, { refresh_grace: null });
+    assert.equal(back.json['refresh_grace'], 30);
+    assert.equal(back.json['refresh_grace_source'], 'server');
+    assert.equal((await server.ctx.storage.clients.get(id))?.refreshGrace, null);
+    const own = await call('POST', '/clients', {
+      name: 'Own grace',
+      type: 'native',
+      redirect_uris: ['http://127.0.0.1/cb'],
+      refresh_grace: 10,
+    });
+    assert.equal(own.status, 201, JSON.stringify(own.json));
+    assert.equal(own.json['refresh_grace'], 10);
+    assert.equal(own.json['refresh_grace_source'], 'application');
+    const bad = await call('POST', '/clients', {
+      name: 'Bad grace',
+      type: 'native',
+      redirect_uris: ['http://127.0.0.1/cb'],
+      refresh_grace: 61,
+    });
+    assert.equal(bad.status, 400);
+  });
+
   it('rotates a secret: the old one then fails at /token with invalid_client', async () => {
     const c = await call('POST', '/clients', { name: 'Svc', type: 'service' });
     const id = String(c.json['client_id']);

@@ -265,6 +265,11 @@ describe('admin console', () => {
       assert.match(decode(bad.body), msg);
     }
     assert.equal((await server.ctx.storage.clients.get(clientId))?.refreshGrace, 15, 'nothing saved');
+    assert.match((await admin.get(detailPath)).body, /In force: 15 s\./);
+    // An empty grace goes back to the server default (30 s).
+    assert.equal((await admin.post(detailPath, { csrf, refresh_grace: '' })).status, 303);
+    assert.equal((await server.ctx.storage.clients.get(clientId))?.refreshGrace, null);
+    assert.match((await admin.get(detailPath)).body, /In force: 30 s \(server default\)/);
 
     const rotated = await admin.post(`${detailPath}/rotate-secret`, { csrf });
     assert.equal(rotated.status, 200);

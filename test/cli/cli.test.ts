@@ -189,6 +189,25 @@ describe('latchkey CLI', () => {
     assert.ok(rot.client_secret && rot.client_secret !== w.client_secret);
     const badGrace = await run(['clients', 'update', w.client_id, '--refresh-grace', '600', '--db', db]);
     assert.notEqual(badGrace.code, 0);
+    const ownGrace = JSON.parse(up.stdout);
+    assert.equal(ownGrace.refresh_grace, 30);
+    assert.equal(ownGrace.refresh_grace_source, 'application');
+    const backToDefault = await run([
+      'clients',
+      'update',
+      w.client_id,
+      '--refresh-grace',
+      'default',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(backToDefault.code, 0, backToDefault.stderr);
+    assert.equal(JSON.parse(backToDefault.stdout).refresh_grace, 30, 'LATCHKEY_REFRESH_GRACE');
+    assert.equal(JSON.parse(backToDefault.stdout).refresh_grace_source, 'server');
+    const off = await run(['clients', 'update', w.client_id, '--refresh-grace', '0', '--db', db]);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /refresh_grace: 0 s \(off\)/);
     const del = await run(['clients', 'delete', w.client_id, '--json', '--db', db]);
     assert.equal(del.code, 0);
     assert.notEqual((await run(['clients', 'delete', w.client_id, '--db', db])).code, 0);

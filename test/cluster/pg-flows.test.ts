@@ -37,6 +37,7 @@ describe('token lifecycle on PostgreSQL', { skip: PG_SKIP }, () => {
 
   test('code → tokens → rotation; 20 racing refreshes without grace: one wins, reuse revokes the family', async () => {
     const app = await createClient(server, { consent: 'none' });
+    await server.ctx.clients.update(app.clientId, { refreshGrace: 0 });
     const { tokens } = await obtainTokens(server, as, app);
     assert.ok(tokens.refresh_token);
     const info = await fetch(`${server.url}/userinfo`, {

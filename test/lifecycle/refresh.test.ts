@@ -3,10 +3,11 @@
  * window replays the identical response, racing presentations, scope narrowing, lifetimes.
  *
  * Final states documented here:
- * - without grace: of N racing presentations exactly one rotates; the others are reuse, so they
- *   get invalid_grant AND the family (including the winner's new tokens) ends revoked;
- * - with grace: exactly one rotation happens and every presentation gets that same response;
- *   nothing is revoked.
+ * - without grace (the application's grace set to 0): of N racing presentations exactly one
+ *   rotates; the others are reuse, so they get invalid_grant AND the family (including the
+ *   winner's new tokens) ends revoked;
+ * - with grace (the default, 30 s; refresh-grace.test.ts covers the defaults): exactly one
+ *   rotation happens and every presentation gets that same response; nothing is revoked.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,7 @@ describe('refresh tokens', () => {
 
   it('reuse after rotation (no grace) revokes the whole family', async () => {
     const app = await createClient(server);
+    await setGrace(app.clientId, 0);
     const { tokens } = await obtainTokens(server, as, app);
     const first = await refresh(app.clientId, tokens.refresh_token!);
     assert.equal(first.status, 200);
@@ -101,6 +103,7 @@ describe('refresh tokens', () => {
 
   it('20 racing presentations without grace: one rotation, the rest invalid_grant, family revoked', async () => {
     const app = await createClient(server);
+    await setGrace(app.clientId, 0);
     const { tokens } = await obtainTokens(server, as, app);
     const results = await Promise.all(
       Array.from({ length: 20 }, () => refresh(app.clientId, tokens.refresh_token!)),

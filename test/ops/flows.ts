@@ -79,7 +79,11 @@ export function refresh(base: string, s: Seeded, refreshToken: string): Promise<
 
 export function introspect(base: string, s: Seeded, token: string): Promise<Answer> {
   // RFC 7662 §4: a service application may introspect any token (the web app only its own).
-  return form(`${base}/introspect`, { token }, { authorization: basic(s.service.clientId, s.service.secret) });
+  return form(
+    `${base}/introspect`,
+    { token },
+    { authorization: basic(s.service.clientId, s.service.secret) },
+  );
 }
 
 export function clientCredentials(base: string, s: Seeded): Promise<Answer> {

@@ -96,7 +96,11 @@ for (const backend of backends) {
           })
           .execute();
 
-        assert.deepEqual(await migrate(db), ['0005_codes_in_grants', '0006_signing_key_ec_part']);
+        // Later migrations (0007 …) run too; this test is about 0005.
+        assert.deepEqual((await migrate(db)).slice(0, 2), [
+          '0005_codes_in_grants',
+          '0006_signing_key_ec_part',
+        ]);
         const s = storesFor(db);
 
         const purgeAfter = async (id: string) =>

@@ -357,6 +357,7 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
           chrome: a.chrome,
           client,
           form: settingsFormOf(client),
+          refreshGraceDefault: ctx.config.refreshGraceSec,
           ...(notice ? { notice } : {}),
         }),
       );
@@ -383,7 +384,17 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
         refreshTokens: p.get('refresh_tokens') ?? current.refreshTokens,
       };
       const again = (error: string) =>
-        sendHtml(reply, 400, applicationPage({ chrome: a.chrome, client, form, error }));
+        sendHtml(
+          reply,
+          400,
+          applicationPage({
+            chrome: a.chrome,
+            client,
+            form,
+            refreshGraceDefault: ctx.config.refreshGraceSec,
+            error,
+          }),
+        );
       try {
         if (p.malformed.length > 0) throw new FormError('A field is too long or malformed.');
         const patch: ClientSettingsPatch = {};
@@ -402,8 +413,9 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
         if (rt !== undefined) patch.refreshTokenTtl = rt;
         const idle = ttl('Refresh token idle lifetime', p.get('refresh_idle_ttl'), true);
         if (idle !== undefined) patch.refreshIdleTtl = idle;
-        const grace = ttl('Refresh reuse grace', p.get('refresh_grace'), false);
-        if (grace !== undefined && grace !== null) patch.refreshGrace = grace;
+        // Empty: back to the server default (LATCHKEY_REFRESH_GRACE); 0 switches it off.
+        const grace = ttl('Refresh reuse grace', p.get('refresh_grace'), true);
+        if (grace !== undefined) patch.refreshGrace = grace;
         if (p.has('refresh_tokens')) {
           if (form.refreshTokens !== 'on' && form.refreshTokens !== 'off')
             throw new FormError('Refresh tokens must be on or off.');

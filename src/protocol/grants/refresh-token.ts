@@ -2,22 +2,63 @@
  * grant_type=refresh_token (RFC 6749 §6; RFC 9700 §4.14 rotation and reuse detection).
  *
  * One atomic statement consumes the presented token. The winner mints the successor and keeps
- * the response, encrypted, for the client's grace window. Any other presentation of a consumed
- * token: inside the window it gets the identical successor response (nothing minted, nothing
- * revoked); after it, it is reuse — the whole family (grant) is revoked and `invalid_grant`.
+ * the response, encrypted, for the grace window, together with how the rotation was
+ * authenticated (client and method). Any other presentation of a consumed token: inside the
+ * window, from the same client authenticated the same way, it gets the identical successor
+ * response (nothing minted, nothing revoked) — two tabs or threads refreshing at once stay
+ * signed in; authenticated differently it is `invalid_grant` and gets nothing; after the window
+ * it is reuse — the whole family (grant) is revoked and `invalid_grant`.
+ *
+ * The window is the application's `refreshGrace` (0 = off) or, when it has none,
+ * LATCHKEY_REFRESH_GRACE (default 30 s). docs/security.md describes the trade-off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
-import type { RefreshTokenRecord } from '../../storage/types.js';
+import { storesFor } from '../../storage/index.js';
+import type { Client, RefreshTokenRecord } from '../../storage/types.js';
 import { issueRefreshToken, issueUserTokens } from '../../tokens/issue.js';
 import { openSuccessor, sealSuccessor } from '../../tokens/successor.js';
+import type { AuthenticatedClient } from '../client-auth.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { parseScope } from '../scopes.js';
 import type { GrantHandler, TokenResponse } from './types.js';
 
 /** How long a concurrent retry waits for the winner to store its response (real time). */
 const SUCCESSOR_WAIT_MS = 3000;
+
+/** The grace window of a client, in seconds: its own setting, else the server's (0 = off). */
+const refreshGraceSec = (ctx: ServerContext, client: Client): number =>
+  client.refreshGrace ?? ctx.config.refreshGraceSec;
+
+/**
+ * How the rotation was authenticated, recorded (sealed with the successor) when the token is
+ * rotated. A retry inside the grace window gets the successor only when it matches.
+ */
+interface RotationBinding {
+  clientId: string;
+  authMethod: AuthenticatedClient['method'];
+  // DPoP (RFC 9449 §5), future work: once refresh tokens can be bound to a DPoP key, record
+  // the key's JWK SHA-256 thumbprint here (`jkt`) at rotation and compare it in sameBinding().
+}
+
+/** What is sealed under the presented token at rotation (version 2: with the binding). */
+interface SealedRotation {
+  v: 2;
+  binding: RotationBinding;
+  response: TokenResponse;
+}
+
+const bindingOf = (auth: AuthenticatedClient): RotationBinding => ({
+  clientId: auth.client.clientId,
+  authMethod: auth.method,
+});
+
+function sameBinding(recorded: RotationBinding, retry: RotationBinding): boolean {
+  // DPoP hook: compare the recorded key thumbprint with the retry's DPoP proof key here, once
+  // tokens can be bound (a retry proving another key, or none, must not get the successor).
+  return recorded.clientId === retry.clientId && recorded.authMethod === retry.authMethod;
+}
 
 export const refreshTokenGrant: GrantHandler = {
   grantType: 'refresh_token',
@@ -58,22 +99,29 @@ export const refreshTokenGrant: GrantHandler = {
       return issueUserTokens(ctx, client, grant, user, scope, { nonce: null, refresh: { keep: raw } });
     }
 
-    if (current.consumedAt !== null) return replayOrReuse(ctx, raw, current, ip);
+    if (current.consumedAt !== null) return replayOrReuse(ctx, raw, current, auth, ip);
     checkLifetime(current, now);
     const user = await activeUser(ctx, grant.userId);
-    const claimed = await ctx.storage.refreshTokens.consume(hash, now);
+    // The rotation is one transaction: the consumption, the new token and the stored successor
+    // commit together or not at all, so a crash never leaves the presented token spent without
+    // the answer a retry inside the grace window gets (test/ops/crash.test.ts). The tokens are
+    // minted first (nothing written), so the transaction holds the connection only for writes.
+    const response = await issueUserTokens(ctx, client, grant, user, scope, { nonce: null, refresh: 'none' });
+    const grace = refreshGraceSec(ctx, client);
+    const claimed = await ctx.storage.db.transaction().execute(async (trx) => {
+      const tx: ServerContext = { ...ctx, storage: { ...ctx.storage, ...storesFor(trx) } };
+      const won = await tx.storage.refreshTokens.consume(hash, now);
+      if (won.status !== 'rotated') return won;
+      response.refresh_token = await issueRefreshToken(tx, client, grant, user);
+      if (grace > 0) {
+        const sealed: SealedRotation = { v: 2, binding: bindingOf(auth), response };
+        await tx.storage.refreshTokens.saveSuccessor(hash, sealSuccessor(raw, sealed), now + grace * 1000);
+      }
+      return won;
+    });
     if (claimed.status !== 'rotated') {
       if (claimed.status === 'unknown') throw invalidGrant('The refresh token is invalid.');
-      return replayOrReuse(ctx, raw, claimed.token, ip);
-    }
-    const response = await issueUserTokens(ctx, client, grant, user, scope, { nonce: null, refresh: 'none' });
-    response.refresh_token = await issueRefreshToken(ctx, client, grant, user);
-    if (client.refreshGrace > 0) {
-      await ctx.storage.refreshTokens.saveSuccessor(
-        hash,
-        sealSuccessor(raw, response),
-        now + client.refreshGrace * 1000,
-      );
+      return replayOrReuse(ctx, raw, claimed.token, auth, ip);
     }
     return response;
   },
@@ -89,15 +137,20 @@ async function activeUser(ctx: ServerContext, userId: string) {
   return user;
 }
 
-/** A consumed token presented again: the stored answer inside the grace window, else reuse. */
+/**
+ * A consumed token presented again: inside the grace window, the stored answer when the retry is
+ * authenticated as the rotation was (else invalid_grant, nothing handed out, nothing revoked);
+ * after the window, reuse.
+ */
 async function replayOrReuse(
   ctx: ServerContext,
   raw: string,
   token: RefreshTokenRecord,
+  auth: AuthenticatedClient,
   ip: string,
 ): Promise<TokenResponse> {
-  const client = await ctx.storage.clients.get(token.clientId);
-  const grace = (client?.refreshGrace ?? 0) * 1000;
+  // The caller has checked that the token belongs to auth.client.
+  const grace = refreshGraceSec(ctx, auth.client) * 1000;
   const consumedAt = token.consumedAt ?? ctx.clock.now();
   if (grace > 0 && ctx.clock.now() <= consumedAt + grace) {
     // The winner may still be minting: wait (bounded) for its stored response.
@@ -109,8 +162,16 @@ async function replayOrReuse(
     }
     const grant = await ctx.storage.grants.getGrant(token.grantId);
     if (t?.successor && grant && grant.revokedAt === null) {
-      const response = openSuccessor<TokenResponse>(raw, t.successor);
-      if (response) return response;
+      // A successor sealed before the binding was recorded (no `v`) is not handed out: how that
+      // rotation was authenticated is unknown.
+      const sealed = openSuccessor<Partial<SealedRotation>>(raw, t.successor);
+      if (sealed?.v === 2 && sealed.binding && sealed.response) {
+        if (!sameBinding(sealed.binding, bindingOf(auth)))
+          throw invalidGrant(
+            'The refresh token has already been used; a retry must authenticate as the first request did.',
+          );
+        return sealed.response;
+      }
     }
     throw invalidGrant('The refresh token has already been used.');
   }

@@ -338,7 +338,7 @@ export function settingsFormOf(c: Client): SettingsForm {
     accessTokenTtl: c.accessTokenTtl === null ? '' : String(c.accessTokenTtl),
     refreshTokenTtl: c.refreshTokenTtl === null ? '' : String(c.refreshTokenTtl),
     refreshIdleTtl: c.refreshIdleTtl === null ? '' : String(c.refreshIdleTtl),
-    refreshGrace: String(c.refreshGrace),
+    refreshGrace: c.refreshGrace === null ? '' : String(c.refreshGrace),
     refreshTokens: c.grantTypes.includes('refresh_token') ? 'on' : 'off',
   };
 }
@@ -347,11 +347,14 @@ export function applicationPage(p: {
   chrome: Chrome;
   client: Client;
   form: SettingsForm;
+  /** The server's refresh grace (LATCHKEY_REFRESH_GRACE), which an empty field follows. */
+  refreshGraceDefault: number;
   error?: string;
   notice?: string;
 }): string {
   const c = p.client;
   const f = p.form;
+  const grace = c.refreshGrace ?? p.refreshGraceDefault;
   const base = `/admin/applications/${encodeURIComponent(c.clientId)}`;
   const confidential = c.type === 'web' || c.type === 'service';
   return renderPage(
@@ -425,7 +428,9 @@ export function applicationPage(p: {
               name="refresh_idle_ttl"
               value={f.refreshIdleTtl}
             />
-            <label for="refresh_grace">Refresh reuse grace, seconds (0–60)</label>
+            <label for="refresh_grace">
+              Refresh reuse grace, seconds (0–60; 0 = off; empty = server default, {p.refreshGraceDefault} s)
+            </label>
             <input
               type="text"
               inputMode="numeric"
@@ -433,6 +438,11 @@ export function applicationPage(p: {
               name="refresh_grace"
               value={f.refreshGrace}
             />
+            <p class="small" id="refresh-grace-effective">
+              In force: {grace === 0 ? 'off' : `${grace} s`}
+              {c.refreshGrace === null ? ' (server default)' : ''}. Within it, a second refresh with the same
+              token (two tabs at once) gets the same new tokens instead of signing the person out.
+            </p>
           </>
         ) : null}
         <button type="submit">Save settings</button>
