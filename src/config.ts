@@ -2,6 +2,8 @@
  * Configuration: flags > environment > defaults, validated once at start-up.
  * A bad setting fails with one line naming it (ConfigError).
  */
+import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -106,6 +108,24 @@ function int(name: string, raw: unknown, min: number, max: number): number {
   return n;
 }
 
+/** A time setting: seconds, or a duration (`90s`, `15m`, `1h`, `7d`); `-` before it for offsets. */
+function seconds(name: string, raw: unknown, min: number, max: number): number {
+  let value: number | undefined;
+  if (typeof raw === 'number') value = raw;
+  else {
+    const text = String(raw).trim();
+    const negative = min < 0 && text.startsWith('-');
+    const n = parseDuration(negative ? text.slice(1) : text);
+    value = n === undefined ? undefined : negative ? -n : n;
+  }
+  if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `${name} must be a time from ${formatDuration(min)} to ${formatDuration(max)}: ${DURATION_HINT} (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return value;
+}
+
 function bool(name: string, raw: unknown): boolean {
   if (typeof raw === 'boolean') return raw;
   const s = String(raw).trim().toLowerCase();
@@ -131,6 +151,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     const raw = pick(key);
     return raw === undefined ? dflt : int(label(key), raw, min, max);
   };
+  const time = (key: keyof Config, dflt: number, min: number, max: number) => {
+    const raw = pick(key);
+    return raw === undefined ? dflt : seconds(label(key), raw, min, max);
+  };
   const flag = (key: keyof Config, dflt: boolean) => {
     const raw = pick(key);
     return raw === undefined ? dflt : bool(label(key), raw);
@@ -149,30 +173,30 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     database: String(pick('database') ?? './data/latchkey.db'),
     demo: flag('demo', false),
     audience: String(pick('audience') ?? 'api://default'),
-    codeTtlSec: num('codeTtlSec', 60, 1, 600),
-    accessTokenTtlSec: num('accessTokenTtlSec', 3600, 60, 86400),
-    idTokenTtlSec: num('idTokenTtlSec', 3600, 60, 86400),
-    sessionIdleSec: num('sessionIdleSec', 2 * 3600, 60, 30 * 86400),
-    sessionAbsoluteSec: num('sessionAbsoluteSec', 24 * 3600, 60, 365 * 86400),
-    interactionTtlSec: num('interactionTtlSec', 15 * 60, 30, 86400),
-    refreshTokenTtlSec: num('refreshTokenTtlSec', 90 * 86400, 60, 5 * 365 * 86400),
-    refreshIdleTtlSec: num('refreshIdleTtlSec', 30 * 86400, 60, 5 * 365 * 86400),
-    keyPublicationDelaySec: num('keyPublicationDelaySec', 120, 0, 86400),
-    keyCacheSec: num('keyCacheSec', 5, 0, 3600),
-    jwksMaxAgeSec: num('jwksMaxAgeSec', 60, 0, 86400),
-    refreshGraceSec: num('refreshGraceSec', 30, 0, 60),
+    codeTtlSec: time('codeTtlSec', 60, 1, 600),
+    accessTokenTtlSec: time('accessTokenTtlSec', 3600, 60, 86400),
+    idTokenTtlSec: time('idTokenTtlSec', 3600, 60, 86400),
+    sessionIdleSec: time('sessionIdleSec', 2 * 3600, 60, 30 * 86400),
+    sessionAbsoluteSec: time('sessionAbsoluteSec', 24 * 3600, 60, 365 * 86400),
+    interactionTtlSec: time('interactionTtlSec', 15 * 60, 30, 86400),
+    refreshTokenTtlSec: time('refreshTokenTtlSec', 90 * 86400, 60, 5 * 365 * 86400),
+    refreshIdleTtlSec: time('refreshIdleTtlSec', 30 * 86400, 60, 5 * 365 * 86400),
+    keyPublicationDelaySec: time('keyPublicationDelaySec', 120, 0, 86400),
+    keyCacheSec: time('keyCacheSec', 5, 0, 3600),
+    jwksMaxAgeSec: time('jwksMaxAgeSec', 60, 0, 86400),
+    refreshGraceSec: time('refreshGraceSec', 30, 0, 60),
     trustProxy: flag('trustProxy', false),
     logLevel: String(pick('logLevel') ?? 'info'),
     logFormat: String(pick('logFormat') ?? 'auto') as Config['logFormat'],
     rateLimit: flag('rateLimit', true),
-    clockOffsetSec: num('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
+    clockOffsetSec: time('clockOffsetSec', 0, -10 * 365 * 86400, 10 * 365 * 86400),
     pgPoolSize: num('pgPoolSize', 10, 1, 500),
     sqliteCacheMib: num('sqliteCacheMib', 2, 1, 4096),
     accessTokenAlg: String(pick('accessTokenAlg') ?? 'RS256') as Config['accessTokenAlg'],
     adminToken: pick('adminToken') === undefined ? undefined : String(pick('adminToken')),
     metricsToken: pick('metricsToken') === undefined ? undefined : String(pick('metricsToken')),
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
-    shutdownGraceSec: num('shutdownGraceSec', 10, 0, 3600),
+    shutdownGraceSec: time('shutdownGraceSec', 10, 0, 3600),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(

@@ -51,7 +51,10 @@ describe('latchkey first run', () => {
   it('a bad setting names the environment variable, and a flag only where serve has one', async () => {
     const ttl = await run(['serve', '--db', db], { env: { LATCHKEY_CODE_TTL: '0' } });
     assert.equal(ttl.code, 1);
-    assert.match(ttl.stderr, /^latchkey: LATCHKEY_CODE_TTL must be a whole number from 1 to 600/);
+    assert.match(
+      ttl.stderr,
+      /^latchkey: LATCHKEY_CODE_TTL must be a time from 1s to 10m: seconds, or a duration such as 90s/,
+    );
     assert.doesNotMatch(ttl.stderr, /--code-ttl/);
     const port = await run(['serve', '--port', 'abc', '--db', db]);
     assert.match(port.stderr, /PORT \(--port\) must be a whole number/);
