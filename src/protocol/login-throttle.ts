@@ -1,18 +1,29 @@
 /**
  * Sign-in throttling (RFC 9700 §4.x brute force; OWASP Authentication Cheat Sheet): per account
  * and per client IP. Once `max` failures sit inside the sliding window, further attempts wait
- * until `lockSec` after the latest of them. Every attempt is recorded *before* its password is
- * checked, so parallel attempts count each other; a successful one is then forgotten. The rows
- * live in the shared store, so every node sees the same counts.
+ * until `lockSec` after the latest of them.
+ *
+ * Before its password is checked an attempt takes a reservation (atomically, on every node), and
+ * only while the failures and the reservations of the attempts in progress stay under `max`: so
+ * parallel wrong guesses cannot all slip through, at most `max` passwords are checked. An attempt
+ * kept out only by attempts in progress waits for them rather than being refused. The reservation
+ * becomes a failure only when the password proves wrong; it is deleted when the password is right
+ * or cannot be checked, and it counts for `leaseSec` at most (a process that dies mid-check leaves
+ * nothing that counts for long). The rows live in the shared store, so every node sees the same.
  */
 import type { Clock } from '../clock.js';
-import type { ThrottleStore } from '../storage/types.js';
+import type { ThrottleCounts, ThrottleStore } from '../storage/types.js';
 
 export interface ThrottleLimits {
   windowSec: number;
   accountFailures: number;
   ipFailures: number;
   lockSec: number;
+  /**
+   * How long an attempt's reservation counts at most: longer than a password check takes, short
+   * enough that the reservations of a process that died mid-check soon stop counting.
+   */
+  leaseSec: number;
 }
 
 export const THROTTLE_DEFAULTS: ThrottleLimits = {
@@ -20,12 +31,18 @@ export const THROTTLE_DEFAULTS: ThrottleLimits = {
   accountFailures: 5,
   ipFailures: 30,
   lockSec: 5 * 60,
+  leaseSec: 5,
 };
+
+/** Waiting for attempts in progress: polls 10 ms apart at first, then up to 100 ms (jittered). */
+const POLL_FIRST_MS = 10;
+const POLL_MAX_MS = 100;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const accountKey = (username: string) => `account:${username.toLowerCase().slice(0, 128)}`;
 const ipKey = (ip: string) => `ip:${ip}`;
 
-/** An attempt in progress: its rows count as failures unless it succeeds. */
+/** An attempt in progress: its reservation rows, until it fails, succeeds or is abandoned. */
 export interface SignInAttempt {
   readonly username: string;
   readonly ids: readonly string[];
@@ -35,6 +52,9 @@ export type AttemptDecision =
   | { allowed: true; attempt: SignInAttempt }
   | { allowed: false; retryAfterSec: number };
 
+/** Go ahead; wait for attempts in progress; or locked until the given time. */
+type Verdict = 'go' | 'wait' | { lockedUntil: number };
+
 export class LoginThrottle {
   constructor(
     private readonly store: ThrottleStore,
@@ -43,22 +63,83 @@ export class LoginThrottle {
     private readonly limits: ThrottleLimits = THROTTLE_DEFAULTS,
   ) {}
 
-  /** Records the attempt, then decides whether its password may be checked. */
+  /**
+   * Reserves a place for the attempt, then says whether its password may be checked. While only
+   * other attempts in progress stand in the way it waits for them (a lease's time at most): a
+   * right password frees its place, a wrong one becomes a failure and may lock the account.
+   */
   async begin(username: string, ip: string): Promise<AttemptDecision> {
     if (!this.enabled) return { allowed: true, attempt: { username, ids: [] } };
-    const now = this.clock.now();
-    const ids = await this.store.recordFailure([accountKey(username), ipKey(ip)], now);
-    const [account, byIp] = await Promise.all([
-      this.#lockedUntil(accountKey(username), this.limits.accountFailures, now, ids),
-      this.#lockedUntil(ipKey(ip), this.limits.ipFailures, now, ids),
-    ]);
-    const until = Math.max(account, byIp);
-    if (until > now) {
-      // Refused attempts do not extend the lock.
-      await this.store.forget(ids);
-      return { allowed: false, retryAfterSec: Math.ceil((until - now) / 1000) };
+    const keys = [
+      { key: accountKey(username), limit: this.limits.accountFailures },
+      { key: ipKey(ip), limit: this.limits.ipFailures },
+    ];
+    const leaseMs = this.limits.leaseSec * 1000;
+    const started = this.clock.now();
+    // Bounded in polls too, should the clock stand still.
+    const maxPolls = Math.ceil((2 * leaseMs) / POLL_MAX_MS) + 10;
+    for (let poll = 0; ; poll++) {
+      const now = this.clock.now();
+      const opts = { now, since: now - this.limits.windowSec * 1000, leaseUntil: now + leaseMs };
+      const { ids, counts } = await this.store.reserve(
+        keys,
+        opts,
+        (c) => this.#verdict(keys, c, now) === 'go',
+      );
+      if (ids) return { allowed: true, attempt: { username, ids } };
+      const verdict = this.#verdict(keys, counts, now);
+      if (typeof verdict === 'object') {
+        return { allowed: false, retryAfterSec: Math.ceil((verdict.lockedUntil - now) / 1000) };
+      }
+      if (now - started > leaseMs || poll >= maxPolls) {
+        return { allowed: false, retryAfterSec: this.limits.leaseSec };
+      }
+      const delay = Math.min(POLL_MAX_MS, POLL_FIRST_MS * 2 ** poll);
+      await sleep(delay / 2 + Math.random() * (delay / 2));
     }
-    return { allowed: true, attempt: { username, ids } };
+  }
+
+  /**
+   * Per key: locked while `limit` failures sit in the window and the latest is under `lockSec`
+   * old; otherwise the failures and the attempts in progress together may not reach the limit
+   * (after a lock, one attempt at a time).
+   */
+  #verdict(keys: readonly { limit: number }[], counts: readonly ThrottleCounts[], now: number): Verdict {
+    let lockedUntil = 0;
+    let wait = false;
+    keys.forEach(({ limit }, i) => {
+      const { failures, latestFailureAt, pending } = counts[i]!;
+      if (failures >= limit) {
+        const until = (latestFailureAt ?? 0) + this.limits.lockSec * 1000;
+        if (until > now) lockedUntil = Math.max(lockedUntil, until);
+        else if (pending > 0) wait = true;
+      } else if (failures + pending >= limit) {
+        wait = true;
+      }
+    });
+    if (lockedUntil > now) return { lockedUntil };
+    return wait ? 'wait' : 'go';
+  }
+
+  /**
+   * Runs the attempt's password check (the user's look-up included). An error in it (e.g. a
+   * hashing thread failed) tells nothing about the password: the attempt is abandoned, no
+   * failure, and the error rethrown.
+   */
+  async checking<T>(attempt: SignInAttempt, check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (err) {
+      // Should this fail too, the reservation stops counting at the end of its lease.
+      await this.abandon(attempt).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The password was wrong (or the user unknown or disabled): the attempt counts as a failure. */
+  async failed(attempt: SignInAttempt): Promise<void> {
+    if (!this.enabled) return;
+    await this.store.fail(attempt.ids, this.clock.now());
   }
 
   /** The password was right: the attempt was no failure, and the account starts afresh. */
@@ -68,18 +149,9 @@ export class LoginThrottle {
     await this.store.clear(accountKey(attempt.username));
   }
 
-  /**
-   * The password could not be checked (an internal error, e.g. a hashing thread failed): nothing
-   * was learnt about it, so the attempt is no failure either.
-   */
+  /** The password could not be checked: nothing was learnt about it, so no failure either. */
   async abandon(attempt: SignInAttempt): Promise<void> {
     if (!this.enabled) return;
     await this.store.forget(attempt.ids);
-  }
-
-  async #lockedUntil(key: string, max: number, now: number, own: readonly string[]): Promise<number> {
-    const recent = await this.store.recentFailures(key, now - this.limits.windowSec * 1000, max + own.length);
-    const others = recent.filter((r) => !own.includes(r.id));
-    return others.length >= max ? others[0]!.at + this.limits.lockSec * 1000 : 0;
   }
 }

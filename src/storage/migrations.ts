@@ -291,6 +291,17 @@ const migrations: Record<string, Migration> = {
       else await db.transaction().execute(run);
     },
   },
+  '0008_login_reservations': {
+    /**
+     * A sign-in attempt in progress is a reservation, not a failure: a row of login_failures with
+     * an expires_at (its lease), turned into a failure (expires_at null) only when the password
+     * proves wrong, deleted otherwise. Rows written before this are failures (null), as are the
+     * rows of a node not yet upgraded.
+     */
+    async up(db: AnyDb) {
+      await db.schema.alterTable('login_failures').addColumn('expires_at', ms).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -160,6 +160,11 @@ export interface LoginFailuresTable {
   /** `account:<username>` or `ip:<address>`. */
   key: string;
   at: number;
+  /**
+   * Null: a counted failure. Otherwise a reservation (a sign-in attempt in progress, since
+   * migration 0008), which counts only until this time (its lease).
+   */
+  expires_at: number | null;
 }
 
 export interface Database {

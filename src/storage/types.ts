@@ -285,13 +285,38 @@ export interface AuditStore {
   list(opts?: { limit?: number; type?: string; userId?: string; clientId?: string }): Promise<AuditEvent[]>;
 }
 
+/** What stands in the way of a sign-in attempt under one throttle key. */
+export interface ThrottleCounts {
+  /** Counted failures after `since`, at most the key's `limit`. */
+  failures: number;
+  /** The time of the latest of them (null: none). */
+  latestFailureAt: number | null;
+  /** Reservations of attempts in progress, still inside their lease at `now`. */
+  pending: number;
+}
+
 export interface ThrottleStore {
   /** Records one failure under each key; returns the new rows' ids, in the order of `keys`. */
   recordFailure(keys: readonly string[], at: number): Promise<string[]>;
-  /** Failures under `key` after `since`, newest first, at most `limit`. */
+  /** Failures under `key` after `since`, newest first, at most `limit` (reservations are none). */
   recentFailures(key: string, since: number, limit: number): Promise<{ id: string; at: number }[]>;
+  /**
+   * Reserves a place for a sign-in attempt: one row under each key, counting until `leaseUntil`,
+   * taken only if `admit` allows it given each key's counts at `now` (in the order of `keys`).
+   * Atomic across every node on the database: the rows are written only while the counts are
+   * still those `admit` saw. Returns the rows' ids (undefined when refused; nothing is written
+   * then) and the counts.
+   */
+  reserve(
+    keys: readonly { key: string; limit: number }[],
+    opts: { now: number; since: number; leaseUntil: number },
+    admit: (counts: ThrottleCounts[]) => boolean,
+  ): Promise<{ ids: string[] | undefined; counts: ThrottleCounts[] }>;
+  /** Turns the given reservations into failures at `at` (the password was wrong). */
+  fail(ids: readonly string[], at: number): Promise<void>;
   /** Deletes the given rows (an attempt that turned out not to be a failure). */
   forget(ids: readonly string[]): Promise<void>;
+  /** Deletes the failures under `key` (not the reservations of attempts in progress). */
   clear(key: string): Promise<void>;
 }
 

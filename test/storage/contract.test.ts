@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { randomToken } from '../../src/crypto.js';
-import type { Storage } from '../../src/storage/index.js';
+import { openStorage, type Storage } from '../../src/storage/index.js';
 import { pendingMigrations } from '../../src/storage/migrations.js';
+import type { ThrottleCounts } from '../../src/storage/types.js';
 import {
   type AuthorizationCode,
   type Client,
@@ -138,6 +139,71 @@ for (const backend of backends) {
       await s.throttle.clear(key);
       assert.deepEqual(await times(key, 0, 10), []);
       assert.deepEqual(await times(other, 0, 10), [T0], 'other keys untouched');
+    });
+
+    test('throttle: reservations count within their lease, are no failures, turn into failures', async () => {
+      const key = `account:${Math.random()}`;
+      const keys = [{ key, limit: 5 }];
+      const at = (now: number) => ({ now, since: now - 900_000, leaseUntil: now + 5000 });
+      const always = () => true;
+      const r = await s.throttle.reserve(keys, at(T0), always);
+      assert.equal(r.ids?.length, 1);
+      assert.deepEqual(
+        r.counts,
+        [{ failures: 0, latestFailureAt: null, pending: 0 }],
+        'its own row is not counted',
+      );
+      assert.deepEqual(await s.throttle.recentFailures(key, 0, 10), [], 'a reservation is no failure');
+      const second = await s.throttle.reserve(keys, at(T0 + 1), always);
+      assert.equal(second.counts[0]?.pending, 1, 'the first one is in progress');
+      // clear() (a success) leaves other attempts' reservations alone.
+      await s.throttle.clear(key);
+      assert.equal((await s.throttle.reserve(keys, at(T0 + 2), () => false)).counts[0]?.pending, 2);
+      // A refused reservation wrote nothing.
+      assert.equal((await s.throttle.reserve(keys, at(T0 + 3), () => false)).counts[0]?.pending, 2);
+      // Past its lease a reservation no longer counts (a crashed process's, say).
+      assert.equal((await s.throttle.reserve(keys, at(T0 + 5000), () => false)).counts[0]?.pending, 1);
+      assert.equal((await s.throttle.reserve(keys, at(T0 + 5001), () => false)).counts[0]?.pending, 0);
+      await s.throttle.fail(r.ids!, T0 + 100);
+      assert.deepEqual(
+        (await s.throttle.recentFailures(key, 0, 10)).map((f) => f.at),
+        [T0 + 100],
+        'turned into a failure at the time given',
+      );
+      await s.throttle.forget(second.ids!);
+      const after = await s.throttle.reserve(keys, at(T0 + 200), () => false);
+      assert.deepEqual(after.counts, [{ failures: 1, latestFailureAt: T0 + 100, pending: 0 }]);
+      await s.throttle.clear(key);
+      assert.deepEqual(await s.throttle.recentFailures(key, 0, 10), []);
+    });
+
+    test('throttle: 40 concurrent reservations under a limit of 5, from two connections → exactly 5', async () => {
+      // A second connection (pool) to the same database, as a second node has.
+      const other = await openStorage(s.location);
+      try {
+        const keys = [
+          { key: `account:${Math.random()}`, limit: 5 },
+          { key: `ip:${Math.random()}`, limit: 30 },
+        ];
+        const opts = { now: T0, since: T0 - 900_000, leaseUntil: T0 + 5000 };
+        const admit = (c: ThrottleCounts[]) => c.every((k, i) => k.failures + k.pending < keys[i]!.limit);
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 ? other : s).throttle.reserve(keys, opts, admit)),
+        );
+        assert.equal(results.filter((x) => x.ids).length, 5);
+        // Three of them fail, two are forgotten: 3 failures, and room for exactly 2 more.
+        const taken = results.filter((x) => x.ids).map((x) => x.ids!);
+        for (const ids of taken.slice(0, 3)) await s.throttle.fail(ids, T0 + 1);
+        for (const ids of taken.slice(3)) await other.throttle.forget(ids);
+        const again = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? other : s).throttle.reserve(keys, { ...opts, now: T0 + 2 }, admit),
+          ),
+        );
+        assert.equal(again.filter((x) => x.ids).length, 2);
+      } finally {
+        await other.close();
+      }
     });
 
     test('clients: create, get, list, update, delete; duplicate client_id → DuplicateError', async () => {

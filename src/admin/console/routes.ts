@@ -213,13 +213,13 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       reply.header('retry-after', String(wait));
       return again(429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`);
     }
-    const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-    const ok = await verifyPassword(user?.passwordHash, password).catch(async (err: unknown) => {
-      await ctx.throttle.abandon(decision.attempt); // an error is no wrong password
-      throw err;
+    // An error while checking is no wrong password: the attempt is abandoned.
+    const { user, ok } = await ctx.throttle.checking(decision.attempt, async () => {
+      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
+      return { user, ok: await verifyPassword(user?.passwordHash, password) };
     });
     if (!ok || !user || user.disabled) {
-      // The attempt recorded by begin() stays as the failure.
+      await ctx.throttle.failed(decision.attempt);
       await ctx.audit.record('login_failure', {
         userId: user?.id ?? null,
         ip,

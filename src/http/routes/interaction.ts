@@ -169,13 +169,13 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
         error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
       });
     }
-    const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-    const ok = await verifyPassword(user?.passwordHash, password).catch(async (err: unknown) => {
-      await ctx.throttle.abandon(decision.attempt); // an error is no wrong password
-      throw err;
+    // An error while checking is no wrong password: the attempt is abandoned.
+    const { user, ok } = await ctx.throttle.checking(decision.attempt, async () => {
+      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
+      return { user, ok: await verifyPassword(user?.passwordHash, password) };
     });
     if (!ok || !user || user.disabled) {
-      // The attempt recorded by begin() stays as the failure.
+      await ctx.throttle.failed(decision.attempt);
       await ctx.audit.record('login_failure', {
         clientId: l.client.clientId,
         userId: user?.id ?? null,
