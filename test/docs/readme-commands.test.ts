@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLEAN_ENV, ROOT } from '../helpers/cli.js';
@@ -79,7 +79,11 @@ describe('the documentation’s shell commands', () => {
     dir = tempDir('latchkey-docs-');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'docs-run', private: true }));
     mkdirSync(join(dir, 'node_modules/.bin'), { recursive: true });
-    symlinkSync(join(ROOT, 'dist/cli/latchkey.js'), join(dir, 'node_modules/.bin/latchkey'));
+    // As npm links a bin: a symlink, and the target made executable (tsc writes it 0644; a
+    // clean clone has no executable bit on it, which is how CI met "Permission denied").
+    const bin = join(ROOT, 'dist/cli/latchkey.js');
+    chmodSync(bin, 0o755);
+    symlinkSync(bin, join(dir, 'node_modules/.bin/latchkey'));
     const { LATCHKEY_DATABASE: _db, ...rest } = CLEAN_ENV;
     env = {
       ...rest,
