@@ -2,18 +2,19 @@
  * The admin API (JSON, for scripts) under /admin/api. Authenticated by
  * `Authorization: Bearer <LATCHKEY_ADMIN_TOKEN>` (when the setting is unset the token door is
  * closed and the API answers 404 to anyone but a signed-in admin), or by an admin's console
- * session plus the `X-Latchkey-CSRF` header. Same JSON shapes as the CLI's `--json`; every
- * field is type-checked here and the values are validated by ClientAdmin / UserAdmin.
+ * session plus the `X-Latchkey-CSRF` header. Same JSON shapes as the CLI's `--json`. An
+ * application's settings are read by parseClientSettings (the CLI's and the console's too), the
+ * other fields are type-checked here; the values are validated by ClientAdmin / UserAdmin.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { OAuthError } from '../protocol/errors.js';
 import { assertWellFormed, readParams } from '../protocol/params.js';
-import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
 import { DuplicateError } from '../storage/types.js';
 import { type Actor, AdminActions } from './actions.js';
-import { describeAuditEvent } from './audit.js';
-import { CLIENT_TYPES, ClientInputError, type ClientSettingsPatch, describeClient } from './clients.js';
+import { AUDIT_SINCE_MESSAGE, auditSince, describeAuditEvent } from './audit.js';
+import { CLIENT_SETTING_FIELDS, type ParsedSettings, parseClientSettings } from './client-settings.js';
+import { ClientInputError, describeClient } from './clients.js';
 import { bearerMatches, CSRF_HEADER, consoleAuth, csrfMatches } from './console/auth.js';
 import { describeUser, UserInputError } from './users.js';
 
@@ -54,14 +55,6 @@ function nullableStr(b: Json, key: string): string | null | undefined {
   return b[key] === null ? null : str(b, key);
 }
 
-function strList(b: Json, key: string): string[] | undefined {
-  const v = b[key];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string' && x.length <= 2048))
-    throw bad(`${key} must be an array of strings.`);
-  return v;
-}
-
 function bool(b: Json, key: string): boolean | undefined {
   const v = b[key];
   if (v === undefined) return undefined;
@@ -69,29 +62,20 @@ function bool(b: Json, key: string): boolean | undefined {
   return v;
 }
 
-function seconds(b: Json, key: string, nullable: boolean): number | null | undefined {
-  const v = b[key];
-  if (v === undefined) return undefined;
-  if (v === null && nullable) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw bad(`${key} must be a whole number of seconds${nullable ? ' or null (server default)' : ''}.`);
-  return v;
+/**
+ * An application's settings from a JSON body: the fields as they are (times: seconds as numbers,
+ * or duration strings such as "15m"), `client_name` standing in for a missing `name`.
+ */
+function settingsInput(b: Json): Json {
+  const { client_name: clientName, ...rest } = b;
+  return rest['name'] === undefined && clientName !== undefined ? { ...rest, name: clientName } : rest;
 }
 
-function oneOf<T extends string>(b: Json, key: string, values: readonly T[]): T | undefined {
-  const v = b[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
-    throw bad(`${key} must be one of ${values.join(', ')}.`);
-  return v as T;
+/** The settings, or a 400 with the first error's message. */
+function settingsOrBad<T>(parsed: ParsedSettings<T>): T {
+  if (!parsed.ok) throw bad(parsed.errors[0]!.message);
+  return parsed.value;
 }
-
-const CONSENT: readonly ConsentSetting[] = ['none', 'required'];
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
-  'none',
-  'client_secret_basic',
-  'client_secret_post',
-];
 
 function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
@@ -159,45 +143,9 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post('/admin/api/clients', async (req, reply) => {
     const actor = await authenticate(req);
-    const b = jsonBody(req, [
-      'name',
-      'client_name',
-      'type',
-      'redirect_uris',
-      'post_logout_redirect_uris',
-      'consent',
-      'token_endpoint_auth_method',
-      'require_pkce',
-      'refresh_tokens',
-      'refresh_grace',
-      'allowed_scopes',
-    ]);
-    const name = str(b, 'name') ?? str(b, 'client_name');
-    if (name === undefined) throw bad('name is required.');
-    const type = oneOf<ClientType>(b, 'type', CLIENT_TYPES);
-    if (type === undefined) throw bad(`type is required: one of ${CLIENT_TYPES.join(', ')}.`);
-    const redirectUris = strList(b, 'redirect_uris');
-    const postLogout = strList(b, 'post_logout_redirect_uris');
-    const consent = oneOf(b, 'consent', CONSENT);
-    const method = oneOf(b, 'token_endpoint_auth_method', AUTH_METHODS);
-    const requirePkce = bool(b, 'require_pkce');
-    const refreshTokens = bool(b, 'refresh_tokens');
-    const allowedScopes = strList(b, 'allowed_scopes');
-    const refreshGrace = seconds(b, 'refresh_grace', true);
-    const { client, secret } = await mapped(() =>
-      actions.createClient(actor, {
-        name,
-        type,
-        ...(redirectUris ? { redirectUris } : {}),
-        ...(postLogout ? { postLogoutRedirectUris: postLogout } : {}),
-        ...(consent ? { consent } : {}),
-        ...(method ? { tokenEndpointAuthMethod: method } : {}),
-        ...(requirePkce !== undefined ? { requirePkce } : {}),
-        ...(refreshTokens !== undefined ? { refreshTokens } : {}),
-        ...(allowedScopes ? { allowedScopes } : {}),
-        ...(refreshGrace !== undefined ? { refreshGrace } : {}),
-      }),
-    );
+    const b = jsonBody(req, [...CLIENT_SETTING_FIELDS.create, 'client_name']);
+    const input = settingsOrBad(parseClientSettings(settingsInput(b), { mode: 'create' }));
+    const { client, secret } = await mapped(() => actions.createClient(actor, input));
     return send(reply, 201, describeClient(client, ctx.config, secret));
   });
 
@@ -210,41 +158,9 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.patch('/admin/api/clients/:id', async (req, reply) => {
     const actor = await authenticate(req);
-    const b = jsonBody(req, [
-      'name',
-      'client_name',
-      'redirect_uris',
-      'post_logout_redirect_uris',
-      'consent',
-      'access_token_ttl',
-      'refresh_token_ttl',
-      'refresh_idle_ttl',
-      'refresh_grace',
-      'refresh_tokens',
-      'allowed_scopes',
-    ]);
-    const patch: ClientSettingsPatch = {};
-    const name = str(b, 'name') ?? str(b, 'client_name');
-    if (name !== undefined) patch.name = name;
-    const redirectUris = strList(b, 'redirect_uris');
-    if (redirectUris) patch.redirectUris = redirectUris;
-    const postLogout = strList(b, 'post_logout_redirect_uris');
-    if (postLogout) patch.postLogoutRedirectUris = postLogout;
-    const consent = oneOf(b, 'consent', CONSENT);
-    if (consent) patch.consent = consent;
-    const at = seconds(b, 'access_token_ttl', true);
-    if (at !== undefined) patch.accessTokenTtl = at;
-    const rt = seconds(b, 'refresh_token_ttl', true);
-    if (rt !== undefined) patch.refreshTokenTtl = rt;
-    const idle = seconds(b, 'refresh_idle_ttl', true);
-    if (idle !== undefined) patch.refreshIdleTtl = idle;
-    // A number (0 = off) or null: back to the server default (LATCHKEY_REFRESH_GRACE).
-    const grace = seconds(b, 'refresh_grace', true);
-    if (grace !== undefined) patch.refreshGrace = grace;
-    const refreshTokens = bool(b, 'refresh_tokens');
-    if (refreshTokens !== undefined) patch.refreshTokens = refreshTokens;
-    const allowedScopes = strList(b, 'allowed_scopes');
-    if (allowedScopes) patch.allowedScopes = allowedScopes;
+    const b = jsonBody(req, [...CLIENT_SETTING_FIELDS.update, 'client_name']);
+    // Times: seconds or a duration string; null goes back to the server default.
+    const patch = settingsOrBad(parseClientSettings(settingsInput(b), { mode: 'update' }));
     if (Object.keys(patch).length === 0) throw bad('Give at least one setting to change.');
     const client = await mapped(() => actions.updateClient(actor, idOf(req), patch));
     if (!client) throw notFound('No application has this client_id.');
@@ -350,11 +266,16 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
       (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 1000)
     )
       throw bad('limit must be a whole number from 1 to 1000.');
+    // since: events of the last DURATION (such as 1h); the store takes the ms-epoch start.
+    const rawSince = q.get('since') || undefined;
+    const since = rawSince === undefined ? undefined : auditSince(rawSince, ctx.clock.now());
+    if (rawSince !== undefined && since === undefined) throw bad(`since ${AUDIT_SINCE_MESSAGE}`);
     const events = await ctx.audit.list({
       type,
       userId,
       clientId,
       limit: rawLimit === undefined ? 100 : Number(rawLimit),
+      ...(since !== undefined ? { since } : {}),
     });
     return send(reply, 200, events.map(describeAuditEvent));
   });

@@ -1,6 +1,7 @@
 /** The audit log: who did what, when, from where. Written through one small helper. */
 import type { Clock } from '../clock.js';
 import { randomToken } from '../crypto.js';
+import { DURATION_HINT, parseDuration } from '../duration.js';
 import type { AuditEvent, AuditStore } from '../storage/types.js';
 
 export type AuditType =
@@ -76,4 +77,16 @@ export function describeAuditEvent(e: AuditEvent): Record<string, unknown> & { a
     ip: e.ip,
     detail: e.detail,
   };
+}
+
+/** What a wrong `since` is told (after the name of the flag or field). */
+export const AUDIT_SINCE_MESSAGE = `must be ${DURATION_HINT}`;
+
+/**
+ * The start (ms epoch) of "the last `text`" (a duration such as `1h`, or seconds) at `now`, for
+ * the `since` filter of the audit log; undefined when `text` is not a duration.
+ */
+export function auditSince(text: string, now: number): number | undefined {
+  const sec = parseDuration(text);
+  return sec === undefined ? undefined : now - sec * 1000;
 }

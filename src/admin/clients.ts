@@ -12,12 +12,19 @@ import type {
   GrantType,
   TokenEndpointAuthMethod,
 } from '../storage/types.js';
+import {
+  CLIENT_TYPES,
+  NAME_MESSAGE,
+  TIME_SETTINGS,
+  type TimeSetting,
+  timeMessage,
+} from './client-settings.js';
+
+export { CLIENT_TYPES };
 
 export class ClientInputError extends Error {
   override name = 'ClientInputError';
 }
-
-export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
 
 export interface NewClientInput {
   name: string;
@@ -119,7 +126,7 @@ export function describeClient(
 function checkName(name: string): string {
   const n = name.trim();
   if (n.length === 0 || n.length > 200 || /[\u0000-\u001f\u007f]/.test(n)) {
-    throw new ClientInputError('name must be 1 to 200 printable characters');
+    throw new ClientInputError(NAME_MESSAGE);
   }
   return n;
 }
@@ -138,10 +145,10 @@ function checkUris(uris: string[], type: ClientType, what: string): string[] {
   return [...new Set(uris)];
 }
 
-function checkTtl(name: string, v: number | null | undefined, min: number, max: number): void {
+/** The same bounds and message as parseClientSettings (src/admin/client-settings.ts). */
+function checkTtl(t: TimeSetting, v: number | null | undefined): void {
   if (v === null || v === undefined) return;
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new ClientInputError(`${name} must be a whole number of seconds from ${min} to ${max}`);
+  if (!Number.isInteger(v) || v < t.min || v > t.max) throw new ClientInputError(timeMessage(t));
 }
 
 export class ClientAdmin {
@@ -153,7 +160,7 @@ export class ClientAdmin {
   /** Returns the client and, for confidential clients, the secret (shown once). */
   async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
     if (!CLIENT_TYPES.includes(input.type))
-      throw new ClientInputError('type must be native, spa, web or service');
+      throw new ClientInputError(`type must be one of ${CLIENT_TYPES.join(', ')}`);
     const name = checkName(input.name);
     const redirectUris = checkUris(input.redirectUris ?? [], input.type, 'redirect URI');
     const postLogout = checkUris(input.postLogoutRedirectUris ?? [], input.type, 'post-logout redirect URI');
@@ -176,7 +183,7 @@ export class ClientAdmin {
     if (!requirePkce && input.type !== 'web') {
       throw new ClientInputError('PKCE can be switched off only for confidential web applications');
     }
-    checkTtl('refresh grace', input.refreshGrace, 0, 60);
+    checkTtl(TIME_SETTINGS.refreshGrace, input.refreshGrace);
     const consent = input.consent ?? 'none';
     if (consent !== 'none' && consent !== 'required')
       throw new ClientInputError('consent must be none or required');
@@ -239,10 +246,10 @@ export class ClientAdmin {
         throw new ClientInputError('consent must be none or required');
       next.consent = patch.consent;
     }
-    checkTtl('access token TTL', patch.accessTokenTtl, 60, 86400);
-    checkTtl('refresh token TTL', patch.refreshTokenTtl, 60, 5 * 365 * 86400);
-    checkTtl('refresh idle TTL', patch.refreshIdleTtl, 60, 5 * 365 * 86400);
-    checkTtl('refresh grace', patch.refreshGrace, 0, 60);
+    checkTtl(TIME_SETTINGS.accessTokenTtl, patch.accessTokenTtl);
+    checkTtl(TIME_SETTINGS.refreshTokenTtl, patch.refreshTokenTtl);
+    checkTtl(TIME_SETTINGS.refreshIdleTtl, patch.refreshIdleTtl);
+    checkTtl(TIME_SETTINGS.refreshGrace, patch.refreshGrace);
     if (patch.accessTokenTtl !== undefined) next.accessTokenTtl = patch.accessTokenTtl;
     if (patch.refreshTokenTtl !== undefined) next.refreshTokenTtl = patch.refreshTokenTtl;
     if (patch.refreshIdleTtl !== undefined) next.refreshIdleTtl = patch.refreshIdleTtl;

@@ -1,25 +1,27 @@
-/** `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]` */
-import { describeAuditEvent } from '../admin/audit.js';
+/** `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]` */
+import { AUDIT_SINCE_MESSAGE, auditSince, describeAuditEvent } from '../admin/audit.js';
+import { parseDuration } from '../duration.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
+import { commandGroup } from './command-table.js';
 import { withContext } from './db.js';
 
-export async function auditCommand(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'list')
-    throw new UsageError(
-      'usage: latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]',
-    );
-  const { values } = parse(rest, {
+async function listCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
     ...dbOption,
     ...jsonOption,
     type: { type: 'string' },
     user: { type: 'string' },
     client: { type: 'string' },
+    since: { type: 'string' },
     limit: { type: 'string' },
   });
   if (values.limit !== undefined && !/^\d{1,4}$/.test(values.limit))
     throw new UsageError('--limit must be a number from 1 to 1000');
+  // --since 1h: the events of the last hour (seconds or a duration).
+  if (values.since !== undefined && parseDuration(values.since) === undefined)
+    throw new UsageError(`--since ${AUDIT_SINCE_MESSAGE}`);
   await withContext(values.db, async (ctx) => {
+    const since = values.since === undefined ? undefined : auditSince(values.since, ctx.clock.now());
     let userId: string | undefined;
     if (values.user !== undefined) {
       const u = await ctx.storage.users.getByUsername(values.user);
@@ -31,6 +33,7 @@ export async function auditCommand(argv: string[]): Promise<void> {
       userId,
       clientId: values.client,
       limit: values.limit === undefined ? 100 : Number(values.limit),
+      ...(since !== undefined ? { since } : {}),
     });
     const rows = events.map(describeAuditEvent);
     print(values.json!, rows, () =>
@@ -45,3 +48,5 @@ export async function auditCommand(argv: string[]): Promise<void> {
     );
   });
 }
+
+export const auditCommand = commandGroup('audit', { list: listCommand });

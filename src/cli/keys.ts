@@ -1,48 +1,52 @@
 /** `latchkey keys list|rotate|encrypt` */
 import { EncryptedKeyStore } from '../tokens/key-encryption.js';
-import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
+import { dbOption, jsonOption, parse, print } from './args.js';
+import { commandGroup } from './command-table.js';
 import { withContext } from './db.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export async function keysCommand(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const { values } = parse(rest, { ...dbOption, ...jsonOption });
+async function rotateCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { ...dbOption, ...jsonOption });
   await withContext(values.db, async (ctx) => {
-    if (sub === 'rotate') {
-      await ctx.keys.ensureKey();
-      const key = await ctx.keys.rotate();
-      await ctx.audit.record('key_rotated', {
-        detail: { kid: key.kid, generation: key.generation, via: 'cli' },
-      });
-      print(
-        values.json!,
-        {
-          kid: key.kid,
-          generation: key.generation,
-          alg: key.alg,
-          es256_kid: key.ec?.kid ?? null,
-          active_at: iso(key.activeAt),
-        },
-        () =>
-          `New signing key ${key.kid} (generation ${key.generation}) is published now and signs from ${iso(key.activeAt)}`,
-      );
-      return;
-    }
-    if (sub === 'encrypt') {
-      // Seals the keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY (tokens/key-encryption.ts).
-      const store = new EncryptedKeyStore(ctx.storage.keys, ctx.config.keyEncryptionKey);
-      const sealed = await store.sealStoredKeys();
-      if (sealed > 0)
-        await ctx.audit.record('keys_encrypted', { detail: { generations: sealed, via: 'cli' } });
-      print(values.json!, { encrypted: sealed }, () =>
-        sealed === 0
-          ? 'Every signing key was already encrypted.'
-          : `Encrypted ${sealed} key generation${sealed === 1 ? '' : 's'} with LATCHKEY_KEY_ENCRYPTION_KEY.`,
-      );
-      return;
-    }
-    if (sub !== 'list') throw new UsageError('usage: latchkey keys list|rotate|encrypt');
+    await ctx.keys.ensureKey();
+    const key = await ctx.keys.rotate();
+    await ctx.audit.record('key_rotated', {
+      detail: { kid: key.kid, generation: key.generation, via: 'cli' },
+    });
+    print(
+      values.json!,
+      {
+        kid: key.kid,
+        generation: key.generation,
+        alg: key.alg,
+        es256_kid: key.ec?.kid ?? null,
+        active_at: iso(key.activeAt),
+      },
+      () =>
+        `New signing key ${key.kid} (generation ${key.generation}) is published now and signs from ${iso(key.activeAt)}`,
+    );
+  });
+}
+
+async function encryptCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { ...dbOption, ...jsonOption });
+  await withContext(values.db, async (ctx) => {
+    // Seals the keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY (tokens/key-encryption.ts).
+    const store = new EncryptedKeyStore(ctx.storage.keys, ctx.config.keyEncryptionKey);
+    const sealed = await store.sealStoredKeys();
+    if (sealed > 0) await ctx.audit.record('keys_encrypted', { detail: { generations: sealed, via: 'cli' } });
+    print(values.json!, { encrypted: sealed }, () =>
+      sealed === 0
+        ? 'Every signing key was already encrypted.'
+        : `Encrypted ${sealed} key generation${sealed === 1 ? '' : 's'} with LATCHKEY_KEY_ENCRYPTION_KEY.`,
+    );
+  });
+}
+
+async function listCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { ...dbOption, ...jsonOption });
+  await withContext(values.db, async (ctx) => {
     const now = ctx.clock.now();
     const keys = (await ctx.keys.list()).map((k) => ({
       kid: k.kid,
@@ -75,3 +79,9 @@ export async function keysCommand(argv: string[]): Promise<void> {
     );
   });
 }
+
+export const keysCommand = commandGroup('keys', {
+  list: listCommand,
+  rotate: rotateCommand,
+  encrypt: encryptCommand,
+});

@@ -3,6 +3,7 @@
  * The executable is src/cli/latchkey.ts (the package's bin); this module only defines the commands.
  */
 import { dbOption, parse, UsageError } from './args.js';
+import type { CommandGroup } from './command-table.js';
 import { USAGE, wantsHelp } from './usage.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
@@ -17,7 +18,8 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
   latchkey users list|set-password|disable|enable|grant-admin|revoke-admin …
   latchkey keys list|rotate|encrypt [--json]
-  latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--json]
+  latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]
+  latchkey COMMAND --help, latchkey COMMAND SUBCOMMAND --help: every flag
 
 Sample native app and API (docs/sdk.md):
   latchkey login --issuer URL --client-id ID [--scope S] [--no-browser]
@@ -42,13 +44,19 @@ export async function main(argv: string[]): Promise<number> {
   // Each command loads only its own modules: `serve` never loads the client or resource SDKs,
   // and `login` never loads the server (shorter start-up, less memory).
   const sample = (name: string) => async () => (await import('./samples.js')).sampleCommands[name] as Command;
+  // A command with sub-commands answers its own --help (per sub-command: command-table.ts).
+  const group = (load: () => Promise<CommandGroup>) => async (): Promise<Command> => {
+    const [g, { runGroup }] = await Promise.all([load(), import('./command-table.js')]);
+    return (args) => runGroup(g, args);
+  };
+  const groups = new Set(['clients', 'users', 'keys', 'audit']);
   const commands: Record<string, () => Promise<Command>> = {
     serve: async () => (await import('./serve.js')).serveCommand,
     migrate: async () => migrateCommand,
-    clients: async () => (await import('./clients.js')).clientsCommand,
-    users: async () => (await import('./users.js')).usersCommand,
-    keys: async () => (await import('./keys.js')).keysCommand,
-    audit: async () => (await import('./audit.js')).auditCommand,
+    clients: group(async () => (await import('./clients.js')).clientsCommand),
+    users: group(async () => (await import('./users.js')).usersCommand),
+    keys: group(async () => (await import('./keys.js')).keysCommand),
+    audit: group(async () => (await import('./audit.js')).auditCommand),
     backup: async () => (await import('./backup.js')).backupCommand,
     restore: async () => (await import('./backup.js')).restoreCommand,
     login: sample('login'),
@@ -66,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
     return 2;
   }
-  if (wantsHelp(rest)) {
+  if (!groups.has(cmd) && wantsHelp(rest)) {
     process.stdout.write(`${Object.hasOwn(USAGE, cmd) ? USAGE[cmd] : HELP}\n`);
     return 0;
   }

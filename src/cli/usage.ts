@@ -1,7 +1,207 @@
 /**
  * What `latchkey <command> --help` prints: every flag of every command, as the README's CLI
- * reference lists them. A command missing here still answers --help with the overview.
+ * reference lists them. A command missing here still answers --help with the overview. The
+ * commands with sub-commands (GROUPS) have one usage per sub-command, for
+ * `latchkey clients update --help`, and the group's whole usage for `latchkey clients --help`.
  */
+/** The usage of one sub-command: its synopsis (in the group's help too) and its flags. */
+export interface SubUsage {
+  synopsis: string;
+  details: string;
+}
+
+/** A command with sub-commands: each one's usage, and the notes that close the group's help. */
+export interface GroupUsage {
+  subcommands: Record<string, SubUsage>;
+  notes: string;
+}
+
+const DB_FLAG = '  --db PATH_OR_URL   the database (default LATCHKEY_DATABASE; pending migrations run first)';
+const JSON_FLAG = '  --json             prints the result as JSON';
+const TIMES = 'Times (S) are seconds or a duration: 90s, 15m, 1h, 7d, 1h30m.';
+
+/** `latchkey clients|users|keys|audit …`: `latchkey <group> <sub> --help` prints the sub's usage. */
+export const GROUPS = {
+  clients: {
+    subcommands: {
+      create: {
+        synopsis: `latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
+                        [--post-logout-redirect-uri URI]... [--consent none|required]
+                        [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
+                        [--refresh-grace S|default] [--scope S]... [--db PATH_OR_URL] [--json]`,
+        details: `  Registers an application; web and service applications get a client_secret, shown once.
+  --redirect-uri URI               sign-in redirect URI (repeatable; not for service)
+  --post-logout-redirect-uri URI   sign-out redirect URI (repeatable)
+  --consent none|required          whether people are asked to consent (default none)
+  --token-endpoint-auth-method M   none, client_secret_basic or client_secret_post
+  --no-pkce                        PKCE not required (confidential web applications only)
+  --no-refresh-tokens              issues no refresh tokens
+  --refresh-grace S|default        seconds a retry of a rotated refresh token gets the same answer
+                                   (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s)
+  --scope S                        API scopes a service application may request (repeatable)
+${DB_FLAG}
+${JSON_FLAG}
+  ${TIMES}`,
+      },
+      list: {
+        synopsis: 'latchkey clients list [--json]',
+        details: `  Lists the registered applications (never their secrets).
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      update: {
+        synopsis: `latchkey clients update [--name N] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
+                        [--consent none|required] [--access-token-ttl S] [--refresh-token-ttl S]
+                        [--refresh-idle-ttl S] [--refresh-grace S|default] [--no-refresh-tokens]
+                        [--refresh-tokens] [--scope S]... [--json] [--] CLIENT_ID`,
+        details: `  Changes the given settings of an application; the others stay as they are.
+  Flags may come before or after CLIENT_ID; after "--" everything is CLIENT_ID.
+  --name N                         the application's name
+  --redirect-uri URI               replaces the sign-in redirect URIs (repeatable)
+  --post-logout-redirect-uri URI   replaces the sign-out redirect URIs (repeatable)
+  --consent none|required          whether people are asked to consent
+  --access-token-ttl S             access-token lifetime (1m to 1d)
+  --refresh-token-ttl S            refresh-token family lifetime (1m to 1825d)
+  --refresh-idle-ttl S             refresh-token idle lifetime (1m to 1825d)
+  --refresh-grace S|default        seconds a retry of a rotated refresh token gets the same answer
+                                   (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s)
+  --no-refresh-tokens, --refresh-tokens   stops or starts issuing refresh tokens
+  --scope S                        replaces the API scopes of a service application (repeatable)
+${DB_FLAG}
+${JSON_FLAG}
+  ${TIMES}`,
+      },
+      'rotate-secret': {
+        synopsis: 'latchkey clients rotate-secret [--json] [--] CLIENT_ID',
+        details: `  Gives a web or service application a new client_secret (shown once); the old one stops working.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      delete: {
+        synopsis: 'latchkey clients delete [--json] [--] CLIENT_ID',
+        details: `  Deletes an application and revokes every grant and token it holds.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes: `  Every subcommand takes --db PATH_OR_URL. Flags may come before or after CLIENT_ID;
+  after "--" everything is CLIENT_ID. --refresh-grace: seconds a retry of a rotated refresh
+  token gets the same answer (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s).
+  ${TIMES} latchkey clients SUBCOMMAND --help: one subcommand.`,
+  },
+  users: {
+    subcommands: {
+      create: {
+        synopsis:
+          'latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]',
+        details: `  Creates a user.
+  --username NAME    the sign-in name
+  --email E          their email address
+  --name FULL_NAME   their full name
+  --password-stdin   reads the password from standard input (one trailing newline is stripped):
+                     echo 'a good password' | latchkey users create --username alice --password-stdin
+  --admin            makes the user an administrator (admin console and API)
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      list: {
+        synopsis: 'latchkey users list [--json]',
+        details: `  Lists the users.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      'set-password': {
+        synopsis: 'latchkey users set-password USERNAME --password-stdin [--json]',
+        details: `  Sets a user's password.
+  --password-stdin   reads the password from standard input (one trailing newline is stripped)
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      disable: {
+        synopsis:
+          'latchkey users disable USERNAME [--json]     # ends sessions, revokes refresh-token families',
+        details: `  Disables a user: their sessions end and their refresh-token families are revoked.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      enable: {
+        synopsis: 'latchkey users enable USERNAME [--json]',
+        details: `  Enables a disabled user again.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      'grant-admin': {
+        synopsis: 'latchkey users grant-admin USERNAME [--json]',
+        details: `  Makes a user an administrator.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      'revoke-admin': {
+        synopsis: 'latchkey users revoke-admin USERNAME [--json]',
+        details: `  Withdraws a user's administrator role.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes: `  Every subcommand takes --db PATH_OR_URL. --password-stdin reads the password from standard
+  input (one trailing newline is stripped): echo 'a good password' | latchkey users create …`,
+  },
+  keys: {
+    subcommands: {
+      list: {
+        synopsis: 'latchkey keys list [--json]',
+        details: `  Lists the signing-key generations and what each one does now.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      rotate: {
+        synopsis: 'latchkey keys rotate [--json]',
+        details: `  Publishes a new signing key at once; it signs after LATCHKEY_KEY_PUBLICATION_DELAY.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      encrypt: {
+        synopsis:
+          'latchkey keys encrypt [--json]     # seals keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY',
+        details: `  Seals the private keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes: '  Every subcommand takes --db PATH_OR_URL.',
+  },
+  audit: {
+    subcommands: {
+      list: {
+        synopsis:
+          'latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--db PATH_OR_URL] [--json]',
+        details: `  The audit log, newest first.
+  --type T             only events of this type (such as login_failure)
+  --user USERNAME      only events about this user
+  --client CLIENT_ID   only events about this application
+  --since S            only events of the last S: seconds or a duration (90s, 15m, 1h, 7d, 1h30m)
+  --limit N            at most N events (1-1000, default 100)
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes: '',
+  },
+} satisfies Record<string, GroupUsage>;
+
+/** What `latchkey <group> --help` prints: every sub-command's synopsis, then the notes. */
+export function groupUsage(g: GroupUsage): string {
+  const synopses = Object.values(g.subcommands)
+    .map((s) => s.synopsis)
+    .join('\n');
+  return g.notes ? `${synopses}\n\n${g.notes}` : synopses;
+}
+
+/** What `latchkey <group> <sub> --help` prints: that sub-command's synopsis and flags. */
+export function subUsage(s: SubUsage): string {
+  return `${s.synopsis}\n\n${s.details}`;
+}
+
 export const USAGE: Record<string, string> = {
   serve: `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]
 
@@ -10,37 +210,10 @@ export const USAGE: Record<string, string> = {
   migrate: `latchkey migrate [--db PATH_OR_URL]
 
   Runs pending database migrations and creates the first signing key, then exits.`,
-  clients: `latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
-                        [--post-logout-redirect-uri URI]... [--consent none|required]
-                        [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
-                        [--refresh-grace S|default] [--scope S]... [--db PATH_OR_URL] [--json]
-latchkey clients list [--json]
-latchkey clients update [--name N] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
-                        [--consent none|required] [--access-token-ttl S] [--refresh-token-ttl S]
-                        [--refresh-idle-ttl S] [--refresh-grace S|default] [--no-refresh-tokens]
-                        [--scope S]... [--json] [--] CLIENT_ID
-latchkey clients rotate-secret [--json] [--] CLIENT_ID
-latchkey clients delete [--json] [--] CLIENT_ID
-
-  Every subcommand takes --db PATH_OR_URL. Flags may come before or after CLIENT_ID;
-  after "--" everything is CLIENT_ID. --refresh-grace: seconds a retry of a rotated refresh
-  token gets the same answer (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s).`,
-  users: `latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
-latchkey users list [--json]
-latchkey users set-password USERNAME --password-stdin [--json]
-latchkey users disable USERNAME [--json]     # ends sessions, revokes refresh-token families
-latchkey users enable USERNAME [--json]
-latchkey users grant-admin USERNAME [--json]
-latchkey users revoke-admin USERNAME [--json]
-
-  Every subcommand takes --db PATH_OR_URL. --password-stdin reads the password from standard
-  input (one trailing newline is stripped): echo 'a good password' | latchkey users create …`,
-  keys: `latchkey keys list [--json]
-latchkey keys rotate [--json]
-latchkey keys encrypt [--json]     # seals keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY
-
-  Every subcommand takes --db PATH_OR_URL.`,
-  audit: `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--limit N] [--db PATH_OR_URL] [--json]`,
+  clients: groupUsage(GROUPS.clients),
+  users: groupUsage(GROUPS.users),
+  keys: groupUsage(GROUPS.keys),
+  audit: groupUsage(GROUPS.audit),
   login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser]
 
   The sample native app: signs in with PKCE through a loopback redirect and keeps the tokens.`,

@@ -3,6 +3,7 @@ import { AdminActions } from '../admin/actions.js';
 import { describeUser } from '../admin/users.js';
 import type { ServerContext } from '../context.js';
 import { dbOption, jsonOption, parse, print, readStdin, UsageError } from './args.js';
+import { commandGroup } from './command-table.js';
 import { CLI_ACTOR, withContext } from './db.js';
 
 async function userIdOf(ctx: ServerContext, username: string): Promise<string> {
@@ -11,122 +12,123 @@ async function userIdOf(ctx: ServerContext, username: string): Promise<string> {
   return u.id;
 }
 
-export async function usersCommand(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  switch (sub) {
-    case 'create': {
-      const { values } = parse(rest, {
-        ...dbOption,
-        ...jsonOption,
-        username: { type: 'string' },
-        email: { type: 'string' },
-        name: { type: 'string' },
-        'password-stdin': { type: 'boolean', default: false },
-        admin: { type: 'boolean', default: false },
-      });
-      if (!values.username) throw new UsageError('--username is required');
-      if (!values['password-stdin'])
-        throw new UsageError('--password-stdin is required (the password is read from standard input)');
-      const password = await readStdin();
-      await withContext(values.db, async (ctx) => {
-        const user = await new AdminActions(ctx).createUser(CLI_ACTOR, {
-          username: values.username!,
-          email: values.email ?? null,
-          name: values.name ?? null,
-          password,
-          ...(values.admin ? { isAdmin: true } : {}),
-        });
-        print(
-          values.json!,
-          describeUser(user),
-          () => `Created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`,
-        );
-      });
-      return;
-    }
-    case 'list': {
-      const { values } = parse(rest, { ...dbOption, ...jsonOption });
-      await withContext(values.db, async (ctx) => {
-        const users = await ctx.storage.users.list();
-        print(values.json!, users.map(describeUser), () =>
-          users.length === 0
-            ? 'No users.'
-            : users
-                .map(
-                  (u) =>
-                    `${u.id}  ${u.username}${u.isAdmin ? '  (admin)' : ''}${u.disabled ? '  (disabled)' : ''}`,
-                )
-                .join('\n'),
-        );
-      });
-      return;
-    }
-    case 'set-password': {
-      const { values, positionals } = parse(
-        rest,
-        { ...dbOption, ...jsonOption, 'password-stdin': { type: 'boolean', default: false } },
-        1,
-      );
-      const username = positionals[0];
-      if (!username) throw new UsageError('usage: latchkey users set-password USERNAME --password-stdin');
-      if (!values['password-stdin']) throw new UsageError('--password-stdin is required');
-      const password = await readStdin();
-      await withContext(values.db, async (ctx) => {
-        const user = await new AdminActions(ctx).setUserPassword(
-          CLI_ACTOR,
-          await userIdOf(ctx, username),
-          password,
-        );
-        if (!user) throw new UsageError(`no user named ${username}`);
-        print(values.json!, describeUser(user), () => `Password set for ${user.username}`);
-      });
-      return;
-    }
-    case 'disable':
-    case 'enable': {
-      const { values, positionals } = parse(rest, { ...dbOption, ...jsonOption }, 1);
-      const username = positionals[0];
-      if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
-      await withContext(values.db, async (ctx) => {
-        const r = await new AdminActions(ctx).setUserDisabled(
-          CLI_ACTOR,
-          await userIdOf(ctx, username),
-          sub === 'disable',
-        );
-        if (!r) throw new UsageError(`no user named ${username}`);
-        print(
-          values.json!,
-          { ...describeUser(r.user), sessions_ended: r.sessionsEnded, grants_revoked: r.grantsRevoked },
-          () =>
-            sub === 'disable'
-              ? `Disabled ${username}: ${r.sessionsEnded} session(s) ended, ${r.grantsRevoked} grant(s) revoked`
-              : `Enabled ${username}`,
-        );
-      });
-      return;
-    }
-    case 'grant-admin':
-    case 'revoke-admin': {
-      const { values, positionals } = parse(rest, { ...dbOption, ...jsonOption }, 1);
-      const username = positionals[0];
-      if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
-      const grant = sub === 'grant-admin';
-      await withContext(values.db, async (ctx) => {
-        const user = await new AdminActions(ctx).setUserAdmin(
-          CLI_ACTOR,
-          await userIdOf(ctx, username),
-          grant,
-        );
-        if (!user) throw new UsageError(`no user named ${username}`);
-        print(values.json!, describeUser(user), () =>
-          grant ? `${username} is now an admin` : `${username} is no longer an admin`,
-        );
-      });
-      return;
-    }
-    default:
-      throw new UsageError(
-        'usage: latchkey users create|list|set-password|disable|enable|grant-admin|revoke-admin …',
-      );
-  }
+async function createCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    ...dbOption,
+    ...jsonOption,
+    username: { type: 'string' },
+    email: { type: 'string' },
+    name: { type: 'string' },
+    'password-stdin': { type: 'boolean', default: false },
+    admin: { type: 'boolean', default: false },
+  });
+  if (!values.username) throw new UsageError('--username is required');
+  if (!values['password-stdin'])
+    throw new UsageError('--password-stdin is required (the password is read from standard input)');
+  const password = await readStdin();
+  await withContext(values.db, async (ctx) => {
+    const user = await new AdminActions(ctx).createUser(CLI_ACTOR, {
+      username: values.username!,
+      email: values.email ?? null,
+      name: values.name ?? null,
+      password,
+      ...(values.admin ? { isAdmin: true } : {}),
+    });
+    print(
+      values.json!,
+      describeUser(user),
+      () => `Created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`,
+    );
+  });
 }
+
+async function listCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { ...dbOption, ...jsonOption });
+  await withContext(values.db, async (ctx) => {
+    const users = await ctx.storage.users.list();
+    print(values.json!, users.map(describeUser), () =>
+      users.length === 0
+        ? 'No users.'
+        : users
+            .map(
+              (u) =>
+                `${u.id}  ${u.username}${u.isAdmin ? '  (admin)' : ''}${u.disabled ? '  (disabled)' : ''}`,
+            )
+            .join('\n'),
+    );
+  });
+}
+
+async function setPasswordCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(
+    argv,
+    { ...dbOption, ...jsonOption, 'password-stdin': { type: 'boolean', default: false } },
+    1,
+  );
+  const username = positionals[0];
+  if (!username) throw new UsageError('usage: latchkey users set-password USERNAME --password-stdin');
+  if (!values['password-stdin']) throw new UsageError('--password-stdin is required');
+  const password = await readStdin();
+  await withContext(values.db, async (ctx) => {
+    const user = await new AdminActions(ctx).setUserPassword(
+      CLI_ACTOR,
+      await userIdOf(ctx, username),
+      password,
+    );
+    if (!user) throw new UsageError(`no user named ${username}`);
+    print(values.json!, describeUser(user), () => `Password set for ${user.username}`);
+  });
+}
+
+/** `users disable` and `users enable`. */
+async function setDisabled(sub: 'disable' | 'enable', argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
+  const username = positionals[0];
+  if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
+  await withContext(values.db, async (ctx) => {
+    const r = await new AdminActions(ctx).setUserDisabled(
+      CLI_ACTOR,
+      await userIdOf(ctx, username),
+      sub === 'disable',
+    );
+    if (!r) throw new UsageError(`no user named ${username}`);
+    print(
+      values.json!,
+      { ...describeUser(r.user), sessions_ended: r.sessionsEnded, grants_revoked: r.grantsRevoked },
+      () =>
+        sub === 'disable'
+          ? `Disabled ${username}: ${r.sessionsEnded} session(s) ended, ${r.grantsRevoked} grant(s) revoked`
+          : `Enabled ${username}`,
+    );
+  });
+}
+
+/** `users grant-admin` and `users revoke-admin`. */
+async function setAdmin(sub: 'grant-admin' | 'revoke-admin', argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
+  const username = positionals[0];
+  if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
+  const grant = sub === 'grant-admin';
+  await withContext(values.db, async (ctx) => {
+    const user = await new AdminActions(ctx).setUserAdmin(CLI_ACTOR, await userIdOf(ctx, username), grant);
+    if (!user) throw new UsageError(`no user named ${username}`);
+    print(values.json!, describeUser(user), () =>
+      grant ? `${username} is now an admin` : `${username} is no longer an admin`,
+    );
+  });
+}
+
+const disableCommand = (argv: string[]) => setDisabled('disable', argv);
+const enableCommand = (argv: string[]) => setDisabled('enable', argv);
+const grantAdminCommand = (argv: string[]) => setAdmin('grant-admin', argv);
+const revokeAdminCommand = (argv: string[]) => setAdmin('revoke-admin', argv);
+
+export const usersCommand = commandGroup('users', {
+  create: createCommand,
+  list: listCommand,
+  'set-password': setPasswordCommand,
+  disable: disableCommand,
+  enable: enableCommand,
+  'grant-admin': grantAdminCommand,
+  'revoke-admin': revokeAdminCommand,
+});

@@ -282,7 +282,14 @@ export interface AuditEvent {
 
 export interface AuditStore {
   record(event: AuditEvent): Promise<void>;
-  list(opts?: { limit?: number; type?: string; userId?: string; clientId?: string }): Promise<AuditEvent[]>;
+  /** Newest first; `since` (ms epoch): only events at or after it. */
+  list(opts?: {
+    limit?: number;
+    type?: string;
+    userId?: string;
+    clientId?: string;
+    since?: number;
+  }): Promise<AuditEvent[]>;
 }
 
 /** What stands in the way of a sign-in attempt under one throttle key. */

@@ -202,12 +202,18 @@ describe('admin API', () => {
     assert.equal(r.json['refresh_grace'], 30);
     assert.deepEqual(r.json['grant_types'], ['authorization_code']);
     assert.deepEqual(r.json['redirect_uris'], ['http://127.0.0.1/cb', 'com.example.app:/cb']);
+    // Times are seconds or a duration string, as everywhere else.
+    const durations = await call('PATCH', `/clients/${id}`, { access_token_ttl: '15m', refresh_grace: '5s' });
+    assert.equal(durations.status, 200, JSON.stringify(durations.json));
+    assert.equal(durations.json['access_token_ttl'], 900);
+    assert.equal(durations.json['refresh_grace'], 5);
     const reset = await call('PATCH', `/clients/${id}`, { access_token_ttl: null, refresh_tokens: true });
     assert.equal(reset.json['access_token_ttl'], null);
     assert.deepEqual(reset.json['grant_types'], ['authorization_code', 'refresh_token']);
     for (const [body, status] of [
       [{ refresh_grace: 61 }, 400],
-      [{ refresh_grace: '5' }, 400],
+      [{ refresh_grace: '5 seconds' }, 400],
+      [{ refresh_grace: true }, 400],
       [{ refresh_grace: 1.5 }, 400],
       [{ access_token_ttl: 10 }, 400],
       [{ consent: 'maybe' }, 400],
@@ -221,7 +227,7 @@ describe('admin API', () => {
     }
     assert.equal((await call('PATCH', '/clients/nope', { name: 'x' })).status, 404);
     const events = await server.ctx.audit.list({ type: 'client_updated', clientId: id });
-    assert.equal(events.length, 2);
+    assert.equal(events.length, 3);
   });
 
   it('refresh_grace: shows the grace in force; 0 turns it off, null goes back to the server default', async () => {
@@ -409,7 +415,30 @@ describe('admin API', () => {
     const dave = await server.ctx.storage.users.getByUsername('dave');
     const byUser = await call('GET', `/audit?user_id=${dave!.id}&type=user_disabled`);
     assert.equal(byUser.list.length, 1);
-    for (const q of ['limit=0', 'limit=abc', 'limit=5000', 'type=DROP%20TABLE', 'type=a&type=b']) {
+    // since: the last while (a duration); an event recorded two hours ago is outside the last hour.
+    await server.ctx.storage.audit.record({
+      id: 'two-hours-ago',
+      at: server.ctx.clock.now() - 2 * 3600_000,
+      type: 'client_deleted',
+      clientId: 'gone-long-ago',
+      userId: null,
+      ip: null,
+      detail: null,
+    });
+    const recent = await call('GET', '/audit?client_id=gone-long-ago&since=1h');
+    assert.equal(recent.status, 200);
+    assert.equal(recent.list.length, 0);
+    assert.equal((await call('GET', '/audit?client_id=gone-long-ago&since=3h')).list.length, 1);
+    assert.ok((await call('GET', '/audit?since=1h')).list.length > 5);
+    for (const q of [
+      'limit=0',
+      'limit=abc',
+      'limit=5000',
+      'type=DROP%20TABLE',
+      'type=a&type=b',
+      'since=yesterday',
+      'since=-1h',
+    ]) {
       const bad = await call('GET', `/audit?${q}`);
       assert.equal(bad.status, 400, q);
       assert.equal(bad.json['error'], 'invalid_request');

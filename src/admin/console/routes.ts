@@ -18,7 +18,7 @@ import {
 import { verifyPassword } from '../../passwords.js';
 import { OAuthError } from '../../protocol/errors.js';
 import { type Params, readParams } from '../../protocol/params.js';
-import { type ClientType, DuplicateError, type User } from '../../storage/types.js';
+import { DuplicateError, type User } from '../../storage/types.js';
 import {
   type AuditRow,
   adminLoginPage,
@@ -40,7 +40,8 @@ import {
 } from '../../ui/admin/pages.js';
 import { type Actor, AdminActions } from '../actions.js';
 import type { AuditType } from '../audit.js';
-import { CLIENT_TYPES, ClientInputError, type ClientSettingsPatch } from '../clients.js';
+import { parseClientSettings } from '../client-settings.js';
+import { CLIENT_TYPES, ClientInputError } from '../clients.js';
 import { UserInputError } from '../users.js';
 import { consoleAuth, csrfMatches } from './auth.js';
 
@@ -90,13 +91,8 @@ const inputMessage = (err: unknown): string | undefined =>
 
 class FormError extends Error {}
 
-function ttl(label: string, raw: string | undefined, nullable: boolean): number | null | undefined {
-  if (raw === undefined) return undefined;
-  const v = raw.trim();
-  if (v === '' && nullable) return null;
-  if (!/^\d{1,9}$/.test(v)) throw new FormError(`${label} must be a whole number of seconds.`);
-  return Number(v);
-}
+/** A message as a sentence: capital first letter, full stop. */
+const sentence = (m: string) => `${m.charAt(0).toUpperCase()}${m.slice(1)}${m.endsWith('.') ? '' : '.'}`;
 
 const seeOther = (reply: FastifyReply, location: string) =>
   reply.code(303).header('cache-control', 'no-store').header('location', location).send();
@@ -320,16 +316,20 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
       if (p.malformed.length > 0) return again('A field is too long or malformed.');
       if (!(CLIENT_TYPES as readonly string[]).includes(form.type))
         return again('Choose the platform: Native, Single-Page App, Web or Service.');
-      if (form.consent !== 'none' && form.consent !== 'required')
-        return again('Consent must be none or required.');
-      try {
-        const { client, secret } = await actions.createClient(a.actor, {
+      // The same reading as the admin API and the CLI (src/admin/client-settings.ts).
+      const parsed = parseClientSettings(
+        {
           name: form.name,
-          type: form.type as ClientType,
-          redirectUris: lines(form.redirectUris),
-          postLogoutRedirectUris: lines(form.postLogoutRedirectUris),
+          type: form.type,
+          redirect_uris: lines(form.redirectUris),
+          post_logout_redirect_uris: lines(form.postLogoutRedirectUris),
           consent: form.consent,
-        });
+        },
+        { mode: 'create' },
+      );
+      if (!parsed.ok) return again(sentence(parsed.errors[0]!.message));
+      try {
+        const { client, secret } = await actions.createClient(a.actor, parsed.value);
         return sendHtml(
           reply,
           201,
@@ -397,30 +397,26 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
         );
       try {
         if (p.malformed.length > 0) throw new FormError('A field is too long or malformed.');
-        const patch: ClientSettingsPatch = {};
-        if (p.has('name')) patch.name = form.name;
-        if (p.has('redirect_uris')) patch.redirectUris = lines(form.redirectUris);
+        // The form's fields are the admin API's names; an empty time is the server default
+        // (for the grace, LATCHKEY_REFRESH_GRACE; 0 switches it off). Read as the API and CLI do.
+        const input: Record<string, unknown> = {};
+        if (p.has('name')) input['name'] = form.name;
+        if (p.has('redirect_uris')) input['redirect_uris'] = lines(form.redirectUris);
         if (p.has('post_logout_redirect_uris'))
-          patch.postLogoutRedirectUris = lines(form.postLogoutRedirectUris);
-        if (p.has('consent')) {
-          if (form.consent !== 'none' && form.consent !== 'required')
-            throw new FormError('Consent must be none or required.');
-          patch.consent = form.consent;
+          input['post_logout_redirect_uris'] = lines(form.postLogoutRedirectUris);
+        if (p.has('consent')) input['consent'] = form.consent;
+        for (const field of ['access_token_ttl', 'refresh_token_ttl', 'refresh_idle_ttl', 'refresh_grace']) {
+          const raw = p.get(field);
+          if (raw !== undefined) input[field] = raw.trim() === '' ? null : raw.trim();
         }
-        const at = ttl('Access token lifetime', p.get('access_token_ttl'), true);
-        if (at !== undefined) patch.accessTokenTtl = at;
-        const rt = ttl('Refresh token lifetime', p.get('refresh_token_ttl'), true);
-        if (rt !== undefined) patch.refreshTokenTtl = rt;
-        const idle = ttl('Refresh token idle lifetime', p.get('refresh_idle_ttl'), true);
-        if (idle !== undefined) patch.refreshIdleTtl = idle;
-        // Empty: back to the server default (LATCHKEY_REFRESH_GRACE); 0 switches it off.
-        const grace = ttl('Refresh reuse grace', p.get('refresh_grace'), true);
-        if (grace !== undefined) patch.refreshGrace = grace;
         if (p.has('refresh_tokens')) {
           if (form.refreshTokens !== 'on' && form.refreshTokens !== 'off')
             throw new FormError('Refresh tokens must be on or off.');
-          patch.refreshTokens = form.refreshTokens === 'on';
+          input['refresh_tokens'] = form.refreshTokens === 'on';
         }
+        const parsed = parseClientSettings(input, { mode: 'update' });
+        if (!parsed.ok) throw new FormError(sentence(parsed.errors[0]!.message));
+        const patch = parsed.value;
         const updated = await actions.updateClient(a.actor, client.clientId, patch);
         if (!updated) throw noClient();
         return seeOther(reply, `/admin/applications/${encodeURIComponent(client.clientId)}?saved=1`);

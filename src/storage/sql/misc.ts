@@ -158,13 +158,12 @@ export class SqlAuditStore implements AuditStore {
       .execute();
   }
 
-  async list(
-    opts: { limit?: number; type?: string; userId?: string; clientId?: string } = {},
-  ): Promise<AuditEvent[]> {
+  async list(opts: Parameters<AuditStore['list']>[0] = {}): Promise<AuditEvent[]> {
     let q = this.db.selectFrom('audit_events').selectAll();
     if (opts.type) q = q.where('type', '=', opts.type);
     if (opts.userId) q = q.where('user_id', '=', opts.userId);
     if (opts.clientId) q = q.where('client_id', '=', opts.clientId);
+    if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
     const rows = await q
       .orderBy('at', 'desc')
       .orderBy('id', 'desc')

@@ -1,0 +1,200 @@
+/**
+ * An application's settings, read once for every door: the JSON API, the console's forms and the
+ * CLI map their own input (JSON fields, form fields, flags) to the field names below and render
+ * the errors their own way; the wording of a message is the same whichever door it came through.
+ *
+ * This checks each field on its own (types, allowed values, time ranges, list sizes). What
+ * depends on the application itself (redirect URIs for its type, PKCE, API scopes) is checked by
+ * ClientAdmin, whose messages are shared the same way.
+ */
+import { DURATION_HINT, formatDuration, parseDuration } from '../duration.js';
+import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
+import type { ClientSettingsPatch, NewClientInput } from './clients.js';
+
+export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
+const CONSENT: readonly ConsentSetting[] = ['none', 'required'];
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'none',
+  'client_secret_basic',
+  'client_secret_post',
+];
+
+/** The fields each mode takes (the admin API's JSON names). */
+export const CLIENT_SETTING_FIELDS = {
+  create: [
+    'name',
+    'type',
+    'redirect_uris',
+    'post_logout_redirect_uris',
+    'consent',
+    'token_endpoint_auth_method',
+    'require_pkce',
+    'refresh_tokens',
+    'refresh_grace',
+    'allowed_scopes',
+  ],
+  update: [
+    'name',
+    'redirect_uris',
+    'post_logout_redirect_uris',
+    'consent',
+    'access_token_ttl',
+    'refresh_token_ttl',
+    'refresh_idle_ttl',
+    'refresh_grace',
+    'refresh_tokens',
+    'allowed_scopes',
+  ],
+} as const;
+
+export type ClientSettingField =
+  | (typeof CLIENT_SETTING_FIELDS.create)[number]
+  | (typeof CLIENT_SETTING_FIELDS.update)[number];
+
+const FIVE_YEARS = 5 * 365 * 86400;
+
+/** The per-application times: seconds, within these bounds; null = the server default. */
+export const TIME_SETTINGS = {
+  accessTokenTtl: { field: 'access_token_ttl', label: 'access token TTL', min: 60, max: 86400, note: '' },
+  refreshTokenTtl: {
+    field: 'refresh_token_ttl',
+    label: 'refresh token TTL',
+    min: 60,
+    max: FIVE_YEARS,
+    note: '',
+  },
+  refreshIdleTtl: {
+    field: 'refresh_idle_ttl',
+    label: 'refresh idle TTL',
+    min: 60,
+    max: FIVE_YEARS,
+    note: '',
+  },
+  refreshGrace: { field: 'refresh_grace', label: 'refresh grace', min: 0, max: 60, note: ' (0 = off)' },
+} as const;
+
+export type TimeSetting = (typeof TIME_SETTINGS)[keyof typeof TIME_SETTINGS];
+
+/** `access token TTL must be a time from 1m to 1d: a whole number of seconds, or a duration …` */
+export function timeMessage(t: TimeSetting): string {
+  return `${t.label} must be a time from ${formatDuration(t.min)} to ${formatDuration(t.max)}${t.note}: a whole number of ${DURATION_HINT}`;
+}
+
+/** The messages of the checks on a name and on list sizes, shared with ClientAdmin. */
+export const NAME_MESSAGE = 'name must be 1 to 200 printable characters';
+export const MAX_LIST = 50;
+
+export interface FieldError {
+  /** The field's name in CLIENT_SETTING_FIELDS (for unknown fields, the name given). */
+  field: string;
+  message: string;
+}
+
+export type ParsedSettings<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const LABELS: Record<string, string> = {
+  redirect_uris: 'redirect URIs',
+  post_logout_redirect_uris: 'post-logout redirect URIs',
+  allowed_scopes: 'allowed scopes',
+  require_pkce: 'require PKCE',
+  refresh_tokens: 'refresh tokens',
+};
+
+/**
+ * Reads an application's settings. `input` holds the fields of CLIENT_SETTING_FIELDS[mode];
+ * an absent or undefined field is not changed (create: takes its default). Values:
+ * strings for name, type, consent and token_endpoint_auth_method; arrays of strings for the
+ * lists; booleans for require_pkce and refresh_tokens; for times, a whole number of seconds, a
+ * duration string (`90`, `90s`, `15m`, `1h`, `7d`, `1h30m`) or null (the server default).
+ * Create needs name and type. Every field is checked; the errors come in the order of the fields.
+ */
+export function parseClientSettings(
+  input: Record<string, unknown>,
+  opts: { mode: 'create' },
+): ParsedSettings<NewClientInput>;
+export function parseClientSettings(
+  input: Record<string, unknown>,
+  opts: { mode: 'update' },
+): ParsedSettings<ClientSettingsPatch>;
+export function parseClientSettings(
+  input: Record<string, unknown>,
+  opts: { mode: 'create' | 'update' },
+): ParsedSettings<NewClientInput | ClientSettingsPatch> {
+  const fields: readonly string[] = CLIENT_SETTING_FIELDS[opts.mode];
+  const errors: FieldError[] = [];
+  const fail = (field: string, message: string): undefined => {
+    errors.push({ field, message });
+    return undefined;
+  };
+  for (const key of Object.keys(input)) {
+    if (!fields.includes(key) && input[key] !== undefined)
+      fail(key, `unknown setting: ${key.slice(0, 40)} (known: ${fields.join(', ')})`);
+  }
+  const has = (field: string) => fields.includes(field) && input[field] !== undefined;
+
+  const oneOf = <T extends string>(field: string, values: readonly T[], message: string): T | undefined => {
+    const v = input[field];
+    return typeof v === 'string' && (values as readonly string[]).includes(v)
+      ? (v as T)
+      : fail(field, message);
+  };
+  const list = (field: string): string[] | undefined => {
+    const v = input[field];
+    const label = LABELS[field] ?? field;
+    if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string' && x.length <= 2048))
+      return fail(field, `${label} must be an array of strings`);
+    if (v.length > MAX_LIST) return fail(field, `at most ${MAX_LIST} ${label}`);
+    return v;
+  };
+  const bool = (field: string): boolean | undefined => {
+    const v = input[field];
+    return typeof v === 'boolean'
+      ? v
+      : fail(field, `${LABELS[field] ?? field} must be true or false (on or off)`);
+  };
+  const time = (t: TimeSetting): number | null | undefined => {
+    const v = input[t.field];
+    if (v === null) return null;
+    const sec = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : undefined;
+    if (sec === undefined || !Number.isInteger(sec) || sec < t.min || sec > t.max)
+      return fail(t.field, timeMessage(t));
+    return sec;
+  };
+
+  const out: Record<string, unknown> = {};
+  const set = (key: string, v: unknown) => {
+    if (v !== undefined) out[key] = v;
+  };
+  if (has('name')) {
+    const v = input['name'];
+    if (typeof v !== 'string') fail('name', 'name must be a string');
+    else if (v.trim().length === 0 || v.trim().length > 200 || /[\u0000-\u001f\u007f]/.test(v.trim()))
+      fail('name', NAME_MESSAGE);
+    else out['name'] = v.trim();
+  } else if (opts.mode === 'create') fail('name', 'name is required');
+  if (opts.mode === 'create') {
+    if (has('type'))
+      set('type', oneOf('type', CLIENT_TYPES, `type must be one of ${CLIENT_TYPES.join(', ')}`));
+    else fail('type', `type is required: one of ${CLIENT_TYPES.join(', ')}`);
+  }
+  if (has('redirect_uris')) set('redirectUris', list('redirect_uris'));
+  if (has('post_logout_redirect_uris')) set('postLogoutRedirectUris', list('post_logout_redirect_uris'));
+  if (has('consent')) set('consent', oneOf('consent', CONSENT, 'consent must be none or required'));
+  if (has('token_endpoint_auth_method')) {
+    set(
+      'tokenEndpointAuthMethod',
+      oneOf(
+        'token_endpoint_auth_method',
+        AUTH_METHODS,
+        'token_endpoint_auth_method must be none, client_secret_basic or client_secret_post',
+      ),
+    );
+  }
+  if (has('require_pkce')) set('requirePkce', bool('require_pkce'));
+  for (const [key, t] of Object.entries(TIME_SETTINGS)) if (has(t.field)) set(key, time(t));
+  if (has('refresh_tokens')) set('refreshTokens', bool('refresh_tokens'));
+  if (has('allowed_scopes')) set('allowedScopes', list('allowed_scopes'));
+
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, value: out as unknown as NewClientInput | ClientSettingsPatch };
+}
