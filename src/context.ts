@@ -3,9 +3,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Audit } from './admin/audit.js';
 import { ClientAdmin } from './admin/clients.js';
 import { UserAdmin } from './admin/users.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { verifyPassword } from './auth/passwords.js';
+import type { SignInDeps } from './auth/sign-in.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { LoginThrottle } from './protocol/login-throttle.js';
 import type { Storage } from './storage/index.js';
 import { EncryptedKeyStore } from './tokens/key-encryption.js';
 import { KeyManager } from './tokens/keys.js';
@@ -21,6 +23,8 @@ export interface ServerContext {
   clients: ClientAdmin;
   users: UserAdmin;
   throttle: LoginThrottle;
+  /** What password sign-in uses (src/auth/sign-in.ts), for every form that takes a password. */
+  signIn: SignInDeps;
   log?: FastifyBaseLogger;
 }
 
@@ -39,15 +43,18 @@ export function createContext(config: Config, clock: Clock, storage: Storage): S
     },
     (kid, stored) => keyStore.open(kid, stored),
   );
+  const audit = new Audit(storage.audit, clock);
+  const throttle = new LoginThrottle(storage.throttle, clock, config.rateLimit);
   return {
     config,
     clock,
     storage,
     keys,
     minter: new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg),
-    audit: new Audit(storage.audit, clock),
+    audit,
     clients: new ClientAdmin(storage.clients, clock),
     users: new UserAdmin(storage.users, clock, { sessions: storage.sessions, grants: storage.grants }),
-    throttle: new LoginThrottle(storage.throttle, clock, config.rateLimit),
+    throttle,
+    signIn: { users: storage.users, throttle, audit, verifyPassword },
   };
 }

@@ -1,7 +1,8 @@
 /** Users: creation with validation, passwords (argon2id), enable/disable. */
+
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { Clock } from '../clock.js';
 import { newId } from '../crypto.js';
-import { hashPassword, MAX_PASSWORD_LENGTH } from '../passwords.js';
 import type { GrantStore, SessionStore, User, UserStore } from '../storage/types.js';
 
 export class UserInputError extends Error {

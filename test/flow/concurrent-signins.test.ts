@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { THROTTLE_DEFAULTS } from '../../src/protocol/login-throttle.js';
+import { THROTTLE_DEFAULTS } from '../../src/auth/login-throttle.js';
 import { Browser, formOf } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { authorizeQuery, EXAMPLE_CHALLENGE } from '../helpers/flow.js';

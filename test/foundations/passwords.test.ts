@@ -4,9 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { Argon2Threads, HASHING_NICE_INCREMENT, HashingThreadError } from '../../src/argon2-threads.js';
-import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/passwords.js';
-import { HASHES_IN_FLIGHT, hashesInFlight } from '../../src/threads.js';
+import { Argon2Threads, HASHING_NICE_INCREMENT, HashingThreadError } from '../../src/auth/argon2-threads.js';
+import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/auth/passwords.js';
+import { HASHES_IN_FLIGHT, hashesInFlight } from '../../src/auth/threads.js';
 
 // Every worker thread this file starts, the password module's own hashing thread included.
 const workers: Worker[] = [];

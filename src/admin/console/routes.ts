@@ -4,6 +4,7 @@
  * carries the session-bound CSRF token; bad input re-renders the form with a 400 and a message.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_USERNAME_LENGTH, signInWithPassword } from '../../auth/sign-in.js';
 import type { ServerContext } from '../../context.js';
 import { randomToken, sha256 } from '../../crypto.js';
 import { isForm } from '../../http/form.js';
@@ -15,7 +16,6 @@ import {
   secureCookies,
   startSession,
 } from '../../http/session.js';
-import { verifyPassword } from '../../passwords.js';
 import { OAuthError } from '../../protocol/errors.js';
 import { type Params, readParams } from '../../protocol/params.js';
 import { DuplicateError, type User } from '../../storage/types.js';
@@ -193,59 +193,38 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
         }),
       );
     }
-    const username = (params.get('username') ?? '').trim();
-    const password = params.get('password') ?? '';
-    const again = (status: number, error: string) =>
-      sendHtml(reply, status, adminLoginPage({ csrf: cookie, username: username.slice(0, 128), error }));
-    if (!username || !password) return again(400, 'Enter your username and password.');
-    const ip = req.ip;
-    const decision = await ctx.throttle.begin(username, ip);
-    if (!decision.allowed) {
-      const wait = decision.retryAfterSec;
-      await ctx.audit.record('login_throttled', {
-        ip,
-        detail: { via: 'console', username: username.slice(0, 128) },
-      });
-      reply.header('retry-after', String(wait));
-      return again(429, `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute(s).`);
-    }
-    // An error while checking is no wrong password: the attempt is abandoned.
-    const { user, ok } = await ctx.throttle.checking(decision.attempt, async () => {
-      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-      return { user, ok: await verifyPassword(user?.passwordHash, password) };
+    const result = await signInWithPassword(ctx.signIn, {
+      username: params.get('username') ?? '',
+      password: params.get('password') ?? '',
+      ip: req.ip,
+      via: 'console',
+      refuse: (user) => (user.isAdmin === true ? undefined : 'not_admin'),
     });
-    if (!ok || !user || user.disabled) {
-      await ctx.throttle.failed(decision.attempt);
-      await ctx.audit.record('login_failure', {
-        userId: user?.id ?? null,
-        ip,
-        detail: {
-          via: 'console',
-          username: username.slice(0, 128),
-          reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled',
-        },
-      });
-      return again(401, 'Wrong username or password.');
+    const again = (status: number, error: string) =>
+      sendHtml(
+        reply,
+        status,
+        adminLoginPage({ csrf: cookie, username: result.username.slice(0, MAX_USERNAME_LENGTH), error }),
+      );
+    if (result.outcome === 'missing') return again(400, result.message);
+    if (result.outcome === 'throttled') {
+      reply.header('retry-after', String(result.retryAfterSec));
+      return again(429, result.message);
     }
-    await ctx.throttle.succeeded(decision.attempt);
-    if (user.isAdmin !== true) {
-      await ctx.audit.record('login_failure', {
-        userId: user.id,
-        ip,
-        detail: { via: 'console', username: user.username, reason: 'not_admin' },
-      });
+    if (result.outcome === 'failed') return again(401, result.message);
+    if (result.outcome === 'refused') {
       return sendHtml(
         reply,
         403,
         adminMessagePage({
           title: 'Administrators only',
-          message: `${user.username} is not an administrator account.`,
+          message: `${result.user.username} is not an administrator account.`,
         }),
       );
     }
+    const user = result.user;
     await startSession(ctx, reply, user);
     reply.clearCookie(ADMIN_LOGIN_COOKIE, loginCookieOpts());
-    await ctx.audit.record('login_success', { userId: user.id, ip, detail: { via: 'console' } });
     return seeOther(reply, '/admin');
   });
 

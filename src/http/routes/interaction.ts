@@ -4,9 +4,9 @@
  * cookie); each interaction completes once, so a replayed form post gets an error page.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SIGN_IN_MESSAGES, signInWithPassword } from '../../auth/sign-in.js';
 import type { ServerContext } from '../../context.js';
 import { safeEqual } from '../../crypto.js';
-import { verifyPassword } from '../../passwords.js';
 import type { AuthorizationRequest } from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
 import { readParams } from '../../protocol/params.js';
@@ -150,44 +150,22 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.post('/interaction/:id/login', { config }, async (req, reply) => {
     const l = await load(req);
     const params = checkPost(req, l);
-    const username = (params.get('username') ?? '').trim();
-    const password = params.get('password') ?? '';
-    const ip = req.ip;
-    if (!username || !password)
-      return renderLogin(reply, l, 400, { username, error: 'Enter your username and password.' });
-    const decision = await ctx.throttle.begin(username, ip);
-    if (!decision.allowed) {
-      const wait = decision.retryAfterSec;
-      await ctx.audit.record('login_throttled', {
-        clientId: l.client.clientId,
-        ip,
-        detail: { username: username.slice(0, 128) },
-      });
-      reply.header('retry-after', String(wait));
-      return renderLogin(reply, l, 429, {
-        username,
-        error: `Too many failed sign-in attempts. Try again in ${Math.ceil(wait / 60)} minute${wait > 60 ? 's' : ''}.`,
-      });
-    }
-    // An error while checking is no wrong password: the attempt is abandoned.
-    const { user, ok } = await ctx.throttle.checking(decision.attempt, async () => {
-      const user = username.length <= 128 ? await ctx.storage.users.getByUsername(username) : undefined;
-      return { user, ok: await verifyPassword(user?.passwordHash, password) };
+    const result = await signInWithPassword(ctx.signIn, {
+      username: params.get('username') ?? '',
+      password: params.get('password') ?? '',
+      ip: req.ip,
+      via: 'sign-in',
+      clientId: l.client.clientId,
     });
-    if (!ok || !user || user.disabled) {
-      await ctx.throttle.failed(decision.attempt);
-      await ctx.audit.record('login_failure', {
-        clientId: l.client.clientId,
-        userId: user?.id ?? null,
-        ip,
-        detail: {
-          username: username.slice(0, 128),
-          reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled',
-        },
-      });
-      return renderLogin(reply, l, 401, { username, error: 'Wrong username or password.' });
+    if (result.outcome === 'missing')
+      return renderLogin(reply, l, 400, { username: result.username, error: result.message });
+    if (result.outcome === 'throttled') {
+      reply.header('retry-after', String(result.retryAfterSec));
+      return renderLogin(reply, l, 429, { username: result.username, error: result.message });
     }
-    await ctx.throttle.succeeded(decision.attempt);
+    if (result.outcome !== 'ok')
+      return renderLogin(reply, l, 401, { username: result.username, error: SIGN_IN_MESSAGES.failed });
+    const user = result.user;
     const signedIn = await startSession(ctx, reply, user);
     await ctx.storage.interactions.setUser(
       l.interaction.id,
@@ -195,7 +173,6 @@ export function interactionRoutes(app: FastifyInstance, ctx: ServerContext): voi
       signedIn.session.idHash,
       signedIn.session.authTime,
     );
-    await ctx.audit.record('login_success', { clientId: l.client.clientId, userId: user.id, ip });
     if (await needsConsent(ctx, l.client, l.request, user.id)) {
       return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
     }

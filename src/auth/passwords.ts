@@ -1,6 +1,6 @@
 /**
  * argon2id password hashing off the event loop, on dedicated hashing threads at a lower CPU
- * priority (src/argon2-threads.ts), (cores − 1) hashes at once (at least one, at most four): a sign-in
+ * priority (argon2-threads.ts), (cores − 1) hashes at once (at least one, at most four): a sign-in
  * burst never takes every core, and token requests keep their latency (bench: /token p99 under
  * sign-in load).
  */
