@@ -481,7 +481,7 @@ async function latchkey(
 async function peer(entry: Entry, jwt: boolean): Promise<ServerFigures> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'bench' };
-  // Same argon2id cost as src/passwords.ts.
+  // Same argon2id cost as src/auth/passwords.ts.
   const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;

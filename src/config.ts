@@ -35,7 +35,7 @@ export interface Config {
   refreshGraceSec: number;
   trustProxy: boolean;
   logLevel: string;
-  /** `auto`: short lines on a terminal for an http issuer, JSON lines otherwise (src/ops/logging.ts). */
+  /** `auto`: short lines on a terminal for an http issuer, JSON lines otherwise (src/http/logging.ts). */
   logFormat: 'auto' | 'json' | 'short';
   /** Sign-in throttling; the benchmark switches it off. */
   rateLimit: boolean;

@@ -1,16 +1,17 @@
 /** Everything a request handler may use, built once at start-up and passed explicitly. */
-import type { FastifyBaseLogger } from 'fastify';
-import { Audit } from './admin/audit.js';
+
 import { ClientAdmin } from './admin/clients.js';
 import { UserAdmin } from './admin/users.js';
 import { LoginThrottle } from './auth/login-throttle.js';
-import { verifyPassword } from './auth/passwords.js';
+import { type PasswordHasher, passwordHasher } from './auth/passwords.js';
 import type { SignInDeps } from './auth/sign-in.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { Audit } from './ops/audit-log.js';
+import type { GrantDeps } from './protocol/grants/types.js';
 import type { Storage } from './storage/index.js';
 import { EncryptedKeyStore } from './tokens/key-encryption.js';
-import { KeyManager } from './tokens/keys.js';
+import { type KeyGenerator, KeyManager } from './tokens/keys.js';
 import { TokenMinter } from './tokens/mint.js';
 
 export interface ServerContext {
@@ -25,13 +26,26 @@ export interface ServerContext {
   throttle: LoginThrottle;
   /** What password sign-in uses (src/auth/sign-in.ts), for every form that takes a password. */
   signIn: SignInDeps;
-  log?: FastifyBaseLogger;
+  /** What the /token grants use (src/protocol/grants/types.ts): no more than that. */
+  grants: GrantDeps;
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
 export const MAX_SIGNED_LIFETIME_SEC = 86400;
 
-export function createContext(config: Config, clock: Clock, storage: Storage): ServerContext {
+/** What a server may be given besides its settings (tests: cheaper hashing, keys made once). */
+export interface ContextOptions {
+  passwords?: PasswordHasher;
+  generateKey?: KeyGenerator;
+}
+
+export function createContext(
+  config: Config,
+  clock: Clock,
+  storage: Storage,
+  opts: ContextOptions = {},
+): ServerContext {
+  const passwords = opts.passwords ?? passwordHasher;
   const keyStore = new EncryptedKeyStore(storage.keys, config.keyEncryptionKey);
   const keys = new KeyManager(
     keyStore,
@@ -42,19 +56,39 @@ export function createContext(config: Config, clock: Clock, storage: Storage): S
       maxTokenLifetimeSec: MAX_SIGNED_LIFETIME_SEC,
     },
     (kid, stored) => keyStore.open(kid, stored),
+    opts.generateKey,
   );
   const audit = new Audit(storage.audit, clock);
   const throttle = new LoginThrottle(storage.throttle, clock, config.rateLimit);
+  const minter = new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg);
   return {
     config,
     clock,
     storage,
     keys,
-    minter: new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg),
+    minter,
     audit,
     clients: new ClientAdmin(storage.clients, clock),
-    users: new UserAdmin(storage.users, clock, { sessions: storage.sessions, grants: storage.grants }),
+    users: new UserAdmin(
+      storage.users,
+      clock,
+      { sessions: storage.sessions, grants: storage.grants },
+      passwords,
+    ),
     throttle,
-    signIn: { users: storage.users, throttle, audit, verifyPassword },
+    signIn: {
+      users: storage.users,
+      throttle,
+      audit,
+      verifyPassword: (hash, password) => passwords.verify(hash, password),
+    },
+    grants: {
+      clock,
+      lifetimes: config,
+      minter,
+      audit,
+      stores: storage,
+      transaction: (fn) => storage.transaction(fn),
+    },
   };
 }

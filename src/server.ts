@@ -1,15 +1,14 @@
 /** Starting and stopping a Latchkey server: storage, keys, HTTP. */
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { type Clock, offsetClock, systemClock } from './clock.js';
 import type { Config } from './config.js';
-import { createContext, type ServerContext } from './context.js';
+import { type ContextOptions, createContext, type ServerContext } from './context.js';
 import { DemoAttempts } from './demo/attempts.js';
-import { buildApp } from './http/app.js';
+import { type App, buildApp, type LoggerOption } from './http/app.js';
 import { startPurgeTimer } from './ops/cleanup.js';
 import { openStorage } from './storage/index.js';
 
 export interface RunningServer {
-  app: FastifyInstance;
+  app: App;
   ctx: ServerContext;
   /** Demo mode's printed authorize URLs (`serve --demo` only). */
   demo?: DemoAttempts;
@@ -20,8 +19,8 @@ export interface RunningServer {
 
 export async function createServer(
   config: Config,
-  opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {},
-): Promise<{ app: FastifyInstance; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
+  opts: { clock?: Clock; logger?: LoggerOption; context?: ContextOptions } = {},
+): Promise<{ app: App; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
@@ -30,7 +29,7 @@ export async function createServer(
     sqliteCacheMib: config.sqliteCacheMib,
   });
   try {
-    const ctx = createContext(config, clock, storage);
+    const ctx = createContext(config, clock, storage, opts.context);
     // Under the start-up lock: a node that waited sees the key the first one made.
     const made = await storage.serialized(() =>
       ctx.keys.ensureKey({ ecRequired: config.accessTokenAlg === 'ES256' }),
@@ -67,7 +66,7 @@ export async function createServer(
 
 export async function startServer(
   config: Config,
-  opts: { clock?: Clock; logger?: FastifyServerOptions['logger'] } = {},
+  opts: { clock?: Clock; logger?: LoggerOption; context?: ContextOptions } = {},
 ): Promise<RunningServer> {
   const s = await createServer(config, opts);
   try {

@@ -1,6 +1,5 @@
 /** Registering applications ("Add Application"): defaults per type, validation, secrets. */
 import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
 import { randomIdentifier, randomToken, sha256 } from '../crypto.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
@@ -12,6 +11,12 @@ import type {
   GrantType,
   TokenEndpointAuthMethod,
 } from '../storage/types.js';
+import {
+  type ClientLifetimeSettings,
+  type LifetimeDefaults,
+  lifetimesOf,
+  type Resolved,
+} from '../tokens/lifetimes.js';
 import {
   CLIENT_TYPES,
   NAME_MESSAGE,
@@ -77,16 +82,11 @@ function checkApiScopes(scopes: string[], type: ClientType): string[] {
 export const isConfidential = (c: Pick<Client, 'type'>): boolean => c.type === 'web' || c.type === 'service';
 
 /** The settings an application falls back to when it has none of its own. */
-export type ClientDefaults = Pick<Config, 'refreshGraceSec'>;
+export type ClientDefaults = LifetimeDefaults;
 
 /** The grace window in force for `c` (seconds) and where it comes from. */
-export function effectiveRefreshGrace(
-  c: Pick<Client, 'refreshGrace'>,
-  defaults: ClientDefaults,
-): { seconds: number; source: 'application' | 'server' } {
-  return c.refreshGrace === null
-    ? { seconds: defaults.refreshGraceSec, source: 'server' }
-    : { seconds: c.refreshGrace, source: 'application' };
+export function effectiveRefreshGrace(c: ClientLifetimeSettings, defaults: ClientDefaults): Resolved {
+  return lifetimesOf(c, defaults).refreshGrace;
 }
 
 /**

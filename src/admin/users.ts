@@ -1,6 +1,6 @@
 /** Users: creation with validation, passwords (argon2id), enable/disable. */
 
-import { hashPassword, MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { MAX_PASSWORD_LENGTH, type PasswordHasher, passwordHasher } from '../auth/passwords.js';
 import type { Clock } from '../clock.js';
 import { newId } from '../crypto.js';
 import type { GrantStore, SessionStore, User, UserStore } from '../storage/types.js';
@@ -33,6 +33,7 @@ export class UserAdmin {
     private readonly store: UserStore,
     private readonly clock: Clock,
     private readonly related: { sessions: SessionStore; grants: GrantStore },
+    private readonly hasher: Pick<PasswordHasher, 'hash'> = passwordHasher,
   ) {}
 
   /**
@@ -78,7 +79,7 @@ export class UserAdmin {
       username,
       email,
       name,
-      passwordHash: await hashPassword(input.password),
+      passwordHash: await this.hasher.hash(input.password),
       disabled: false,
       ...(input.isAdmin === true ? { isAdmin: true } : {}),
       createdAt: now,
@@ -105,7 +106,7 @@ export class UserAdmin {
     const u = await this.store.getByUsername(username);
     if (!u) return undefined;
     const now = this.clock.now();
-    await this.store.setPasswordHash(u.id, await hashPassword(password), now);
+    await this.store.setPasswordHash(u.id, await this.hasher.hash(password), now);
     await this.related.sessions.endAllForUser(u.id, now);
     await this.related.grants.revokeAllForUser(u.id, now);
     return this.store.getById(u.id);

@@ -11,7 +11,7 @@
  * - An error while checking (a hashing thread failed, the database went away) is no wrong
  *   password: the attempt is abandoned, not counted, and the error goes on to the caller.
  */
-import type { AuditInput, AuditType } from '../admin/audit.js';
+import type { AuditInput, AuditType } from '../ops/audit-log.js';
 import type { User } from '../storage/types.js';
 import type { LoginThrottle } from './login-throttle.js';
 

@@ -1,5 +1,6 @@
 /** Argument parsing shared by the commands: strict flags, one-line errors. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { Io } from './io.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -26,16 +27,13 @@ export function parse<O extends Options>(
 export const dbOption = { db: { type: 'string' } } as const;
 export const jsonOption = { json: { type: 'boolean', default: false } } as const;
 
-export async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('--password-stdin expects the password on standard input');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+export async function readStdin(io: Io): Promise<string> {
+  const text = await io.stdin();
+  if (text === undefined) throw new UsageError('--password-stdin expects the password on standard input');
   // One trailing newline is stripped (as `echo` adds it), nothing else.
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  return text.replace(/\r?\n$/, '');
 }
 
-export function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+export function print(io: Io, json: boolean, value: unknown, human: () => string): void {
+  io.out(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }

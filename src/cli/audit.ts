@@ -4,8 +4,9 @@ import { parseDuration } from '../duration.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { commandGroup } from './command-table.js';
 import { withContext } from './db.js';
+import type { Io } from './io.js';
 
-async function listCommand(argv: string[]): Promise<void> {
+async function listCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, {
     ...dbOption,
     ...jsonOption,
@@ -20,7 +21,7 @@ async function listCommand(argv: string[]): Promise<void> {
   // --since 1h: the events of the last hour (seconds or a duration).
   if (values.since !== undefined && parseDuration(values.since) === undefined)
     throw new UsageError(`--since ${AUDIT_SINCE_MESSAGE}`);
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const since = values.since === undefined ? undefined : auditSince(values.since, ctx.clock.now());
     let userId: string | undefined;
     if (values.user !== undefined) {
@@ -36,7 +37,7 @@ async function listCommand(argv: string[]): Promise<void> {
       ...(since !== undefined ? { since } : {}),
     });
     const rows = events.map(describeAuditEvent);
-    print(values.json!, rows, () =>
+    print(io, values.json!, rows, () =>
       rows.length === 0
         ? 'No audit events.'
         : rows

@@ -8,6 +8,7 @@ import type { Client } from '../storage/types.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { commandGroup } from './command-table.js';
 import { CLI_ACTOR, withContext } from './db.js';
+import type { Io } from './io.js';
 
 /** The settings, or a usage error (exit 2) with the first error's message. */
 function settingsOrUsage<T>(parsed: ParsedSettings<T>): T {
@@ -30,7 +31,7 @@ function graceText(client: Client, ctx: ServerContext): string {
 
 const noClient = (clientId: string) => new UsageError(`no application with client_id ${clientId}`);
 
-async function createCommand(argv: string[]): Promise<void> {
+async function createCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, {
     ...dbOption,
     ...jsonOption,
@@ -62,9 +63,9 @@ async function createCommand(argv: string[]): Promise<void> {
       { mode: 'create' },
     ),
   );
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const { client, secret } = await new AdminActions(ctx).createClient(CLI_ACTOR, input);
-    print(values.json!, describeClient(client, ctx.config, secret), () =>
+    print(io, values.json!, describeClient(client, ctx.config, secret), () =>
       [
         `Created ${client.type} application "${client.name}"`,
         `  client_id: ${client.clientId}`,
@@ -80,11 +81,12 @@ async function createCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function listCommand(argv: string[]): Promise<void> {
+async function listCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, { ...dbOption, ...jsonOption });
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const clients = await ctx.storage.clients.list();
     print(
+      io,
       values.json!,
       clients.map((c) => describeClient(c, ctx.config)),
       () =>
@@ -95,7 +97,7 @@ async function listCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function updateCommand(argv: string[]): Promise<void> {
+async function updateCommand(argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(
     argv,
     {
@@ -135,10 +137,10 @@ async function updateCommand(argv: string[]): Promise<void> {
       { mode: 'update' },
     ),
   );
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const client = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);
     if (!client) throw noClient(clientId);
-    print(values.json!, describeClient(client, ctx.config), () =>
+    print(io, values.json!, describeClient(client, ctx.config), () =>
       [
         `Updated ${client.clientId} (${client.name})`,
         ...(patch.refreshGrace !== undefined ? [`  refresh_grace: ${graceText(client, ctx)}`] : []),
@@ -147,14 +149,15 @@ async function updateCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function rotateSecretCommand(argv: string[]): Promise<void> {
+async function rotateSecretCommand(argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
   const clientId = positionals[0];
   if (!clientId) throw new UsageError('usage: latchkey clients rotate-secret CLIENT_ID');
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const r = await new AdminActions(ctx).rotateSecret(CLI_ACTOR, clientId);
     if (!r) throw noClient(clientId);
     print(
+      io,
       values.json!,
       describeClient(r.client, ctx.config, r.secret),
       () => `New client_secret for ${clientId}: ${r.secret}   (shown once)`,
@@ -162,13 +165,13 @@ async function rotateSecretCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function deleteCommand(argv: string[]): Promise<void> {
+async function deleteCommand(argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
   const clientId = positionals[0];
   if (!clientId) throw new UsageError('usage: latchkey clients delete CLIENT_ID');
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     if (!(await new AdminActions(ctx).deleteClient(CLI_ACTOR, clientId))) throw noClient(clientId);
-    print(values.json!, { client_id: clientId, deleted: true }, () => `Deleted ${clientId}`);
+    print(io, values.json!, { client_id: clientId, deleted: true }, () => `Deleted ${clientId}`);
   });
 }
 

@@ -5,9 +5,10 @@
  * unknown or missing sub-command is a usage error (exit 2) that lists the sub-commands.
  */
 import { UsageError } from './args.js';
+import type { Io } from './io.js';
 import { GROUPS, groupUsage, subUsage, wantsHelp } from './usage.js';
 
-export type Run = (argv: string[]) => Promise<void>;
+export type Run = (argv: string[], io: Io) => Promise<void>;
 
 export interface SubCommand {
   /** What `latchkey <group> <sub> --help` prints. */
@@ -48,13 +49,10 @@ export function groupUsageLine(group: CommandGroup): string {
 
 /**
  * Runs `latchkey <group> <argv…>`: the sub-command named by argv[0] with the rest, or the help.
- * Help goes to `out` (standard output); errors are thrown (UsageError: exit 2).
+ * Help goes to standard output; errors are thrown (UsageError: exit 2).
  */
-export async function runGroup(
-  group: CommandGroup,
-  argv: readonly string[],
-  out: (text: string) => void = (text) => process.stdout.write(text),
-): Promise<void> {
+export async function runGroup(group: CommandGroup, argv: readonly string[], io: Io): Promise<void> {
+  const out = (text: string) => io.out(text);
   const [sub, ...rest] = argv;
   const entry =
     sub !== undefined && Object.hasOwn(group.subcommands, sub) ? group.subcommands[sub] : undefined;
@@ -72,5 +70,5 @@ export async function runGroup(
     out(`${entry.usage}\n`);
     return;
   }
-  await entry.run(rest);
+  await entry.run(rest, io);
 }

@@ -3,14 +3,16 @@ import { systemClock } from '../clock.js';
 import { type Config, loadConfig } from '../config.js';
 import { createContext, type ServerContext } from '../context.js';
 import { openStorage } from '../storage/index.js';
+import type { Io } from './io.js';
 
 /** Opens the database for an admin command (running pending migrations first). */
 export async function withContext<T>(
+  io: Io,
   db: string | undefined,
   fn: (ctx: ServerContext) => Promise<T>,
   extra: Partial<Config> = {},
 ): Promise<T> {
-  const config = loadConfig({ database: db, ...extra });
+  const config = loadConfig({ database: db, ...extra }, io.env);
   let storage: Awaited<ReturnType<typeof openStorage>>;
   try {
     storage = await openStorage(config.database, { poolSize: 2 });
@@ -20,7 +22,7 @@ export async function withContext<T>(
     );
   }
   try {
-    return await fn(createContext(config, systemClock, storage));
+    return await fn(createContext(config, systemClock, storage, io.context));
   } finally {
     await storage.close();
   }

@@ -3,18 +3,20 @@ import { EncryptedKeyStore } from '../tokens/key-encryption.js';
 import { dbOption, jsonOption, parse, print } from './args.js';
 import { commandGroup } from './command-table.js';
 import { withContext } from './db.js';
+import type { Io } from './io.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-async function rotateCommand(argv: string[]): Promise<void> {
+async function rotateCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, { ...dbOption, ...jsonOption });
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     await ctx.keys.ensureKey();
     const key = await ctx.keys.rotate();
     await ctx.audit.record('key_rotated', {
       detail: { kid: key.kid, generation: key.generation, via: 'cli' },
     });
     print(
+      io,
       values.json!,
       {
         kid: key.kid,
@@ -29,14 +31,14 @@ async function rotateCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function encryptCommand(argv: string[]): Promise<void> {
+async function encryptCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, { ...dbOption, ...jsonOption });
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     // Seals the keys stored in the clear with LATCHKEY_KEY_ENCRYPTION_KEY (tokens/key-encryption.ts).
     const store = new EncryptedKeyStore(ctx.storage.keys, ctx.config.keyEncryptionKey);
     const sealed = await store.sealStoredKeys();
     if (sealed > 0) await ctx.audit.record('keys_encrypted', { detail: { generations: sealed, via: 'cli' } });
-    print(values.json!, { encrypted: sealed }, () =>
+    print(io, values.json!, { encrypted: sealed }, () =>
       sealed === 0
         ? 'Every signing key was already encrypted.'
         : `Encrypted ${sealed} key generation${sealed === 1 ? '' : 's'} with LATCHKEY_KEY_ENCRYPTION_KEY.`,
@@ -44,9 +46,9 @@ async function encryptCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function listCommand(argv: string[]): Promise<void> {
+async function listCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, { ...dbOption, ...jsonOption });
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const now = ctx.clock.now();
     const keys = (await ctx.keys.list()).map((k) => ({
       kid: k.kid,
@@ -67,7 +69,7 @@ async function listCommand(argv: string[]): Promise<void> {
               ? 'published (not yet signing)'
               : 'signing',
     }));
-    print(values.json!, keys, () =>
+    print(io, values.json!, keys, () =>
       keys.length === 0
         ? 'No keys yet (created on first serve).'
         : keys

@@ -4,6 +4,7 @@
  */
 import { dbOption, parse, UsageError } from './args.js';
 import type { CommandGroup } from './command-table.js';
+import { type Io, processIo } from './io.js';
 import { USAGE, wantsHelp } from './usage.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
@@ -28,18 +29,19 @@ Sample native app and API (docs/sdk.md):
 
 Environment: PORT, LATCHKEY_ISSUER, LATCHKEY_DATABASE (see README for the rest).`;
 
-type Command = (argv: string[]) => Promise<void>;
+type Command = (argv: string[], io: Io) => Promise<void>;
 
-async function migrateCommand(argv: string[]): Promise<void> {
+async function migrateCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, dbOption);
   const { withContext } = await import('./db.js');
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     await ctx.storage.serialized(() => ctx.keys.ensureKey());
-    process.stdout.write(`Database ${ctx.storage.location} is up to date.\n`);
+    io.out(`Database ${ctx.storage.location} is up to date.\n`);
   });
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs `latchkey <argv…>` with `io` (the process's own by default); resolves to the exit code. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [cmd, ...rest] = argv;
   // Each command loads only its own modules: `serve` never loads the client or resource SDKs,
   // and `login` never loads the server (shorter start-up, less memory).
@@ -47,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   // A command with sub-commands answers its own --help (per sub-command: command-table.ts).
   const group = (load: () => Promise<CommandGroup>) => async (): Promise<Command> => {
     const [g, { runGroup }] = await Promise.all([load(), import('./command-table.js')]);
-    return (args) => runGroup(g, args);
+    return (args, cmdIo) => runGroup(g, args, cmdIo);
   };
   const groups = new Set(['clients', 'users', 'keys', 'audit']);
   const commands: Record<string, () => Promise<Command>> = {
@@ -66,27 +68,27 @@ export async function main(argv: string[]): Promise<number> {
     'sample-api': sample('sample-api'),
   };
   if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    process.stdout.write(`${HELP}\n`);
+    io.out(`${HELP}\n`);
     return cmd ? 0 : 2;
   }
   const load = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
   if (!load) {
-    process.stderr.write(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
+    io.err(`latchkey: unknown command "${cmd}" (try latchkey --help)\n`);
     return 2;
   }
   if (!groups.has(cmd) && wantsHelp(rest)) {
-    process.stdout.write(`${Object.hasOwn(USAGE, cmd) ? USAGE[cmd] : HELP}\n`);
+    io.out(`${Object.hasOwn(USAGE, cmd) ? USAGE[cmd] : HELP}\n`);
     return 0;
   }
   try {
     const run = await load();
-    await run(rest);
+    await run(rest, io);
     return 0;
   } catch (err) {
     // One line, whatever went wrong (ConfigError, ClientInputError, UserInputError,
     // DuplicateError, an unreachable database…); usage errors exit 2, the rest 1.
     const msg = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`latchkey: ${msg.split('\n')[0]}\n`);
+    io.err(`latchkey: ${msg.split('\n')[0]}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }

@@ -246,6 +246,7 @@ async function sampleApiCommand(argv: string[]): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
+/** The sample app's commands talk to a terminal and a browser: they use the process's streams. */
 export const sampleCommands: Record<string, (argv: string[]) => Promise<void>> = {
   login: loginCommand,
   whoami: whoamiCommand,

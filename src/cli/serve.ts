@@ -1,13 +1,15 @@
 /** `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]` */
 import { configWarnings, loadConfig } from '../config.js';
-import { chooseLogFormat, serveLogger } from '../ops/logging.js';
+import { chooseLogFormat, serveLogger } from '../http/logging.js';
 import { handleShutdownSignals } from '../ops/shutdown.js';
 import { startServer } from '../server.js';
 import { hasClearPart } from '../tokens/key-encryption.js';
 import { dbOption, parse } from './args.js';
 import { runDemo } from './demo.js';
+import type { Io } from './io.js';
 
-export async function serveCommand(argv: string[]): Promise<void> {
+/** Serves until a signal (ops/shutdown.ts); its output is the process's, always. */
+export async function serveCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, {
     ...dbOption,
     port: { type: 'string' },
@@ -15,13 +17,16 @@ export async function serveCommand(argv: string[]): Promise<void> {
     host: { type: 'string' },
     demo: { type: 'boolean', default: false },
   });
-  const config = loadConfig({
-    port: values.port,
-    issuer: values.issuer,
-    database: values.db,
-    host: values.host,
-    demo: values.demo,
-  });
+  const config = loadConfig(
+    {
+      port: values.port,
+      issuer: values.issuer,
+      database: values.db,
+      host: values.host,
+      demo: values.demo,
+    },
+    io.env,
+  );
   const server = await startServer(config, {
     logger: serveLogger(
       config.logLevel,

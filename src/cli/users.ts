@@ -5,6 +5,7 @@ import type { ServerContext } from '../context.js';
 import { dbOption, jsonOption, parse, print, readStdin, UsageError } from './args.js';
 import { commandGroup } from './command-table.js';
 import { CLI_ACTOR, withContext } from './db.js';
+import type { Io } from './io.js';
 
 async function userIdOf(ctx: ServerContext, username: string): Promise<string> {
   const u = await ctx.storage.users.getByUsername(username);
@@ -12,7 +13,7 @@ async function userIdOf(ctx: ServerContext, username: string): Promise<string> {
   return u.id;
 }
 
-async function createCommand(argv: string[]): Promise<void> {
+async function createCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, {
     ...dbOption,
     ...jsonOption,
@@ -25,8 +26,8 @@ async function createCommand(argv: string[]): Promise<void> {
   if (!values.username) throw new UsageError('--username is required');
   if (!values['password-stdin'])
     throw new UsageError('--password-stdin is required (the password is read from standard input)');
-  const password = await readStdin();
-  await withContext(values.db, async (ctx) => {
+  const password = await readStdin(io);
+  await withContext(io, values.db, async (ctx) => {
     const user = await new AdminActions(ctx).createUser(CLI_ACTOR, {
       username: values.username!,
       email: values.email ?? null,
@@ -35,6 +36,7 @@ async function createCommand(argv: string[]): Promise<void> {
       ...(values.admin ? { isAdmin: true } : {}),
     });
     print(
+      io,
       values.json!,
       describeUser(user),
       () => `Created ${user.isAdmin ? 'admin ' : ''}user ${user.username} (id ${user.id})`,
@@ -42,11 +44,11 @@ async function createCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function listCommand(argv: string[]): Promise<void> {
+async function listCommand(argv: string[], io: Io): Promise<void> {
   const { values } = parse(argv, { ...dbOption, ...jsonOption });
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const users = await ctx.storage.users.list();
-    print(values.json!, users.map(describeUser), () =>
+    print(io, values.json!, users.map(describeUser), () =>
       users.length === 0
         ? 'No users.'
         : users
@@ -59,7 +61,7 @@ async function listCommand(argv: string[]): Promise<void> {
   });
 }
 
-async function setPasswordCommand(argv: string[]): Promise<void> {
+async function setPasswordCommand(argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(
     argv,
     { ...dbOption, ...jsonOption, 'password-stdin': { type: 'boolean', default: false } },
@@ -68,24 +70,24 @@ async function setPasswordCommand(argv: string[]): Promise<void> {
   const username = positionals[0];
   if (!username) throw new UsageError('usage: latchkey users set-password USERNAME --password-stdin');
   if (!values['password-stdin']) throw new UsageError('--password-stdin is required');
-  const password = await readStdin();
-  await withContext(values.db, async (ctx) => {
+  const password = await readStdin(io);
+  await withContext(io, values.db, async (ctx) => {
     const user = await new AdminActions(ctx).setUserPassword(
       CLI_ACTOR,
       await userIdOf(ctx, username),
       password,
     );
     if (!user) throw new UsageError(`no user named ${username}`);
-    print(values.json!, describeUser(user), () => `Password set for ${user.username}`);
+    print(io, values.json!, describeUser(user), () => `Password set for ${user.username}`);
   });
 }
 
 /** `users disable` and `users enable`. */
-async function setDisabled(sub: 'disable' | 'enable', argv: string[]): Promise<void> {
+async function setDisabled(sub: 'disable' | 'enable', argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
   const username = positionals[0];
   if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const r = await new AdminActions(ctx).setUserDisabled(
       CLI_ACTOR,
       await userIdOf(ctx, username),
@@ -93,6 +95,7 @@ async function setDisabled(sub: 'disable' | 'enable', argv: string[]): Promise<v
     );
     if (!r) throw new UsageError(`no user named ${username}`);
     print(
+      io,
       values.json!,
       { ...describeUser(r.user), sessions_ended: r.sessionsEnded, grants_revoked: r.grantsRevoked },
       () =>
@@ -104,24 +107,24 @@ async function setDisabled(sub: 'disable' | 'enable', argv: string[]): Promise<v
 }
 
 /** `users grant-admin` and `users revoke-admin`. */
-async function setAdmin(sub: 'grant-admin' | 'revoke-admin', argv: string[]): Promise<void> {
+async function setAdmin(sub: 'grant-admin' | 'revoke-admin', argv: string[], io: Io): Promise<void> {
   const { values, positionals } = parse(argv, { ...dbOption, ...jsonOption }, 1);
   const username = positionals[0];
   if (!username) throw new UsageError(`usage: latchkey users ${sub} USERNAME`);
   const grant = sub === 'grant-admin';
-  await withContext(values.db, async (ctx) => {
+  await withContext(io, values.db, async (ctx) => {
     const user = await new AdminActions(ctx).setUserAdmin(CLI_ACTOR, await userIdOf(ctx, username), grant);
     if (!user) throw new UsageError(`no user named ${username}`);
-    print(values.json!, describeUser(user), () =>
+    print(io, values.json!, describeUser(user), () =>
       grant ? `${username} is now an admin` : `${username} is no longer an admin`,
     );
   });
 }
 
-const disableCommand = (argv: string[]) => setDisabled('disable', argv);
-const enableCommand = (argv: string[]) => setDisabled('enable', argv);
-const grantAdminCommand = (argv: string[]) => setAdmin('grant-admin', argv);
-const revokeAdminCommand = (argv: string[]) => setAdmin('revoke-admin', argv);
+const disableCommand = (argv: string[], io: Io) => setDisabled('disable', argv, io);
+const enableCommand = (argv: string[], io: Io) => setDisabled('enable', argv, io);
+const grantAdminCommand = (argv: string[], io: Io) => setAdmin('grant-admin', argv, io);
+const revokeAdminCommand = (argv: string[], io: Io) => setAdmin('revoke-admin', argv, io);
 
 export const usersCommand = commandGroup('users', {
   create: createCommand,

@@ -2,14 +2,14 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { adminApiRoutes } from '../admin/api.js';
-import { adminConsoleRoutes } from '../admin/console/routes.js';
 import type { ServerContext } from '../context.js';
 import type { DemoAttempts } from '../demo/attempts.js';
-import { withRedaction } from '../ops/logging.js';
 import { OAuthError } from '../protocol/errors.js';
 import { isStorageUnavailable } from '../storage/unavailable.js';
+import { adminApiRoutes } from './admin/api/routes.js';
+import { adminConsoleRoutes } from './admin/console/routes.js';
 import { corsHooks } from './cors.js';
+import { withRedaction } from './logging.js';
 import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { demoRoutes } from './routes/demo.js';
@@ -20,6 +20,10 @@ import { opsRoutes } from './routes/ops.js';
 import { revokeIntrospectRoutes } from './routes/revoke-introspect.js';
 import { tokenRoutes } from './routes/token.js';
 import { userinfoRoutes } from './routes/userinfo.js';
+
+/** The HTTP application, and its logger option, as the rest of the server names them. */
+export type App = FastifyInstance;
+export type LoggerOption = FastifyServerOptions['logger'];
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,10 +38,10 @@ export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApp(
   ctx: ServerContext,
-  opts: { logger?: FastifyServerOptions['logger']; demo?: DemoAttempts } = {},
-): Promise<FastifyInstance> {
+  opts: { logger?: LoggerOption; demo?: DemoAttempts } = {},
+): Promise<App> {
   const app = Fastify({
-    // No code, token, hint or secret in a log line (ops/logging.ts).
+    // No code, token, hint or secret in a log line (logging.ts).
     logger: withRedaction(opts.logger ?? false),
     trustProxy: ctx.config.trustProxy,
     bodyLimit: BODY_LIMIT,
@@ -62,7 +66,6 @@ export async function buildApp(
         : sendJsonError(reply, e);
     },
   });
-  ctx.log = app.log;
 
   // Shutdown (ops/shutdown.ts calls app.close()): from then on every new request is refused
   // 503 + Retry-After, and every answer closes its connection, so that a kept-alive client

@@ -15,7 +15,6 @@ import type { Stores } from './types.js';
 import { probeWrite, type StorageHealth } from './unavailable.js';
 
 export interface Storage extends Stores {
-  db: Kysely<Database>;
   dialect: Dialect;
   location: string;
   /** Connection-pool usage (PostgreSQL only), for metrics. */
@@ -39,7 +38,26 @@ export interface Storage extends Stores {
    * first signing key is made under it, as the migrations are.
    */
   serialized<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one database transaction with stores bound to it: everything it writes through
+   * them commits together, or nothing does (it rejects). Keep it short: on SQLite it holds the
+   * one connection.
+   */
+  transaction<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Each open Storage's database handle: only storage/ and tests reach it (databaseForTests). */
+const handles = new WeakMap<Storage, Kysely<Database>>();
+
+/**
+ * The Kysely handle behind a Storage, for tests that inspect or damage the database directly.
+ * The server's code goes through the stores; nothing outside storage/ runs SQL.
+ */
+export function databaseForTests(storage: Storage): Kysely<Database> {
+  const db = handles.get(storage);
+  if (!db) throw new Error('not a Storage opened by openStorage');
+  return db;
 }
 
 export function storesFor(db: Kysely<Database>): Stores {
@@ -73,9 +91,8 @@ export async function openStorage(
     await opened.close().catch(() => {});
     throw err;
   }
-  return {
+  const storage: Storage = {
     ...storesFor(opened.db),
-    db: opened.db,
     dialect: opened.dialect,
     location: opened.location,
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
@@ -87,6 +104,9 @@ export async function openStorage(
     pendingMigrations: () => pendingMigrations(opened.db),
     probeWrite: () => probeWrite(opened.db),
     serialized: opened.serialized,
+    transaction: (fn) => opened.db.transaction().execute((trx) => fn(storesFor(trx))),
     close: opened.close,
   };
+  handles.set(storage, opened.db);
+  return storage;
 }

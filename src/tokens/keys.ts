@@ -59,6 +59,9 @@ export async function generateSigningKey(
   };
 }
 
+/** Makes the key of a generation (generateSigningKey; tests may reuse keys made once). */
+export type KeyGenerator = (generation: number, now: number, activeAt: number) => Promise<SigningKey>;
+
 export class KeyManager {
   #cache: { keys: SigningKey[]; loadedAt: number } | undefined;
   #privateKeys = new Map<string, KeyObject>();
@@ -72,6 +75,7 @@ export class KeyManager {
     private readonly clock: Clock,
     private readonly timings: KeyTimings,
     private readonly openPrivate: (kid: string, stored: string) => string = (_kid, stored) => stored,
+    private readonly generate: KeyGenerator = generateSigningKey,
   ) {}
 
   /** Opens every published private key: a node that could not sign finds out at start. */
@@ -95,7 +99,7 @@ export class KeyManager {
     const all = await this.store.listAll();
     if (all.length === 0) {
       const now = this.clock.now();
-      const key = await generateSigningKey(1, now, now);
+      const key = await this.generate(1, now, now);
       this.#cache = undefined;
       return (await this.store.insertIfGenerationFree(key)) ? key : undefined;
     }
@@ -120,7 +124,7 @@ export class KeyManager {
     const next = (all[0]?.generation ?? 0) + 1;
     const now = this.clock.now();
     const activeAt = now + this.timings.publicationDelaySec * 1000;
-    const key = await generateSigningKey(next, now, activeAt);
+    const key = await this.generate(next, now, activeAt);
     if (!(await this.store.insertIfGenerationFree(key))) {
       throw new Error('another rotation happened at the same moment; run it again if you need a further key');
     }

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Audit } from '../../src/admin/audit.js';
 import { LoginThrottle, THROTTLE_DEFAULTS } from '../../src/auth/login-throttle.js';
 import {
   MAX_USERNAME_LENGTH,
@@ -16,6 +15,7 @@ import {
   signInWithPassword,
 } from '../../src/auth/sign-in.js';
 import { ManualClock } from '../../src/clock.js';
+import { Audit } from '../../src/ops/audit-log.js';
 import { openStorage, type Storage } from '../../src/storage/index.js';
 import type { User } from '../../src/storage/types.js';
 import { tempDir } from '../helpers/server.js';

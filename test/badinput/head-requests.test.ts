@@ -1,6 +1,7 @@
 /** HEAD on endpoints with side effects must not run them. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { databaseForTests } from '../../src/storage/index.js';
 import { authorizeQuery, EXAMPLE_CHALLENGE } from '../helpers/flow.js';
 import { createClient, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -17,7 +18,7 @@ describe('HEAD requests', () => {
     const res = await fetch(`${server.url}/authorize?${qs}`, { method: 'HEAD', redirect: 'manual' });
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('set-cookie'), null);
-    const rows = await server.ctx.storage.db.selectFrom('interactions').select('id').execute();
+    const rows = await databaseForTests(server.ctx.storage).selectFrom('interactions').select('id').execute();
     assert.equal(rows.length, 0);
     const logout = await fetch(`${server.url}/logout`, { method: 'HEAD', redirect: 'manual' });
     assert.equal(logout.status, 404);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli as run, spawnCli } from '../helpers/cli.js';
-import { freePort, tempDir } from '../helpers/server.js';
+import { runCli as run } from '../helpers/cli.js';
+import { tempDir } from '../helpers/server.js';
 
 describe('latchkey CLI', () => {
   let dir: string;
@@ -233,39 +233,5 @@ describe('latchkey CLI', () => {
     assert.ok(keys.every((k: { kid: string; alg: string }) => k.kid && k.alg === 'RS256'));
     assert.ok(rot.es256_kid, 'every generation has an ES256 key for LATCHKEY_ACCESS_TOKEN_ALG=ES256');
     assert.equal(keys[0].es256_kid, rot.es256_kid);
-  });
-
-  it('serve --demo creates demo data on an empty database only, and stops on SIGTERM', async () => {
-    const demoDb = join(dir, 'demo.db');
-    const port = String(await freePort());
-    const child = spawnCli(['serve', '--demo', '--port', port, '--db', demoDb], {
-      env: { LATCHKEY_LOG_LEVEL: 'silent' },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no demo output: ${out}`)), 20000);
-      child.stdout.on('data', () => {
-        if (out.includes('code_verifier')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
-    assert.match(out, /DEVELOPMENT ONLY/);
-    assert.match(out, /client_id \S+/);
-    assert.match(out, /user\s+: demo\s+password: \S+/);
-    assert.match(out, /\/authorize\?response_type=code&client_id=/);
-    const code = await new Promise<number | null>((resolve) => {
-      child.on('close', resolve);
-      child.kill('SIGTERM');
-    });
-    assert.equal(code, 0);
-    const users = JSON.parse((await run(['users', 'list', '--json', '--db', demoDb])).stdout);
-    assert.equal(users.length, 1);
-    // A plain serve never creates demo data.
-    const plainDb = join(dir, 'plain.db');
-    assert.equal((await run(['migrate', '--db', plainDb])).code, 0);
-    assert.deepEqual(JSON.parse((await run(['users', 'list', '--json', '--db', plainDb])).stdout), []);
   });
 });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { auditCommand } from '../../src/cli/audit.js';
 import { clientsCommand } from '../../src/cli/clients.js';
 import { type CommandGroup, runGroup } from '../../src/cli/command-table.js';
+import type { Io } from '../../src/cli/io.js';
 import { keysCommand } from '../../src/cli/keys.js';
 import { GROUPS } from '../../src/cli/usage.js';
 import { usersCommand } from '../../src/cli/users.js';
@@ -21,7 +22,15 @@ const groups: CommandGroup[] = [clientsCommand, usersCommand, keysCommand, audit
 
 async function helpOf(group: CommandGroup, argv: string[]): Promise<string> {
   let out = '';
-  await runGroup(group, argv, (t) => (out += t));
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: () => {},
+    stdin: async () => '',
+    env: {},
+  };
+  await runGroup(group, argv, io);
   return out;
 }
 
@@ -55,7 +64,7 @@ describe('latchkey command table', () => {
     }
   });
 
-  it('through the bin: sub-command help, and an unknown sub-command is exit 2 naming the real ones', async () => {
+  it('latchkey clients update --help, and an unknown sub-command is exit 2 naming the real ones', async () => {
     const help = await runCli(['clients', 'update', '--help', '--db', join(dir, 'never.db')]);
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^latchkey clients update/);

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BUILT_CLI, CLEAN_ENV, ROOT, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { BUILT_CLI, CLEAN_ENV, ROOT } from '../helpers/cli-process.js';
 import { tempDir } from '../helpers/server.js';
 
 const dir = tempDir('latchkey-dburl-');

@@ -10,14 +10,14 @@ import { main } from '../../src/cli/main.js';
 import { currentSession, runLogout, runWhoami, type SampleIO } from '../../src/cli/samples.js';
 import { FileTokenStore } from '../../src/client/node.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCliProcess, spawnCli } from '../helpers/cli-process.js';
 import { createClient, createUser, startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 
 /** The CLI from source (tsx), with the given environment added. */
 const cli = (args: string[], env: Record<string, string>) => spawnCli(args, { from: 'source', env });
 
 async function run(args: string[], env: Record<string, string>) {
-  const r = await runCli(args, { from: 'source', env });
+  const r = await runCliProcess(args, { from: 'source', env });
   return { code: r.code, out: r.stdout, err: r.stderr };
 }
 

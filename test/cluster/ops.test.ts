@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
-import { openStorage } from '../../src/storage/index.js';
+import { databaseForTests, openStorage } from '../../src/storage/index.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
@@ -128,7 +128,7 @@ describe('readiness and metrics (SQLite)', () => {
   });
 
   test('/readyz is 503 once the database is gone', async () => {
-    await server.ctx.storage.db.destroy();
+    await databaseForTests(server.ctx.storage).destroy();
     const res = await fetch(`${server.url}/readyz`);
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { status: string }).status, 'unavailable');

@@ -9,9 +9,8 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { openStorage } from '../../src/storage/index.js';
-import { pendingMigrations } from '../../src/storage/migrations.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
-import { spawnCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { createTempDatabase, PG_SKIP, pgQuery, type TempPgDatabase } from '../helpers/databases.js';
 import { freePort, PASSWORD } from '../helpers/server.js';
 import { authorizeRequest, codeFrom, redeem } from './flow.js';
@@ -113,7 +112,7 @@ describe('two latchkey processes on one PostgreSQL database', {
     assert.equal(new Set(migrations.map((m) => m.name)).size, migrations.length, 'no migration ran twice');
     const storage = await openStorage(db.url, { poolSize: 1 });
     try {
-      assert.equal(await pendingMigrations(storage.db), 0);
+      assert.equal(await storage.pendingMigrations(), 0);
     } finally {
       await storage.close();
     }
@@ -281,7 +280,7 @@ describe('many nodes starting at once on an empty PostgreSQL database', {
         }),
       );
       try {
-        for (const s of storages) assert.equal(await pendingMigrations(s.db), 0);
+        for (const s of storages) assert.equal(await s.pendingMigrations(), 0);
         const keys = await pgQuery<{ n: string }>(db.url, 'select count(*) as n from signing_keys');
         assert.equal(Number(keys[0]?.n), 1);
         const runs = await pgQuery<{ n: string }>(db.url, 'select count(*) as n from latchkey_migrations');

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium, requireChromium } from '../helpers/chromium.js';
-import { spawnCli } from '../helpers/cli.js';
+import { runCli as run } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { freePort, tempDir } from '../helpers/server.js';
 
 async function startDemo(
@@ -144,5 +145,47 @@ describe('serve --demo', () => {
       });
     });
     await stop(child);
+  });
+});
+
+describe('serve --demo data', () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir('latchkey-demo-data-');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serve --demo creates demo data on an empty database only, and stops on SIGTERM', async () => {
+    const demoDb = join(dir, 'demo.db');
+    const port = String(await freePort());
+    const child = spawnCli(['serve', '--demo', '--port', port, '--db', demoDb], {
+      env: { LATCHKEY_LOG_LEVEL: 'silent' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no demo output: ${out}`)), 20000);
+      child.stdout.on('data', () => {
+        if (out.includes('code_verifier')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    assert.match(out, /DEVELOPMENT ONLY/);
+    assert.match(out, /client_id \S+/);
+    assert.match(out, /user\s+: demo\s+password: \S+/);
+    assert.match(out, /\/authorize\?response_type=code&client_id=/);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('close', resolve);
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+    const users = JSON.parse((await run(['users', 'list', '--json', '--db', demoDb])).stdout);
+    assert.equal(users.length, 1);
+    // A plain serve never creates demo data.
+    const plainDb = join(dir, 'plain.db');
+    assert.equal((await run(['migrate', '--db', plainDb])).code, 0);
+    assert.deepEqual(JSON.parse((await run(['users', 'list', '--json', '--db', plainDb])).stdout), []);
   });
 });

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
-import { CLEAN_ENV, ROOT, spawnCli } from '../helpers/cli.js';
+import { CLEAN_ENV, ROOT, spawnCli } from '../helpers/cli-process.js';
 import { authorizeQuery, pkce } from '../helpers/flow.js';
 import { freePort, tempDir } from '../helpers/server.js';
 

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createServer } from '../../src/server.js';
+import { databaseForTests } from '../../src/storage/index.js';
 import { atHash } from '../../src/tokens/mint.js';
 import { startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 
@@ -59,7 +60,9 @@ describe('configuration', () => {
       const s = await createServer(loadConfig({ database: `${dir}/cache.db`, logLevel: 'silent' }, env));
       try {
         const { sql } = await import('kysely');
-        const r = await sql<{ cache_size: number }>`pragma cache_size`.execute(s.ctx.storage.db);
+        const r = await sql<{ cache_size: number }>`pragma cache_size`.execute(
+          databaseForTests(s.ctx.storage),
+        );
         assert.equal(r.rows[0]?.cache_size, kib);
       } finally {
         await s.close();

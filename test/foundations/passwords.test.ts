@@ -1,4 +1,4 @@
-/** argon2id hashing off the event loop, bounded (src/passwords.ts). */
+/** argon2id hashing off the event loop, bounded (src/auth/passwords.ts). */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

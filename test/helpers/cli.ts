@@ -1,6 +1,13 @@
-/** The `latchkey` command as a child process, for tests that run it the way scripts and users do. */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+/**
+ * The `latchkey` command in the test's own process: runCli runs `main(argv, io)` (src/cli/main.ts)
+ * with captured output, its own environment and standard input, and the cheap hashing and reused
+ * keys of the test servers (helpers/server.ts) — the code of the executable without starting Node
+ * each time. `serve` runs here only to see it refuse to start; a server that runs, and every
+ * test that needs a real process (signals, locks between processes, the bin link), uses
+ * helpers/cli-process.ts.
+ */
 import { join } from 'node:path';
+import type { Io } from '../../src/cli/io.js';
 
 /** The repository root: the working directory of every spawned command. */
 export const ROOT = join(import.meta.dirname, '../..');
@@ -8,26 +15,6 @@ export const ROOT = join(import.meta.dirname, '../..');
 /** node --test marks its children with NODE_TEST_CONTEXT; a spawned CLI must not inherit it. */
 const { NODE_TEST_CONTEXT: _ignored, ...cleanEnv } = process.env;
 export const CLEAN_ENV: NodeJS.ProcessEnv = cleanEnv;
-
-/** The built command, as `npx latchkey` runs it (test/run.mjs builds first). */
-export const BUILT_CLI = join(ROOT, 'dist/cli/latchkey.js');
-
-export interface CliOptions {
-  /** 'built' (default): dist/cli/latchkey.js (the package's bin); 'source': src/cli/latchkey.ts through tsx. */
-  from?: 'built' | 'source';
-  /** Added to the clean environment. */
-  env?: Record<string, string>;
-}
-
-/** Starts `latchkey <args>` with pipes on all three streams. */
-export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWithoutNullStreams {
-  const entry = opts.from === 'source' ? ['--import', 'tsx', 'src/cli/latchkey.ts'] : [BUILT_CLI];
-  return spawn(process.execPath, [...entry, ...args], {
-    cwd: ROOT,
-    env: { ...CLEAN_ENV, ...opts.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
 
 export interface CliResult {
   code: number;
@@ -39,15 +26,25 @@ export interface CliResult {
  * Runs `latchkey <args>` to the end (stdin: `opts.stdin`, else empty) and collects its output.
  * Logging is silenced unless `opts.env` sets LATCHKEY_LOG_LEVEL.
  */
-export function runCli(args: string[], opts: CliOptions & { stdin?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawnCli(args, { ...opts, env: { LATCHKEY_LOG_LEVEL: 'silent', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.stdin ?? '');
-  });
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<CliResult> {
+  const { main } = await import('../../src/cli/main.js');
+  const { TEST_CONTEXT } = await import('./server.js');
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    stdin: async () => opts.stdin ?? '',
+    env: { ...CLEAN_ENV, LATCHKEY_LOG_LEVEL: 'silent', ...opts.env },
+    context: TEST_CONTEXT,
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
 }

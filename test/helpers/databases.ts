@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { openStorage, type Storage } from '../../src/storage/index.js';
+import { type MemoryStorage, openMemoryStorage } from '../../src/storage/memory/index.js';
 import { tempDir } from './server.js';
 
 export const PG_URL = process.env.LATCHKEY_TEST_POSTGRES ?? '';
@@ -129,4 +130,25 @@ export function storageBackends(opts: {
       },
     },
   ];
+}
+
+/**
+ * The in-memory stores (src/storage/memory/, for tests only) as a back end of the store contract.
+ * Not in storageBackends(): suites that need a database (purge, migrations, locks) have none here.
+ */
+export interface MemoryBackend {
+  name: 'memory';
+  skip: false;
+  open(): Promise<{ storage: MemoryStorage; done(): Promise<void> }>;
+}
+
+export function memoryBackend(): MemoryBackend {
+  return {
+    name: 'memory',
+    skip: false,
+    async open() {
+      const storage = openMemoryStorage();
+      return { storage, done: () => storage.close() };
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { openStorage } from '../../src/storage/index.js';
-import { spawnCli } from './cli.js';
+import { spawnCli } from './cli-process.js';
 import { PASSWORD } from './server.js';
 
 export interface Seeded {

@@ -1,6 +1,6 @@
 /** `latchkey serve` as a child process (the built command), started without waiting for it. */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { spawnCli } from './cli.js';
+import { spawnCli } from './cli-process.js';
 
 export interface SpawnedServe {
   child: ChildProcessWithoutNullStreams;

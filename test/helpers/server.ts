@@ -1,11 +1,41 @@
-/** Test servers: real HTTP on 127.0.0.1, a fresh SQLite file, a clock tests move by hand. */
+/**
+ * Test servers: real HTTP on 127.0.0.1, a fresh SQLite file, a clock tests move by hand.
+ *
+ * Two costs that say nothing about what a test checks are cut here, for in-process servers only
+ * (spawned `latchkey serve` processes are untouched): passwords are hashed with a cheap argon2id
+ * cost (the hashes are real argon2id and verify as any other), and the signing keys of each
+ * generation are made once per test process and reused by every server (an RSA-2048 key takes
+ * about 0.4 s here; a fresh database per test made one each time). Pass `freshKeys` where a test
+ * needs keys of its own.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPasswordHasher } from '../../src/auth/passwords.js';
 import { ManualClock } from '../../src/clock.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { ContextOptions } from '../../src/context.js';
 import { type RunningServer, startServer } from '../../src/server.js';
-import type { ClientType, ConsentSetting } from '../../src/storage/types.js';
+import type { ClientType, ConsentSetting, SigningKey } from '../../src/storage/types.js';
+import { generateSigningKey, type KeyGenerator } from '../../src/tokens/keys.js';
+
+/** argon2id at its smallest useful cost: m=1 MiB, t=1 (the server's is m=19 MiB, t=2). */
+export const cheapPasswords = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+
+const keysByGeneration = new Map<number, Promise<SigningKey>>();
+
+/** The key material of each generation made once per process; the times are the caller's. */
+export const reusedKeys: KeyGenerator = async (generation, now, activeAt) => {
+  let made = keysByGeneration.get(generation);
+  if (!made) {
+    made = generateSigningKey(generation, 0, 0);
+    keysByGeneration.set(generation, made);
+  }
+  return { ...structuredClone(await made), createdAt: now, activeAt };
+};
+
+/** What in-process test servers get (see the top of this file). */
+export const TEST_CONTEXT: ContextOptions = { passwords: cheapPasswords, generateKey: reusedKeys };
 
 export interface TestServer extends RunningServer {
   clock: ManualClock;
@@ -23,7 +53,14 @@ export function tempDir(prefix = 'latchkey-test-'): string {
 
 /** Starts a server; pass `dbPath` (and the same `port`) to restart on an existing database. */
 export async function startTestServer(
-  opts: { overrides?: Partial<Config>; dbPath?: string; port?: number; clock?: ManualClock } = {},
+  opts: {
+    overrides?: Partial<Config>;
+    dbPath?: string;
+    port?: number;
+    clock?: ManualClock;
+    /** Keys made for this server alone (default: the process's reused ones). */
+    freshKeys?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const dir = tempDir();
   const dbPath = opts.dbPath ?? join(dir, 'latchkey.db');
@@ -36,7 +73,8 @@ export async function startTestServer(
     { port, host: '127.0.0.1', issuer, database: dbPath, logLevel: 'silent', ...(opts.overrides as object) },
     {},
   );
-  const server = await startServer(config, { clock });
+  const context: ContextOptions = opts.freshKeys ? { passwords: cheapPasswords } : TEST_CONTEXT;
+  const server = await startServer(config, { clock, context });
   return {
     ...server,
     clock,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { createVerifier } from '../../src/resource/index.js';
+import { databaseForTests } from '../../src/storage/index.js';
 import { KeyManager } from '../../src/tokens/keys.js';
 import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
@@ -105,7 +106,7 @@ describe('ES256 access tokens', () => {
     await createUser(first);
     const legacyApp = await createClient(first);
     // A generation made before keys had an ES256 part (migration 0006).
-    await first.ctx.storage.db
+    await databaseForTests(first.ctx.storage)
       .updateTable('signing_keys')
       .set({ ec_kid: null, ec_private_pem: null, ec_public_jwk: null })
       .execute();
@@ -146,7 +147,7 @@ describe('ES256 key upgrade, two nodes at once', () => {
   it('two nodes starting with ES256 on old keys make one new generation between them', async () => {
     const server = await startTestServer();
     try {
-      await server.ctx.storage.db
+      await databaseForTests(server.ctx.storage)
         .updateTable('signing_keys')
         .set({ ec_kid: null, ec_private_pem: null, ec_public_jwk: null })
         .execute();

@@ -9,7 +9,8 @@ import { createPublicKey, sign, verify } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { keyEncryptionKey, open, seal } from '../../src/tokens/key-encryption.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'a-long-operator-secret-of-at-least-32-chars';

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { redactUrl, shortLineStream } from '../../src/ops/logging.js';
+import { redactUrl, shortLineStream } from '../../src/http/logging.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { getCode, pkce, postToken, redeem } from '../flow/flow-helpers.js';
 import { createClient, createUser, freePort, PASSWORD, type TestServer } from '../helpers/server.js';

@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
+import { databaseForTests } from '../../src/storage/index.js';
 import { isStorageUnavailable } from '../../src/storage/unavailable.js';
 import { createTempDatabase, PG_SKIP, PG_URL, type TempPgDatabase } from '../helpers/databases.js';
 import { type Seeded, type ServeProcess, seed, startServe } from '../helpers/serve-child.js';
@@ -233,7 +234,7 @@ describe('SQLite: full, read-only and locked at run time', () => {
   const notReady = { http: 503, reason: 'database not writable', retryAfter: '5' };
 
   test('a full database (SQLITE_FULL): 503, /readyz not ready until there is room again', async () => {
-    const db = server.ctx.storage.db;
+    const db = databaseForTests(server.ctx.storage);
     const pages = Number(
       ((await sql`pragma page_count`.execute(db)).rows[0] as { page_count: number }).page_count,
     );
@@ -249,7 +250,7 @@ describe('SQLite: full, read-only and locked at run time', () => {
   });
 
   test('a read-only database (SQLITE_READONLY) and a lock held past the busy timeout (SQLITE_BUSY)', async () => {
-    const db = server.ctx.storage.db;
+    const db = databaseForTests(server.ctx.storage);
     await sql`pragma query_only = on`.execute(db);
     try {
       assert.equal(await signInsUntilRefused(5), 0);

@@ -1,14 +1,17 @@
 /**
  * The store contract (src/storage/types.ts), run against every back end: SQLite always,
- * PostgreSQL when LATCHKEY_TEST_POSTGRES is set (then it must connect, or the suite fails).
+ * PostgreSQL when LATCHKEY_TEST_POSTGRES is set (then it must connect, or the suite fails), and
+ * the in-memory stores for tests (src/storage/memory/), which skip only the tests that read or
+ * write the SQL database itself.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { randomToken } from '../../src/crypto.js';
-import { openStorage, type Storage } from '../../src/storage/index.js';
+import { databaseForTests, openStorage, type Storage } from '../../src/storage/index.js';
+import type { MemoryStorage } from '../../src/storage/memory/index.js';
 import { pendingMigrations } from '../../src/storage/migrations.js';
-import type { ThrottleCounts } from '../../src/storage/types.js';
+import type { Stores, ThrottleCounts } from '../../src/storage/types.js';
 import {
   type AuthorizationCode,
   type Client,
@@ -17,17 +20,31 @@ import {
   type SigningKey,
   type User,
 } from '../../src/storage/types.js';
-import { storageBackends } from '../helpers/databases.js';
+import {
+  type MemoryBackend,
+  memoryBackend,
+  type StorageBackend,
+  storageBackends,
+} from '../helpers/databases.js';
 
 // Realistic epoch-ms times (beyond 2^31, so a 32-bit column or a string bigint would show).
 const T0 = 1_790_000_000_000;
 const id = (p: string) => `${p}-${randomToken(8)}`;
 
-const backends = storageBackends({
-  sqliteFile: 'contract.db',
-  tempPrefix: 'latchkey-contract-',
-  pgPoolSize: 20,
-});
+const backends: (StorageBackend | MemoryBackend)[] = [
+  ...storageBackends({
+    sqliteFile: 'contract.db',
+    tempPrefix: 'latchkey-contract-',
+    pgPoolSize: 20,
+  }),
+  memoryBackend(),
+];
+
+/** The SQL Storage (for the tests that reach its database); the in-memory stores have none. */
+function sqlOf(s: Storage | MemoryStorage): Storage {
+  if ('kind' in s) throw new Error('a SQL back end only');
+  return s;
+}
 
 const client = (over: Partial<Client> = {}): Client => ({
   clientId: id('client'),
@@ -101,8 +118,15 @@ const key = (generation: number, over: Partial<SigningKey> = {}): SigningKey => 
 });
 
 for (const backend of backends) {
+  // The `skip` of a test that reads or writes the SQL database itself (migrations, rows written
+  // by older versions, columns the stores do not return): not applicable to the in-memory stores.
+  const sqlOnly =
+    backend.name === 'memory'
+      ? 'SQL-specific (reads or writes the database directly): none in memory'
+      : false;
+
   describe(`store contract: ${backend.name}`, { skip: backend.skip }, () => {
-    let s: Storage;
+    let s: Storage | MemoryStorage;
     let done: () => Promise<void> = async () => {};
 
     before(async () => {
@@ -114,10 +138,11 @@ for (const backend of backends) {
       await done();
     });
 
-    test('dialect and migrations: nothing pending, running again is a no-op', async () => {
-      assert.equal(s.dialect, backend.name);
-      assert.equal(await pendingMigrations(s.db), 0);
-      const r = await sql<{ one: number }>`select 1 as one`.execute(s.db);
+    test('dialect and migrations: nothing pending, running again is a no-op', { skip: sqlOnly }, async () => {
+      const db = databaseForTests(sqlOf(s));
+      assert.equal(sqlOf(s).dialect, backend.name);
+      assert.equal(await pendingMigrations(db), 0);
+      const r = await sql<{ one: number }>`select 1 as one`.execute(db);
       assert.equal(Number(r.rows[0]?.one), 1);
     });
 
@@ -178,8 +203,10 @@ for (const backend of backends) {
     });
 
     test('throttle: 40 concurrent reservations under a limit of 5, from two connections → exactly 5', async () => {
-      // A second connection (pool) to the same database, as a second node has.
-      const other = await openStorage(s.location);
+      // A second connection (pool) to the same database, as a second node has; in memory, the
+      // same stores (one process: what is tested there is the calls' interleaving).
+      const second = 'kind' in s ? undefined : await openStorage(s.location);
+      const other: Stores = second ?? s;
       try {
         const keys = [
           { key: `account:${Math.random()}`, limit: 5 },
@@ -202,7 +229,7 @@ for (const backend of backends) {
         );
         assert.equal(again.filter((x) => x.ids).length, 2);
       } finally {
-        await other.close();
+        await second?.close();
       }
     });
 
@@ -383,11 +410,13 @@ for (const backend of backends) {
       assert.equal(await s.grants.getGrant(g3.id), undefined);
     });
 
-    test('grants: a code in the table used before migration 0005 is still redeemed once', async () => {
+    test('grants: a code in the table used before migration 0005 is still redeemed once', {
+      skip: sqlOnly,
+    }, async () => {
       const g = grant();
       await s.grants.createGrant(g);
       const c = code(g.id);
-      await s.db
+      await databaseForTests(sqlOf(s))
         .insertInto('codes')
         .values({
           hash: c.hash,
@@ -455,12 +484,6 @@ for (const backend of backends) {
       await s.accessTokens.revoke(sibling, T0 + 9);
       assert.equal(await s.accessTokens.isRevoked(sibling.jti, other.id), true);
       assert.equal(await s.accessTokens.isRevoked(`${other.id}.${id('r')}`, other.id), false);
-      const row = await s.db
-        .selectFrom('access_tokens')
-        .selectAll()
-        .where('jti', '=', sibling.jti)
-        .executeTakeFirst();
-      assert.equal(row?.revoked_at, T0 + 8, 'revoking twice keeps the first time');
 
       // A token without a grant (client_credentials) is revoked on its own.
       const standalone = { ...at, jti: id('jti'), grantId: null };
@@ -468,25 +491,53 @@ for (const backend of backends) {
       await s.accessTokens.revoke(standalone, T0 + 9);
       assert.equal(await s.accessTokens.isRevoked(standalone.jti, null), true);
 
-      // Rows written before migration 0005 (one per issued token) name their own grant.
-      const legacy = id('legacy');
-      await s.db
-        .insertInto('access_tokens')
-        .values({
-          jti: legacy,
-          grant_id: g.id,
-          client_id: 'c1',
-          sub: userId,
-          scope: 'openid',
-          expires_at: T0 + 1,
-          revoked_at: null,
-        })
-        .execute();
-      assert.equal(await s.accessTokens.isRevoked(legacy, null), true, 'its grant was revoked');
-
       assert.equal(await s.grants.revokeAllForUser(userId, T0 + 10), 1, 'only the one not yet revoked');
       assert.equal((await s.grants.getGrant(other.id))?.revokedAt, T0 + 10);
       assert.equal(await s.grants.revokeAllForUser(userId, T0 + 11), 0);
+    });
+
+    test('access tokens (rows as stored): revoking twice keeps the first time; rows written before migration 0005 name their own grant', {
+      skip: sqlOnly,
+    }, async () => {
+      const db = databaseForTests(sqlOf(s));
+      const userId = id('u');
+      const revoked = grant({ userId });
+      const live = grant({ userId });
+      await s.grants.createGrant(revoked);
+      await s.grants.createGrant(live);
+      await s.grants.revokeGrant(revoked.id, T0 + 7);
+      const token = {
+        jti: `${live.id}.${id('r')}`,
+        grantId: live.id,
+        clientId: 'c1',
+        sub: userId,
+        scope: 'openid',
+        expiresAt: T0 + 3_600_000,
+      };
+      await s.accessTokens.revoke(token, T0 + 8);
+      await s.accessTokens.revoke(token, T0 + 9);
+      const row = await db
+        .selectFrom('access_tokens')
+        .selectAll()
+        .where('jti', '=', token.jti)
+        .executeTakeFirst();
+      assert.equal(row?.revoked_at, T0 + 8, 'revoking twice keeps the first time');
+
+      // Rows written before migration 0005 (one per issued token) name their own grant.
+      const legacy = (grantId: string) => ({
+        jti: id('legacy'),
+        grant_id: grantId,
+        client_id: 'c1',
+        sub: userId,
+        scope: 'openid',
+        expires_at: T0 + 1,
+        revoked_at: null,
+      });
+      const ofRevoked = legacy(revoked.id);
+      const ofLive = legacy(live.id);
+      await db.insertInto('access_tokens').values([ofRevoked, ofLive]).execute();
+      assert.equal(await s.accessTokens.isRevoked(ofRevoked.jti, null), true, 'its grant was revoked');
+      assert.equal(await s.accessTokens.isRevoked(ofLive.jti, null), false, 'its grant is live');
     });
 
     test('refresh tokens: insert, get, consume once (rotated → already-rotated → unknown), successor, touch', async () => {
@@ -649,6 +700,116 @@ for (const backend of backends) {
       });
       const plain = (await s.audit.list({ type })).find((e) => e.userId === null);
       assert.equal(plain?.detail, null);
+    });
+
+    test('transaction: its writes commit together, or none does when it rejects', async () => {
+      const rt = (grantId: string) => ({
+        hash: id('rt'),
+        grantId,
+        clientId: 'c1',
+        userId: 'u1',
+        scope: 'openid offline_access',
+        createdAt: T0,
+        expiresAt: T0 + 86_400_000,
+        idleExpiresAt: T0 + 3_600_000,
+        consumedAt: null,
+        successor: null,
+        graceUntil: null,
+      });
+      const g = grant();
+      const t = rt(g.id);
+      assert.equal(
+        await s.transaction(async (tx) => {
+          await tx.grants.createGrant(g);
+          await tx.refreshTokens.insert(t);
+          return 'committed';
+        }),
+        'committed',
+      );
+      assert.deepEqual(await s.grants.getGrant(g.id), g);
+      assert.deepEqual(await s.refreshTokens.get(t.hash), t);
+
+      // A failing statement inside, or `fn` rejecting: every earlier write of it is undone.
+      for (const failure of ['statement', 'fn'] as const) {
+        const g2 = grant();
+        const t2 = rt(g2.id);
+        await assert.rejects(
+          s.transaction(async (tx) => {
+            await tx.grants.createGrant(g2);
+            assert.equal((await tx.refreshTokens.consume(t.hash, T0 + 1)).status, 'rotated');
+            await tx.refreshTokens.insert(t2);
+            await tx.refreshTokens.saveSuccessor(t.hash, 'sealed', T0 + 60_000);
+            if (failure === 'fn') throw new Error('rejected midway');
+            await tx.refreshTokens.insert(t2); // a duplicate
+          }),
+        );
+        assert.equal(await s.grants.getGrant(g2.id), undefined, failure);
+        assert.equal(await s.refreshTokens.get(t2.hash), undefined, failure);
+        assert.deepEqual(await s.refreshTokens.get(t.hash), t, `${failure}: not consumed, no successor`);
+      }
+    });
+
+    test('transaction: concurrent ones do not interleave (exactly one consumes and writes)', async () => {
+      const t = {
+        hash: id('rt'),
+        grantId: id('grant'),
+        clientId: 'c1',
+        userId: 'u1',
+        scope: 'openid offline_access',
+        createdAt: T0,
+        expiresAt: T0 + 86_400_000,
+        idleExpiresAt: T0 + 3_600_000,
+        consumedAt: null,
+        successor: null,
+        graceUntil: null,
+      };
+      await s.refreshTokens.insert(t);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, n) =>
+          s.transaction(async (tx) => {
+            const r = await tx.refreshTokens.consume(t.hash, T0 + n);
+            if (r.status !== 'rotated') return r.status;
+            await tx.refreshTokens.saveSuccessor(t.hash, `successor-${n}`, T0 + 60_000);
+            return r.status;
+          }),
+        ),
+      );
+      assert.equal(results.filter((r) => r === 'rotated').length, 1);
+      assert.equal(results.filter((r) => r === 'already-rotated').length, 9);
+      const kept = await s.refreshTokens.get(t.hash);
+      assert.equal(kept?.successor, `successor-${(kept?.consumedAt ?? 0) - T0}`, 'the winner wrote it');
+    });
+
+    test('rows are copies: changing an object written or read back changes nothing stored', async () => {
+      const c = client({ allowedScopes: ['api:read'] });
+      const asWritten = structuredClone(c);
+      await s.clients.create(c);
+      c.redirectUris.push('http://127.0.0.1/added');
+      c.allowedScopes?.push('api:write');
+      c.name = 'changed';
+      const read = await s.clients.get(c.clientId);
+      read?.redirectUris.push('http://127.0.0.1/read');
+      read?.grantTypes.splice(0);
+      assert.deepEqual(await s.clients.get(c.clientId), asWritten);
+      assert.deepEqual(
+        (await s.clients.list()).find((x) => x.clientId === c.clientId),
+        asWritten,
+      );
+
+      const type = id('type');
+      const event = { id: id('ev'), at: T0, type, clientId: null, userId: null, ip: null, detail: { n: 1 } };
+      await s.audit.record(event);
+      event.detail.n = 2;
+      const [listed] = await s.audit.list({ type });
+      (listed?.detail as { n: number }).n = 3;
+      assert.deepEqual((await s.audit.list({ type }))[0]?.detail, { n: 1 });
+
+      const k = key(((await s.keys.listAll())[0]?.generation ?? 0) + 1);
+      await s.keys.insertIfGenerationFree(k);
+      k.publicJwk['n'] = 'changed';
+      const [newest] = await s.keys.listAll();
+      if (newest) newest.publicJwk['e'] = 'changed';
+      assert.deepEqual((await s.keys.listAll())[0]?.publicJwk, { kty: 'RSA', n: 'n', e: 'AQAB' });
     });
 
     test('times are numbers (bigint columns parsed), large values round-trip', async () => {

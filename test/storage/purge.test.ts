@@ -8,6 +8,7 @@ import {
   REFRESH_RETENTION_MS,
 } from '../../src/ops/cleanup.js';
 import type { Storage } from '../../src/storage/index.js';
+import { databaseForTests } from '../../src/storage/index.js';
 import { storageBackends } from '../helpers/databases.js';
 
 const NOW = 1_790_000_000_000;
@@ -15,7 +16,7 @@ const NOW = 1_790_000_000_000;
 const backends = storageBackends({ sqliteFile: 'purge.db', tempPrefix: 'latchkey-purge-' });
 
 async function count(s: Storage, table: 'codes' | 'sessions' | 'interactions' | 'access_tokens') {
-  const r = await s.db
+  const r = await databaseForTests(s)
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
@@ -59,12 +60,12 @@ for (const backend of backends) {
         consumed_at: null,
       }));
       for (let i = 0; i < rows.length; i += 200)
-        await s.db
+        await databaseForTests(s)
           .insertInto('codes')
           .values(rows.slice(i, i + 200))
           .execute();
       // Expired, but inside the retention window: kept so a late replay is still seen as reuse.
-      await s.db
+      await databaseForTests(s)
         .insertInto('codes')
         .values([
           { ...rows[0]!, hash: 'recent-expired', expires_at: NOW - 1000 },

@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { openStorage } from '../../src/storage/index.js';
+import { databaseForTests, openStorage } from '../../src/storage/index.js';
 import { createTempDatabase, PG_SKIP, pgQuery } from '../helpers/databases.js';
 import { spawnServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/server.js';
@@ -25,7 +25,7 @@ async function allMigrations(): Promise<string[]> {
   try {
     const s = await openStorage(join(dir, 'ref.db'));
     try {
-      const rows = await s.db
+      const rows = await databaseForTests(s)
         .selectFrom('latchkey_migrations' as never)
         .select('name' as never)
         .orderBy('name' as never)

@@ -16,7 +16,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (!auth.client.grantTypes.includes(grantType as GrantType)) {
       throw unauthorizedClient(`This application may not use grant_type ${grantType}.`);
     }
-    const body = await handler.handle(ctx, { params, auth, ip: req.ip });
+    const body = await handler.handle(ctx.grants, { params, auth, ip: req.ip });
     // RFC 6749 §5.1: no caching of token responses.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   });

@@ -2,9 +2,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { invalidRequest, invalidToken, OAuthError } from '../../protocol/errors.js';
+import { claimsFor } from '../../protocol/grants/issue-tokens.js';
 import { readParams } from '../../protocol/params.js';
 import { hasScope } from '../../protocol/scopes.js';
-import { claimsFor } from '../../tokens/issue.js';
 import { verifyAccessToken } from '../../tokens/verify.js';
 import { isForm } from '../form.js';
 

@@ -4,28 +4,28 @@
  * consumed code, so a failed attempt burns it. A second redemption revokes what it issued.
  */
 import { sha256 } from '../../crypto.js';
-import { issueUserTokens } from '../../tokens/issue.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { verifierMatches } from '../pkce.js';
+import { issueUserTokens } from './issue-tokens.js';
 import type { GrantHandler } from './types.js';
 
 export const authorizationCodeGrant: GrantHandler = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
-  async handle(ctx, { params, auth, ip }) {
+  async handle(deps, { params, auth, ip }) {
     const code = params.get('code');
     if (!code) throw invalidRequest('The code parameter is missing.');
     if (code.length > 512) throw invalidGrant('The authorization code is invalid.');
-    const now = ctx.clock.now();
-    const result = await ctx.storage.grants.consumeCode(sha256(code), now);
+    const now = deps.clock.now();
+    const result = await deps.stores.grants.consumeCode(sha256(code), now);
     if (result.status === 'unknown') throw invalidGrant('The authorization code is invalid.');
     if (result.status === 'already-consumed') {
       // RFC 6749 §4.1.2: revoke (when possible) all tokens previously issued based on that code —
       // when the code's own client presents it again; another client's attempt only fails.
       if (result.code.clientId !== auth.client.clientId)
         throw invalidGrant('The authorization code is invalid.');
-      await ctx.storage.grants.revokeGrant(result.code.grantId, now);
-      await ctx.audit.record('code_reuse_detected', {
+      await deps.stores.grants.revokeGrant(result.code.grantId, now);
+      await deps.audit.record('code_reuse_detected', {
         clientId: result.code.clientId,
         ip,
         detail: { grant_id: result.code.grantId },
@@ -61,9 +61,9 @@ export const authorizationCodeGrant: GrantHandler = {
       if (!verifierMatches(verifier, stored.codeChallenge))
         throw invalidGrant('code_verifier does not match the code_challenge.');
     }
-    const user = await ctx.storage.users.getById(grant.userId);
+    const user = await deps.stores.users.getById(grant.userId);
     if (!user || user.disabled)
       throw invalidGrant('The user of this authorization code can no longer sign in.');
-    return issueUserTokens(ctx, auth.client, grant, user, grant.scope, { nonce: grant.nonce });
+    return issueUserTokens(deps, auth.client, grant, user, grant.scope, { nonce: grant.nonce });
   },
 };

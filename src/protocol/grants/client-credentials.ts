@@ -4,9 +4,9 @@
  * (`--scope`); no ID token, no refresh token (§4.4.3).
  */
 
-import { issueAccessToken } from '../../tokens/issue.js';
 import { invalidScope, unauthorizedClient } from '../errors.js';
 import { KNOWN_SCOPES, parseScope } from '../scopes.js';
+import { issueAccessToken } from './issue-tokens.js';
 import type { GrantHandler } from './types.js';
 
 /** User-facing OpenID scopes make no sense without a user. */
@@ -15,7 +15,7 @@ const USER_SCOPES = new Set<string>(KNOWN_SCOPES);
 export const clientCredentialsGrant: GrantHandler = {
   grantType: 'client_credentials',
   parameters: ['scope'],
-  async handle(ctx, { params, auth }) {
+  async handle(deps, { params, auth }) {
     const client = auth.client;
     if (client.tokenEndpointAuthMethod === 'none')
       throw unauthorizedClient('Public clients cannot use client credentials.');
@@ -33,7 +33,7 @@ export const clientCredentialsGrant: GrantHandler = {
       throw invalidScope(`Scope ${notAllowed.slice(0, 5).join(' ')} is not allowed for this application.`);
     }
     const scope = (requested.length > 0 ? requested : allowed).join(' ');
-    const { at, ttl } = await issueAccessToken(ctx, client, {
+    const { at, ttl } = await issueAccessToken(deps, client, {
       sub: client.clientId,
       scope,
       grantId: null,

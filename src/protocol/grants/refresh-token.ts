@@ -13,23 +13,22 @@
  * LATCHKEY_REFRESH_GRACE (default 30 s). docs/security.md describes the trade-off.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
-import { storesFor } from '../../storage/index.js';
 import type { Client, RefreshTokenRecord } from '../../storage/types.js';
-import { issueRefreshToken, issueUserTokens } from '../../tokens/issue.js';
+import { lifetimesOf } from '../../tokens/lifetimes.js';
 import { openSuccessor, sealSuccessor } from '../../tokens/successor.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { parseScope } from '../scopes.js';
-import type { GrantHandler, TokenResponse } from './types.js';
+import { issueRefreshToken, issueUserTokens } from './issue-tokens.js';
+import type { GrantDeps, GrantHandler, GrantStores, TokenResponse } from './types.js';
 
 /** How long a concurrent retry waits for the winner to store its response (real time). */
 const SUCCESSOR_WAIT_MS = 3000;
 
 /** The grace window of a client, in seconds: its own setting, else the server's (0 = off). */
-const refreshGraceSec = (ctx: ServerContext, client: Client): number =>
-  client.refreshGrace ?? ctx.config.refreshGraceSec;
+const refreshGraceSec = (deps: GrantDeps, client: Client): number =>
+  lifetimesOf(client, deps.lifetimes).refreshGrace.seconds;
 
 /**
  * How the rotation was authenticated, recorded (sealed with the successor) when the token is
@@ -63,17 +62,17 @@ function sameBinding(recorded: RotationBinding, retry: RotationBinding): boolean
 export const refreshTokenGrant: GrantHandler = {
   grantType: 'refresh_token',
   parameters: ['refresh_token', 'scope'],
-  async handle(ctx, { params, auth, ip }) {
+  async handle(deps, { params, auth, ip }) {
     const raw = params.get('refresh_token');
     if (!raw) throw invalidRequest('The refresh_token parameter is missing.');
     if (raw.length > 512) throw invalidGrant('The refresh token is invalid.');
     const hash = sha256(raw);
     const client = auth.client;
-    const now = ctx.clock.now();
+    const now = deps.clock.now();
 
-    const current = await ctx.storage.refreshTokens.get(hash);
+    const current = await deps.stores.refreshTokens.get(hash);
     if (!current || current.clientId !== client.clientId) throw invalidGrant('The refresh token is invalid.');
-    const grant = await ctx.storage.grants.getGrant(current.grantId);
+    const grant = await deps.stores.grants.getGrant(current.grantId);
     if (!grant || grant.revokedAt !== null) throw invalidGrant('The refresh token has been revoked.');
 
     // RFC 6749 §6: the requested scope must not exceed the original.
@@ -93,35 +92,37 @@ export const refreshTokenGrant: GrantHandler = {
     const rotate = client.tokenEndpointAuthMethod === 'none' || client.rotateRefreshTokens;
     if (!rotate) {
       checkLifetime(current, now);
-      const user = await activeUser(ctx, grant.userId);
-      const idle = (client.refreshIdleTtl ?? ctx.config.refreshIdleTtlSec) * 1000;
-      await ctx.storage.refreshTokens.touch(hash, Math.min(current.expiresAt, now + idle));
-      return issueUserTokens(ctx, client, grant, user, scope, { nonce: null, refresh: { keep: raw } });
+      const user = await activeUser(deps.stores, grant.userId);
+      const idle = lifetimesOf(client, deps.lifetimes).refreshIdle.seconds * 1000;
+      await deps.stores.refreshTokens.touch(hash, Math.min(current.expiresAt, now + idle));
+      return issueUserTokens(deps, client, grant, user, scope, { nonce: null, refresh: { keep: raw } });
     }
 
-    if (current.consumedAt !== null) return replayOrReuse(ctx, raw, current, auth, ip);
+    if (current.consumedAt !== null) return replayOrReuse(deps, raw, current, auth, ip);
     checkLifetime(current, now);
-    const user = await activeUser(ctx, grant.userId);
+    const user = await activeUser(deps.stores, grant.userId);
     // The rotation is one transaction: the consumption, the new token and the stored successor
     // commit together or not at all, so a crash never leaves the presented token spent without
     // the answer a retry inside the grace window gets (test/ops/crash.test.ts). The tokens are
     // minted first (nothing written), so the transaction holds the connection only for writes.
-    const response = await issueUserTokens(ctx, client, grant, user, scope, { nonce: null, refresh: 'none' });
-    const grace = refreshGraceSec(ctx, client);
-    const claimed = await ctx.storage.db.transaction().execute(async (trx) => {
-      const tx: ServerContext = { ...ctx, storage: { ...ctx.storage, ...storesFor(trx) } };
-      const won = await tx.storage.refreshTokens.consume(hash, now);
+    const response = await issueUserTokens(deps, client, grant, user, scope, {
+      nonce: null,
+      refresh: 'none',
+    });
+    const grace = refreshGraceSec(deps, client);
+    const claimed = await deps.transaction(async (stores) => {
+      const won = await stores.refreshTokens.consume(hash, now);
       if (won.status !== 'rotated') return won;
-      response.refresh_token = await issueRefreshToken(tx, client, grant, user);
+      response.refresh_token = await issueRefreshToken({ ...deps, stores }, client, grant, user);
       if (grace > 0) {
         const sealed: SealedRotation = { v: 2, binding: bindingOf(auth), response };
-        await tx.storage.refreshTokens.saveSuccessor(hash, sealSuccessor(raw, sealed), now + grace * 1000);
+        await stores.refreshTokens.saveSuccessor(hash, sealSuccessor(raw, sealed), now + grace * 1000);
       }
       return won;
     });
     if (claimed.status !== 'rotated') {
       if (claimed.status === 'unknown') throw invalidGrant('The refresh token is invalid.');
-      return replayOrReuse(ctx, raw, claimed.token, auth, ip);
+      return replayOrReuse(deps, raw, claimed.token, auth, ip);
     }
     return response;
   },
@@ -131,8 +132,8 @@ function checkLifetime(t: RefreshTokenRecord, now: number): void {
   if (t.expiresAt <= now || t.idleExpiresAt <= now) throw invalidGrant('The refresh token has expired.');
 }
 
-async function activeUser(ctx: ServerContext, userId: string) {
-  const user = await ctx.storage.users.getById(userId);
+async function activeUser(stores: Pick<GrantStores, 'users'>, userId: string) {
+  const user = await stores.users.getById(userId);
   if (!user || user.disabled) throw invalidGrant('The user of this refresh token can no longer sign in.');
   return user;
 }
@@ -143,24 +144,24 @@ async function activeUser(ctx: ServerContext, userId: string) {
  * after the window, reuse.
  */
 async function replayOrReuse(
-  ctx: ServerContext,
+  deps: GrantDeps,
   raw: string,
   token: RefreshTokenRecord,
   auth: AuthenticatedClient,
   ip: string,
 ): Promise<TokenResponse> {
   // The caller has checked that the token belongs to auth.client.
-  const grace = refreshGraceSec(ctx, auth.client) * 1000;
-  const consumedAt = token.consumedAt ?? ctx.clock.now();
-  if (grace > 0 && ctx.clock.now() <= consumedAt + grace) {
+  const grace = refreshGraceSec(deps, auth.client) * 1000;
+  const consumedAt = token.consumedAt ?? deps.clock.now();
+  if (grace > 0 && deps.clock.now() <= consumedAt + grace) {
     // The winner may still be minting: wait (bounded) for its stored response.
     const deadline = Date.now() + SUCCESSOR_WAIT_MS;
     let t: RefreshTokenRecord | undefined = token;
     while (t && t.successor === null && Date.now() < deadline) {
       await sleep(15);
-      t = await ctx.storage.refreshTokens.get(token.hash);
+      t = await deps.stores.refreshTokens.get(token.hash);
     }
-    const grant = await ctx.storage.grants.getGrant(token.grantId);
+    const grant = await deps.stores.grants.getGrant(token.grantId);
     if (t?.successor && grant && grant.revokedAt === null) {
       // A successor sealed before the binding was recorded (no `v`) is not handed out: how that
       // rotation was authenticated is unknown.
@@ -176,8 +177,8 @@ async function replayOrReuse(
     throw invalidGrant('The refresh token has already been used.');
   }
   // RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the whole family.
-  await ctx.storage.grants.revokeGrant(token.grantId, ctx.clock.now());
-  await ctx.audit.record('refresh_reuse_detected', {
+  await deps.stores.grants.revokeGrant(token.grantId, deps.clock.now());
+  await deps.audit.record('refresh_reuse_detected', {
     clientId: token.clientId,
     userId: token.userId,
     ip,

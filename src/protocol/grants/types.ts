@@ -1,5 +1,10 @@
-/** Grant handlers, registered by grant_type (RFC 6749 §4, §6). */
-import type { ServerContext } from '../../context.js';
+/** Grant handlers, registered by grant_type (RFC 6749 §4, §6), and what they may use. */
+
+import type { Clock } from '../../clock.js';
+import type { AuditInput, AuditType } from '../../ops/audit-log.js';
+import type { GrantStore, RefreshTokenStore, UserStore } from '../../storage/types.js';
+import type { LifetimeDefaults } from '../../tokens/lifetimes.js';
+import type { TokenMinter } from '../../tokens/mint.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import type { Params } from '../params.js';
 
@@ -19,9 +24,35 @@ export interface TokenResponse {
   refresh_token?: string;
 }
 
+/** The stores a grant reads and writes. */
+export interface GrantStores {
+  grants: GrantStore;
+  users: Pick<UserStore, 'getById'>;
+  refreshTokens: RefreshTokenStore;
+}
+
+/** What issuing tokens needs: the clock, the lifetimes, the signer and the refresh-token store. */
+export interface IssueDeps {
+  clock: Clock;
+  lifetimes: LifetimeDefaults;
+  minter: Pick<TokenMinter, 'accessToken' | 'idToken'>;
+  stores: Pick<GrantStores, 'refreshTokens'>;
+}
+
+/** Everything a grant handler may use: no more (no HTTP, no SQL, no configuration beyond lifetimes). */
+export interface GrantDeps extends IssueDeps {
+  stores: GrantStores;
+  audit: { record(type: AuditType, input?: AuditInput): Promise<void> };
+  /**
+   * Runs `fn` in one transaction with the stores bound to it: its writes commit together or not
+   * at all (Storage.transaction).
+   */
+  transaction<T>(fn: (stores: GrantStores) => Promise<T>): Promise<T>;
+}
+
 export interface GrantHandler {
   grantType: string;
   /** Parameters this grant reads (others are ignored). */
   parameters: readonly string[];
-  handle(ctx: ServerContext, req: TokenRequest): Promise<TokenResponse>;
+  handle(deps: GrantDeps, req: TokenRequest): Promise<TokenResponse>;
 }

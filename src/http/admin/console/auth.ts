@@ -8,9 +8,9 @@
  * cannot send cross-site without a CORS preflight this server never grants.
  */
 import type { FastifyRequest } from 'fastify';
-import type { ServerContext } from '../../context.js';
-import { safeEqual, sha256 } from '../../crypto.js';
-import { type ActiveSession, cookieValue, currentSession, SESSION_COOKIE } from '../../http/session.js';
+import type { ServerContext } from '../../../context.js';
+import { safeEqual, sha256 } from '../../../crypto.js';
+import { type ActiveSession, cookieValue, currentSession, SESSION_COOKIE } from '../../session.js';
 
 export const CSRF_HEADER = 'x-latchkey-csrf';
 

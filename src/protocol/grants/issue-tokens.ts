@@ -1,10 +1,10 @@
 /** Issues the tokens of one grant: access token, ID token when `openid`, refresh token when allowed. */
-import type { ServerContext } from '../context.js';
-import { randomToken, sha256 } from '../crypto.js';
-import type { TokenResponse } from '../protocol/grants/types.js';
-import { hasScope } from '../protocol/scopes.js';
-import type { Client, Grant, User } from '../storage/types.js';
-import type { MintedAccessToken } from './mint.js';
+import { randomToken, sha256 } from '../../crypto.js';
+import type { Client, Grant, User } from '../../storage/types.js';
+import { lifetimesOf } from '../../tokens/lifetimes.js';
+import type { MintedAccessToken } from '../../tokens/mint.js';
+import { hasScope } from '../scopes.js';
+import type { IssueDeps, TokenResponse } from './types.js';
 
 /** OIDC Core §5.4: claims by scope. */
 export function claimsFor(user: User, scope: string): Record<string, unknown> {
@@ -26,12 +26,12 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
  * which is what revocation, introspection and userinfo check (tokens/jti.ts).
  */
 export async function issueAccessToken(
-  ctx: ServerContext,
+  deps: Pick<IssueDeps, 'lifetimes' | 'minter'>,
   client: Client,
   t: { sub: string; scope: string; grantId: string | null; authTime?: number },
 ): Promise<{ at: MintedAccessToken; ttl: number }> {
-  const ttl = client.accessTokenTtl ?? ctx.config.accessTokenTtlSec;
-  const at = await ctx.minter.accessToken({
+  const ttl = lifetimesOf(client, deps.lifetimes).accessToken.seconds;
+  const at = await deps.minter.accessToken({
     sub: t.sub,
     grantId: t.grantId,
     clientId: client.clientId,
@@ -43,14 +43,14 @@ export async function issueAccessToken(
 }
 
 export async function issueUserTokens(
-  ctx: ServerContext,
+  deps: IssueDeps,
   client: Client,
   grant: Grant,
   user: User,
   scope: string,
   opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string } },
 ): Promise<TokenResponse> {
-  const { at, ttl } = await issueAccessToken(ctx, client, {
+  const { at, ttl } = await issueAccessToken(deps, client, {
     sub: user.id,
     scope,
     grantId: grant.id,
@@ -58,19 +58,19 @@ export async function issueUserTokens(
   });
   const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
   if (hasScope(scope, 'openid')) {
-    response.id_token = await ctx.minter.idToken({
+    response.id_token = await deps.minter.idToken({
       sub: user.id,
       clientId: client.clientId,
       nonce: opts.nonce,
       authTime: grant.authTime,
       sid: grant.sessionHash ? grant.sessionHash.slice(0, 22) : null,
       accessToken: at.token,
-      ttlSec: ctx.config.idTokenTtlSec,
+      ttlSec: lifetimesOf(client, deps.lifetimes).idToken.seconds,
       claims: claimsFor(user, scope),
     });
   }
   const refresh = opts.refresh ?? (mayRefresh(client, grant.scope) ? 'new' : undefined);
-  if (refresh === 'new') response.refresh_token = await issueRefreshToken(ctx, client, grant, user);
+  if (refresh === 'new') response.refresh_token = await issueRefreshToken(deps, client, grant, user);
   else if (refresh !== undefined && refresh !== 'none') response.refresh_token = refresh.keep;
   return response;
 }
@@ -81,17 +81,16 @@ export const mayRefresh = (client: Client, grantScope: string): boolean =>
 
 /** An opaque token of 256 random bits, stored as a hash, in the grant's family. */
 export async function issueRefreshToken(
-  ctx: ServerContext,
+  deps: IssueDeps,
   client: Client,
   grant: Grant,
   user: User,
 ): Promise<string> {
   const token = randomToken(32);
-  const now = ctx.clock.now();
-  const absolute = (client.refreshTokenTtl ?? ctx.config.refreshTokenTtlSec) * 1000;
-  const idle = (client.refreshIdleTtl ?? ctx.config.refreshIdleTtlSec) * 1000;
-  const familyEnd = grant.createdAt + absolute;
-  await ctx.storage.refreshTokens.insert({
+  const now = deps.clock.now();
+  const lifetimes = lifetimesOf(client, deps.lifetimes);
+  const familyEnd = grant.createdAt + lifetimes.refreshToken.seconds * 1000;
+  await deps.stores.refreshTokens.insert({
     hash: sha256(token),
     grantId: grant.id,
     clientId: client.clientId,
@@ -99,7 +98,7 @@ export async function issueRefreshToken(
     scope: grant.scope,
     createdAt: now,
     expiresAt: familyEnd,
-    idleExpiresAt: Math.min(familyEnd, now + idle),
+    idleExpiresAt: Math.min(familyEnd, now + lifetimes.refreshIdle.seconds * 1000),
     consumedAt: null,
     successor: null,
     graceUntil: null,

@@ -1,0 +1,51 @@
+/**
+ * POST /interaction/:id/consent: the user's Allow or Deny for the signed-in interaction. Deny
+ * answers the client with access_denied; Allow saves the consent and answers with a code. Both
+ * complete the interaction first, so that of two racing posts only one takes effect.
+ */
+import type { RouteHandlerMethod } from 'fastify';
+import type { ServerContext } from '../../../context.js';
+import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
+import { respondWithCode } from '../../authorize-flow.js';
+import { sendAuthorizationError } from '../../respond.js';
+import { checkPost, complete, expired, interactionSession, load } from './load.js';
+
+export function postConsent(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
+    const l = await load(ctx, req);
+    const params = checkPost(req, l);
+    const s = await interactionSession(ctx, req, l);
+    if (!s) throw expired();
+    const decision = params.get('decision');
+    if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
+    if (decision === 'deny') {
+      await complete(ctx, l);
+      await ctx.audit.record('consent_denied', {
+        clientId: l.client.clientId,
+        userId: s.user.id,
+        ip: req.ip,
+      });
+      return sendAuthorizationError(
+        ctx,
+        reply,
+        l.request,
+        new OAuthError('access_denied', 'The user denied the request.'),
+      );
+    }
+    // Completed first: a racing Deny that won leaves no consent behind.
+    await complete(ctx, l);
+    await ctx.storage.consents.save({
+      userId: s.user.id,
+      clientId: l.client.clientId,
+      scope: l.request.scopes.join(' '),
+      createdAt: ctx.clock.now(),
+    });
+    await ctx.audit.record('consent_granted', {
+      clientId: l.client.clientId,
+      userId: s.user.id,
+      ip: req.ip,
+      detail: { scope: l.request.scopes.join(' ') },
+    });
+    return respondWithCode(ctx, reply, l.request, s);
+  };
+}

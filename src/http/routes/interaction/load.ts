@@ -1,0 +1,126 @@
+/**
+ * What the interaction handlers share: loading the pending interaction of `/interaction/:id`
+ * (unknown, used or expired → "expired"; another browser's → 403), checking a form post's CSRF
+ * token, completing the interaction exactly once, finding the session it was signed in with,
+ * and rendering the sign-in and consent pages.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../../../context.js';
+import { safeEqual } from '../../../crypto.js';
+import type { AuthorizationRequest } from '../../../protocol/authorize/index.js';
+import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
+import { type Params, readParams } from '../../../protocol/params.js';
+import type { Client, Interaction } from '../../../storage/types.js';
+import { consentPage, loginPage } from '../../../ui/pages.js';
+import { isForm } from '../../form.js';
+import { sendHtml } from '../../respond.js';
+import { type ActiveSession, cookieValue, currentSession, INTERACTION_COOKIE } from '../../session.js';
+
+const ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** A pending interaction with the authorization request and the application it is for. */
+export interface Loaded {
+  interaction: Interaction;
+  request: AuthorizationRequest;
+  client: Client;
+}
+
+export const expired = () =>
+  new OAuthError(
+    'invalid_request',
+    'This sign-in page has expired or was already used. Go back to the application and start again.',
+  );
+
+/** The interaction of the route's `:id`, still pending and bound to this browser. */
+export async function load(ctx: ServerContext, req: FastifyRequest): Promise<Loaded> {
+  const id = (req.params as { id?: string }).id ?? '';
+  if (!ID.test(id)) throw expired();
+  const interaction = await ctx.storage.interactions.get(id);
+  if (!interaction || interaction.completedAt !== null || interaction.expiresAt <= ctx.clock.now())
+    throw expired();
+  // Bound to the browser that started it.
+  const cookie = cookieValue(req, INTERACTION_COOKIE);
+  if (cookie === undefined || !safeEqual(cookie, id)) {
+    throw new OAuthError(
+      'invalid_request',
+      'This sign-in page belongs to another browser window. Go back to the application and start again.',
+      {
+        status: 403,
+      },
+    );
+  }
+  const client = await ctx.storage.clients.get(interaction.clientId);
+  if (!client) throw expired();
+  return { interaction, request: JSON.parse(interaction.request) as AuthorizationRequest, client };
+}
+
+/** The form of a POST, once its CSRF token matches the interaction's. */
+export function checkPost(req: FastifyRequest, loaded: Loaded): Params {
+  if (!isForm(req)) throw invalidRequest('The form could not be read.');
+  const params = readParams(req.body);
+  const csrf = params.get('csrf');
+  if (params.duplicated.includes('csrf') || csrf === undefined || !safeEqual(csrf, loaded.interaction.csrf)) {
+    throw new OAuthError(
+      'invalid_request',
+      'The form was not submitted from the sign-in page (CSRF check failed). Go back to the application and start again.',
+      {
+        status: 403,
+      },
+    );
+  }
+  return params;
+}
+
+const paths = (id: string) => ({
+  login: `/interaction/${id}/login`,
+  consent: `/interaction/${id}/consent`,
+  cancel: `/interaction/${id}/cancel`,
+});
+
+export const renderLogin = (
+  reply: FastifyReply,
+  l: Loaded,
+  status: number,
+  opts: { username?: string; error?: string } = {},
+) =>
+  sendHtml(
+    reply,
+    status,
+    loginPage({
+      action: paths(l.interaction.id).login,
+      cancelAction: paths(l.interaction.id).cancel,
+      csrf: l.interaction.csrf,
+      clientName: l.client.name,
+      username: opts.username ?? l.request.loginHint ?? undefined,
+      ...(opts.error ? { error: opts.error } : {}),
+    }),
+  );
+
+export const renderConsent = (reply: FastifyReply, l: Loaded, username: string) =>
+  sendHtml(
+    reply,
+    200,
+    consentPage({
+      action: paths(l.interaction.id).consent,
+      csrf: l.interaction.csrf,
+      clientName: l.client.name,
+      username,
+      scopes: l.request.scopes,
+    }),
+  );
+
+/** Completes the interaction exactly once (a racing or replayed post gets an error page). */
+export async function complete(ctx: ServerContext, l: Loaded): Promise<void> {
+  if (!(await ctx.storage.interactions.complete(l.interaction.id, ctx.clock.now()))) throw expired();
+}
+
+/** The session the interaction was signed in with, if this browser still holds it. */
+export async function interactionSession(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  l: Loaded,
+): Promise<ActiveSession | undefined> {
+  const s = await currentSession(ctx, req);
+  if (!s || l.interaction.userId === null || s.session.idHash !== l.interaction.sessionHash) return undefined;
+  return s;
+}

@@ -1,0 +1,71 @@
+/**
+ * The audit log's recorder: every event (who did what, when, from where) is written through
+ * Audit.record, and whoever needs to know (metrics) listens with onRecorded. Sign-in, grants,
+ * the admin services and the console all record here; src/admin/audit.ts has the views.
+ */
+import type { Clock } from '../clock.js';
+import { randomToken } from '../crypto.js';
+import type { AuditEvent, AuditStore } from '../storage/types.js';
+
+export type AuditType =
+  | 'login_success'
+  | 'login_failure'
+  | 'login_throttled'
+  | 'consent_granted'
+  | 'consent_denied'
+  | 'code_reuse_detected'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'client_created'
+  | 'client_updated'
+  | 'client_deleted'
+  | 'client_secret_rotated'
+  | 'user_created'
+  | 'user_password_set'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'user_admin_granted'
+  | 'user_admin_revoked'
+  | 'key_rotated'
+  | 'keys_encrypted';
+
+export interface AuditInput {
+  clientId?: string | null;
+  userId?: string | null;
+  ip?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export class Audit {
+  readonly #listeners = new Set<(event: AuditEvent) => void>();
+  constructor(
+    private readonly store: AuditStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Calls `listener` with every event once it is stored (metrics count them); returns an unsubscribe. */
+  onRecorded(listener: (event: AuditEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async record(type: AuditType, input: AuditInput = {}): Promise<void> {
+    const at = this.clock.now();
+    const event: AuditEvent = {
+      // Sortable by time, unique by the random tail.
+      id: `${at.toString().padStart(15, '0')}-${randomToken(9)}`,
+      at,
+      type,
+      clientId: input.clientId ?? null,
+      userId: input.userId ?? null,
+      ip: input.ip ?? null,
+      detail: input.detail ?? null,
+    };
+    await this.store.record(event);
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  list(opts?: Parameters<AuditStore['list']>[0]) {
+    return this.store.list(opts);
+  }
+}
