@@ -10,6 +10,8 @@
  * 33 s: still at least key cache + max-age + 30 s (the rule), with 1 s to spare. A second server
  * with the old defaults (delay 10 s, max-age 60 s, key cache 5 s) runs alongside as the control:
  * there the same verifiers refuse tokens of the new key.
+ *
+ * @slow: waits about 40 s in real time (the verifiers' cool-downs run on the wall clock).
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';

@@ -1,0 +1,71 @@
+/**
+ * Sign-in throttling over HTTP: parallel wrong passwords check at most the limit, and successful
+ * sign-ins never count against the IP.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Browser, formOf } from '../helpers/browser.js';
+import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('sign-in throttle', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+    await createUser(server);
+  });
+  after(() => server.cleanup());
+
+  const openSignIn = async (clientId: string, redirectUri: string) => {
+    const browser = new Browser(server.url);
+    const qs = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const start = await browser.get(`/authorize?${qs}`);
+    const page = await browser.get(start.location!);
+    const { csrf, actions } = formOf(page.body);
+    return { browser, csrf, actions };
+  };
+
+  it('25 parallel wrong passwords check at most 5 passwords; the rest are throttled', async () => {
+    await createUser(server, 'gina');
+    const app = await createClient(server);
+    const s = await openSignIn(app.clientId, app.redirectUri);
+    const login = s.actions.find((a) => a.endsWith('/login'))!;
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        s.browser.post(login, { csrf: s.csrf, username: 'gina', password: `bad-${i}` }),
+      ),
+    );
+    const checked = results.filter((r) => r.status === 401).length;
+    const throttled = results.filter((r) => r.status === 429).length;
+    assert.ok(checked <= 5, `at most 5 password checks, got ${checked}`);
+    assert.equal(checked + throttled, 25);
+    // The right password is refused while locked, and accepted after the lock.
+    assert.equal(
+      (await s.browser.post(login, { csrf: s.csrf, username: 'gina', password: PASSWORD })).status,
+      429,
+    );
+    server.clock.advanceSeconds(301);
+    assert.equal(
+      (await s.browser.post(login, { csrf: s.csrf, username: 'gina', password: PASSWORD })).status,
+      303,
+    );
+  });
+
+  it('successful sign-ins do not count against the IP', async () => {
+    const app = await createClient(server);
+    for (let i = 0; i < 35; i++) {
+      const s = await openSignIn(app.clientId, app.redirectUri);
+      const r = await s.browser.post(s.actions.find((a) => a.endsWith('/login'))!, {
+        csrf: s.csrf,
+        username: 'alice',
+        password: PASSWORD,
+      });
+      assert.equal(r.status, 303, `sign-in ${i}`);
+    }
+  });
+});
