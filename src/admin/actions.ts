@@ -4,10 +4,20 @@
  * `detail.via` naming the door ('cli', 'api' or 'console') and `detail.admin` the person.
  */
 
-import type { ServerContext } from '../context.js';
-import type { Client, User } from '../storage/types.js';
-import type { ClientSettingsPatch, NewClientInput } from './clients.js';
-import { UserInputError } from './users.js';
+import type { Clock } from '../clock.js';
+import type { AuditInput, AuditType } from '../ops/audit-log.js';
+import type { Client, ClientStore, GrantStore, User, UserStore } from '../storage/types.js';
+import type { ClientAdmin, ClientSettingsPatch, NewClientInput } from './clients.js';
+import { type UserAdmin, UserInputError } from './users.js';
+
+/** What the admin operations use (the server context has all of it). */
+export interface AdminDeps {
+  clients: ClientAdmin;
+  users: UserAdmin;
+  audit: { record(type: AuditType, input?: AuditInput): Promise<void> };
+  clock: Clock;
+  storage: { clients: ClientStore; users: UserStore; grants: GrantStore };
+}
 
 export interface Actor {
   via: 'cli' | 'api' | 'console';
@@ -19,7 +29,7 @@ export interface Actor {
 const who = (a: Actor) => ({ via: a.via, ...(a.admin !== undefined ? { admin: a.admin } : {}) });
 
 export class AdminActions {
-  constructor(private readonly ctx: ServerContext) {}
+  constructor(private readonly ctx: AdminDeps) {}
 
   async createClient(actor: Actor, input: NewClientInput): Promise<{ client: Client; secret?: string }> {
     const r = await this.ctx.clients.create(input);

@@ -9,7 +9,38 @@
  */
 import { DURATION_HINT, formatDuration, parseDuration } from '../duration.js';
 import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
-import type { ClientSettingsPatch, NewClientInput } from './clients.js';
+
+/** A new application's settings, as read (ClientAdmin.create checks the rest). */
+export interface NewClientInput {
+  name: string;
+  type: ClientType;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  consent?: ConsentSetting;
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  requirePkce?: boolean;
+  refreshTokens?: boolean;
+  /** API scopes a service application may request (client credentials). */
+  allowedScopes?: string[];
+  /** Refresh-token reuse grace, 0–60 s (0 = off); absent or null follows the server default. */
+  refreshGrace?: number | null;
+  clientId?: string;
+}
+
+/** The settings to change, as read (ClientAdmin.update checks the rest). */
+export interface ClientSettingsPatch {
+  name?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  consent?: ConsentSetting;
+  accessTokenTtl?: number | null;
+  refreshTokenTtl?: number | null;
+  refreshIdleTtl?: number | null;
+  /** 0–60 s (0 = off); null goes back to the server default (LATCHKEY_REFRESH_GRACE). */
+  refreshGrace?: number | null;
+  refreshTokens?: boolean;
+  allowedScopes?: string[];
+}
 
 export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
 const CONSENT: readonly ConsentSetting[] = ['none', 'required'];

@@ -19,7 +19,9 @@ import {
 } from '../tokens/lifetimes.js';
 import {
   CLIENT_TYPES,
+  type ClientSettingsPatch,
   NAME_MESSAGE,
+  type NewClientInput,
   TIME_SETTINGS,
   type TimeSetting,
   timeMessage,
@@ -31,35 +33,7 @@ export class ClientInputError extends Error {
   override name = 'ClientInputError';
 }
 
-export interface NewClientInput {
-  name: string;
-  type: ClientType;
-  redirectUris?: string[];
-  postLogoutRedirectUris?: string[];
-  consent?: ConsentSetting;
-  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
-  requirePkce?: boolean;
-  refreshTokens?: boolean;
-  /** API scopes a service application may request (client credentials). */
-  allowedScopes?: string[];
-  /** Refresh-token reuse grace, 0–60 s (0 = off); absent or null follows the server default. */
-  refreshGrace?: number | null;
-  clientId?: string;
-}
-
-export interface ClientSettingsPatch {
-  name?: string;
-  redirectUris?: string[];
-  postLogoutRedirectUris?: string[];
-  consent?: ConsentSetting;
-  accessTokenTtl?: number | null;
-  refreshTokenTtl?: number | null;
-  refreshIdleTtl?: number | null;
-  /** 0–60 s (0 = off); null goes back to the server default (LATCHKEY_REFRESH_GRACE). */
-  refreshGrace?: number | null;
-  refreshTokens?: boolean;
-  allowedScopes?: string[];
-}
+export type { ClientSettingsPatch, NewClientInput };
 
 /**
  * API scopes (RFC 6749 §3.3 syntax) for service applications; the OpenID Connect user scopes

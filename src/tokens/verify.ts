@@ -3,25 +3,36 @@
  * with jose against our own published keys. The resource-server SDK has its own fast path.
  */
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
-import type { ServerContext } from '../context.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { AccessTokenStore, ClientStore } from '../storage/types.js';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from './clock-rules.js';
 import { grantIdOfJti } from './jti.js';
+import type { KeyManager } from './keys.js';
 
 export interface VerifiedAccessToken {
   payload: JWTPayload & { client_id: string; scope: string; jti: string; sub: string };
   revoked: boolean;
 }
 
+/** What verification uses (the server context has all of it). */
+export interface VerifyDeps {
+  keys: Pick<KeyManager, 'jwks'>;
+  config: Pick<Config, 'issuer' | 'audience'>;
+  clock: Clock;
+  storage: { accessTokens: Pick<AccessTokenStore, 'isRevoked'>; clients: Pick<ClientStore, 'get'> };
+}
+
 const looksLikeJwt = (t: string) =>
   /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(t) && t.length < 8192;
 
-async function keySet(ctx: ServerContext) {
+async function keySet(ctx: VerifyDeps) {
   return createLocalJWKSet((await ctx.keys.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
 }
 
 /** Returns undefined for anything not a valid, unexpired access token of ours. */
 export async function verifyAccessToken(
-  ctx: ServerContext,
+  ctx: VerifyDeps,
   token: string,
 ): Promise<VerifiedAccessToken | undefined> {
   if (!looksLikeJwt(token)) return undefined;
@@ -55,7 +66,7 @@ export async function verifyAccessToken(
 }
 
 /** OIDC RP-Initiated Logout §2: id_token_hint is accepted expired, but signature and issuer are checked. */
-export async function verifyIdTokenHint(ctx: ServerContext, token: string): Promise<JWTPayload | undefined> {
+export async function verifyIdTokenHint(ctx: VerifyDeps, token: string): Promise<JWTPayload | undefined> {
   if (!looksLikeJwt(token)) return undefined;
   try {
     const { payload, protectedHeader } = await jwtVerify(token, await keySet(ctx), {
