@@ -3,14 +3,7 @@ import type { Clock } from '../clock.js';
 import { randomIdentifier, randomToken, sha256 } from '../crypto.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
-import type {
-  Client,
-  ClientStore,
-  ClientType,
-  ConsentSetting,
-  GrantType,
-  TokenEndpointAuthMethod,
-} from '../storage/types.js';
+import type { Client, ClientStore, ClientType, GrantType } from '../storage/types.js';
 import {
   type ClientLifetimeSettings,
   type LifetimeDefaults,
