@@ -5,6 +5,13 @@ export const REDIRECT_URI = 'http://127.0.0.1/callback';
 export const USERNAME = 'bench';
 export const PASSWORD = 'bench-password-0123456789';
 
+/**
+ * The benchmark's people: `bench-0` … `bench-(n-1)`, all with PASSWORD. Every load worker is its
+ * own person with its own browser session (bench/README.md, How we measure).
+ */
+export const userName = (i: number): string => `bench-${i}`;
+export const USER_NAME_PATTERN = /^bench-\d{1,6}$/;
+
 export const b64url = (buf: Buffer): string => buf.toString('base64url');
 export const random = (bytes = 16): string => b64url(randomBytes(bytes));
 export const s256 = (verifier: string): string => b64url(createHash('sha256').update(verifier).digest());

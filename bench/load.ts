@@ -3,12 +3,17 @@
  * `concurrency` workers loop over one scenario; iterations that start during the warm-up are not
  * recorded. Prints one JSON line (LoadResult) on stdout.
  *
- *   flow    — GET /authorize with an existing browser session (→ 302/303 with a code), then
- *             POST /token (code + verifier → access and ID tokens). Fresh verifier/state/nonce each time.
+ *   flow    — GET /authorize with a signed-in person's browser session (→ 302/303 with a code),
+ *             then POST /token (code + verifier → access and ID tokens). Fresh verifier/state/nonce
+ *             each time.
  *   refresh — each worker gets a refresh token through one flow (scope openid offline_access), then
  *             loops grant_type=refresh_token, always using the rotated token.
  *   signin  — a browser without a session: GET /authorize → sign-in page → POST the form
  *             (argon2id on the server) → redirects until the client gets its code.
+ *
+ * People: `target.sessions` holds one browser session per person (signed in beforehand). Worker w
+ * of C takes the people w, w + C, w + 2C, … in turn, so no person is in two requests at once and,
+ * with more people than workers (200 over 16 connections), each worker cycles over its own.
  *
  * Usage: tsx bench/load.ts '<json LoadConfig>'
  */
@@ -22,7 +27,7 @@ import {
   REDIRECT_URI,
   random,
   s256,
-  USERNAME,
+  userName,
 } from './lib.js';
 
 export interface LoadTarget {
@@ -30,8 +35,8 @@ export interface LoadTarget {
   authorizationEndpoint: string;
   tokenEndpoint: string;
   clientId: string;
-  /** Cookie header of a signed-in browser session. */
-  sessionCookie: string;
+  /** Cookie headers of signed-in browser sessions, one per person (bench-0 … bench-N-1). */
+  sessions: string[];
 }
 
 export interface LoadConfig {
@@ -143,11 +148,11 @@ async function token(form: Record<string, string>): Promise<Tokens> {
 const steps = { authorize: new Latencies(), token: new Latencies() };
 const keptTokens: string[] = [];
 
-/** One full flow with the shared session; step latencies recorded when `record`. */
-async function flow(scope: string, record: boolean): Promise<Tokens> {
+/** One full flow in a person's session; step latencies recorded when `record`. */
+async function flow(session: string, scope: string, record: boolean): Promise<Tokens> {
   const { path, verifier, state } = authorizeQuery(scope);
   const t0 = performance.now();
-  const res = await get(path, target.sessionCookie);
+  const res = await get(path, session);
   if (res.status !== 302 && res.status !== 303)
     throw new BenchError(`authorize ${res.status}: ${res.body.slice(0, 200)}`);
   const code = codeFrom(header(res.headers, 'location'), state);
@@ -168,8 +173,8 @@ async function flow(scope: string, record: boolean): Promise<Tokens> {
   return tokens;
 }
 
-/** Sign-in from a browser without a session, following redirects to the client. */
-async function signIn(): Promise<void> {
+/** Sign-in of `username` from a browser without a session, following redirects to the client. */
+async function signIn(username: string): Promise<void> {
   const jar = new CookieJar();
   const { path, state } = authorizeQuery('openid profile');
   let res = await get(path, jar.header());
@@ -191,11 +196,7 @@ async function signIn(): Promise<void> {
       const action = /<form[^>]*action="([^"]*login[^"]*)"/.exec(res.body)?.[1]?.replace(/&amp;/g, '&');
       if (!action) throw new BenchError('sign-in page without a login form');
       const csrf = /name="csrf" value="([^"]+)"/.exec(res.body)?.[1];
-      res = await postForm(
-        action,
-        { ...(csrf ? { csrf } : {}), username: USERNAME, password: PASSWORD },
-        jar.header(),
-      );
+      res = await postForm(action, { ...(csrf ? { csrf } : {}), username, password: PASSWORD }, jar.header());
       jar.store(res.headers['set-cookie']);
       signedIn = true;
     }
@@ -223,19 +224,29 @@ async function main(): Promise<void> {
     if (errors.length < 5) errors.push((err as Error).message ?? String(err));
   };
 
-  const worker = async () => {
+  const people = target.sessions.length;
+  if (people < config.concurrency) throw new Error(`${people} sessions for ${config.concurrency} workers`);
+  const worker = async (w: number) => {
     let refreshToken: string | undefined;
+    // This worker's people: w, w + C, w + 2C, … (below the number of sessions).
+    const mine = Array.from(
+      { length: Math.ceil((people - w) / config.concurrency) },
+      (_, k) => w + k * config.concurrency,
+    );
+    let turn = 0;
+    const nextPerson = () => mine[turn++ % mine.length]!;
     while (performance.now() < end) {
       const t0 = performance.now();
       const record = t0 >= measureFrom;
       try {
         if (config.scenario === 'flow') {
-          await flow('openid profile email', record);
+          await flow(target.sessions[nextPerson()]!, 'openid profile email', record);
         } else if (config.scenario === 'signin') {
-          await signIn();
+          await signIn(userName(nextPerson()));
         } else {
           if (!refreshToken) {
-            refreshToken = (await flow('openid offline_access', false)).refresh_token;
+            refreshToken = (await flow(target.sessions[nextPerson()]!, 'openid offline_access', false))
+              .refresh_token;
             if (!refreshToken) throw new BenchError('no refresh_token issued for offline_access');
             continue;
           }
@@ -253,7 +264,7 @@ async function main(): Promise<void> {
       }
     }
   };
-  await Promise.all(Array.from({ length: config.concurrency }, worker));
+  await Promise.all(Array.from({ length: config.concurrency }, (_, w) => worker(w)));
   clearTimeout(cpuTimer);
   const cpuAtEnd = cpuTimeMs(config.serverPid);
   await pool.close();

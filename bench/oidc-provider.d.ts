@@ -23,6 +23,8 @@ declare module 'oidc-provider' {
     find(id: string): Promise<BenchGrant | undefined>;
   }
   interface Configuration {
+    /** A class: `new adapter(modelName)` per model (Session, Grant, AccessToken, …). */
+    adapter?: new (model: string) => unknown;
     clients: Record<string, unknown>[];
     jwks: { keys: Record<string, unknown>[] };
     pkce: { required: () => boolean };

@@ -1,7 +1,8 @@
 /**
  * The peer for `npm run bench`: node-oidc-provider (v9) configured like Latchkey — PKCE required
  * (S256), RS256 ID tokens, one public client (token_endpoint_auth_method none), refresh tokens
- * with rotation for offline_access, its default in-memory store. devInteractions are off; a
+ * with rotation for offline_access, an in-memory store without its default's 1,000-entry limit
+ * (bench/peer-memory-adapter.ts). devInteractions are off; a
  * minimal sign-in page checks the password with argon2id at the same cost as Latchkey
  * (m=19 MiB, t=2, p=1) so the sign-in figures compare like with like.
  *
@@ -11,7 +12,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { verify } from '@node-rs/argon2';
 import Provider from 'oidc-provider';
-import { REDIRECT_URI, USERNAME } from './lib.js';
+import { REDIRECT_URI, USER_NAME_PATTERN } from './lib.js';
+import { UnboundedMemoryAdapter } from './peer-memory-adapter.js';
 
 const port = Number(process.env.BENCH_PORT);
 const jwk = JSON.parse(process.env.BENCH_JWK ?? 'null') as Record<string, unknown> | null;
@@ -21,11 +23,12 @@ if (!port || !jwk || !passwordHash) {
   process.exit(2);
 }
 const issuer = `http://127.0.0.1:${port}`;
-const ACCOUNT = 'bench-account';
 const AUDIENCE = 'api://default';
 const jwtAccessTokens = process.env.BENCH_PEER_JWT === '1';
 
 const provider = new Provider(issuer, {
+  // Its own memory adapter keeps 1,000 entries and evicts the sessions of 200 people.
+  adapter: UnboundedMemoryAdapter,
   clients: [
     {
       client_id: 'bench',
@@ -71,9 +74,9 @@ const provider = new Provider(issuer, {
     claims: () => ({
       sub,
       name: 'Bench User',
-      preferred_username: USERNAME,
+      preferred_username: sub,
       updated_at: 1_700_000_000,
-      email: 'bench@example.com',
+      email: `${sub}@example.com`,
       email_verified: false,
     }),
   }),
@@ -121,14 +124,16 @@ async function interaction(req: IncomingMessage, res: ServerResponse, path: stri
   if (req.method === 'GET' && action === undefined) return html(res, 200, page(uid));
   if (req.method === 'POST' && action === 'login') {
     const form = await readBody(req);
+    // Every bench user (bench-0 … bench-N) has the same password, hashed once: one account each.
+    const username = form.get('username') ?? '';
     const ok =
-      form.get('username') === USERNAME &&
+      USER_NAME_PATTERN.test(username) &&
       (await verify(passwordHash, form.get('password') ?? '').catch(() => false));
     if (!ok) return html(res, 401, page(uid, 'Wrong username or password.'));
     const clientId = String(details.params.client_id);
     const grant = details.grantId
       ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId: ACCOUNT, clientId });
+      : new provider.Grant({ accountId: username, clientId });
     if (!grant) return html(res, 400, 'grant not found');
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
     if (jwtAccessTokens) grant.addResourceScope(AUDIENCE, 'api');
@@ -136,7 +141,7 @@ async function interaction(req: IncomingMessage, res: ServerResponse, path: stri
     return provider.interactionFinished(
       req,
       res,
-      { login: { accountId: ACCOUNT }, consent: { grantId } },
+      { login: { accountId: username }, consent: { grantId } },
       { mergeWithLastSubmission: false },
     );
   }

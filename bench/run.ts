@@ -2,8 +2,10 @@
  * `npm run bench` — Latchkey side by side with node-oidc-provider on loopback.
  *
  * Starts each server itself (Latchkey on a fresh SQLite file in a temporary folder, the peer from
- * bench/peer-oidc-provider.ts with its in-memory store), signs in once through each server's sign-in
- * page, then drives it with bench/load.ts in a separate process. Prints a table and writes
+ * bench/peer-oidc-provider.ts with its in-memory store), signs its people in through each server's
+ * sign-in page (one browser session per person: 200, or 48 with --quick), then drives it with
+ * bench/load.ts in a separate process: 16 workers, each its own person, and a second flow
+ * scenario with all the people cycling over the 16 connections. Prints a table and writes
  * bench/results.json. See bench/README.md for what each figure means.
  *
  *   npm run bench                  full run (about 2 minutes): Latchkey, the peer with its default
@@ -23,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hash } from '@node-rs/argon2';
 import { exportJWK, generateKeyPair } from 'jose';
-import { CookieJar, type LoadResult, PASSWORD, REDIRECT_URI, random, s256, USERNAME } from './lib.js';
+import { CookieJar, type LoadResult, PASSWORD, REDIRECT_URI, random, s256, userName } from './lib.js';
 import type { LoadConfig, LoadTarget } from './load.js';
 import type { VerifyResult } from './verify.js';
 
@@ -46,6 +48,14 @@ const TIMES = quick
   : { firstWarmup: 2, warmup: 2, flow: 10, refresh: 5, idleProbe: 4, signin: 6, verify: 3 };
 const CONCURRENCY = 16;
 const PROBE_CONCURRENCY = 2;
+/**
+ * The people of the second flow scenario: more than the connections, each with a session, as a
+ * server meets them (each of the 16 workers cycles over its own 12 or 13). Every scenario has
+ * one person per worker at least (bench/README.md, How we measure).
+ */
+const PEOPLE = quick ? 48 : 200;
+/** Sign-ins run this many at a time while the sessions are made (before any measurement). */
+const SIGN_IN_PARALLEL = 4;
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -212,7 +222,12 @@ function load(config: LoadConfig): Promise<LoadResult> {
 // ---------------------------------------------------------------------------------------------
 // Signing in once through the HTML form, as a browser would.
 
-async function signInOnce(origin: string, authorizationEndpoint: string, clientId: string): Promise<string> {
+async function signInOnce(
+  origin: string,
+  authorizationEndpoint: string,
+  clientId: string,
+  username: string,
+): Promise<string> {
   const jar = new CookieJar();
   const verifier = random(32);
   const state = random(12);
@@ -263,7 +278,7 @@ async function signInOnce(origin: string, authorizationEndpoint: string, clientI
       method = 'POST';
       body = new URLSearchParams({
         ...(csrf ? { csrf } : {}),
-        username: USERNAME,
+        username,
         password: PASSWORD,
       }).toString();
       continue;
@@ -271,6 +286,23 @@ async function signInOnce(origin: string, authorizationEndpoint: string, clientI
     throw new Error(`sign-in failed at step ${hop}: ${res.status} ${text.slice(0, 300)}`);
   }
   throw new Error('sign-in did not reach the client');
+}
+
+/** Signs in bench-0 … bench-(count-1), SIGN_IN_PARALLEL at a time: one session cookie each. */
+async function signInPeople(
+  origin: string,
+  authorizationEndpoint: string,
+  clientId: string,
+  count: number,
+): Promise<string[]> {
+  const sessions: string[] = new Array(count);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++)
+      sessions[i] = await signInOnce(origin, authorizationEndpoint, clientId, userName(i));
+  };
+  await Promise.all(Array.from({ length: SIGN_IN_PARALLEL }, lane));
+  return sessions;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,6 +313,8 @@ interface ServerFigures {
   runAs: string;
   coldStartMs: number;
   flow: LoadResult;
+  /** The same flow with PEOPLE people over CONCURRENCY connections. */
+  flowManyPeople: LoadResult | null;
   refresh: LoadResult | null;
   refreshNote?: string;
   tokenIdle: LoadResult | null;
@@ -314,17 +348,21 @@ async function measure(
     const discovery = (await (
       await fetch(`${started.base}/.well-known/openid-configuration`)
     ).json()) as Discovery;
-    const sessionCookie = await signInOnce(started.base, discovery.authorization_endpoint, clientId);
-    const target: LoadTarget = {
+    const people = profile ? CONCURRENCY : PEOPLE;
+    const signInStart = performance.now();
+    const sessions = await signInPeople(started.base, discovery.authorization_endpoint, clientId, people);
+    log(`   ${people} people signed in, ${Math.round(performance.now() - signInStart)} ms`);
+    const targetOf = (n: number): LoadTarget => ({
       origin: started.base,
       authorizationEndpoint: discovery.authorization_endpoint,
       tokenEndpoint: discovery.token_endpoint,
       clientId,
-      sessionCookie,
-    };
+      sessions: sessions.slice(0, n),
+    });
+    const target = targetOf(CONCURRENCY);
     const base = { target, warmupSeconds: TIMES.warmup, serverPid: started.child.pid };
 
-    log(`   full PKCE flow, ${CONCURRENCY} users, ${TIMES.flow} s …`);
+    log(`   full PKCE flow, ${CONCURRENCY} people, one each per connection, ${TIMES.flow} s …`);
     const flow = await load({
       ...base,
       warmupSeconds: TIMES.firstWarmup,
@@ -333,6 +371,18 @@ async function measure(
       seconds: TIMES.flow,
       keepTokens: 64,
     });
+
+    let flowManyPeople: LoadResult | null = null;
+    if (!profile) {
+      log(`   full PKCE flow, ${people} people over ${CONCURRENCY} connections, ${TIMES.flow} s …`);
+      flowManyPeople = await load({
+        ...base,
+        target: targetOf(people),
+        scenario: 'flow',
+        concurrency: CONCURRENCY,
+        seconds: TIMES.flow,
+      });
+    }
 
     let refresh: LoadResult | null = null;
     let refreshNote: string | undefined;
@@ -409,6 +459,7 @@ async function measure(
       runAs: entry.how,
       coldStartMs: started.coldStartMs,
       flow,
+      flowManyPeople,
       refresh,
       ...(refreshNote ? { refreshNote } : {}),
       tokenIdle,
@@ -449,8 +500,9 @@ async function latchkey(
       '--json',
     ]),
   ) as { client_id: string };
-  await cli(['users', 'create', '--username', USERNAME, '--password-stdin', '--json'], PASSWORD);
   await cli(['migrate']);
+  // The people, through the project's user service (one argon2 hash shared: bench/seed-users.ts).
+  await run(['--import', 'tsx', join(ROOT, 'bench/seed-users.ts'), JSON.stringify({ db, count: PEOPLE })]);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profileDir = join(BUILD, 'profile');
@@ -512,22 +564,25 @@ type Pick = (f: ServerFigures) => number | null | undefined;
 type Row = [string, Pick, 'higher' | 'lower'];
 
 const ROWS: Row[] = [
-  ['full PKCE flows/s (16 users)', (f) => f.flow.perSecond, 'higher'],
+  ['full PKCE flows/s (16 people)', (f) => f.flow.perSecond, 'higher'],
   ['  flow p50 ms', (f) => f.flow.p50, 'lower'],
   ['  flow p99 ms', (f) => f.flow.p99, 'lower'],
   ['  flow errors', (f) => f.flow.errors, 'lower'],
   ['  server CPU ms per flow', (f) => f.flow.serverCpuMsPerIteration, 'lower'],
   ['  /authorize p50 ms', (f) => f.flow.steps['authorize']?.p50, 'lower'],
   ['  /token p50 ms', (f) => f.flow.steps['token']?.p50, 'lower'],
-  ['refresh grants/s (16 users)', (f) => f.refresh?.perSecond, 'higher'],
+  [`full PKCE flows/s (${PEOPLE} people)`, (f) => f.flowManyPeople?.perSecond, 'higher'],
+  ['  flow p99 ms', (f) => f.flowManyPeople?.p99, 'lower'],
+  ['  server CPU ms per flow', (f) => f.flowManyPeople?.serverCpuMsPerIteration, 'lower'],
+  ['refresh grants/s (16 people)', (f) => f.refresh?.perSecond, 'higher'],
   ['  refresh p50 ms', (f) => f.refresh?.p50, 'lower'],
   ['  refresh p99 ms', (f) => f.refresh?.p99, 'lower'],
   ['  server CPU ms per refresh', (f) => f.refresh?.serverCpuMsPerIteration, 'lower'],
   ['  refresh errors', (f) => f.refresh?.errors, 'lower'],
-  ['sign-ins/s (argon2id, 16 users)', (f) => f.signin?.perSecond, 'higher'],
+  ['sign-ins/s (argon2id, 16 people)', (f) => f.signin?.perSecond, 'higher'],
   ['  sign-in p50 ms', (f) => f.signin?.p50, 'lower'],
   ['  sign-in errors', (f) => f.signin?.errors, 'lower'],
-  ['/token p99 ms idle (2 users)', (f) => f.tokenIdle?.steps['token']?.p99, 'lower'],
+  ['/token p99 ms idle (2 people)', (f) => f.tokenIdle?.steps['token']?.p99, 'lower'],
   ['/token p99 ms during sign-ins', (f) => f.tokenDuringSignin?.steps['token']?.p99, 'lower'],
   ['resource verifications/s/core', (f) => f.verification?.perSecond, 'higher'],
   ['  raw RS256 verify/s/core', (f) => f.verification?.rawRs256PerSecond, 'higher'],
@@ -624,6 +679,7 @@ async function main(): Promise<number> {
   const results = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    people: { perWorker: 1, manyPeopleScenario: PEOPLE, connections: CONCURRENCY },
     seconds,
     machine: {
       cpus: availableParallelism(),
@@ -647,6 +703,7 @@ async function main(): Promise<number> {
     ratiosVsPeerJwtAccessTokens: pj
       ? {
           flowsPerSecond: ratio(l?.flow.perSecond, pj.flow.perSecond),
+          flowsPerSecondManyPeople: ratio(l?.flowManyPeople?.perSecond, pj.flowManyPeople?.perSecond),
           serverCpuPerFlow: ratio(l?.flow.serverCpuMsPerIteration, pj.flow.serverCpuMsPerIteration),
           refreshPerSecond: ratio(l?.refresh?.perSecond, pj.refresh?.perSecond),
           verificationPerSecond: ratio(l?.verification?.perSecond, pj.verification?.perSecond),
@@ -654,6 +711,7 @@ async function main(): Promise<number> {
       : null,
     ratios: {
       flowsPerSecond: ratio(l?.flow.perSecond, p?.flow.perSecond),
+      flowsPerSecondManyPeople: ratio(l?.flowManyPeople?.perSecond, p?.flowManyPeople?.perSecond),
       flowP50: ratio(l?.flow.p50, p?.flow.p50),
       flowP99: ratio(l?.flow.p99, p?.flow.p99),
       serverCpuPerFlow: ratio(l?.flow.serverCpuMsPerIteration, p?.flow.serverCpuMsPerIteration),
@@ -673,13 +731,17 @@ async function main(): Promise<number> {
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nbench/results.json written (${seconds} s)\n`);
   const errors = [l, p, pj, le].reduce(
-    (n, f) => n + (f ? f.flow.errors + (f.refresh?.errors ?? 0) + (f.signin?.errors ?? 0) : 0),
+    (n, f) =>
+      n +
+      (f
+        ? f.flow.errors + (f.flowManyPeople?.errors ?? 0) + (f.refresh?.errors ?? 0) + (f.signin?.errors ?? 0)
+        : 0),
     0,
   );
   if (errors > 0) {
     log(`bench: ${errors} request errors; first ones:`);
     for (const f of [l, p, pj, le]) {
-      for (const r of [f?.flow, f?.refresh, f?.signin]) {
+      for (const r of [f?.flow, f?.flowManyPeople, f?.refresh, f?.signin]) {
         if (r?.firstErrors.length) log(`  ${f?.server} ${r.scenario}: ${r.firstErrors.join(' | ')}`);
       }
     }
