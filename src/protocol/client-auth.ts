@@ -6,7 +6,7 @@
 import { safeEqual, sha256 } from '../crypto.js';
 import type { Client } from '../storage/types.js';
 import { invalidClient, invalidRequest } from './errors.js';
-import type { Params } from './params.js';
+import { assertWellFormed, type Params } from './params.js';
 
 export interface AuthenticatedClient {
   client: Client;
@@ -35,11 +35,17 @@ function parseBasic(header: string): BasicCredentials {
   }
 }
 
+const CREDENTIALS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+
 export async function authenticateClient(
   params: Params,
   authorization: string | undefined,
   getClient: (id: string) => Promise<Client | undefined>,
 ): Promise<AuthenticatedClient> {
+  // RFC 6749 §3.2: no parameter twice. A credential the parser could not read (too long, not a
+  // string) is refused here too: dropped, it would make a public client's request look like
+  // one without a secret. Every caller checks this already; the rule lives where it decides.
+  assertWellFormed(params, CREDENTIALS);
   const bodyId = params.get('client_id');
   const bodySecret = params.get('client_secret');
   const hasBasic = authorization !== undefined && /^Basic\b/i.test(authorization);
@@ -77,7 +83,8 @@ export async function authenticateClient(
   if (!clientId) throw invalidClient('Client authentication failed: client_id is missing.');
   const client = await getClient(clientId);
   // One message for every failure, so callers cannot probe which client_ids exist.
-  const fail = () => invalidClient('Client authentication failed.', hasBasic ? 'Basic' : 'Basic');
+  // RFC 6749 §5.2: a 401 names the scheme the client may use (Basic) whichever it tried.
+  const fail = () => invalidClient('Client authentication failed.', 'Basic');
   if (!client) throw fail();
   if (client.tokenEndpointAuthMethod === 'none') {
     if (method !== 'none') throw fail();

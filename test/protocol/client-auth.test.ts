@@ -344,10 +344,25 @@ describe('oversized and repeated values', () => {
       /more than once/,
     );
   });
-  test('oversized values dropped by readParams never authenticate a confidential client', async () => {
+  test('authenticateClient itself refuses oversized or repeated credentials (invalid_request)', async () => {
     const long = 'x'.repeat(4097);
-    await refused(auth({ client_id: long }), 'invalid_client', /client_id is missing/);
-    await refused(auth({ client_id: postApp.clientId, client_secret: long }), 'invalid_client', FAILED);
+    await refused(auth({ client_id: long }), 'invalid_request', /client_id/);
+    await refused(
+      auth({ client_id: postApp.clientId, client_secret: long }),
+      'invalid_request',
+      /client_secret/,
+    );
+    // A public client with a secret the parser dropped is not a public client without one.
+    await refused(
+      auth({ client_id: publicApp.clientId, client_secret: long }),
+      'invalid_request',
+      /client_secret/,
+    );
+    await refused(
+      auth({ client_id: [publicApp.clientId, publicApp.clientId] }),
+      'invalid_request',
+      /more than once/,
+    );
   });
   test('oversized Basic credentials are refused like any others → invalid_client', async () => {
     await refused(auth({}, basic('i'.repeat(20_000), SECRET)), 'invalid_client', FAILED);
