@@ -24,7 +24,9 @@ declare module 'oidc-provider' {
   }
   interface Configuration {
     /** A class: `new adapter(modelName)` per model (Session, Grant, AccessToken, …). */
-    adapter?: new (model: string) => unknown;
+    adapter?: new (
+      model: string,
+    ) => unknown;
     clients: Record<string, unknown>[];
     jwks: { keys: Record<string, unknown>[] };
     pkce: { required: () => boolean };

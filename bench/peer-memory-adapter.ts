@@ -54,8 +54,8 @@ export class UnboundedMemoryAdapter {
       typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Number.POSITIVE_INFINITY;
     entries.set(key, { payload: { ...payload }, expiresAt });
     if (payload.grantId) {
-      let keys = byGrant.get(payload.grantId);
-      if (!keys) byGrant.set(payload.grantId, (keys = new Set()));
+      const keys = byGrant.get(payload.grantId) ?? new Set<string>();
+      byGrant.set(payload.grantId, keys);
       keys.add(key);
     }
     if (payload.uid) bySessionUid.set(payload.uid, id);

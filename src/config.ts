@@ -134,7 +134,12 @@ function bool(name: string, raw: unknown): boolean {
   throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)})`);
 }
 
-export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * How loadConfig reads one setting: `pick` its raw value (a flag, else its environment variable,
+ * where empty means unset), `label` names it in errors, `num`, `time` and `flag` read and check a
+ * number, a time and a boolean with their default.
+ */
+function settingReader(flags: ConfigInput, env: NodeJS.ProcessEnv) {
   const pick = (key: keyof Config): unknown => {
     if (flags[key] !== undefined) return flags[key];
     const envName = ENV[key];
@@ -159,7 +164,11 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     const raw = pick(key);
     return raw === undefined ? dflt : bool(label(key), raw);
   };
+  return { pick, label, num, time, flag };
+}
 
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const { pick, label, num, time, flag } = settingReader(flags, env);
   const port = num('port', 3000, 0, 65535);
   const issuerRaw = String(pick('issuer') ?? `http://localhost:${port}`);
   const issuer = validateIssuer(issuerRaw, label('issuer'));
@@ -198,6 +207,12 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
     shutdownGraceSec: time('shutdownGraceSec', 10, 0, 3600),
   };
+  checkConfig(cfg, label);
+  return cfg;
+}
+
+/** The checks a setting's type does not cover (names, token lengths) and those across settings. */
+function checkConfig(cfg: Config, label: (key: keyof Config) => string): void {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(
       `${label('logLevel')} must be one of fatal, error, warn, info, debug, trace, silent`,
@@ -230,7 +245,6 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (cfg.keyPublicationDelaySec < cfg.keyCacheSec) {
     throw new ConfigError(`${label('keyPublicationDelaySec')} must be at least ${label('keyCacheSec')}`);
   }
-  return cfg;
 }
 
 /**

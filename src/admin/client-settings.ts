@@ -162,35 +162,7 @@ export function parseClientSettings(
       fail(key, `unknown setting: ${key.slice(0, 40)} (known: ${fields.join(', ')})`);
   }
   const has = (field: string) => fields.includes(field) && input[field] !== undefined;
-
-  const oneOf = <T extends string>(field: string, values: readonly T[], message: string): T | undefined => {
-    const v = input[field];
-    return typeof v === 'string' && (values as readonly string[]).includes(v)
-      ? (v as T)
-      : fail(field, message);
-  };
-  const list = (field: string): string[] | undefined => {
-    const v = input[field];
-    const label = LABELS[field] ?? field;
-    if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string' && x.length <= 2048))
-      return fail(field, `${label} must be an array of strings`);
-    if (v.length > MAX_LIST) return fail(field, `at most ${MAX_LIST} ${label}`);
-    return v;
-  };
-  const bool = (field: string): boolean | undefined => {
-    const v = input[field];
-    return typeof v === 'boolean'
-      ? v
-      : fail(field, `${LABELS[field] ?? field} must be true or false (on or off)`);
-  };
-  const time = (t: TimeSetting): number | null | undefined => {
-    const v = input[t.field];
-    if (v === null) return null;
-    const sec = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : undefined;
-    if (sec === undefined || !Number.isInteger(sec) || sec < t.min || sec > t.max)
-      return fail(t.field, timeMessage(t));
-    return sec;
-  };
+  const { oneOf, list, bool, time } = fieldReaders(input, fail);
 
   const out: Record<string, unknown> = {};
   const set = (key: string, v: unknown) => {
@@ -228,4 +200,37 @@ export function parseClientSettings(
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: out as unknown as NewClientInput | ClientSettingsPatch };
+}
+
+/** parseClientSettings' field readers: the value, or undefined once `fail` has the error. */
+function fieldReaders(input: Record<string, unknown>, fail: (field: string, message: string) => undefined) {
+  const oneOf = <T extends string>(field: string, values: readonly T[], message: string): T | undefined => {
+    const v = input[field];
+    return typeof v === 'string' && (values as readonly string[]).includes(v)
+      ? (v as T)
+      : fail(field, message);
+  };
+  const list = (field: string): string[] | undefined => {
+    const v = input[field];
+    const label = LABELS[field] ?? field;
+    if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string' && x.length <= 2048))
+      return fail(field, `${label} must be an array of strings`);
+    if (v.length > MAX_LIST) return fail(field, `at most ${MAX_LIST} ${label}`);
+    return v;
+  };
+  const bool = (field: string): boolean | undefined => {
+    const v = input[field];
+    return typeof v === 'boolean'
+      ? v
+      : fail(field, `${LABELS[field] ?? field} must be true or false (on or off)`);
+  };
+  const time = (t: TimeSetting): number | null | undefined => {
+    const v = input[t.field];
+    if (v === null) return null;
+    const sec = typeof v === 'number' ? v : typeof v === 'string' ? parseDuration(v) : undefined;
+    if (sec === undefined || !Number.isInteger(sec) || sec < t.min || sec > t.max)
+      return fail(t.field, timeMessage(t));
+    return sec;
+  };
+  return { oneOf, list, bool, time };
 }

@@ -4,9 +4,11 @@
  * request as curl, and where the admin console is. Development only, and it says so.
  */
 import { randomBytes } from 'node:crypto';
-import { DEMO_CALLBACK_PATH } from '../demo/attempts.js';
+import type { ServerContext } from '../context.js';
+import { DEMO_CALLBACK_PATH, type DemoAttempts } from '../demo/attempts.js';
 import { tokenCurl } from '../http/routes/demo.js';
 import type { RunningServer } from '../server.js';
+import type { Client } from '../storage/types.js';
 
 export const DEMO_APP_NAME = 'Demo Native App';
 
@@ -21,6 +23,23 @@ export async function runDemo(server: RunningServer, out: (s: string) => void): 
   const lines: string[] = [];
   const say = (s: string) => lines.push(s);
 
+  const app = await ensureDemoData(ctx, callback, say);
+  if (app) sayHowToSignIn(ctx, attempts, app, callback, say);
+  say('');
+  say(`Admin console: ${ctx.config.issuer}/admin (an administrator signs in there; make one with`);
+  say("  echo 'a good password' | npx latchkey users create --username admin --password-stdin --admin)");
+  printBanner(ctx, lines, out);
+}
+
+/**
+ * The demo application: created with the demo user on an empty database, given this server's
+ * callback page if it lacks it, or none when the database holds other data.
+ */
+async function ensureDemoData(
+  ctx: ServerContext,
+  callback: string,
+  say: (s: string) => void,
+): Promise<Client | undefined> {
   const [clients, users] = await Promise.all([ctx.storage.clients.list(), ctx.storage.users.list()]);
   let app = clients.find((c) => c.name === DEMO_APP_NAME);
   if (clients.length === 0 && users.length === 0) {
@@ -65,40 +84,48 @@ export async function runDemo(server: RunningServer, out: (s: string) => void): 
   } else {
     say('The database is not empty and has no demo application, so no demo data was created.');
   }
+  return app;
+}
 
-  if (app) {
-    const attempt = attempts.start();
-    attempts.clientId = app.clientId;
-    const url = new URL(`${ctx.config.issuer}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: app.clientId,
-      redirect_uri: callback,
-      scope: 'openid profile email offline_access',
-      state: attempt.state,
-      nonce: attempt.nonce,
-      code_challenge: attempt.challenge,
-      code_challenge_method: 'S256',
-    }).toString();
-    say('');
-    say('1. Open this URL in a browser and sign in as demo:');
-    say(`  ${url.toString()}`);
-    say(`  code_verifier for the token exchange: ${attempt.verifier}`);
-    say(`2. Latchkey redirects to ${callback}, which shows the code, this exchange`);
-    say('   (CODE is the code it shows) and a button that does it:');
-    for (const l of tokenCurl({
-      issuer: ctx.config.issuer,
-      clientId: app.clientId,
-      code: 'CODE',
-      verifier: attempt.verifier,
-      redirectUri: callback,
-    }).split('\n'))
-      say(`  ${l}`);
-  }
+/** A fresh authorize URL with its code verifier, and the token request it leads to. */
+function sayHowToSignIn(
+  ctx: ServerContext,
+  attempts: DemoAttempts,
+  app: Client,
+  callback: string,
+  say: (s: string) => void,
+): void {
+  const attempt = attempts.start();
+  attempts.clientId = app.clientId;
+  const url = new URL(`${ctx.config.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: app.clientId,
+    redirect_uri: callback,
+    scope: 'openid profile email offline_access',
+    state: attempt.state,
+    nonce: attempt.nonce,
+    code_challenge: attempt.challenge,
+    code_challenge_method: 'S256',
+  }).toString();
   say('');
-  say(`Admin console: ${ctx.config.issuer}/admin (an administrator signs in there; make one with`);
-  say("  echo 'a good password' | npx latchkey users create --username admin --password-stdin --admin)");
+  say('1. Open this URL in a browser and sign in as demo:');
+  say(`  ${url.toString()}`);
+  say(`  code_verifier for the token exchange: ${attempt.verifier}`);
+  say(`2. Latchkey redirects to ${callback}, which shows the code, this exchange`);
+  say('   (CODE is the code it shows) and a button that does it:');
+  for (const l of tokenCurl({
+    issuer: ctx.config.issuer,
+    clientId: app.clientId,
+    code: 'CODE',
+    verifier: attempt.verifier,
+    redirectUri: callback,
+  }).split('\n'))
+    say(`  ${l}`);
+}
 
+/** The lines between two bars, under the development-only warning (louder off loopback). */
+function printBanner(ctx: ServerContext, lines: string[], out: (s: string) => void): void {
   const bar = '='.repeat(78);
   out(bar);
   out('DEMO MODE — demo data and an http issuer are for DEVELOPMENT ONLY. Never use --demo in production.');

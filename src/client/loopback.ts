@@ -45,7 +45,8 @@ function page(res: ServerResponse, status: number, title: string, text: string):
   res.end(body);
 }
 
-export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackReceiver> {
+/** The options, checked, with their defaults. */
+function checkOptions(opts: LoopbackOptions): { timeoutMs: number; path: string; port: number } {
   if (!opts || typeof opts.expectedState !== 'string' || opts.expectedState === '')
     throw invalidArgument('expectedState must be a non-empty string');
   const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
@@ -55,6 +56,23 @@ export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackRec
   if (!path.startsWith('/')) throw invalidArgument('path must start with "/"');
   const port = opts.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument('port must be 0–65535');
+  return { timeoutMs, path, port };
+}
+
+/** Why the wait failed when no callback came in time: only wrong ones (how many), or none. */
+function timeoutError(timeoutMs: number, mismatches: number): LatchkeyError {
+  return mismatches > 0
+    ? new LatchkeyError(
+        'LATCHKEY_STATE_MISMATCH',
+        `no callback with the expected state within ${Math.round(timeoutMs / 1000)} s (${mismatches} refused)`,
+      )
+    : new LatchkeyError('LATCHKEY_TIMEOUT', `no sign-in callback within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+// One closure on purpose: the request handler, the timer and close() share the receiver's state
+// (settled, mismatches, the pending wait), and which of them settles it first is the point.
+export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackReceiver> {
+  const { timeoutMs, path, port } = checkOptions(opts);
 
   let settled = false;
   /** Callbacks refused for a wrong or missing state (reported if nothing else arrives). */
@@ -88,30 +106,15 @@ export async function listenLoopback(opts: LoopbackOptions): Promise<LoopbackRec
       return;
     }
     settled = true;
-    if (url.searchParams.has('error')) {
-      page(res, 200, 'Sign-in did not complete', 'You can close this window and return to the application.');
-    } else {
-      page(res, 200, 'Signed in', 'You can close this window and return to the application.');
-    }
+    const title = url.searchParams.has('error') ? 'Sign-in did not complete' : 'Signed in';
+    page(res, 200, title, 'You can close this window and return to the application.');
     finish(() => resolveWait(url));
   });
 
   const timer = setTimeout(() => {
     if (settled) return;
     settled = true;
-    finish(() =>
-      rejectWait(
-        mismatches > 0
-          ? new LatchkeyError(
-              'LATCHKEY_STATE_MISMATCH',
-              `no callback with the expected state within ${Math.round(timeoutMs / 1000)} s (${mismatches} refused)`,
-            )
-          : new LatchkeyError(
-              'LATCHKEY_TIMEOUT',
-              `no sign-in callback within ${Math.round(timeoutMs / 1000)} s`,
-            ),
-      ),
-    );
+    finish(() => rejectWait(timeoutError(timeoutMs, mismatches)));
   }, timeoutMs);
 
   let closing: Promise<void> | undefined;

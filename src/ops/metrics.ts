@@ -60,6 +60,21 @@ export function createMetrics(storage: Pick<Storage, 'poolStats' | 'dialect'>): 
   codeReuse.inc(0);
   refreshReuse.inc(0);
 
+  storageGauges(registry, storage);
+
+  const counters = { signIns, codeReuse, refreshReuse };
+  return {
+    registry,
+    requests,
+    duration,
+    tokensIssued,
+    ...counters,
+    observeAudit: (event) => countAuditEvent(counters, event),
+  };
+}
+
+/** The storage's gauges: the PostgreSQL pool (read at each scrape), and the dialect. */
+function storageGauges(registry: Registry, storage: Pick<Storage, 'poolStats' | 'dialect'>): void {
   const poolStats = storage.poolStats;
   if (poolStats) {
     new Gauge({
@@ -81,33 +96,28 @@ export function createMetrics(storage: Pick<Storage, 'poolStats' | 'dialect'>): 
     labelNames: ['dialect'] as const,
     registers: [registry],
   }).set({ dialect: storage.dialect }, 1);
+}
 
-  return {
-    registry,
-    requests,
-    duration,
-    tokensIssued,
-    signIns,
-    codeReuse,
-    refreshReuse,
-    observeAudit(event) {
-      switch (event.type) {
-        case 'login_success':
-          signIns.inc({ result: 'success' });
-          break;
-        case 'login_failure':
-          signIns.inc({ result: 'failure' });
-          break;
-        case 'login_throttled':
-          signIns.inc({ result: 'throttled' });
-          break;
-        case 'code_reuse_detected':
-          codeReuse.inc();
-          break;
-        case 'refresh_reuse_detected':
-          refreshReuse.inc();
-          break;
-      }
-    },
-  };
+/** Metrics.observeAudit: the audit events that are counted, each into its counter. */
+function countAuditEvent(
+  c: Pick<Metrics, 'signIns' | 'codeReuse' | 'refreshReuse'>,
+  event: Pick<AuditEvent, 'type'>,
+): void {
+  switch (event.type) {
+    case 'login_success':
+      c.signIns.inc({ result: 'success' });
+      break;
+    case 'login_failure':
+      c.signIns.inc({ result: 'failure' });
+      break;
+    case 'login_throttled':
+      c.signIns.inc({ result: 'throttled' });
+      break;
+    case 'code_reuse_detected':
+      c.codeReuse.inc();
+      break;
+    case 'refresh_reuse_detected':
+      c.refreshReuse.inc();
+      break;
+  }
 }

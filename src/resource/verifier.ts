@@ -160,8 +160,22 @@ function decodeJson(segment: string, what: string): Record<string, unknown> {
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
-  // Arguments are checked before any I/O.
+/** The options of createVerifier once checked, with their defaults. */
+interface Settings {
+  issuer: string;
+  /** The issuer URL without its trailing slash, for the discovery and default JWKS URLs. */
+  base: string;
+  audiences: string[];
+  allowed: Set<string>;
+  tolerance: number;
+  cooldownSec: number;
+  now: () => number;
+  doFetch: typeof fetch;
+  timeoutMs: number;
+}
+
+/** Checks the options (before any I/O), in the order the errors name them. */
+function checkOptions(options: VerifierOptions): Settings {
   if (!options || typeof options !== 'object') throw argError('createVerifier needs an options object');
   const { issuer } = options;
   if (typeof issuer !== 'string' || issuer === '') throw argError('issuer must be a non-empty string');
@@ -186,34 +200,11 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       throw argError(`algorithm ${String(a)} is not allowed (none and HS* never are)`);
     }
   }
-  const allowed = new Set<string>(algorithms);
   const tolerance = options.clockToleranceSec ?? CLOCK_SKEW_SEC;
   if (!isNumber(tolerance) || tolerance < 0 || tolerance > 300)
     throw argError('clockToleranceSec must be between 0 and 300');
   const cooldownSec = options.jwksCooldownSec ?? 30;
   if (!isNumber(cooldownSec) || cooldownSec < 0) throw argError('jwksCooldownSec must be a number ≥ 0');
-  const now = options.now ?? Date.now;
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const base = issuerUrl.href.replace(/\/$/, '');
-
-  const resolveUri = async (): Promise<string> => {
-    if (options.jwksUri) return options.jwksUri;
-    try {
-      const res = await doFetch(`${base}/.well-known/openid-configuration`, {
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (res.status === 200) {
-        const doc = (await res.json()) as Record<string, unknown>;
-        // Mix-up defence: the document must be the issuer's own.
-        if (doc['issuer'] === issuer && typeof doc['jwks_uri'] === 'string') return doc['jwks_uri'];
-      }
-    } catch {
-      // fall through to the conventional location
-    }
-    return `${base}/jwks`;
-  };
   if (options.jwksUri !== undefined) {
     try {
       new URL(options.jwksUri);
@@ -221,107 +212,150 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
       throw argError('jwksUri must be a URL');
     }
   }
+  return {
+    issuer,
+    base: issuerUrl.href.replace(/\/$/, ''),
+    audiences,
+    allowed: new Set<string>(algorithms),
+    tolerance,
+    cooldownSec,
+    now: options.now ?? Date.now,
+    doFetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: options.timeoutMs ?? 5000,
+  };
+}
 
+/** The JWKS URL: `jwksUri`, else the issuer's own discovery document's, else `${issuer}/jwks`. */
+async function resolveJwksUri(options: VerifierOptions, s: Settings): Promise<string> {
+  if (options.jwksUri) return options.jwksUri;
+  const { doFetch } = s; // called unbound, as given (some runtimes' fetch refuses another `this`)
+  try {
+    const res = await doFetch(`${s.base}/.well-known/openid-configuration`, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(s.timeoutMs),
+    });
+    if (res.status === 200) {
+      const doc = (await res.json()) as Record<string, unknown>;
+      // Mix-up defence: the document must be the issuer's own.
+      if (doc['issuer'] === s.issuer && typeof doc['jwks_uri'] === 'string') return doc['jwks_uri'];
+    }
+  } catch {
+    // fall through to the conventional location
+  }
+  return `${s.base}/jwks`;
+}
+
+/** What verifyToken works with: the settings, the keys, and parsed headers (never results). */
+interface VerifierState extends Settings {
+  jwks: JwksCache;
+  headerCache: Map<string, Record<string, unknown>>;
+}
+
+export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
+  const settings = checkOptions(options);
   const jwks = options.jwks
     ? JwksCache.fixed(options.jwks)
     : new JwksCache({
-        resolveUri,
-        fetch: doFetch,
-        cooldownMs: cooldownSec * 1000,
-        failureRetryMs: Math.min(cooldownSec * 1000, 5000),
-        now,
-        timeoutMs,
+        resolveUri: () => resolveJwksUri(options, settings),
+        fetch: settings.doFetch,
+        cooldownMs: settings.cooldownSec * 1000,
+        failureRetryMs: Math.min(settings.cooldownSec * 1000, 5000),
+        now: settings.now,
+        timeoutMs: settings.timeoutMs,
       });
-
-  const headerCache = new Map<string, Record<string, unknown>>();
-
-  async function verify(
-    token: string,
-    opts: { requiredScopes?: string[] } = {},
-  ): Promise<VerifiedAccessToken> {
-    if (typeof token !== 'string' || token === '') throw fail('LATCHKEY_TOKEN_MISSING', 'no access token');
-    if (token.length > MAX_TOKEN_LENGTH || !SHAPE.test(token))
-      throw fail('LATCHKEY_TOKEN_MALFORMED', 'the access token is not a signed JWT');
-    const dot1 = token.indexOf('.');
-
-    // Header. Tokens from one issuer share a handful of headers, so parsed headers are kept
-    // (bounded); this caches parsing only, never a verification result.
-    const headerSegment = token.slice(0, dot1);
-    let header = headerCache.get(headerSegment);
-    if (!header) {
-      header = decodeJson(headerSegment, 'header');
-      if (headerCache.size >= 64) headerCache.clear();
-      headerCache.set(headerSegment, header);
-    }
-    const alg = header['alg'];
-    if (typeof alg !== 'string' || !allowed.has(alg))
-      throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the algorithm ${String(alg)} is not allowed`);
-    const typ = header['typ'];
-    // RFC 9068 §4: typ is at+jwt (media type comparison is case-insensitive, application/ optional).
-    if (typeof typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(typ))
-      throw fail('LATCHKEY_TYPE_MISMATCH', 'the token is not a JWT access token (typ must be at+jwt)');
-    if (header['crit'] !== undefined)
-      throw fail('LATCHKEY_TOKEN_MALFORMED', 'the token has critical header parameters we do not support');
-    const kid = header['kid'];
-    if (kid !== undefined && typeof kid !== 'string')
-      throw fail('LATCHKEY_TOKEN_MALFORMED', 'kid must be a string');
-
-    // Key and signature.
-    const entry = jwks.cached(kid) ?? (await jwks.key(kid));
-    if (!keyFits(entry, alg as Algorithm))
-      throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the key ${kid ?? ''} cannot be used with ${alg}`.trim());
-    // Claims: only a payload whose signature holds is read.
-    const claims = verifySignature(alg as Algorithm, entry.key, token);
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
-      throw fail('LATCHKEY_TOKEN_MALFORMED', 'the token payload is not a JSON object');
-    if (claims['iss'] === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no iss claim');
-    if (claims['iss'] !== issuer)
-      throw fail('LATCHKEY_ISSUER_MISMATCH', 'the token was issued by another issuer');
-    const aud = claims['aud'];
-    if (aud === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no aud claim');
-    const auds = typeof aud === 'string' ? [aud] : aud;
-    if (!Array.isArray(auds) || auds.some((a) => typeof a !== 'string'))
-      throw fail('LATCHKEY_CLAIM_INVALID', 'aud must be a string or an array of strings');
-    if (!auds.some((a) => audiences.includes(a as string)))
-      throw fail('LATCHKEY_AUDIENCE_MISMATCH', 'the token is meant for another audience');
-    // exp, nbf, iat: the rules every verifier of the project shares (tokens/clock-rules.ts).
-    const timing = checkTimeClaims(claims, now() / 1000, tolerance);
-    if (timing) throw fail(timing.code, timing.message);
-    for (const name of REQUIRED_STRING_CLAIMS) {
-      const v = claims[name];
-      if (v === undefined) throw fail('LATCHKEY_CLAIM_MISSING', `the token has no ${name} claim`);
-      if (typeof v !== 'string' || v === '')
-        throw fail('LATCHKEY_CLAIM_INVALID', `${name} must be a non-empty string`);
-    }
-    const scope = claims['scope'];
-    if (scope !== undefined && typeof scope !== 'string')
-      throw fail('LATCHKEY_CLAIM_INVALID', 'scope must be a space-separated string');
-    const scopes = scope ? scope.split(' ').filter(Boolean) : [];
-    const required = opts.requiredScopes;
-    if (required && required.length > 0) {
-      const missing = required.filter((s) => !scopes.includes(s));
-      if (missing.length > 0) {
-        throw new VerificationError(
-          'LATCHKEY_INSUFFICIENT_SCOPE',
-          `the token lacks the scope ${missing.join(' ')}`,
-          {
-            error: 'insufficient_scope',
-            requiredScopes: required,
-          },
-        );
-      }
-    }
-    const out: VerifiedAccessToken['header'] = { alg: alg as Algorithm, typ };
-    if (kid !== undefined) out.kid = kid;
-    return { claims: claims as AccessTokenClaims, scopes, header: out, token };
-  }
-
+  const state: VerifierState = { ...settings, jwks, headerCache: new Map() };
   return {
-    verify,
-    issuer,
-    audience: audiences,
+    verify: (token, opts = {}) => verifyToken(state, token, opts),
+    issuer: settings.issuer,
+    audience: settings.audiences,
     get jwksFetches() {
       return jwks.fetchCount;
     },
   };
+}
+
+// One function on purpose: every RFC 9068 check, in the order the module comment lists, each
+// failing with its own code; split up, that order (which tests and the docs rely on) would no
+// longer be readable in one place.
+async function verifyToken(
+  state: VerifierState,
+  token: string,
+  opts: { requiredScopes?: string[] },
+): Promise<VerifiedAccessToken> {
+  if (typeof token !== 'string' || token === '') throw fail('LATCHKEY_TOKEN_MISSING', 'no access token');
+  if (token.length > MAX_TOKEN_LENGTH || !SHAPE.test(token))
+    throw fail('LATCHKEY_TOKEN_MALFORMED', 'the access token is not a signed JWT');
+  const dot1 = token.indexOf('.');
+
+  // Header. Tokens from one issuer share a handful of headers, so parsed headers are kept
+  // (bounded); this caches parsing only, never a verification result.
+  const headerSegment = token.slice(0, dot1);
+  let header = state.headerCache.get(headerSegment);
+  if (!header) {
+    header = decodeJson(headerSegment, 'header');
+    if (state.headerCache.size >= 64) state.headerCache.clear();
+    state.headerCache.set(headerSegment, header);
+  }
+  const alg = header['alg'];
+  if (typeof alg !== 'string' || !state.allowed.has(alg))
+    throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the algorithm ${String(alg)} is not allowed`);
+  const typ = header['typ'];
+  // RFC 9068 §4: typ is at+jwt (media type comparison is case-insensitive, application/ optional).
+  if (typeof typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(typ))
+    throw fail('LATCHKEY_TYPE_MISMATCH', 'the token is not a JWT access token (typ must be at+jwt)');
+  if (header['crit'] !== undefined)
+    throw fail('LATCHKEY_TOKEN_MALFORMED', 'the token has critical header parameters we do not support');
+  const kid = header['kid'];
+  if (kid !== undefined && typeof kid !== 'string')
+    throw fail('LATCHKEY_TOKEN_MALFORMED', 'kid must be a string');
+
+  // Key and signature.
+  const entry = state.jwks.cached(kid) ?? (await state.jwks.key(kid));
+  if (!keyFits(entry, alg as Algorithm))
+    throw fail('LATCHKEY_ALGORITHM_NOT_ALLOWED', `the key ${kid ?? ''} cannot be used with ${alg}`.trim());
+  // Claims: only a payload whose signature holds is read.
+  const claims = verifySignature(alg as Algorithm, entry.key, token);
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw fail('LATCHKEY_TOKEN_MALFORMED', 'the token payload is not a JSON object');
+  if (claims['iss'] === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no iss claim');
+  if (claims['iss'] !== state.issuer)
+    throw fail('LATCHKEY_ISSUER_MISMATCH', 'the token was issued by another issuer');
+  const aud = claims['aud'];
+  if (aud === undefined) throw fail('LATCHKEY_CLAIM_MISSING', 'the token has no aud claim');
+  const auds = typeof aud === 'string' ? [aud] : aud;
+  if (!Array.isArray(auds) || auds.some((a) => typeof a !== 'string'))
+    throw fail('LATCHKEY_CLAIM_INVALID', 'aud must be a string or an array of strings');
+  if (!auds.some((a) => state.audiences.includes(a as string)))
+    throw fail('LATCHKEY_AUDIENCE_MISMATCH', 'the token is meant for another audience');
+  // exp, nbf, iat: the rules every verifier of the project shares (tokens/clock-rules.ts).
+  const { now } = state; // called unbound, as given
+  const timing = checkTimeClaims(claims, now() / 1000, state.tolerance);
+  if (timing) throw fail(timing.code, timing.message);
+  for (const name of REQUIRED_STRING_CLAIMS) {
+    const v = claims[name];
+    if (v === undefined) throw fail('LATCHKEY_CLAIM_MISSING', `the token has no ${name} claim`);
+    if (typeof v !== 'string' || v === '')
+      throw fail('LATCHKEY_CLAIM_INVALID', `${name} must be a non-empty string`);
+  }
+  const scope = claims['scope'];
+  if (scope !== undefined && typeof scope !== 'string')
+    throw fail('LATCHKEY_CLAIM_INVALID', 'scope must be a space-separated string');
+  const scopes = scope ? scope.split(' ').filter(Boolean) : [];
+  const required = opts.requiredScopes;
+  if (required && required.length > 0) {
+    const missing = required.filter((s) => !scopes.includes(s));
+    if (missing.length > 0) {
+      throw new VerificationError(
+        'LATCHKEY_INSUFFICIENT_SCOPE',
+        `the token lacks the scope ${missing.join(' ')}`,
+        {
+          error: 'insufficient_scope',
+          requiredScopes: required,
+        },
+      );
+    }
+  }
+  const out: VerifiedAccessToken['header'] = { alg: alg as Algorithm, typ };
+  if (kid !== undefined) out.kid = kid;
+  return { claims: claims as AccessTokenClaims, scopes, header: out, token };
 }

@@ -12,6 +12,9 @@ const ms = 'bigint' as const;
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
+    // One function on purpose: the initial schema, one table (and its indexes) after another,
+    // as it shipped. A released migration is not edited (databases that ran it would differ
+    // from new ones), so it is not split up either; later changes are new migrations below.
     async up(db: AnyDb) {
       await db.schema
         .createTable('clients')

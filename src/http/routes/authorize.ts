@@ -1,6 +1,16 @@
-/** The authorization endpoint, GET and POST (RFC 6749 §3.1; OIDC Core §3.1.2.1). */
+/**
+ * The authorization endpoint, GET and POST (RFC 6749 §3.1; OIDC Core §3.1.2.1). Both handlers
+ * (getAuthorize, postAuthorize) run the same `authorize`; POST keeps its raw form body
+ * (keepRawForm) for the same percent-encoding check as the query.
+ */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RequestPayload,
+  RouteHandlerMethod,
+} from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
@@ -12,46 +22,64 @@ import { sendAuthorizationError, sendErrorPage, temporarilyUnavailable } from '.
 import { currentSession } from '../session.js';
 
 export function authorizeRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const handle = async (req: FastifyRequest, reply: FastifyReply, source: unknown, raw?: string) => {
-    const actx: AuthorizeContext = { params: readParams(source, raw) };
-    let request: Awaited<ReturnType<typeof runAuthorizeChecks>>;
-    try {
-      request = await runAuthorizeChecks(actx, { getClient: (id) => ctx.storage.clients.get(id) });
-    } catch (err) {
-      if (!(err instanceof OAuthError)) throw err;
-      if (actx.redirectUri === undefined)
-        return sendErrorPage(reply, err, err.status >= 500 ? err.status : 400);
-      return sendAuthorizationError(
-        ctx,
-        reply,
-        { redirectUri: actx.redirectUri, responseMode: actx.responseMode ?? 'query', state: safeState(actx) },
-        err,
-      );
-    }
-    try {
-      return await proceed(ctx, reply, actx.client!, request, await currentSession(ctx, req));
-    } catch (err) {
-      // RFC 6749 §4.1.2.1: the client is known and the redirect URI checked, so the client is
-      // told temporarily_unavailable (a redirect: no Retry-After, which would delay it).
-      if (!isStorageUnavailable(err)) throw err;
-      req.log.warn({ err: { message: (err as Error).message } }, 'database unavailable');
-      return sendAuthorizationError(ctx, reply, request, temporarilyUnavailable('storage'));
-    }
-  };
-
   const config = { html: true };
   // No automatic HEAD route: a HEAD must not start a sign-in (interaction row, cookie).
-  app.get('/authorize', { config, exposeHeadRoute: false }, (req, reply) =>
-    handle(req, reply, req.query, rawQuery(req)),
-  );
-  app.post('/authorize', { config, preParsing: keepRawForm }, (req, reply) => {
+  app.get('/authorize', { config, exposeHeadRoute: false }, getAuthorize(ctx));
+  app.post('/authorize', { config, preParsing: keepRawForm }, postAuthorize(ctx));
+}
+
+/** GET /authorize: the request in the query string. */
+export function getAuthorize(ctx: ServerContext): RouteHandlerMethod {
+  return (req, reply) => authorize(ctx, req, reply, req.query, rawQuery(req));
+}
+
+/** POST /authorize: the request as a form body (OIDC Core §3.1.2.1); anything else, an error page. */
+export function postAuthorize(ctx: ServerContext): RouteHandlerMethod {
+  return (req, reply) => {
     if (!isForm(req))
       return sendErrorPage(
         reply,
         invalidRequest('POST to /authorize must be a form (application/x-www-form-urlencoded).'),
       );
-    return handle(req, reply, req.body, rawForms.get(req));
-  });
+    return authorize(ctx, req, reply, req.body, rawForms.get(req));
+  };
+}
+
+/**
+ * Both methods: the checks of protocol/authorize, then sign-in, consent or a code. A refusal
+ * before the redirect URI is known is an error page; after, it goes back to the client.
+ */
+async function authorize(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  source: unknown,
+  raw?: string,
+) {
+  const actx: AuthorizeContext = { params: readParams(source, raw) };
+  let request: Awaited<ReturnType<typeof runAuthorizeChecks>>;
+  try {
+    request = await runAuthorizeChecks(actx, { getClient: (id) => ctx.storage.clients.get(id) });
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    if (actx.redirectUri === undefined)
+      return sendErrorPage(reply, err, err.status >= 500 ? err.status : 400);
+    return sendAuthorizationError(
+      ctx,
+      reply,
+      { redirectUri: actx.redirectUri, responseMode: actx.responseMode ?? 'query', state: safeState(actx) },
+      err,
+    );
+  }
+  try {
+    return await proceed(ctx, reply, actx.client!, request, await currentSession(ctx, req));
+  } catch (err) {
+    // RFC 6749 §4.1.2.1: the client is known and the redirect URI checked, so the client is
+    // told temporarily_unavailable (a redirect: no Retry-After, which would delay it).
+    if (!isStorageUnavailable(err)) throw err;
+    req.log.warn({ err: { message: (err as Error).message } }, 'database unavailable');
+    return sendAuthorizationError(ctx, reply, request, temporarilyUnavailable('storage'));
+  }
 }
 
 /** Raw form bodies of POST /authorize, for the same percent-encoding check as the query. */

@@ -1,9 +1,10 @@
 /**
  * Demo mode's redirect URI (`latchkey serve --demo` only): GET /demo/callback shows the code and
  * the exact token request; POST /demo/exchange makes that request at this server's own /token
- * and shows the tokens decoded. Nothing here exists without --demo.
+ * and shows the tokens decoded. Nothing here exists without --demo. demoRoutes registers the
+ * two handlers, getDemoCallback and postDemoExchange; `tokenCurl` is also the start-up banner's.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { ServerContext } from '../../context.js';
 import { randomToken, safeEqual } from '../../crypto.js';
@@ -37,9 +38,17 @@ export function tokenCurl(p: {
 
 export function demoRoutes(app: FastifyInstance, ctx: ServerContext, demo: DemoAttempts): void {
   const config = { html: true };
-  const redirectUri = `${ctx.config.issuer}${DEMO_CALLBACK_PATH}`;
+  app.get(DEMO_CALLBACK_PATH, { config, exposeHeadRoute: false }, getDemoCallback(ctx, demo));
+  app.post('/demo/exchange', { config }, postDemoExchange(app, ctx, demo));
+}
 
-  async function showCallback(req: FastifyRequest, reply: FastifyReply) {
+/** The demo page's redirect URI, as the demo application registers it. */
+const demoRedirectUri = (ctx: ServerContext) => `${ctx.config.issuer}${DEMO_CALLBACK_PATH}`;
+
+/** GET /demo/callback: the code (or the error), the token request as curl, and an Exchange button. */
+export function getDemoCallback(ctx: ServerContext, demo: DemoAttempts): RouteHandlerMethod {
+  const redirectUri = demoRedirectUri(ctx);
+  return async (req, reply) => {
     const q = readParams(req.query);
     const code = q.get('code');
     const state = q.get('state') ?? '';
@@ -70,9 +79,20 @@ export function demoRoutes(app: FastifyInstance, ctx: ServerContext, demo: DemoA
         canExchange: verifier !== undefined && clientId !== undefined,
       }),
     );
-  }
+  };
+}
 
-  async function exchange(req: FastifyRequest, reply: FastifyReply) {
+/**
+ * POST /demo/exchange: the callback page's form (CSRF-checked); makes the token request at this
+ * server's own /token, through `app.inject`, and shows the answer, tokens decoded.
+ */
+export function postDemoExchange(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  demo: DemoAttempts,
+): RouteHandlerMethod {
+  const redirectUri = demoRedirectUri(ctx);
+  return async (req, reply) => {
     if (!isForm(req)) throw invalidRequest('The exchange must be a form.');
     const body = readParams(req.body);
     const csrf = body.get('csrf');
@@ -122,12 +142,10 @@ export function demoRoutes(app: FastifyInstance, ctx: ServerContext, demo: DemoA
     const rest = Object.fromEntries(Object.entries(answer).filter(([k]) => !k.endsWith('_token')));
     tokens.push({ name: 'the rest of the response', value: JSON.stringify(rest, null, 2) });
     return sendHtml(reply, 200, demoTokensPage({ status: res.statusCode, tokens }));
-  }
-
-  app.get(DEMO_CALLBACK_PATH, { config, exposeHeadRoute: false }, showCallback);
-  app.post('/demo/exchange', { config }, exchange);
+  };
 }
 
+/** A token as the tokens page shows it: a JWT also as its decoded header and claims. */
 function show(name: string, value: string): ShownToken {
   if (value.split('.').length !== 3) return { name, value };
   try {

@@ -1,5 +1,8 @@
-/** OIDC Discovery 1.0 and RFC 8414 metadata, JWKS, health. They list exactly what exists. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * OIDC Discovery 1.0 and RFC 8414 metadata, JWKS, health and the stylesheet: the documents
+ * list exactly what exists. discoveryRoutes registers one named handler per document.
+ */
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import { KNOWN_SCOPES } from '../../protocol/scopes.js';
@@ -53,32 +56,47 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
 
 export function discoveryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const cors = { cors: true };
+  const sendDoc = getDiscoveryDocument(ctx);
+  app.get('/.well-known/openid-configuration', { config: cors }, sendDoc);
+  app.get('/.well-known/oauth-authorization-server', { config: cors }, sendDoc);
+  app.get('/jwks', { config: cors }, getJwks(ctx));
+  app.get('/healthz', getHealthz());
+  app.get('/assets/latchkey.css', getStylesheet());
+}
+
+/** GET /.well-known/openid-configuration and /.well-known/oauth-authorization-server. */
+export function getDiscoveryDocument(ctx: ServerContext): RouteHandlerMethod {
   // Built once: the document depends only on configuration.
   const doc = JSON.stringify(discoveryDocument(ctx));
-  const sendDoc = async (_req: unknown, reply: import('fastify').FastifyReply) =>
+  return async (_req, reply) =>
     reply
       .header('content-type', 'application/json; charset=utf-8')
       .header('cache-control', 'public, max-age=300')
       .send(doc);
-  app.get('/.well-known/openid-configuration', { config: cors }, sendDoc);
-  app.get('/.well-known/oauth-authorization-server', { config: cors }, sendDoc);
+}
 
+/** GET /jwks: the published signing keys (tokens/keys.ts). */
+export function getJwks(ctx: ServerContext): RouteHandlerMethod {
   // LATCHKEY_JWKS_MAX_AGE (default 60 s): the key publication delay must exceed it plus the
   // resource servers' re-fetch cool-down (config.ts minSafePublicationDelaySec).
   const jwksCacheControl = `public, max-age=${ctx.config.jwksMaxAgeSec}`;
-  app.get('/jwks', { config: cors }, async (_req, reply) =>
+  return async (_req, reply) =>
     reply
       .header('content-type', 'application/jwk-set+json')
       .header('cache-control', jwksCacheControl)
-      .send(await ctx.keys.jwks()),
-  );
+      .send(await ctx.keys.jwks());
+}
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+/** GET /healthz: the process answers (readiness, with the database, is /readyz in ops.ts). */
+export function getHealthz(): RouteHandlerMethod {
+  return async () => ({ status: 'ok' });
+}
 
-  app.get('/assets/latchkey.css', async (_req, reply) =>
+/** GET /assets/latchkey.css: the one stylesheet of every page. */
+export function getStylesheet(): RouteHandlerMethod {
+  return async (_req, reply) =>
     reply
       .header('content-type', 'text/css; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
-      .send(STYLESHEET),
-  );
+      .send(STYLESHEET);
 }

@@ -2,8 +2,9 @@
  * RP-Initiated Logout 1.0: end_session_endpoint with id_token_hint (accepted expired, signature
  * and issuer checked), client_id, a registered post_logout_redirect_uri and state. Without a
  * valid hint the user confirms on a page (CSRF-protected). An unregistered URI: error page.
+ * Handlers: startLogout (GET and POST /logout) and postLogoutConfirm; both end in `finish`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { randomToken, safeEqual } from '../../crypto.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
@@ -56,36 +57,23 @@ async function parseLogout(ctx: ServerContext, params: Params): Promise<LogoutRe
 
 export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const config = { html: true };
+  const start = startLogout(ctx);
+  app.get('/logout', { config, exposeHeadRoute: false }, start);
+  app.post('/logout', { config }, start);
+  app.post('/logout/confirm', { config }, postLogoutConfirm(ctx));
+}
 
-  const finish = async (req: FastifyRequest, reply: FastifyReply, lr: LogoutRequest) => {
-    const s = await currentSession(ctx, req);
-    if (s) {
-      await ctx.storage.sessions.end(s.session.idHash, ctx.clock.now());
-      await ctx.audit.record('logout', {
-        userId: s.user.id,
-        clientId: lr.client?.clientId ?? null,
-        ip: req.ip,
-      });
-    }
-    clearSessionCookie(ctx, reply);
-    reply.clearCookie(LOGOUT_COOKIE, { path: '/logout' });
-    if (lr.postLogoutRedirectUri) {
-      const fields: Record<string, string> = lr.state !== undefined ? { state: lr.state } : {};
-      const location =
-        Object.keys(fields).length > 0
-          ? appendQuery(lr.postLogoutRedirectUri, fields)
-          : lr.postLogoutRedirectUri;
-      return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
-    }
-    return sendHtml(reply, 200, loggedOutPage());
-  };
-
-  const start = async (req: FastifyRequest, reply: FastifyReply) => {
+/**
+ * GET and POST /logout: with an id_token_hint for the signed-in user (or no session), signs out
+ * at once; otherwise asks the user on a confirmation page, which posts to /logout/confirm.
+ */
+export function startLogout(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     if (req.method === 'POST' && !isForm(req)) throw invalidRequest('The logout request must be a form.');
     const params = readParams(req.method === 'POST' ? req.body : req.query);
     const lr = await parseLogout(ctx, params);
     const s = await currentSession(ctx, req);
-    if (lr.hintSub !== undefined && (!s || s.user.id === lr.hintSub)) return finish(req, reply, lr);
+    if (lr.hintSub !== undefined && (!s || s.user.id === lr.hintSub)) return finish(ctx, req, reply, lr);
     // No (matching) hint: ask the user.
     const csrf = randomToken(24);
     reply.setCookie(LOGOUT_COOKIE, csrf, {
@@ -101,10 +89,11 @@ export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (lr.state !== undefined) fields['state'] = lr.state;
     return sendHtml(reply, 200, logoutConfirmPage({ action: '/logout/confirm', csrf, fields }));
   };
-  app.get('/logout', { config, exposeHeadRoute: false }, start);
-  app.post('/logout', { config }, start);
+}
 
-  app.post('/logout/confirm', { config }, async (req, reply) => {
+/** POST /logout/confirm: the confirmation page's form (CSRF-checked); its fields are parsed again. */
+export function postLogoutConfirm(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     if (!isForm(req)) throw invalidRequest('The logout request must be a form.');
     const params = readParams(req.body);
     const csrf = params.get('csrf');
@@ -123,6 +112,30 @@ export function logoutRoutes(app: FastifyInstance, ctx: ServerContext): void {
         ),
       ),
     );
-    return finish(req, reply, await parseLogout(ctx, rest));
-  });
+    return finish(ctx, req, reply, await parseLogout(ctx, rest));
+  };
+}
+
+/** Ends the session (if any), clears the cookies, then redirects to the client or shows a page. */
+async function finish(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, lr: LogoutRequest) {
+  const s = await currentSession(ctx, req);
+  if (s) {
+    await ctx.storage.sessions.end(s.session.idHash, ctx.clock.now());
+    await ctx.audit.record('logout', {
+      userId: s.user.id,
+      clientId: lr.client?.clientId ?? null,
+      ip: req.ip,
+    });
+  }
+  clearSessionCookie(ctx, reply);
+  reply.clearCookie(LOGOUT_COOKIE, { path: '/logout' });
+  if (lr.postLogoutRedirectUri) {
+    const fields: Record<string, string> = lr.state !== undefined ? { state: lr.state } : {};
+    const location =
+      Object.keys(fields).length > 0
+        ? appendQuery(lr.postLogoutRedirectUri, fields)
+        : lr.postLogoutRedirectUri;
+    return reply.code(303).header('cache-control', 'no-store').header('location', location).send();
+  }
+  return sendHtml(reply, 200, loggedOutPage());
 }

@@ -1,10 +1,11 @@
 /**
  * Operations endpoints: /readyz (database reachable and migrated) and /metrics (Prometheus,
  * only with LATCHKEY_METRICS_TOKEN and a matching bearer token; 404 otherwise).
- * Also installs the request counters (one onResponse hook: a counter and a histogram).
+ * Also installs the request counters (one onResponse hook, countResponse: a counter and a
+ * histogram). opsRoutes registers the hooks, then the handlers getReadyz and getMetrics.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, onResponseAsyncHookHandler, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { createMetrics, type Metrics } from '../../ops/metrics.js';
 import { OAuthError } from '../../protocol/errors.js';
@@ -25,7 +26,6 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const metricsToken = ctx.config.metricsToken;
   const metrics = createMetrics(ctx.storage);
   app.decorate('metrics', metrics);
 
@@ -34,8 +34,15 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.addHook('onClose', async () => {
     unsubscribe();
   });
+  app.addHook('onResponse', countResponse(metrics));
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.get('/readyz', getReadyz(ctx));
+  app.get('/metrics', getMetrics(ctx, metrics));
+}
+
+/** The onResponse hook: every answer counted and timed by route pattern; tokens by grant_type. */
+export function countResponse(metrics: Metrics): onResponseAsyncHookHandler {
+  return async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     metrics.requests.inc({ method: req.method, route, status });
@@ -45,10 +52,17 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const grantType = typeof body?.grant_type === 'string' ? body.grant_type : 'unknown';
       metrics.tokensIssued.inc({ grant_type: grantType.slice(0, 40) });
     }
-  });
+  };
+}
 
+/**
+ * GET /readyz: 200 once the database answers (within READY_TIMEOUT_MS), has no pending
+ * migration and, after a failure, takes a write again; 503 with Retry-After and the reason
+ * otherwise. Once seen migrated, the migrations are not counted again.
+ */
+export function getReadyz(ctx: ServerContext): RouteHandlerMethod {
   let migrated = false;
-  app.get('/readyz', async (req, reply) => {
+  return async (req, reply) => {
     reply.header('cache-control', 'no-store');
     const health = ctx.storage.health;
     let step = 'database unreachable';
@@ -75,26 +89,26 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
         { err: { message: (err as Error).message, code: (err as { code?: unknown }).code } },
         'readiness check failed',
       );
-      // RFC 9110 §10.2.3: when to look again.
-      return reply
-        .code(503)
-        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
-        .send({ status: 'unavailable', reason: step });
+      return unavailable(reply, step);
     }
-    if (!migrated)
-      return reply
-        .code(503)
-        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
-        .send({ status: 'unavailable', reason: 'migrations pending' });
-    if (health.down)
-      return reply
-        .code(503)
-        .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
-        .send({ status: 'unavailable', reason: 'database not writable' });
+    if (!migrated) return unavailable(reply, 'migrations pending');
+    if (health.down) return unavailable(reply, 'database not writable');
     return { status: 'ready' };
-  });
+  };
+}
 
-  app.get('/metrics', async (req, reply) => {
+/** Not ready: 503, and (RFC 9110 §10.2.3) when to look again. */
+function unavailable(reply: FastifyReply, reason: string): FastifyReply {
+  return reply
+    .code(503)
+    .header('retry-after', String(STORAGE_RETRY_AFTER_SEC))
+    .send({ status: 'unavailable', reason });
+}
+
+/** GET /metrics: Prometheus text for the bearer of LATCHKEY_METRICS_TOKEN; 404 for anyone else. */
+export function getMetrics(ctx: ServerContext, metrics: Metrics): RouteHandlerMethod {
+  const metricsToken = ctx.config.metricsToken;
+  return async (req, reply) => {
     const auth = req.headers.authorization ?? '';
     const given = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
     if (!metricsToken || !given || !sameSecret(given, metricsToken)) {
@@ -105,5 +119,5 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
       .header('content-type', metrics.registry.contentType)
       .header('cache-control', 'no-store')
       .send(body);
-  });
+  };
 }

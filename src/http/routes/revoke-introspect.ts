@@ -1,5 +1,9 @@
-/** Token revocation (RFC 7009) and introspection (RFC 7662). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+/**
+ * Token revocation (RFC 7009) and introspection (RFC 7662): two handlers, postRevoke and
+ * postIntrospect, that read the same authenticated form (`authenticated`). Introspection
+ * answers for an access token (introspectAccess) or a refresh token (introspectRefresh).
+ */
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { sha256 } from '../../crypto.js';
 import type { AuthenticatedClient } from '../../protocol/client-auth.js';
@@ -22,8 +26,17 @@ async function authenticated(
 }
 
 export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  // RFC 7009 §2.2: 200 whether or not the token was known; the hint is a hint (§2.1), not trusted.
-  app.post('/revoke', { config: { cors: true } }, async (req, reply) => {
+  app.post('/revoke', { config: { cors: true } }, postRevoke(ctx));
+  app.post('/introspect', postIntrospect(ctx));
+}
+
+/**
+ * POST /revoke (RFC 7009): a refresh token revokes its whole grant, an access token itself; only
+ * the client's own tokens. §2.2: 200 whether or not the token was known; the hint is a hint
+ * (§2.1), not trusted.
+ */
+export function postRevoke(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     const { auth, token } = await authenticated(ctx, req);
     const now = ctx.clock.now();
     const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
@@ -48,10 +61,15 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
       );
     }
     return reply.header('cache-control', 'no-store').send();
-  });
+  };
+}
 
-  // RFC 7662 §2: only for authenticated confidential clients (e.g. a service acting for an API).
-  app.post('/introspect', async (req, reply) => {
+/**
+ * POST /introspect (RFC 7662 §2): only for authenticated confidential clients (e.g. a service
+ * acting for an API). An access token is looked at first, then a refresh token.
+ */
+export function postIntrospect(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     const { auth, token } = await authenticated(ctx, req);
     if (auth.method === 'none')
       throw invalidClient('Introspection needs an authenticated confidential client.');
@@ -62,47 +80,66 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: ServerContext)
     reply.header('cache-control', 'no-store');
     const now = ctx.clock.now();
     const access = await verifyAccessToken(ctx, token);
-    if (access) {
-      if (access.revoked || !entitled(access.payload.client_id)) return { active: false };
-      const p = access.payload;
-      const user = p.sub === p.client_id ? undefined : await ctx.storage.users.getById(p.sub);
-      if (user?.disabled) return { active: false };
-      return {
-        active: true,
-        scope: p.scope,
-        client_id: p.client_id,
-        ...(user ? { username: user.username } : {}),
-        token_type: 'Bearer',
-        exp: p.exp,
-        iat: p.iat,
-        sub: p.sub,
-        aud: p.aud,
-        iss: p.iss,
-        jti: p.jti,
-      };
-    }
-    const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
-    if (
-      !refresh ||
-      !entitled(refresh.clientId) ||
-      refresh.consumedAt !== null ||
-      refresh.expiresAt <= now ||
-      refresh.idleExpiresAt <= now
-    )
-      return { active: false };
-    const grant = await ctx.storage.grants.getGrant(refresh.grantId);
-    const user = await ctx.storage.users.getById(refresh.userId);
-    if (!grant || grant.revokedAt !== null || !user || user.disabled) return { active: false };
-    return {
-      active: true,
-      scope: refresh.scope,
-      client_id: refresh.clientId,
-      username: user.username,
-      token_type: 'refresh_token',
-      exp: Math.floor(Math.min(refresh.expiresAt, refresh.idleExpiresAt) / 1000),
-      iat: Math.floor(refresh.createdAt / 1000),
-      sub: refresh.userId,
-      iss: ctx.config.issuer,
-    };
-  });
+    if (access) return introspectAccess(ctx, access, entitled);
+    return introspectRefresh(ctx, token, now, entitled);
+  };
+}
+
+type Entitled = (clientId: string) => boolean;
+
+/** The introspection answer for a (signature-checked) access token. */
+async function introspectAccess(
+  ctx: ServerContext,
+  access: NonNullable<Awaited<ReturnType<typeof verifyAccessToken>>>,
+  entitled: Entitled,
+): Promise<Record<string, unknown>> {
+  if (access.revoked || !entitled(access.payload.client_id)) return { active: false };
+  const p = access.payload;
+  const user = p.sub === p.client_id ? undefined : await ctx.storage.users.getById(p.sub);
+  if (user?.disabled) return { active: false };
+  return {
+    active: true,
+    scope: p.scope,
+    client_id: p.client_id,
+    ...(user ? { username: user.username } : {}),
+    token_type: 'Bearer',
+    exp: p.exp,
+    iat: p.iat,
+    sub: p.sub,
+    aud: p.aud,
+    iss: p.iss,
+    jti: p.jti,
+  };
+}
+
+/** The introspection answer for anything else: a live refresh token of a live grant, or inactive. */
+async function introspectRefresh(
+  ctx: ServerContext,
+  token: string,
+  now: number,
+  entitled: Entitled,
+): Promise<Record<string, unknown>> {
+  const refresh = token.length <= 512 ? await ctx.storage.refreshTokens.get(sha256(token)) : undefined;
+  if (
+    !refresh ||
+    !entitled(refresh.clientId) ||
+    refresh.consumedAt !== null ||
+    refresh.expiresAt <= now ||
+    refresh.idleExpiresAt <= now
+  )
+    return { active: false };
+  const grant = await ctx.storage.grants.getGrant(refresh.grantId);
+  const user = await ctx.storage.users.getById(refresh.userId);
+  if (!grant || grant.revokedAt !== null || !user || user.disabled) return { active: false };
+  return {
+    active: true,
+    scope: refresh.scope,
+    client_id: refresh.clientId,
+    username: user.username,
+    token_type: 'refresh_token',
+    exp: Math.floor(Math.min(refresh.expiresAt, refresh.idleExpiresAt) / 1000),
+    iat: Math.floor(refresh.createdAt / 1000),
+    sub: refresh.userId,
+    iss: ctx.config.issuer,
+  };
 }

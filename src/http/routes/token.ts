@@ -1,5 +1,8 @@
-/** The token endpoint (RFC 6749 §3.2, §5): form bodies only, grants dispatched by grant_type. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * The token endpoint (RFC 6749 §3.2, §5): form bodies only, grants dispatched by grant_type to
+ * the handlers of protocol/grants. tokenRoutes registers the one handler, postToken.
+ */
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../../protocol/errors.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
@@ -7,7 +10,12 @@ import type { GrantType } from '../../storage/types.js';
 import { authenticatedForm } from '../form.js';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post('/token', { config: { cors: true } }, async (req, reply) => {
+  app.post('/token', { config: { cors: true } }, postToken(ctx));
+}
+
+/** POST /token: the grant named by grant_type, if the authenticated client may use it. */
+export function postToken(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     const { params, auth } = await authenticatedForm(ctx, req);
     const grantType = params.get('grant_type');
     if (!grantType) throw invalidRequest('The grant_type parameter is missing.');
@@ -19,5 +27,5 @@ export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const body = await handler.handle(ctx.grants, { params, auth, ip: req.ip });
     // RFC 6749 §5.1: no caching of token responses.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
-  });
+  };
 }

@@ -1,5 +1,8 @@
-/** UserInfo (OIDC Core §5.3): GET, POST with the Bearer header, POST with access_token in the body (RFC 6750 §2). */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+/**
+ * UserInfo (OIDC Core §5.3): GET, POST with the Bearer header, POST with access_token in the
+ * body (RFC 6750 §2). One handler, serveUserinfo, for both methods; bearerToken finds the token.
+ */
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { invalidRequest, invalidToken, OAuthError } from '../../protocol/errors.js';
 import { claimsFor } from '../../protocol/grants/issue-tokens.js';
@@ -9,7 +12,14 @@ import { verifyAccessToken } from '../../tokens/verify.js';
 import { isForm } from '../form.js';
 
 export function userinfoRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+  const handle = serveUserinfo(ctx);
+  app.get('/userinfo', { config: { cors: true } }, handle);
+  app.post('/userinfo', { config: { cors: true } }, handle);
+}
+
+/** GET and POST /userinfo: the claims of the token's user that its scopes allow. */
+export function serveUserinfo(ctx: ServerContext): RouteHandlerMethod {
+  return async (req, reply) => {
     const token = bearerToken(req);
     const verified = await verifyAccessToken(ctx, token);
     if (!verified || verified.revoked) throw invalidToken('The access token is invalid, expired or revoked.');
@@ -28,8 +38,6 @@ export function userinfoRoutes(app: FastifyInstance, ctx: ServerContext): void {
       .header('cache-control', 'no-store')
       .send({ sub: user.id, ...claimsFor(user, payload.scope) });
   };
-  app.get('/userinfo', { config: { cors: true } }, handle);
-  app.post('/userinfo', { config: { cors: true } }, handle);
 }
 
 /** RFC 6750 §2: exactly one method; header or (POST form) body, never the query. */

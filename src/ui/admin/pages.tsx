@@ -343,6 +343,76 @@ export function settingsFormOf(c: Client): SettingsForm {
   };
 }
 
+/** The fields of an application that people sign in to: redirect URIs and consent. */
+function SignInFields(props: { form: SettingsForm }) {
+  const f = props.form;
+  return (
+    <>
+      <label for="redirect_uris">Sign-in redirect URIs (one per line)</label>
+      <textarea id="redirect_uris" name="redirect_uris" rows={3}>
+        {f.redirectUris}
+      </textarea>
+      <label for="post_logout_redirect_uris">Sign-out redirect URIs (one per line)</label>
+      <textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows={2}>
+        {f.postLogoutRedirectUris}
+      </textarea>
+      <label for="consent">User consent</label>
+      <select id="consent" name="consent">
+        <option value="none" selected={f.consent === 'none'}>
+          Not asked
+        </option>
+        <option value="required" selected={f.consent === 'required'}>
+          Required
+        </option>
+      </select>
+    </>
+  );
+}
+
+/** The refresh-token fields, with the reuse grace in force (an empty field: the server's). */
+function RefreshFields(props: { client: Client; form: SettingsForm; refreshGraceDefault: number }) {
+  const f = props.form;
+  const grace = props.client.refreshGrace ?? props.refreshGraceDefault;
+  return (
+    <>
+      <label for="refresh_tokens">Refresh tokens</label>
+      <select id="refresh_tokens" name="refresh_tokens">
+        <option value="on" selected={f.refreshTokens === 'on'}>
+          On (with offline_access)
+        </option>
+        <option value="off" selected={f.refreshTokens === 'off'}>
+          Off
+        </option>
+      </select>
+      <label for="refresh_token_ttl">Refresh token lifetime, seconds (empty = server default)</label>
+      <input
+        type="text"
+        inputMode="numeric"
+        id="refresh_token_ttl"
+        name="refresh_token_ttl"
+        value={f.refreshTokenTtl}
+      />
+      <label for="refresh_idle_ttl">Refresh token idle lifetime, seconds (empty = server default)</label>
+      <input
+        type="text"
+        inputMode="numeric"
+        id="refresh_idle_ttl"
+        name="refresh_idle_ttl"
+        value={f.refreshIdleTtl}
+      />
+      <label for="refresh_grace">
+        Refresh reuse grace, seconds (0–60; 0 = off; empty = server default, {props.refreshGraceDefault} s)
+      </label>
+      <input type="text" inputMode="numeric" id="refresh_grace" name="refresh_grace" value={f.refreshGrace} />
+      <p class="small" id="refresh-grace-effective">
+        In force: {grace === 0 ? 'off' : `${grace} s`}
+        {props.client.refreshGrace === null ? ' (server default)' : ''}. Within it, a second refresh with the
+        same token (two tabs at once) gets the same new tokens instead of signing the person out.
+      </p>
+    </>
+  );
+}
+
 export function applicationPage(p: {
   chrome: Chrome;
   client: Client;
@@ -354,7 +424,6 @@ export function applicationPage(p: {
 }): string {
   const c = p.client;
   const f = p.form;
-  const grace = c.refreshGrace ?? p.refreshGraceDefault;
   const base = `/admin/applications/${encodeURIComponent(c.clientId)}`;
   const confidential = c.type === 'web' || c.type === 'service';
   return renderPage(
@@ -368,27 +437,7 @@ export function applicationPage(p: {
         <Csrf chrome={p.chrome} />
         <label for="name">Name</label>
         <input type="text" id="name" name="name" required maxLength={200} value={f.name} />
-        {c.type !== 'service' ? (
-          <>
-            <label for="redirect_uris">Sign-in redirect URIs (one per line)</label>
-            <textarea id="redirect_uris" name="redirect_uris" rows={3}>
-              {f.redirectUris}
-            </textarea>
-            <label for="post_logout_redirect_uris">Sign-out redirect URIs (one per line)</label>
-            <textarea id="post_logout_redirect_uris" name="post_logout_redirect_uris" rows={2}>
-              {f.postLogoutRedirectUris}
-            </textarea>
-            <label for="consent">User consent</label>
-            <select id="consent" name="consent">
-              <option value="none" selected={f.consent === 'none'}>
-                Not asked
-              </option>
-              <option value="required" selected={f.consent === 'required'}>
-                Required
-              </option>
-            </select>
-          </>
-        ) : null}
+        {c.type !== 'service' ? <SignInFields form={f} /> : null}
         <label for="access_token_ttl">
           Access token lifetime, seconds (60–86400; empty = server default)
         </label>
@@ -400,50 +449,7 @@ export function applicationPage(p: {
           value={f.accessTokenTtl}
         />
         {c.type !== 'service' ? (
-          <>
-            <label for="refresh_tokens">Refresh tokens</label>
-            <select id="refresh_tokens" name="refresh_tokens">
-              <option value="on" selected={f.refreshTokens === 'on'}>
-                On (with offline_access)
-              </option>
-              <option value="off" selected={f.refreshTokens === 'off'}>
-                Off
-              </option>
-            </select>
-            <label for="refresh_token_ttl">Refresh token lifetime, seconds (empty = server default)</label>
-            <input
-              type="text"
-              inputMode="numeric"
-              id="refresh_token_ttl"
-              name="refresh_token_ttl"
-              value={f.refreshTokenTtl}
-            />
-            <label for="refresh_idle_ttl">
-              Refresh token idle lifetime, seconds (empty = server default)
-            </label>
-            <input
-              type="text"
-              inputMode="numeric"
-              id="refresh_idle_ttl"
-              name="refresh_idle_ttl"
-              value={f.refreshIdleTtl}
-            />
-            <label for="refresh_grace">
-              Refresh reuse grace, seconds (0–60; 0 = off; empty = server default, {p.refreshGraceDefault} s)
-            </label>
-            <input
-              type="text"
-              inputMode="numeric"
-              id="refresh_grace"
-              name="refresh_grace"
-              value={f.refreshGrace}
-            />
-            <p class="small" id="refresh-grace-effective">
-              In force: {grace === 0 ? 'off' : `${grace} s`}
-              {c.refreshGrace === null ? ' (server default)' : ''}. Within it, a second refresh with the same
-              token (two tabs at once) gets the same new tokens instead of signing the person out.
-            </p>
-          </>
+          <RefreshFields client={c} form={f} refreshGraceDefault={p.refreshGraceDefault} />
         ) : null}
         <button type="submit">Save settings</button>
       </form>
