@@ -1,8 +1,7 @@
 /** The admin API over real HTTP: bearer auth, applications, users, audit, and bad input → 4xx. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
-import { discover, obtainTokens, postForm } from '../helpers/flow.js';
+import { before, describe, it } from 'node:test';
+import { obtainTokens, postForm, withServer } from '../helpers/flow.js';
 import { createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
@@ -41,27 +40,22 @@ function api(server: TestServer, token: string | null = TOKEN) {
 }
 
 describe('admin API', () => {
-  let server: TestServer;
+  const s = withServer({ overrides: { adminToken: TOKEN }, discover: true });
   let call: ReturnType<typeof api>;
-  let as: oauth.AuthorizationServer;
-
-  before(async () => {
-    server = await startTestServer({ overrides: { adminToken: TOKEN } });
-    call = api(server);
-    as = await discover(server);
+  before(() => {
+    call = api(s.server);
   });
-  after(() => server.cleanup());
 
   it('needs the bearer token: 401 without or with a wrong one', async () => {
-    const none = await api(server, null)('GET', '/clients');
+    const none = await api(s.server, null)('GET', '/clients');
     assert.equal(none.status, 401);
     assert.equal(none.json['error'], 'invalid_token');
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
-    const wrong = await api(server, `${TOKEN}x`)('GET', '/clients');
+    const wrong = await api(s.server, `${TOKEN}x`)('GET', '/clients');
     assert.equal(wrong.status, 401);
-    const short = await api(server, 'x')('GET', '/users');
+    const short = await api(s.server, 'x')('GET', '/users');
     assert.equal(short.status, 401);
-    const basic = await fetch(`${server.url}/admin/api/clients`, {
+    const basic = await fetch(`${s.server.url}/admin/api/clients`, {
       headers: { authorization: `Basic ${Buffer.from(`a:${TOKEN}`).toString('base64')}` },
     });
     assert.equal(basic.status, 401);
@@ -80,7 +74,7 @@ describe('admin API', () => {
   });
 
   it('creates a native client (no secret) that then works through the real flow', async () => {
-    await createUser(server, 'alice');
+    await createUser(s.server, 'alice');
     const r = await call('POST', '/clients', {
       name: 'CLI app',
       type: 'native',
@@ -92,14 +86,17 @@ describe('admin API', () => {
     assert.equal(r.json['token_endpoint_auth_method'], 'none');
     assert.equal(r.json['client_secret'], undefined);
     const clientId = String(r.json['client_id']);
-    const { tokens } = await obtainTokens(server, as, { clientId, redirectUri: 'http://127.0.0.1/callback' });
+    const { tokens } = await obtainTokens(s.server, s.as, {
+      clientId,
+      redirectUri: 'http://127.0.0.1/callback',
+    });
     assert.ok(tokens.access_token);
     const got = await call('GET', `/clients/${clientId}`);
     assert.equal(got.status, 200);
     assert.equal(got.json['client_secret'], undefined, 'the secret is never shown again');
     const listed = await call('GET', '/clients');
     assert.ok(listed.list.some((c) => c['client_id'] === clientId));
-    const events = await server.ctx.audit.list({ type: 'client_created', clientId });
+    const events = await s.server.ctx.audit.list({ type: 'client_created', clientId });
     assert.equal(events[0]?.detail?.['via'], 'api');
   });
 
@@ -118,7 +115,7 @@ describe('admin API', () => {
     assert.equal(svc.status, 201);
     assert.deepEqual(svc.json['grant_types'], ['client_credentials']);
     const secret = String(svc.json['client_secret']);
-    const cc = await postForm(`${server.url}/token`, {
+    const cc = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: String(svc.json['client_id']),
       client_secret: secret,
@@ -171,7 +168,7 @@ describe('admin API', () => {
     assert.match(String(form.json['error_description']), /application\/json/);
     const text = await call('POST', '/users', 'hello', { 'content-type': 'text/plain' });
     assert.equal(text.status, 400);
-    const empty = await fetch(`${server.url}/admin/api/users`, {
+    const empty = await fetch(`${s.server.url}/admin/api/users`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     });
@@ -226,7 +223,7 @@ describe('admin API', () => {
       assert.equal(bad.json['error'], 'invalid_request');
     }
     assert.equal((await call('PATCH', '/clients/nope', { name: 'x' })).status, 404);
-    const events = await server.ctx.audit.list({ type: 'client_updated', clientId: id });
+    const events = await s.server.ctx.audit.list({ type: 'client_updated', clientId: id });
     assert.equal(events.length, 3);
   });
 
@@ -239,7 +236,7 @@ describe('admin API', () => {
     assert.equal(c.json['refresh_grace'], 30, 'the server default (LATCHKEY_REFRESH_GRACE)');
     assert.equal(c.json['refresh_grace_source'], 'server');
     const id = String(c.json['client_id']);
-    assert.equal((await server.ctx.storage.clients.get(id))?.refreshGrace, null);
+    assert.equal((await s.server.ctx.storage.clients.get(id))?.refreshGrace, null);
     const off = await call('PATCH', `/clients/${id}`, { refresh_grace: 0 });
     assert.equal(off.status, 200, JSON.stringify(off.json));
     assert.equal(off.json['refresh_grace'], 0);
@@ -247,7 +244,7 @@ describe('admin API', () => {
     const back = await call('PATCH', `/clients/${id}`, { refresh_grace: null });
     assert.equal(back.json['refresh_grace'], 30);
     assert.equal(back.json['refresh_grace_source'], 'server');
-    assert.equal((await server.ctx.storage.clients.get(id))?.refreshGrace, null);
+    assert.equal((await s.server.ctx.storage.clients.get(id))?.refreshGrace, null);
     const own = await call('POST', '/clients', {
       name: 'Own grace',
       type: 'native',
@@ -274,14 +271,14 @@ describe('admin API', () => {
     assert.equal(rot.status, 200);
     const fresh = String(rot.json['client_secret']);
     assert.notEqual(fresh, old);
-    const withOld = await postForm(`${server.url}/token`, {
+    const withOld = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: id,
       client_secret: old,
     });
     assert.equal(withOld.status, 401);
     assert.equal(withOld.json['error'], 'invalid_client');
-    const withNew = await postForm(`${server.url}/token`, {
+    const withNew = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: id,
       client_secret: fresh,
@@ -306,13 +303,13 @@ describe('admin API', () => {
     assert.deepEqual(del.json, { client_id: id, deleted: true });
     assert.equal((await call('GET', `/clients/${id}`)).status, 404);
     assert.equal((await call('DELETE', `/clients/${id}`)).status, 404);
-    const cc = await postForm(`${server.url}/token`, {
+    const cc = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: id,
       client_secret: String(c.json['client_secret']),
     });
     assert.equal(cc.json['error'], 'invalid_client');
-    assert.equal((await server.ctx.audit.list({ type: 'client_deleted', clientId: id })).length, 1);
+    assert.equal((await s.server.ctx.audit.list({ type: 'client_deleted', clientId: id })).length, 1);
   });
 
   it('creates users; a duplicate username is 409 with a clear message; bad fields 400', async () => {
@@ -367,13 +364,13 @@ describe('admin API', () => {
       redirect_uris: ['http://127.0.0.1/cb'],
     });
     const app = { clientId: String(c.json['client_id']), redirectUri: 'http://127.0.0.1/cb' };
-    const { tokens } = await obtainTokens(server, as, app, { username: 'dave' });
+    const { tokens } = await obtainTokens(s.server, s.as, app, { username: 'dave' });
     assert.ok(tokens.refresh_token);
     const dis = await call('POST', `/users/${userId}/disable`);
     assert.equal(dis.status, 200);
     assert.equal(dis.json['disabled'], true);
     assert.ok(Number(dis.json['grants_revoked']) >= 1);
-    const refreshed = await postForm(`${server.url}/token`, {
+    const refreshed = await postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: app.clientId,
       refresh_token: tokens.refresh_token,
@@ -390,9 +387,9 @@ describe('admin API', () => {
     assert.equal(wrongType.status, 400);
     assert.equal((await call('POST', '/users/nope/disable')).status, 404);
     assert.equal((await call('POST', `/users/${userId}/disable`, { extra: 1 })).status, 400);
-    const user = await server.ctx.storage.users.getByUsername('dave');
+    const user = await s.server.ctx.storage.users.getByUsername('dave');
     assert.equal(user?.disabled, false);
-    const events = await server.ctx.audit.list({ userId });
+    const events = await s.server.ctx.audit.list({ userId });
     const types = events.map((e) => e.type);
     for (const t of ['user_created', 'user_disabled', 'user_enabled', 'user_password_set'])
       assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
@@ -412,13 +409,13 @@ describe('admin API', () => {
     const byClient = await call('GET', `/audit?client_id=${encodeURIComponent(clientId)}`);
     assert.ok(byClient.list.length >= 1);
     assert.ok(byClient.list.every((e) => e['client_id'] === clientId));
-    const dave = await server.ctx.storage.users.getByUsername('dave');
+    const dave = await s.server.ctx.storage.users.getByUsername('dave');
     const byUser = await call('GET', `/audit?user_id=${dave!.id}&type=user_disabled`);
     assert.equal(byUser.list.length, 1);
     // since: the last while (a duration); an event recorded two hours ago is outside the last hour.
-    await server.ctx.storage.audit.record({
+    await s.server.ctx.storage.audit.record({
       id: 'two-hours-ago',
-      at: server.ctx.clock.now() - 2 * 3600_000,
+      at: s.server.ctx.clock.now() - 2 * 3600_000,
       type: 'client_deleted',
       clientId: 'gone-long-ago',
       userId: null,

@@ -1,10 +1,9 @@
 /** The admin console through its real HTML forms (cookies, CSRF tokens), over real HTTP. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
+import { before, describe, it } from 'node:test';
 import { Browser, formOf } from '../helpers/browser.js';
-import { discover, obtainTokens, postForm } from '../helpers/flow.js';
-import { createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { PASSWORD, type TestServer } from '../helpers/server.js';
 
 const decode = (s: string) =>
   s
@@ -30,18 +29,14 @@ async function signIn(server: TestServer, username: string, password = PASSWORD)
 }
 
 describe('admin console', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
+  const s = withServer({ users: ['alice'], discover: true });
   let admin: Browser;
   /** The console CSRF token of the admin browser (from any page). */
   let csrf: string;
 
   before(async () => {
-    server = await startTestServer();
-    await server.ctx.users.create({ username: 'root', password: PASSWORD, isAdmin: true });
-    await createUser(server, 'alice');
-    as = await discover(server);
-    const { browser, step } = await signIn(server, 'root');
+    await s.server.ctx.users.create({ username: 'root', password: PASSWORD, isAdmin: true });
+    const { browser, step } = await signIn(s.server, 'root');
     assert.equal(step.status, 303);
     assert.equal(step.location, '/admin');
     admin = browser;
@@ -49,10 +44,9 @@ describe('admin console', () => {
     assert.equal(home.status, 200);
     csrf = formOf(home.body).csrf;
   });
-  after(() => server.cleanup());
 
   it('sends visitors without a session to the sign-in page; pages carry the security headers', async () => {
-    const anon = new Browser(server.url);
+    const anon = new Browser(s.server.url);
     for (const path of ['/admin', '/admin/applications', '/admin/users', '/admin/audit']) {
       const r = await anon.get(path);
       assert.equal(r.status, 303, path);
@@ -69,13 +63,13 @@ describe('admin console', () => {
   });
 
   it('signs in: wrong password is refused with a message and audited; CSRF-less posts are 403', async () => {
-    const b = new Browser(server.url);
+    const b = new Browser(s.server.url);
     const page = await b.get('/admin/login');
     const { csrf: loginCsrf } = formOf(page.body);
     const wrong = await b.post('/admin/login', { csrf: loginCsrf, username: 'root', password: 'nope nope' });
     assert.equal(wrong.status, 401);
     assert.match(wrong.body, /Wrong username or password/);
-    const noCookie = new Browser(server.url);
+    const noCookie = new Browser(s.server.url);
     const forged = await noCookie.post('/admin/login', {
       csrf: loginCsrf,
       username: 'root',
@@ -85,48 +79,48 @@ describe('admin console', () => {
     assert.match(forged.body, /CSRF/);
     const badToken = await b.post('/admin/login', { csrf: 'forged', username: 'root', password: PASSWORD });
     assert.equal(badToken.status, 403);
-    const failures = await server.ctx.audit.list({ type: 'login_failure' });
+    const failures = await s.server.ctx.audit.list({ type: 'login_failure' });
     assert.ok(
       failures.some((e) => e.detail?.['via'] === 'console' && e.detail?.['reason'] === 'wrong_password'),
     );
     const ok = await b.post('/admin/login', { csrf: loginCsrf, username: 'root', password: PASSWORD });
     assert.equal(ok.status, 303);
-    const successes = await server.ctx.audit.list({ type: 'login_success' });
+    const successes = await s.server.ctx.audit.list({ type: 'login_success' });
     assert.ok(successes.some((e) => e.detail?.['via'] === 'console'));
   });
 
   it('throttles repeated failures on the admin sign-in', async () => {
-    const b = new Browser(server.url);
+    const b = new Browser(s.server.url);
     const { csrf: c } = formOf((await b.get('/admin/login')).body);
     let last = 0;
     for (let i = 0; i < 6; i++)
       last = (await b.post('/admin/login', { csrf: c, username: 'ghost', password: 'wrong pass' })).status;
     assert.equal(last, 429);
-    server.clock.advanceSeconds(3600);
+    s.server.clock.advanceSeconds(3600);
   });
 
   it('gives a signed-in non-admin a 403 page, whether signed in here or through an application', async () => {
-    const here = await signIn(server, 'alice');
+    const here = await signIn(s.server, 'alice');
     assert.equal(here.step.status, 403);
     assert.match(here.step.body, /not an administrator/);
     assert.equal((await here.browser.get('/admin')).status, 303, 'no session was started');
     // A session from the ordinary sign-in of an application.
-    const b = new Browser(server.url);
-    const app = await server.ctx.clients.create({
+    const b = new Browser(s.server.url);
+    const app = await s.server.ctx.clients.create({
       name: 'Alice app',
       type: 'native',
       redirectUris: ['http://127.0.0.1/cb'],
     });
     await obtainTokens(
-      server,
-      as,
+      s.server,
+      s.as,
       { clientId: app.client.clientId, redirectUri: 'http://127.0.0.1/cb' },
       { browser: b },
     );
     const page = await b.get('/admin');
     assert.equal(page.status, 403);
     assert.match(page.body, /alice, which is not an administrator/);
-    const api = await fetch(`${server.url}/admin/api/clients`, { headers: { cookie: b.cookieHeader() } });
+    const api = await fetch(`${s.server.url}/admin/api/clients`, { headers: { cookie: b.cookieHeader() } });
     assert.equal(api.status, 403);
   });
 
@@ -151,14 +145,17 @@ describe('admin console', () => {
     assert.equal(created.status, 201, created.body.slice(0, 500));
     const clientId = clientIdOf(created.body);
     assert.equal(secretOf(created.body), undefined, 'native apps have no secret');
-    const stored = await server.ctx.storage.clients.get(clientId);
+    const stored = await s.server.ctx.storage.clients.get(clientId);
     assert.deepEqual(stored?.redirectUris, ['http://127.0.0.1/callback', 'com.example.app:/callback']);
     const list = await admin.get('/admin/applications');
     assert.ok(list.body.includes(clientId));
     assert.ok(list.body.includes('My Native App'));
-    const { tokens } = await obtainTokens(server, as, { clientId, redirectUri: 'http://127.0.0.1/callback' });
+    const { tokens } = await obtainTokens(s.server, s.as, {
+      clientId,
+      redirectUri: 'http://127.0.0.1/callback',
+    });
     assert.ok(tokens.access_token);
-    const events = await server.ctx.audit.list({ type: 'client_created', clientId });
+    const events = await s.server.ctx.audit.list({ type: 'client_created', clientId });
     assert.equal(events[0]?.detail?.['via'], 'console');
     assert.equal(events[0]?.detail?.['admin'], 'root');
   });
@@ -183,7 +180,7 @@ describe('admin console', () => {
   });
 
   it('CSRF: a wrong or missing token is refused with 403 and changes nothing', async () => {
-    const before = (await server.ctx.storage.clients.list()).length;
+    const before = (await s.server.ctx.storage.clients.list()).length;
     const wrong = await admin.post('/admin/applications', {
       csrf: 'forged',
       type: 'service',
@@ -199,8 +196,8 @@ describe('admin console', () => {
       { 'content-type': 'application/x-www-form-urlencoded' },
     );
     assert.equal(twice.status, 403);
-    assert.equal((await server.ctx.storage.clients.list()).length, before);
-    const json = await fetch(`${server.url}/admin/applications`, {
+    assert.equal((await s.server.ctx.storage.clients.list()).length, before);
+    const json = await fetch(`${s.server.url}/admin/applications`, {
       method: 'POST',
       headers: { cookie: admin.cookieHeader(), 'content-type': 'application/json', accept: 'text/html' },
       body: JSON.stringify({ csrf, type: 'service', name: 'Json' }),
@@ -240,7 +237,7 @@ describe('admin console', () => {
     });
     assert.equal(saved.status, 303);
     assert.equal(saved.location, `${detailPath}?saved=1`);
-    const c = await server.ctx.storage.clients.get(clientId);
+    const c = await s.server.ctx.storage.clients.get(clientId);
     assert.equal(c?.name, 'Portal 2');
     assert.deepEqual(c?.redirectUris, ['https://portal.example.com/cb', 'https://portal.example.com/cb2']);
     assert.deepEqual(c?.postLogoutRedirectUris, ['https://portal.example.com/bye']);
@@ -264,11 +261,11 @@ describe('admin console', () => {
       assert.equal(bad.status, 400, `${field}=${value}`);
       assert.match(decode(bad.body), msg);
     }
-    assert.equal((await server.ctx.storage.clients.get(clientId))?.refreshGrace, 15, 'nothing saved');
+    assert.equal((await s.server.ctx.storage.clients.get(clientId))?.refreshGrace, 15, 'nothing saved');
     assert.match((await admin.get(detailPath)).body, /In force: 15 s\./);
     // An empty grace goes back to the server default (30 s).
     assert.equal((await admin.post(detailPath, { csrf, refresh_grace: '' })).status, 303);
-    assert.equal((await server.ctx.storage.clients.get(clientId))?.refreshGrace, null);
+    assert.equal((await s.server.ctx.storage.clients.get(clientId))?.refreshGrace, null);
     assert.match((await admin.get(detailPath)).body, /In force: 30 s \(server default\)/);
 
     const rotated = await admin.post(`${detailPath}/rotate-secret`, { csrf });
@@ -278,13 +275,13 @@ describe('admin console', () => {
     const basic = (s: string) =>
       `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(s)}`).toString('base64')}`;
     const withOld = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://portal.example.com/cb' },
       { authorization: basic(secret) },
     );
     assert.equal(withOld.json['error'], 'invalid_client');
     const withNew = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://portal.example.com/cb' },
       { authorization: basic(fresh) },
     );
@@ -295,12 +292,12 @@ describe('admin console', () => {
     assert.match(confirm.body, /cannot be undone/);
     const unconfirmed = await admin.post(`${detailPath}/delete`, { csrf });
     assert.equal(unconfirmed.status, 400);
-    assert.ok(await server.ctx.storage.clients.get(clientId));
+    assert.ok(await s.server.ctx.storage.clients.get(clientId));
     const del = await admin.post(`${detailPath}/delete`, { csrf, confirm: 'yes' });
     assert.equal(del.status, 303);
-    assert.equal(await server.ctx.storage.clients.get(clientId), undefined);
+    assert.equal(await s.server.ctx.storage.clients.get(clientId), undefined);
     assert.equal((await admin.get(detailPath)).status, 404);
-    const types = (await server.ctx.audit.list({ clientId })).map((e) => e.type);
+    const types = (await s.server.ctx.audit.list({ clientId })).map((e) => e.type);
     for (const t of ['client_created', 'client_updated', 'client_secret_rotated', 'client_deleted'])
       assert.ok(types.includes(t), t);
   });
@@ -316,7 +313,7 @@ describe('admin console', () => {
     assert.equal(created.status, 201);
     const clientId = clientIdOf(created.body);
     const secret = secretOf(created.body)!;
-    const cc = await postForm(`${server.url}/token`, {
+    const cc = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: clientId,
       client_secret: secret,
@@ -335,7 +332,7 @@ describe('admin console', () => {
       password: PASSWORD,
     });
     assert.equal(created.status, 303);
-    const erin = await server.ctx.storage.users.getByUsername('erin');
+    const erin = await s.server.ctx.storage.users.getByUsername('erin');
     assert.ok(erin);
     assert.equal(erin.isAdmin, undefined);
     assert.equal(created.location, `/admin/users/${erin.id}?done=created`);
@@ -352,22 +349,22 @@ describe('admin console', () => {
       is_admin: 'yes',
     });
     assert.equal(withAdmin.status, 303);
-    assert.equal((await server.ctx.storage.users.getByUsername('grace'))?.isAdmin, true);
+    assert.equal((await s.server.ctx.storage.users.getByUsername('grace'))?.isAdmin, true);
     const list = await admin.get('/admin/users');
     assert.match(list.body, /erin@example\.com/);
     assert.match(list.body, /Erin Example/);
     assert.match(list.body, /Active/);
 
     // Erin signs in to an application, then is disabled: the session ends, the refresh token dies.
-    const app = await server.ctx.clients.create({
+    const app = await s.server.ctx.clients.create({
       name: 'Erin app',
       type: 'native',
       redirectUris: ['http://127.0.0.1/cb'],
     });
-    const erinBrowser = new Browser(server.url);
+    const erinBrowser = new Browser(s.server.url);
     const { tokens } = await obtainTokens(
-      server,
-      as,
+      s.server,
+      s.as,
       { clientId: app.client.clientId, redirectUri: 'http://127.0.0.1/cb' },
       { browser: erinBrowser, username: 'erin' },
     );
@@ -377,7 +374,7 @@ describe('admin console', () => {
     const page = await admin.get(dis.location!);
     assert.match(page.body, /<dd id="user-status">Disabled<\/dd>/);
     assert.match(page.body, /sessions ended/);
-    const refreshed = await postForm(`${server.url}/token`, {
+    const refreshed = await postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: app.client.clientId,
       refresh_token: tokens.refresh_token!,
@@ -386,7 +383,7 @@ describe('admin console', () => {
     assert.match((await admin.get('/admin/users')).body, /Disabled/);
     const en = await admin.post(`${userPath}/enable`, { csrf });
     assert.equal(en.status, 303);
-    assert.equal((await server.ctx.storage.users.getById(erin.id))?.disabled, false);
+    assert.equal((await s.server.ctx.storage.users.getById(erin.id))?.disabled, false);
     const pw = await admin.post(`${userPath}/password`, { csrf, password: 'a brand new password' });
     assert.equal(pw.status, 303);
     const badPw = await admin.post(`${userPath}/password`, { csrf, password: 'x' });
@@ -396,24 +393,24 @@ describe('admin console', () => {
   });
 
   it('grants and withdraws the admin role; an admin cannot disable or demote themselves', async () => {
-    const erin = (await server.ctx.storage.users.getByUsername('erin'))!;
+    const erin = (await s.server.ctx.storage.users.getByUsername('erin'))!;
     const grant = await admin.post(`/admin/users/${erin.id}/grant-admin`, { csrf });
     assert.equal(grant.status, 303);
-    assert.equal((await server.ctx.storage.users.getById(erin.id))?.isAdmin, true);
+    assert.equal((await s.server.ctx.storage.users.getById(erin.id))?.isAdmin, true);
     assert.match((await admin.get(grant.location!)).body, /Withdraw administrator role/);
     const revoke = await admin.post(`/admin/users/${erin.id}/revoke-admin`, { csrf });
     assert.equal(revoke.status, 303);
-    assert.equal((await server.ctx.storage.users.getById(erin.id))?.isAdmin, undefined);
-    const me = (await server.ctx.storage.users.getByUsername('root'))!;
+    assert.equal((await s.server.ctx.storage.users.getById(erin.id))?.isAdmin, undefined);
+    const me = (await s.server.ctx.storage.users.getByUsername('root'))!;
     const selfDisable = await admin.post(`/admin/users/${me.id}/disable`, { csrf });
     assert.equal(selfDisable.status, 400);
     assert.match(selfDisable.body, /cannot disable your own account/);
     const selfDemote = await admin.post(`/admin/users/${me.id}/revoke-admin`, { csrf });
     assert.equal(selfDemote.status, 400);
-    const still = await server.ctx.storage.users.getById(me.id);
+    const still = await s.server.ctx.storage.users.getById(me.id);
     assert.equal(still?.disabled, false);
     assert.equal(still?.isAdmin, true);
-    const types = (await server.ctx.audit.list({ userId: erin.id })).map((e) => e.type);
+    const types = (await s.server.ctx.audit.list({ userId: erin.id })).map((e) => e.type);
     assert.ok(types.includes('user_admin_granted') && types.includes('user_admin_revoked'));
   });
 
@@ -431,21 +428,21 @@ describe('admin console', () => {
   });
 
   it('the API accepts the console session with the X-Latchkey-CSRF header only', async () => {
-    const without = await fetch(`${server.url}/admin/api/users`, {
+    const without = await fetch(`${s.server.url}/admin/api/users`, {
       headers: { cookie: admin.cookieHeader() },
     });
     assert.equal(without.status, 403);
-    const wrong = await fetch(`${server.url}/admin/api/users`, {
+    const wrong = await fetch(`${s.server.url}/admin/api/users`, {
       headers: { cookie: admin.cookieHeader(), 'x-latchkey-csrf': 'nope' },
     });
     assert.equal(wrong.status, 403);
-    const ok = await fetch(`${server.url}/admin/api/users`, {
+    const ok = await fetch(`${s.server.url}/admin/api/users`, {
       method: 'POST',
       headers: { cookie: admin.cookieHeader(), 'x-latchkey-csrf': csrf, 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'henry', password: PASSWORD }),
     });
     assert.equal(ok.status, 201);
-    const [event] = await server.ctx.audit.list({
+    const [event] = await s.server.ctx.audit.list({
       type: 'user_created',
       userId: String((await ok.json()).id),
     });
@@ -454,17 +451,17 @@ describe('admin console', () => {
   });
 
   it('withdrawing the role takes effect on the next request of a signed-in admin', async () => {
-    await server.ctx.users.create({ username: 'ivan', password: PASSWORD, isAdmin: true });
-    const { browser } = await signIn(server, 'ivan');
+    await s.server.ctx.users.create({ username: 'ivan', password: PASSWORD, isAdmin: true });
+    const { browser } = await signIn(s.server, 'ivan');
     assert.equal((await browser.get('/admin/users')).status, 200);
-    await server.ctx.users.setAdmin('ivan', false);
+    await s.server.ctx.users.setAdmin('ivan', false);
     const after = await browser.get('/admin/users');
     assert.equal(after.status, 403);
     assert.match(after.body, /not an administrator/);
   });
 
   it('signs out (POST with CSRF): the session ends', async () => {
-    const { browser } = await signIn(server, 'grace');
+    const { browser } = await signIn(s.server, 'grace');
     const home = await browser.get('/admin');
     assert.equal(home.status, 200);
     const token = formOf(home.body).csrf;

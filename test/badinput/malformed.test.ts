@@ -9,9 +9,9 @@ import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
-import { authorizePath, pkce } from '../flow/flow-helpers.js';
 import { Browser, formOf } from '../helpers/browser.js';
-import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { authorizePath, pkce, withServer } from '../helpers/flow.js';
+import { PASSWORD } from '../helpers/server.js';
 
 interface Answer {
   status: number;
@@ -20,21 +20,14 @@ interface Answer {
 }
 
 describe('bad input', () => {
-  let server: TestServer;
-  let app: { clientId: string; redirectUri: string };
+  const s = withServer({ users: ['alice'], app: {} });
   let base: string;
   const agent = new Agent({ pipelining: 0 });
 
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server, 'alice');
-    app = await createClient(server);
-    base = authorizePath(app, pkce());
+  before(() => {
+    base = authorizePath(s.app, pkce());
   });
-  after(async () => {
-    await agent.close();
-    await server.cleanup();
-  });
+  after(() => agent.close());
 
   async function send(
     path: string,
@@ -44,7 +37,7 @@ describe('bad input', () => {
       body?: string;
     } = {},
   ): Promise<Answer> {
-    const res = await request(server.url + path, {
+    const res = await request(s.server.url + path, {
       method: opts.method ?? 'GET',
       dispatcher: agent,
       headers: opts.headers ?? {},
@@ -62,10 +55,10 @@ describe('bad input', () => {
     const where = `${label}: ${a.status} ${String(a.headers['location'] ?? '')} ${a.body.slice(0, 200)}`;
     if (opts.allowClientRedirect && a.status === 303) {
       const loc = String(a.headers['location']);
-      assert.ok(loc.startsWith(`${app.redirectUri}?`), where);
+      assert.ok(loc.startsWith(`${s.app.redirectUri}?`), where);
       const url = new URL(loc);
       assert.equal(url.searchParams.get('error'), 'invalid_request', where);
-      assert.equal(url.searchParams.get('iss'), server.issuer, where);
+      assert.equal(url.searchParams.get('iss'), s.server.issuer, where);
       assert.equal(url.searchParams.get('code'), null, where);
       return;
     }
@@ -95,7 +88,7 @@ describe('bad input', () => {
       }
     });
     it('bad percent-encoding in client_id or redirect_uri → error page, no redirect', async () => {
-      assertClean(await send(base.replace(`client_id=${app.clientId}`, 'client_id=%zz')), 'client_id', {
+      assertClean(await send(base.replace(`client_id=${s.app.clientId}`, 'client_id=%zz')), 'client_id', {
         status: 400,
       });
       assertClean(
@@ -117,7 +110,7 @@ describe('bad input', () => {
         allowClientRedirect: true,
       });
       assertClean(
-        await send(base.replace(`client_id=${app.clientId}`, `client_id=${app.clientId}%00`)),
+        await send(base.replace(`client_id=${s.app.clientId}`, `client_id=${s.app.clientId}%00`)),
         'nul id',
         {
           status: 400,
@@ -176,9 +169,13 @@ describe('bad input', () => {
       }
     });
     it('__proto__ as client_id → error page', async () => {
-      assertClean(await send(base.replace(`client_id=${app.clientId}`, 'client_id=__proto__')), 'proto id', {
-        status: 400,
-      });
+      assertClean(
+        await send(base.replace(`client_id=${s.app.clientId}`, 'client_id=__proto__')),
+        'proto id',
+        {
+          status: 400,
+        },
+      );
     });
     it('unknown methods on /authorize → 4xx', async () => {
       assertClean(await send(base, { method: 'PUT' }), 'PUT');
@@ -220,7 +217,7 @@ describe('bad input', () => {
         many,
         'grant_type=authorization_code%00',
         'grant_type=%&code=%E0%A4%A',
-        `code=%zz&grant_type=authorization_code&client_id=${app.clientId}`,
+        `code=%zz&grant_type=authorization_code&client_id=${s.app.clientId}`,
       ]) {
         assertClean(
           await send('/token', { method: 'POST', headers: { 'content-type': form }, body }),
@@ -294,7 +291,7 @@ describe('bad input', () => {
       assert.equal(ok.status, 303);
       assert.match(String(ok.headers['location']), /^\/interaction\//);
       // A chunked body (no Content-Length) over the limit → 413 page.
-      const big = await request(`${server.url}/authorize`, {
+      const big = await request(`${s.server.url}/authorize`, {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': form },
@@ -370,14 +367,14 @@ describe('bad input', () => {
       assert.equal(twice.status, 303);
     });
     it('prompt=none with a forged session → login_required at the client', async () => {
-      const a = await send(authorizePath(app, pkce(), { prompt: 'none' }), {
+      const a = await send(authorizePath(s.app, pkce(), { prompt: 'none' }), {
         headers: { cookie: `latchkey_session=${'A'.repeat(43)}` },
       });
       assert.equal(a.status, 303);
       assert.equal(new URL(String(a.headers['location'])).searchParams.get('error'), 'login_required');
     });
     it('a forged interaction cookie does not open the interaction', async () => {
-      const b = new Browser(server.url);
+      const b = new Browser(s.server.url);
       const start = await b.get(base);
       b.cookies.set('latchkey_interaction', 'x'.repeat(32));
       const page = await b.get(start.location!);
@@ -388,7 +385,7 @@ describe('bad input', () => {
 
   describe('replays', () => {
     it('posting the same sign-in form twice: the second gets an error page, not a second code', async () => {
-      const b = new Browser(server.url);
+      const b = new Browser(s.server.url);
       const start = await b.get(base);
       const page = await b.get(start.location!);
       const { csrf, actions } = formOf(page.body);
@@ -404,7 +401,7 @@ describe('bad input', () => {
       assert.equal((await b.get(start.location!)).status, 400);
     });
     it('two concurrent posts of the same sign-in form: at most one code', async () => {
-      const b = new Browser(server.url);
+      const b = new Browser(s.server.url);
       const start = await b.get(base);
       const page = await b.get(start.location!);
       const { csrf, actions } = formOf(page.body);
@@ -420,7 +417,7 @@ describe('bad input', () => {
 
   describe('raw HTTP', () => {
     function raw(text: string): Promise<string> {
-      const { port } = new URL(server.url);
+      const { port } = new URL(s.server.url);
       return new Promise((resolve, reject) => {
         const sock = connect(Number(port), '127.0.0.1');
         let out = '';
@@ -456,7 +453,7 @@ describe('bad input', () => {
         Buffer.from('grant_type=authorization_code&code='),
         Buffer.from([0xff, 0xfe, 0xc0]),
       ]);
-      const res = await request(`${server.url}/token`, {
+      const res = await request(`${s.server.url}/token`, {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -8,9 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { pkce, redeem } from '../flow/flow-helpers.js';
 import { launchChromium, requireChromium } from '../helpers/chromium.js';
-import { authorizeQuery } from '../helpers/flow.js';
+import { authorizeQuery, pkce, redeem } from '../helpers/flow.js';
 import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const SCREENSHOT = '/tmp/latchkey-signin.png';

@@ -5,7 +5,7 @@
  * → userinfo → revocation → logout URL.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   LatchkeyClient,
   LatchkeyError,
@@ -14,24 +14,18 @@ import {
 } from '../../src/client/index.js';
 import { buildSampleApi } from '../../src/resource/sample-api.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { withServer } from '../helpers/flow.js';
+import { createClient } from '../helpers/server.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof LatchkeyError && e.code === code;
 
 describe('client SDK: the full flow against a real server', () => {
-  let server: TestServer;
-  let user: { id: string };
+  const s = withServer({ users: ['alice'] });
   let tokenRequests = 0;
   const countingFetch: typeof fetch = (input, init) => {
     if (String(input instanceof Request ? input.url : input).endsWith('/token')) tokenRequests++;
     return fetch(input, init);
   };
-
-  before(async () => {
-    server = await startTestServer();
-    user = await createUser(server);
-  });
-  after(() => server.cleanup());
 
   /** Signs in through the real form and feeds the final redirect to the loopback receiver. */
   async function signIn(client: LatchkeyClient, scope: string): Promise<TokenSet> {
@@ -46,7 +40,7 @@ describe('client SDK: the full flow against a real server', () => {
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
     assert.equal(url.searchParams.get('response_type'), 'code');
     assert.ok(url.searchParams.get('nonce'));
-    const browser = new Browser(server.url);
+    const browser = new Browser(s.server.url);
     const final = await authorizeThroughBrowser(browser, request.url, { consent: 'allow' });
     assert.equal(final.status, 303, final.body.slice(0, 300));
     assert.ok(final.location?.startsWith(receiver.redirectUri), final.location ?? '');
@@ -58,24 +52,24 @@ describe('client SDK: the full flow against a real server', () => {
   }
 
   it('signs in, refreshes with rotation, and calls the sample API', async () => {
-    const app = await createClient(server, { type: 'native', consent: 'required' });
+    const app = await createClient(s.server, { type: 'native', consent: 'required' });
     const client = await LatchkeyClient.discover({
-      issuer: server.issuer,
+      issuer: s.server.issuer,
       clientId: app.clientId,
       fetch: countingFetch,
-      now: () => server.clock.now(),
+      now: () => s.server.clock.now(),
     });
     const tokens = await signIn(client, 'openid profile email offline_access');
     assert.equal(tokens.tokenType, 'Bearer');
-    assert.equal(tokens.idTokenClaims?.sub, user.id);
+    assert.equal(tokens.idTokenClaims?.sub, s.user.id);
     assert.equal(tokens.idTokenClaims?.['preferred_username'], 'alice');
-    assert.ok(tokens.expiresAt! > server.clock.now());
+    assert.ok(tokens.expiresAt! > s.server.clock.now());
     assert.equal(tokens.scope, 'openid profile email offline_access');
 
     // The sample API, with a verifier on the server's clock.
     const api = buildSampleApi({
-      issuer: server.issuer,
-      verifierOptions: { now: () => server.clock.now() },
+      issuer: s.server.issuer,
+      verifierOptions: { now: () => s.server.clock.now() },
     });
     await api.listen({ port: 0, host: '127.0.0.1' });
     const apiUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
@@ -85,7 +79,7 @@ describe('client SDK: the full flow against a real server', () => {
       });
       assert.equal(hello.status, 200);
       const body = (await hello.json()) as { sub: string; client_id: string };
-      assert.equal(body.sub, user.id);
+      assert.equal(body.sub, s.user.id);
       assert.equal(body.client_id, app.clientId);
       const profile = await fetch(`${apiUrl}/profile`, {
         headers: { authorization: `Bearer ${tokens.accessToken}` },
@@ -98,7 +92,7 @@ describe('client SDK: the full flow against a real server', () => {
         'server offers refresh_token',
       );
       assert.ok(tokens.refreshToken, 'offline_access gave a refresh token');
-      server.clock.advanceSeconds(3000);
+      s.server.clock.advanceSeconds(3000);
       const before = tokenRequests;
       const [a, b, c] = await Promise.all([
         client.refresh(tokens),
@@ -111,10 +105,10 @@ describe('client SDK: the full flow against a real server', () => {
       assert.notEqual(a.accessToken, tokens.accessToken);
       assert.ok(a.refreshToken);
       assert.notEqual(a.refreshToken, tokens.refreshToken, 'the refresh token rotated');
-      assert.equal(a.idTokenClaims?.sub, user.id);
+      assert.equal(a.idTokenClaims?.sub, s.user.id);
 
       // Once the old access token has expired, the new one still works at the API.
-      server.clock.advanceSeconds(700);
+      s.server.clock.advanceSeconds(700);
       const expired = await fetch(`${apiUrl}/hello`, {
         headers: { authorization: `Bearer ${tokens.accessToken}` },
       });
@@ -126,8 +120,8 @@ describe('client SDK: the full flow against a real server', () => {
       await fresh.text();
 
       // Userinfo with the new token.
-      const info = await client.userinfo(a.accessToken, { expectedSubject: user.id });
-      assert.equal(info['sub'], user.id);
+      const info = await client.userinfo(a.accessToken, { expectedSubject: s.user.id });
+      assert.equal(info['sub'], s.user.id);
       assert.equal(info['email'], 'alice@example.com');
 
       // The rotated token refreshes again and rotates again.
@@ -153,13 +147,13 @@ describe('client SDK: the full flow against a real server', () => {
   });
 
   it('turns a denied consent into LATCHKEY_AUTHORIZATION_ERROR with the server error', async () => {
-    const app = await createClient(server, { type: 'native', consent: 'required' });
-    const client = await LatchkeyClient.discover({ issuer: server.issuer, clientId: app.clientId });
+    const app = await createClient(s.server, { type: 'native', consent: 'required' });
+    const client = await LatchkeyClient.discover({ issuer: s.server.issuer, clientId: app.clientId });
     const request = await client.createAuthorizationRequest({
       redirectUri: 'http://127.0.0.1:40123/callback',
       scope: 'openid',
     });
-    const final = await authorizeThroughBrowser(new Browser(server.url), request.url, { consent: 'deny' });
+    const final = await authorizeThroughBrowser(new Browser(s.server.url), request.url, { consent: 'deny' });
     assert.equal(final.status, 303);
     assert.throws(
       () => client.validateCallback(final.location!, { expectedState: request.state }),
@@ -169,8 +163,8 @@ describe('client SDK: the full flow against a real server', () => {
   });
 
   it('validates the callback: issuer (RFC 9207), then state', async () => {
-    const app = await createClient(server);
-    const client = await LatchkeyClient.discover({ issuer: server.issuer, clientId: app.clientId });
+    const app = await createClient(s.server);
+    const client = await LatchkeyClient.discover({ issuer: s.server.issuer, clientId: app.clientId });
     const base = 'http://127.0.0.1:1/callback';
     assert.throws(
       () =>
@@ -182,7 +176,7 @@ describe('client SDK: the full flow against a real server', () => {
       isCode('LATCHKEY_ISSUER_MISMATCH'),
       'the server advertises iss, so a response without it is refused',
     );
-    const iss = encodeURIComponent(server.issuer);
+    const iss = encodeURIComponent(s.server.issuer);
     assert.throws(
       () => client.validateCallback(`${base}?code=c&state=other&iss=${iss}`, { expectedState: 's' }),
       isCode('LATCHKEY_STATE_MISMATCH'),
@@ -194,13 +188,13 @@ describe('client SDK: the full flow against a real server', () => {
     assert.deepEqual(client.validateCallback(`${base}?code=c&state=s&iss=${iss}`, { expectedState: 's' }), {
       code: 'c',
       state: 's',
-      iss: server.issuer,
+      iss: s.server.issuer,
     });
   });
 
   it('carries the server error of a failed code exchange', async () => {
-    const app = await createClient(server);
-    const client = await LatchkeyClient.discover({ issuer: server.issuer, clientId: app.clientId });
+    const app = await createClient(s.server);
+    const client = await LatchkeyClient.discover({ issuer: s.server.issuer, clientId: app.clientId });
     await assert.rejects(
       client.exchangeCode({
         code: 'not-a-code',
@@ -216,7 +210,7 @@ describe('client SDK: the full flow against a real server', () => {
 
   it('refuses a discovery document for another issuer', async () => {
     await assert.rejects(
-      LatchkeyClient.discover({ issuer: `${server.issuer}/`, clientId: 'x' }),
+      LatchkeyClient.discover({ issuer: `${s.server.issuer}/`, clientId: 'x' }),
       isCode('LATCHKEY_ISSUER_MISMATCH'),
     );
   });
@@ -232,10 +226,10 @@ describe('client SDK: the full flow against a real server', () => {
       isCode('LATCHKEY_INVALID_ARGUMENT'),
     );
     await assert.rejects(
-      LatchkeyClient.discover({ issuer: server.issuer, clientId: '', fetch: noFetch }),
+      LatchkeyClient.discover({ issuer: s.server.issuer, clientId: '', fetch: noFetch }),
       isCode('LATCHKEY_INVALID_ARGUMENT'),
     );
-    const metadata = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json();
+    const metadata = await (await fetch(`${s.server.issuer}/.well-known/openid-configuration`)).json();
     const client = new LatchkeyClient({ metadata, clientId: 'x', fetch: noFetch });
     await assert.rejects(
       client.exchangeCode({ code: '', codeVerifier: 'v', redirectUri: 'http://127.0.0.1/cb' }),

@@ -6,8 +6,11 @@ import { createServer } from '../../src/server.js';
 import { databaseForTests, openStorage } from '../../src/storage/index.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
+import { authorizeRequest, codeFrom, redeem } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeRequest, codeFrom, redeem } from './flow.js';
+
+/** The scope of this file's authorization requests. */
+const PROFILE = { scope: 'openid profile' };
 
 const TOKEN = 'metrics-secret-for-tests';
 
@@ -58,29 +61,19 @@ describe('readiness and metrics (SQLite)', () => {
     const browser = new Browser(server.url);
 
     // One failed sign-in, then a successful one through the real form.
-    const bad = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const bad = authorizeRequest(server.url, app, PROFILE);
     const refused = await authorizeThroughBrowser(new Browser(server.url), bad.url, {
       password: 'wrong password!',
     });
     assert.notEqual(refused.status, 303);
 
-    const p = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const p = authorizeRequest(server.url, app, PROFILE);
     const final = await authorizeThroughBrowser(browser, p.url);
     assert.equal(final.status, 303);
     const code = codeFrom(final.location, p.state);
-    const first = await redeem(server.url, {
-      ...p,
-      code,
-      clientId: app.clientId,
-      redirectUri: app.redirectUri,
-    });
+    const first = await redeem(server.url, app, code, p.verifier);
     assert.equal(first.status, 200);
-    const replay = await redeem(server.url, {
-      ...p,
-      code,
-      clientId: app.clientId,
-      redirectUri: app.redirectUri,
-    });
+    const replay = await redeem(server.url, app, code, p.verifier);
     assert.equal(replay.status, 400);
     assert.equal(replay.json.error, 'invalid_grant');
 

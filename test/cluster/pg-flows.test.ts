@@ -7,9 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import type * as oauth from 'oauth4webapi';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
-import { discover, obtainTokens, postForm } from '../helpers/flow.js';
+import { authorizeRequest, codeFrom, discover, obtainTokens, postForm, redeem } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeRequest, codeFrom, redeem } from './flow.js';
+
+/** The scope of this file's authorization requests. */
+const PROFILE = { scope: 'openid profile' };
 
 describe('token lifecycle on PostgreSQL', { skip: PG_SKIP }, () => {
   let db: TempPgDatabase;
@@ -98,11 +100,11 @@ describe('token lifecycle on PostgreSQL', { skip: PG_SKIP }, () => {
   test('consent is remembered on PostgreSQL: the second authorization skips the consent page', async () => {
     const app = await createClient(server, { consent: 'required' });
     const browser = new Browser(server.url);
-    const p1 = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const p1 = authorizeRequest(server.url, app, PROFILE);
     const first = await authorizeThroughBrowser(browser, p1.url, { consent: 'allow' });
     assert.equal(first.status, 303);
     codeFrom(first.location, p1.state);
-    const p2 = authorizeRequest(server.url, app.clientId, app.redirectUri);
+    const p2 = authorizeRequest(server.url, app, PROFILE);
     const second = await browser.get(p2.url);
     assert.equal(second.status, 303);
     assert.ok(
@@ -110,12 +112,7 @@ describe('token lifecycle on PostgreSQL', { skip: PG_SKIP }, () => {
       `straight back to the client: ${second.location}`,
     );
     const code = codeFrom(second.location, p2.state);
-    const res = await redeem(server.url, {
-      ...p2,
-      code,
-      clientId: app.clientId,
-      redirectUri: app.redirectUri,
-    });
+    const res = await redeem(server.url, app, code, p2.verifier);
     assert.equal(res.status, 200);
   });
 });

@@ -12,8 +12,11 @@ import { openStorage } from '../../src/storage/index.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { spawnCli } from '../helpers/cli-process.js';
 import { createTempDatabase, PG_SKIP, pgQuery, type TempPgDatabase } from '../helpers/databases.js';
+import { authorizeRequest, codeFrom, redeem } from '../helpers/flow.js';
 import { freePort, PASSWORD } from '../helpers/server.js';
-import { authorizeRequest, codeFrom, redeem } from './flow.js';
+
+/** The scope of this file's authorization requests. */
+const PROFILE = { scope: 'openid profile' };
 
 interface Node {
   name: string;
@@ -148,11 +151,11 @@ describe('two latchkey processes on one PostgreSQL database', {
 
   test('sign in on A, redeem on B; the session made on A is honoured by B', async () => {
     const browserA = new Browser(a.url);
-    const p = authorizeRequest(a.url, app.clientId, app.redirectUri);
+    const p = authorizeRequest(a.url, app, PROFILE);
     const final = await authorizeThroughBrowser(browserA, p.url);
     assert.equal(final.status, 303, final.body.slice(0, 300));
     const code = codeFrom(final.location, p.state);
-    const res = await redeem(b.url, { ...p, code, ...app });
+    const res = await redeem(b.url, app, code, p.verifier);
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(typeof res.json.access_token, 'string');
     assert.equal(typeof res.json.id_token, 'string');
@@ -167,7 +170,7 @@ describe('two latchkey processes on one PostgreSQL database', {
     // A's session cookie on B: a code at once, no sign-in page.
     const browserB = new Browser(b.url);
     for (const [k, v] of browserA.cookies) browserB.cookies.set(k, v);
-    const p2 = authorizeRequest(b.url, app.clientId, app.redirectUri);
+    const p2 = authorizeRequest(b.url, app, PROFILE);
     const direct = await browserB.get(p2.url);
     assert.equal(direct.status, 303);
     assert.ok(
@@ -175,16 +178,16 @@ describe('two latchkey processes on one PostgreSQL database', {
       `redirected to the client, got ${direct.location}`,
     );
     const code2 = codeFrom(direct.location, p2.state);
-    assert.equal((await redeem(a.url, { ...p2, code: code2, ...app })).status, 200);
+    assert.equal((await redeem(a.url, app, code2, p2.verifier)).status, 200);
   });
 
   test('50 concurrent redemptions of one code over both nodes: exactly one succeeds', async () => {
     const browser = new Browser(a.url);
-    const p = authorizeRequest(a.url, app.clientId, app.redirectUri);
+    const p = authorizeRequest(a.url, app, PROFILE);
     const final = await authorizeThroughBrowser(browser, p.url);
     const code = codeFrom(final.location, p.state);
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, n) => redeem(n % 2 === 0 ? a.url : b.url, { ...p, code, ...app })),
+      Array.from({ length: 50 }, (_, n) => redeem(n % 2 === 0 ? a.url : b.url, app, code, p.verifier)),
     );
     const ok = results.filter((r) => r.status === 200);
     assert.equal(ok.length, 1, `successes: ${ok.length}`);
@@ -201,7 +204,7 @@ describe('two latchkey processes on one PostgreSQL database', {
 
   test('kill -9 node A mid-load: B keeps serving, codes and tokens issued on A survive', async () => {
     const browser = new Browser(a.url);
-    const first = authorizeRequest(a.url, app.clientId, app.redirectUri);
+    const first = authorizeRequest(a.url, app, PROFILE);
     assert.equal((await authorizeThroughBrowser(browser, first.url)).status, 303);
     const browserB = new Browser(b.url);
     for (const [k, v] of browser.cookies) browserB.cookies.set(k, v);
@@ -209,12 +212,12 @@ describe('two latchkey processes on one PostgreSQL database', {
     // Codes and a token issued on A before the crash.
     const pending: { p: ReturnType<typeof authorizeRequest>; code: string }[] = [];
     for (let i = 0; i < 5; i++) {
-      const p = authorizeRequest(a.url, app.clientId, app.redirectUri);
+      const p = authorizeRequest(a.url, app, PROFILE);
       const step = await browser.get(p.url);
       assert.equal(step.status, 303);
       pending.push({ p, code: codeFrom(step.location, p.state) });
     }
-    const tokenFromA = await redeem(a.url, { ...pending[0]!.p, code: pending[0]!.code, ...app });
+    const tokenFromA = await redeem(a.url, app, pending[0]!.code, pending[0]!.p.verifier);
     assert.equal(tokenFromA.status, 200);
 
     // Load on both nodes; A is killed while it runs.
@@ -222,9 +225,9 @@ describe('two latchkey processes on one PostgreSQL database', {
     const bResults: number[] = [];
     const loadB = (async () => {
       while (!stop) {
-        const p = authorizeRequest(b.url, app.clientId, app.redirectUri);
+        const p = authorizeRequest(b.url, app, PROFILE);
         const step = await browserB.get(p.url);
-        const r = await redeem(b.url, { ...p, code: codeFrom(step.location, p.state), ...app });
+        const r = await redeem(b.url, app, codeFrom(step.location, p.state), p.verifier);
         bResults.push(r.status);
       }
     })();
@@ -232,7 +235,7 @@ describe('two latchkey processes on one PostgreSQL database', {
       let failures = 0;
       while (!stop) {
         try {
-          await browser.get(authorizeRequest(a.url, app.clientId, app.redirectUri).url);
+          await browser.get(authorizeRequest(a.url, app, PROFILE).url);
         } catch {
           failures++;
           if (failures > 3) return;
@@ -253,7 +256,7 @@ describe('two latchkey processes on one PostgreSQL database', {
 
     // Everything A issued before the crash is still in the shared store.
     for (const { p, code } of pending.slice(1)) {
-      const r = await redeem(b.url, { ...p, code, ...app });
+      const r = await redeem(b.url, app, code, p.verifier);
       assert.equal(r.status, 200, JSON.stringify(r.json));
     }
     const info = await fetch(`${b.url}/userinfo`, {

@@ -3,62 +3,66 @@
  * and the token endpoint's own rules: client authentication, content type, caching, error shape.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { grantIdOfJti } from '../../src/tokens/jti.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { assertRfcError, getCode, jtiOf, pkce, postToken, redeem } from './flow-helpers.js';
+import {
+  assertRfcError,
+  basic,
+  getCode,
+  jtiOf,
+  pkce,
+  postToken,
+  redeem,
+  withServer,
+} from '../helpers/flow.js';
+import { createClient, createUser, startTestServer } from '../helpers/server.js';
 
 type App = { clientId: string; redirectUri: string; secret?: string };
 
 describe('authorization codes and /token', () => {
-  let server: TestServer;
-  let app: App;
-
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server, 'alice');
-    app = await createClient(server);
-  });
-  after(() => server.cleanup());
-  const revoked = (jti: string) => server.ctx.storage.accessTokens.isRevoked(jti, grantIdOfJti(jti));
+  const s = withServer({ users: ['alice'], app: {} });
+  const revoked = (jti: string) => s.server.ctx.storage.accessTokens.isRevoked(jti, grantIdOfJti(jti));
 
   describe('codes', () => {
     it('a code redeems once; reuse → invalid_grant and the first access token is revoked', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p);
-      const first = await redeem(server, app, code, p.verifier);
+      const { code } = await getCode(s.server, s.app, p);
+      const first = await redeem(s.server, s.app, code, p.verifier);
       assert.equal(first.status, 200);
       const jti = jtiOf(first.json['access_token']);
       assert.equal(await revoked(jti), false);
-      const again = await redeem(server, app, code, p.verifier);
+      const again = await redeem(s.server, s.app, code, p.verifier);
       assertRfcError(again, 400, 'invalid_grant');
       assert.equal(await revoked(jti), true, 'reuse revokes what the code issued');
-      const events = await server.ctx.storage.audit.list({ type: 'code_reuse_detected' });
+      const events = await s.server.ctx.storage.audit.list({ type: 'code_reuse_detected' });
       assert.ok(events.length >= 1);
     });
 
     it('code reuse also kills the refresh token the first redemption issued', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p, { scope: 'openid offline_access', prompt: 'consent' });
-      const first = await redeem(server, app, code, p.verifier);
+      const { code } = await getCode(s.server, s.app, p, {
+        scope: 'openid offline_access',
+        prompt: 'consent',
+      });
+      const first = await redeem(s.server, s.app, code, p.verifier);
       assert.equal(first.status, 200);
       const refresh = first.json['refresh_token'];
       assert.equal(typeof refresh, 'string', 'offline_access gives a refresh token');
-      assertRfcError(await redeem(server, app, code, p.verifier), 400, 'invalid_grant');
-      const r = await postToken(server, {
+      assertRfcError(await redeem(s.server, s.app, code, p.verifier), 400, 'invalid_grant');
+      const r = await postToken(s.server, {
         grant_type: 'refresh_token',
         refresh_token: refresh as string,
-        client_id: app.clientId,
+        client_id: s.app.clientId,
       });
       assertRfcError(r, 400, 'invalid_grant');
     });
 
     it('20 concurrent redemptions of one code: exactly one gets tokens, the rest invalid_grant', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p);
+      const { code } = await getCode(s.server, s.app, p);
       const replies = await Promise.all(
-        Array.from({ length: 20 }, () => redeem(server, app, code, p.verifier)),
+        Array.from({ length: 20 }, () => redeem(s.server, s.app, code, p.verifier)),
       );
       const winners = replies.filter((r) => r.status === 200);
       const losers = replies.filter((r) => r.status !== 200);
@@ -73,37 +77,37 @@ describe('authorization codes and /token', () => {
 
     it('an expired code (61 s later) → invalid_grant', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p);
-      server.clock.advanceSeconds(61);
-      assertRfcError(await redeem(server, app, code, p.verifier), 400, 'invalid_grant');
+      const { code } = await getCode(s.server, s.app, p);
+      s.server.clock.advanceSeconds(61);
+      assertRfcError(await redeem(s.server, s.app, code, p.verifier), 400, 'invalid_grant');
     });
 
     it('a code 59 s old still redeems', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p);
-      server.clock.advanceSeconds(59);
-      assert.equal((await redeem(server, app, code, p.verifier)).status, 200);
+      const { code } = await getCode(s.server, s.app, p);
+      s.server.clock.advanceSeconds(59);
+      assert.equal((await redeem(s.server, s.app, code, p.verifier)).status, 200);
     });
 
     it('wrong verifier, missing verifier, malformed verifier → invalid_grant (and the code is burnt)', async () => {
       const p = pkce();
       for (const verifier of [pkce().verifier, undefined, 'short', `${p.verifier}!`]) {
-        const { code } = await getCode(server, app, p);
+        const { code } = await getCode(s.server, s.app, p);
         const form: Record<string, string> = {
           grant_type: 'authorization_code',
           code,
-          redirect_uri: app.redirectUri,
-          client_id: app.clientId,
+          redirect_uri: s.app.redirectUri,
+          client_id: s.app.clientId,
         };
         if (verifier !== undefined) form['code_verifier'] = verifier;
-        assertRfcError(await postToken(server, form), 400, 'invalid_grant');
+        assertRfcError(await postToken(s.server, form), 400, 'invalid_grant');
         // The right verifier afterwards does not help: a failed attempt consumed the code.
-        assertRfcError(await redeem(server, app, code, p.verifier), 400, 'invalid_grant');
+        assertRfcError(await redeem(s.server, s.app, code, p.verifier), 400, 'invalid_grant');
       }
     });
 
     it('a verifier for a code issued without a challenge → invalid_grant (PKCE downgrade)', async () => {
-      const web = await createClient(server, {
+      const web = await createClient(s.server, {
         type: 'web',
         requirePkce: false,
         redirectUris: ['https://rp.example.com/cb'],
@@ -112,9 +116,9 @@ describe('authorization codes and /token', () => {
       const auth = {
         authorization: `Basic ${Buffer.from(`${web.clientId}:${web.secret}`).toString('base64')}`,
       };
-      const a = await getCode(server, web, p, { code_challenge: null, code_challenge_method: null });
+      const a = await getCode(s.server, web, p, { code_challenge: null, code_challenge_method: null });
       const bad = await postToken(
-        server,
+        s.server,
         {
           grant_type: 'authorization_code',
           code: a.code,
@@ -125,9 +129,9 @@ describe('authorization codes and /token', () => {
       );
       assertRfcError(bad, 400, 'invalid_grant');
       // Without a verifier, that client's code redeems (PKCE off for it).
-      const b = await getCode(server, web, p, { code_challenge: null, code_challenge_method: null });
+      const b = await getCode(s.server, web, p, { code_challenge: null, code_challenge_method: null });
       const ok = await postToken(
-        server,
+        s.server,
         { grant_type: 'authorization_code', code: b.code, redirect_uri: web.redirectUri },
         auth,
       );
@@ -135,39 +139,39 @@ describe('authorization codes and /token', () => {
     });
 
     it('a code issued to another client → invalid_grant', async () => {
-      const other = await createClient(server);
+      const other = await createClient(s.server);
       const p = pkce();
-      const { code } = await getCode(server, app, p);
-      assertRfcError(await redeem(server, other, code, p.verifier), 400, 'invalid_grant');
+      const { code } = await getCode(s.server, s.app, p);
+      assertRfcError(await redeem(s.server, other, code, p.verifier), 400, 'invalid_grant');
     });
 
     it('redirect_uri mismatch at /token → invalid_grant; missing when it was given → invalid_grant', async () => {
       const p = pkce();
-      const a = await getCode(server, app, p, { redirect_uri: 'http://127.0.0.1:5000/callback' });
+      const a = await getCode(s.server, s.app, p, { redirect_uri: 'http://127.0.0.1:5000/callback' });
       assertRfcError(
-        await redeem(server, app, a.code, p.verifier, { redirect_uri: 'http://127.0.0.1:5001/callback' }),
+        await redeem(s.server, s.app, a.code, p.verifier, { redirect_uri: 'http://127.0.0.1:5001/callback' }),
         400,
         'invalid_grant',
       );
-      const b = await getCode(server, app, p);
+      const b = await getCode(s.server, s.app, p);
       const { redirect_uri: _, ...form } = {
         grant_type: 'authorization_code',
         code: b.code,
         redirect_uri: '',
-        client_id: app.clientId,
+        client_id: s.app.clientId,
         code_verifier: p.verifier,
       };
-      assertRfcError(await postToken(server, form), 400, 'invalid_grant');
+      assertRfcError(await postToken(s.server, form), 400, 'invalid_grant');
     });
 
     it('an unknown or absurd code → invalid_grant; no code → invalid_request', async () => {
       const p = pkce();
-      assertRfcError(await redeem(server, app, 'x'.repeat(43), p.verifier), 400, 'invalid_grant');
-      assertRfcError(await redeem(server, app, 'x'.repeat(5000), p.verifier), 400, 'invalid_request');
+      assertRfcError(await redeem(s.server, s.app, 'x'.repeat(43), p.verifier), 400, 'invalid_grant');
+      assertRfcError(await redeem(s.server, s.app, 'x'.repeat(5000), p.verifier), 400, 'invalid_request');
       assertRfcError(
-        await postToken(server, {
+        await postToken(s.server, {
           grant_type: 'authorization_code',
-          client_id: app.clientId,
+          client_id: s.app.clientId,
           code_verifier: p.verifier,
         }),
         400,
@@ -217,19 +221,17 @@ describe('authorization codes and /token', () => {
 
   describe('/token', () => {
     let web: App;
-    const basic = (id: string, secret: string) =>
-      `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
     before(async () => {
-      web = await createClient(server, { type: 'web', redirectUris: ['https://rp.example.com/cb'] });
+      web = await createClient(s.server, { type: 'web', redirectUris: ['https://rp.example.com/cb'] });
       assert.ok(web.secret);
     });
 
     it('confidential client with client_secret_basic', async () => {
       const p = pkce();
-      const { code } = await getCode(server, web, p);
+      const { code } = await getCode(s.server, web, p);
       const r = await postToken(
-        server,
+        s.server,
         { grant_type: 'authorization_code', code, redirect_uri: web.redirectUri, code_verifier: p.verifier },
         { authorization: basic(web.clientId, web.secret!) },
       );
@@ -240,8 +242,8 @@ describe('authorization codes and /token', () => {
 
     it('confidential client with client_secret_post', async () => {
       const p = pkce();
-      const { code } = await getCode(server, web, p);
-      const r = await postToken(server, {
+      const { code } = await getCode(s.server, web, p);
+      const r = await postToken(s.server, {
         grant_type: 'authorization_code',
         code,
         redirect_uri: web.redirectUri,
@@ -254,49 +256,49 @@ describe('authorization codes and /token', () => {
 
     it('a wrong secret (Basic or post) → 401 invalid_client with WWW-Authenticate', async () => {
       const p = pkce();
-      const { code } = await getCode(server, web, p);
+      const { code } = await getCode(s.server, web, p);
       const form = {
         grant_type: 'authorization_code',
         code,
         redirect_uri: web.redirectUri,
         code_verifier: p.verifier,
       };
-      const viaBasic = await postToken(server, form, { authorization: basic(web.clientId, 'wrong') });
+      const viaBasic = await postToken(s.server, form, { authorization: basic(web.clientId, 'wrong') });
       assertRfcError(viaBasic, 401, 'invalid_client');
       assert.match(viaBasic.headers.get('www-authenticate') ?? '', /^Basic/);
-      const viaPost = await postToken(server, { ...form, client_id: web.clientId, client_secret: 'wrong' });
+      const viaPost = await postToken(s.server, { ...form, client_id: web.clientId, client_secret: 'wrong' });
       assertRfcError(viaPost, 401, 'invalid_client');
       assert.ok(viaPost.headers.get('www-authenticate'));
       // A confidential client without any secret is not authenticated either.
-      assertRfcError(await postToken(server, { ...form, client_id: web.clientId }), 401, 'invalid_client');
+      assertRfcError(await postToken(s.server, { ...form, client_id: web.clientId }), 401, 'invalid_client');
       // Failed client authentication does not burn the code.
-      const ok = await postToken(server, form, { authorization: basic(web.clientId, web.secret!) });
+      const ok = await postToken(s.server, form, { authorization: basic(web.clientId, web.secret!) });
       assert.equal(ok.status, 200, JSON.stringify(ok.json));
     });
 
     it('an unknown client → 401 invalid_client', async () => {
-      const r = await postToken(server, { grant_type: 'authorization_code', code: 'x', client_id: 'nope' });
+      const r = await postToken(s.server, { grant_type: 'authorization_code', code: 'x', client_id: 'nope' });
       assertRfcError(r, 401, 'invalid_client');
     });
 
     it('a public client must send client_id', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p);
-      const r = await postToken(server, {
+      const { code } = await getCode(s.server, s.app, p);
+      const r = await postToken(s.server, {
         grant_type: 'authorization_code',
         code,
-        redirect_uri: app.redirectUri,
+        redirect_uri: s.app.redirectUri,
         code_verifier: p.verifier,
       });
       assertRfcError(r, 401, 'invalid_client');
-      assert.equal((await redeem(server, app, code, p.verifier)).status, 200, 'the code was not burnt');
+      assert.equal((await redeem(s.server, s.app, code, p.verifier)).status, 200, 'the code was not burnt');
     });
 
     it('a JSON body → 400 invalid_request', async () => {
-      const res = await fetch(`${server.url}/token`, {
+      const res = await fetch(`${s.server.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'authorization_code', code: 'x', client_id: app.clientId }),
+        body: JSON.stringify({ grant_type: 'authorization_code', code: 'x', client_id: s.app.clientId }),
       });
       assertRfcError(
         { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> },
@@ -306,21 +308,21 @@ describe('authorization codes and /token', () => {
     });
 
     it('GET /token is not a token request', async () => {
-      const res = await fetch(`${server.url}/token?grant_type=authorization_code`);
+      const res = await fetch(`${s.server.url}/token?grant_type=authorization_code`);
       assert.ok(res.status === 404 || res.status === 405, String(res.status));
     });
 
     it('unsupported or missing grant_type; parameters twice', async () => {
       assertRfcError(
-        await postToken(server, { grant_type: 'password', client_id: app.clientId }),
+        await postToken(s.server, { grant_type: 'password', client_id: s.app.clientId }),
         400,
         'unsupported_grant_type',
       );
-      assertRfcError(await postToken(server, { client_id: app.clientId }), 400, 'invalid_request');
-      const res = await fetch(`${server.url}/token`, {
+      assertRfcError(await postToken(s.server, { client_id: s.app.clientId }), 400, 'invalid_request');
+      const res = await fetch(`${s.server.url}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: `grant_type=authorization_code&code=a&code=b&client_id=${app.clientId}`,
+        body: `grant_type=authorization_code&code=a&code=b&client_id=${s.app.clientId}`,
       });
       assertRfcError(
         { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> },
@@ -331,7 +333,7 @@ describe('authorization codes and /token', () => {
 
     it('both Basic and client_secret → invalid_request (one method only)', async () => {
       const r = await postToken(
-        server,
+        s.server,
         { grant_type: 'authorization_code', code: 'x', client_id: web.clientId, client_secret: web.secret! },
         { authorization: basic(web.clientId, web.secret!) },
       );
@@ -341,8 +343,8 @@ describe('authorization codes and /token', () => {
 
     it('success responses are no-store JSON with the RFC 6749 §5.1 members', async () => {
       const p = pkce();
-      const { code } = await getCode(server, app, p, { scope: 'openid profile' });
-      const r = await redeem(server, app, code, p.verifier);
+      const { code } = await getCode(s.server, s.app, p, { scope: 'openid profile' });
+      const r = await redeem(s.server, s.app, code, p.verifier);
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('cache-control'), 'no-store');
       assert.equal(r.headers.get('pragma'), 'no-cache');

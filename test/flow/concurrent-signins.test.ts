@@ -4,12 +4,12 @@
  * still limited to the throttle's worth of password checks. On SQLite and on PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { before, beforeEach, describe, it } from 'node:test';
 import { THROTTLE_DEFAULTS } from '../../src/auth/login-throttle.js';
 import { Browser, formOf } from '../helpers/browser.js';
-import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
-import { authorizeQuery, EXAMPLE_CHALLENGE } from '../helpers/flow.js';
-import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { PG_SKIP } from '../helpers/databases.js';
+import { authorizeQuery, EXAMPLE_CHALLENGE, withServer } from '../helpers/flow.js';
+import { createUser, PASSWORD } from '../helpers/server.js';
 
 const MAX = THROTTLE_DEFAULTS.accountFailures;
 
@@ -18,35 +18,29 @@ for (const backend of [
   { name: 'postgres', skip: PG_SKIP },
 ]) {
   describe(`concurrent sign-ins to one account (${backend.name})`, { skip: backend.skip }, () => {
-    let server: TestServer;
-    let pg: TempPgDatabase | undefined;
-    let app: { clientId: string; redirectUri: string };
-    before(async () => {
-      if (backend.name === 'postgres') pg = await createTempDatabase('latchkey_signins');
-      server = await startTestServer(pg ? { overrides: { database: pg.url, pgPoolSize: 10 } } : {});
-      assert.equal(server.ctx.storage.dialect, backend.name);
-      app = await createClient(server, { consent: 'none' });
-      await server.ctx.users.create({ username: 'root', password: PASSWORD, isAdmin: true });
+    const s = withServer({
+      ...(backend.name === 'postgres' ? { postgres: 'latchkey_signins', overrides: { pgPoolSize: 10 } } : {}),
+      app: { consent: 'none' },
     });
-    after(async () => {
-      await server?.cleanup();
-      await pg?.drop();
+    before(async () => {
+      assert.equal(s.server.ctx.storage.dialect, backend.name);
+      await s.server.ctx.users.create({ username: 'root', password: PASSWORD, isAdmin: true });
     });
     beforeEach(() => {
       // A fresh throttle window for each test (15 min sliding window + 5 min lock).
-      server.clock.advanceSeconds(3600);
+      s.server.clock.advanceSeconds(3600);
     });
 
     /** A browser at the sign-in page of a new interaction. */
     const open = async () => {
-      const browser = new Browser(server.url);
-      const start = await browser.get(`/authorize?${authorizeQuery(app, EXAMPLE_CHALLENGE)}`);
+      const browser = new Browser(s.server.url);
+      const start = await browser.get(`/authorize?${authorizeQuery(s.app, EXAMPLE_CHALLENGE)}`);
       const page = await browser.get(start.location!);
       const { csrf, actions } = formOf(page.body);
       return { browser, csrf, login: actions.find((x) => x.endsWith('/login'))! };
     };
     const openAdmin = async () => {
-      const browser = new Browser(server.url);
+      const browser = new Browser(s.server.url);
       const { csrf } = formOf((await browser.get('/admin/login')).body);
       return { browser, csrf, login: '/admin/login' };
     };
@@ -65,20 +59,20 @@ for (const backend of [
     const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 
     it('12 concurrent correct sign-ins through an application all succeed', async () => {
-      await createUser(server, 'hana');
+      await createUser(s.server, 'hana');
       const statuses = await attempts(12, open, 'hana', () => PASSWORD);
       assert.deepEqual(statuses, Array(12).fill(303), statuses.join(','));
-      assert.deepEqual(await server.ctx.storage.throttle.recentFailures('account:hana', 0, 100), []);
+      assert.deepEqual(await s.server.ctx.storage.throttle.recentFailures('account:hana', 0, 100), []);
     });
 
     it('12 concurrent correct admin console sign-ins all succeed', async () => {
       const statuses = await attempts(12, openAdmin, 'root', () => PASSWORD);
       assert.deepEqual(statuses, Array(12).fill(303), statuses.join(','));
-      assert.deepEqual(await server.ctx.storage.throttle.recentFailures('account:root', 0, 100), []);
+      assert.deepEqual(await s.server.ctx.storage.throttle.recentFailures('account:root', 0, 100), []);
     });
 
     it('a correct sign-in among parallel wrong ones still gets through while the account is unlocked', async () => {
-      await createUser(server, 'ines');
+      await createUser(s.server, 'ines');
       const statuses = await attempts(4, open, 'ines', (i) => (i === 0 ? PASSWORD : `bad-${i}`));
       assert.deepEqual(statuses, [303, 401, 401, 401]);
     });
@@ -89,17 +83,17 @@ for (const backend of [
     ] as const) {
       it(`20 concurrent wrong passwords through ${name}: at most ${MAX} checked, the rest throttled`, async () => {
         const username = `wrong-${name.length}-${backend.name}`;
-        await createUser(server, username);
+        await createUser(s.server, username);
         const statuses = await attempts(20, form, username, (i) => `bad-${i}`);
         const checked = count(statuses, 401);
         assert.ok(checked <= MAX, `at most ${MAX} password checks, got ${checked}: ${statuses.join(',')}`);
         assert.ok(checked >= 1, statuses.join(','));
         assert.equal(checked + count(statuses, 429), 20, statuses.join(','));
-        const failures = await server.ctx.storage.throttle.recentFailures(`account:${username}`, 0, 100);
+        const failures = await s.server.ctx.storage.throttle.recentFailures(`account:${username}`, 0, 100);
         assert.equal(failures.length, checked, 'each wrong password checked is one failure');
         // Locked now: the right password too is refused, until the lock ends.
         assert.deepEqual(await attempts(1, form, username, () => PASSWORD), [429]);
-        server.clock.advanceSeconds(THROTTLE_DEFAULTS.lockSec + 1);
+        s.server.clock.advanceSeconds(THROTTLE_DEFAULTS.lockSec + 1);
         const expected = name === 'an application' ? 303 : 403; // not an admin
         assert.deepEqual(await attempts(1, form, username, () => PASSWORD), [expected]);
       });

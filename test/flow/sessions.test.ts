@@ -3,33 +3,29 @@
  * with the injected clock.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { ManualClock } from '../../src/clock.js';
 import { sha256 } from '../../src/crypto.js';
 import { authorizeThroughBrowser, Browser, formOf } from '../helpers/browser.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizePath, callback, getCode, pkce, redeem } from './flow-helpers.js';
+import { authorizePath, callback, getCode, pkce, redeem, withServer } from '../helpers/flow.js';
+import { createClient, createUser, startTestServer } from '../helpers/server.js';
 
 type App = { clientId: string; redirectUri: string };
 
 describe('sessions, prompt, max_age and consent', () => {
-  let server: TestServer;
-  let app: App;
+  const s = withServer({
+    // Short lifetimes so the test can walk past them with the clock.
+    overrides: { sessionIdleSec: 300, sessionAbsoluteSec: 900 },
+    users: ['alice'],
+    app: { consent: 'none' },
+  });
   const p = pkce();
 
-  before(async () => {
-    // Short lifetimes so the test can walk past them with the clock.
-    server = await startTestServer({ overrides: { sessionIdleSec: 300, sessionAbsoluteSec: 900 } });
-    await createUser(server, 'alice');
-    app = await createClient(server, { consent: 'none' });
-  });
-  after(() => server.cleanup());
-
   /** A browser with a signed-in session. */
-  async function signedIn(a: App = app): Promise<Browser> {
-    const b = new Browser(server.url);
-    await getCode(server, a, p, {}, b);
+  async function signedIn(a: App = s.app): Promise<Browser> {
+    const b = new Browser(s.server.url);
+    await getCode(s.server, a, p, {}, { browser: b });
     assert.ok(b.cookies.has('latchkey_session'));
     return b;
   }
@@ -38,7 +34,7 @@ describe('sessions, prompt, max_age and consent', () => {
   async function outcome(
     b: Browser,
     extra: Record<string, string | null> = {},
-    a: App = app,
+    a: App = s.app,
   ): Promise<string> {
     const step = await b.get(authorizePath(a, p, extra));
     assert.equal(step.status, 303, step.body.slice(0, 200));
@@ -48,17 +44,17 @@ describe('sessions, prompt, max_age and consent', () => {
       return page.body.includes('name="password"') ? 'signin' : 'consent';
     }
     const url = callback(step.location);
-    assert.equal(url.searchParams.get('iss'), server.issuer);
+    assert.equal(url.searchParams.get('iss'), s.server.issuer);
     return url.searchParams.get('error') ?? (url.searchParams.get('code') ? 'code' : 'nothing');
   }
 
   describe('the session cookie', () => {
     it('is HttpOnly, SameSite=Lax, Path=/, and stored only as a hash', async () => {
-      const b = new Browser(server.url);
-      const start = await b.get(authorizePath(app, p));
+      const b = new Browser(s.server.url);
+      const start = await b.get(authorizePath(s.app, p));
       const page = await b.get(start.location!);
       const { csrf, actions } = formOf(page.body);
-      const res = await fetch(server.url + actions.find((x) => x.endsWith('/login'))!, {
+      const res = await fetch(s.server.url + actions.find((x) => x.endsWith('/login'))!, {
         method: 'POST',
         redirect: 'manual',
         headers: { cookie: b.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
@@ -73,8 +69,12 @@ describe('sessions, prompt, max_age and consent', () => {
       assert.doesNotMatch(set, /;\s*Secure/i, 'no Secure on an http issuer (it would be dropped)');
       const raw = set.split(';')[0]!.split('=')[1]!;
       assert.ok(raw.length >= 43, 'at least 256 bits');
-      assert.equal(await server.ctx.storage.sessions.get(raw), undefined, 'the cookie value is not a row id');
-      const row = await server.ctx.storage.sessions.get(sha256(raw));
+      assert.equal(
+        await s.server.ctx.storage.sessions.get(raw),
+        undefined,
+        'the cookie value is not a row id',
+      );
+      const row = await s.server.ctx.storage.sessions.get(sha256(raw));
       assert.ok(row);
       assert.notEqual(row.idHash, raw);
       // The interaction cookie is scoped to /interaction and HttpOnly too.
@@ -91,9 +91,9 @@ describe('sessions, prompt, max_age and consent', () => {
     it('SSO: a signed-in browser gets a code without the sign-in page; the ID token carries auth_time', async () => {
       const b = await signedIn();
       assert.equal(await outcome(b), 'code');
-      server.clock.advanceSeconds(30);
-      const { code } = await getCode(server, app, p, { nonce: 'x' }, b);
-      const tok = await redeem(server, app, code, p.verifier);
+      s.server.clock.advanceSeconds(30);
+      const { code } = await getCode(s.server, s.app, p, { nonce: 'x' }, { browser: b });
+      const tok = await redeem(s.server, s.app, code, p.verifier);
       const id = decodeJwt(tok.json['id_token'] as string);
       assert.ok(typeof id['auth_time'] === 'number');
       assert.ok(
@@ -103,24 +103,24 @@ describe('sessions, prompt, max_age and consent', () => {
     });
     it('idle lifetime: after sessionIdleSec without use the next authorize asks to sign in again', async () => {
       const b = await signedIn();
-      server.clock.advanceSeconds(200);
+      s.server.clock.advanceSeconds(200);
       assert.equal(await outcome(b), 'code', 'still within the idle window; this use refreshes it');
-      server.clock.advanceSeconds(200);
+      s.server.clock.advanceSeconds(200);
       assert.equal(await outcome(b), 'code', '400 s since sign-in but only 200 s idle');
-      server.clock.advanceSeconds(301);
+      s.server.clock.advanceSeconds(301);
       assert.equal(await outcome(b), 'signin');
     });
     it('absolute lifetime: even an active session ends after sessionAbsoluteSec', async () => {
       const b = await signedIn();
       for (let t = 0; t < 4; t++) {
-        server.clock.advanceSeconds(200);
+        s.server.clock.advanceSeconds(200);
         assert.equal(await outcome(b), 'code', `at ${(t + 1) * 200} s`);
       }
-      server.clock.advanceSeconds(101); // 901 s since sign-in
+      s.server.clock.advanceSeconds(101); // 901 s since sign-in
       assert.equal(await outcome(b), 'signin');
     });
     it('a forged or unknown session cookie is simply not a session', async () => {
-      const b = new Browser(server.url);
+      const b = new Browser(s.server.url);
       b.cookies.set('latchkey_session', 'A'.repeat(43));
       assert.equal(await outcome(b), 'signin');
     });
@@ -130,17 +130,17 @@ describe('sessions, prompt, max_age and consent', () => {
     it('prompt=login forces the sign-in page even with a session, and auth_time moves', async () => {
       const b = await signedIn();
       assert.equal(await outcome(b, { prompt: 'login' }), 'signin');
-      server.clock.advanceSeconds(10);
-      const before = (await server.ctx.storage.sessions.get(sha256(b.cookies.get('latchkey_session')!)))!;
-      const step = await authorizeThroughBrowser(b, authorizePath(app, p, { prompt: 'login' }));
+      s.server.clock.advanceSeconds(10);
+      const before = (await s.server.ctx.storage.sessions.get(sha256(b.cookies.get('latchkey_session')!)))!;
+      const step = await authorizeThroughBrowser(b, authorizePath(s.app, p, { prompt: 'login' }));
       assert.equal(step.status, 303);
-      const after = (await server.ctx.storage.sessions.get(sha256(b.cookies.get('latchkey_session')!)))!;
+      const after = (await s.server.ctx.storage.sessions.get(sha256(b.cookies.get('latchkey_session')!)))!;
       assert.ok(after.authTime > before.authTime);
     });
     it('max_age: a small max_age after advancing the clock forces sign-in; within it, SSO', async () => {
       const b = await signedIn();
       assert.equal(await outcome(b, { max_age: '60' }), 'code');
-      server.clock.advanceSeconds(61);
+      s.server.clock.advanceSeconds(61);
       assert.equal(await outcome(b, { max_age: '60' }), 'signin');
       assert.equal(await outcome(b, { max_age: '3600' }), 'code');
     });
@@ -156,7 +156,7 @@ describe('sessions, prompt, max_age and consent', () => {
         await createUser(s2, 'alice');
         const a2 = await createClient(s2);
         const b = new Browser(s2.url);
-        await getCode(s2, a2, p, {}, b);
+        await getCode(s2, a2, p, {}, { browser: b });
         const step = await b.get(authorizePath(a2, p, { max_age: '0' }));
         assert.match(step.location ?? '', /^\/interaction\//, 'max_age=0 means sign in again');
         const ok = await b.get(authorizePath(a2, p, { max_age: '1' }));
@@ -166,18 +166,18 @@ describe('sessions, prompt, max_age and consent', () => {
       }
     });
     it('prompt=none without a session → login_required at the client', async () => {
-      assert.equal(await outcome(new Browser(server.url), { prompt: 'none' }), 'login_required');
+      assert.equal(await outcome(new Browser(s.server.url), { prompt: 'none' }), 'login_required');
     });
     it('prompt=none with a session and nothing to ask → code', async () => {
       assert.equal(await outcome(await signedIn(), { prompt: 'none' }), 'code');
     });
     it('prompt=none with max_age exceeded → login_required', async () => {
       const b = await signedIn();
-      server.clock.advanceSeconds(11);
+      s.server.clock.advanceSeconds(11);
       assert.equal(await outcome(b, { prompt: 'none', max_age: '10' }), 'login_required');
     });
     it('prompt=none with a session but missing consent → consent_required', async () => {
-      const needs = await createClient(server, { consent: 'required' });
+      const needs = await createClient(s.server, { consent: 'required' });
       const b = await signedIn();
       assert.equal(await outcome(b, { prompt: 'none' }, needs), 'consent_required');
     });
@@ -185,20 +185,20 @@ describe('sessions, prompt, max_age and consent', () => {
 
   describe('consent', () => {
     it('consent=required: Deny → access_denied with state and iss', async () => {
-      const needs = await createClient(server, { consent: 'required' });
-      const step = await authorizeThroughBrowser(new Browser(server.url), authorizePath(needs, p), {
+      const needs = await createClient(s.server, { consent: 'required' });
+      const step = await authorizeThroughBrowser(new Browser(s.server.url), authorizePath(needs, p), {
         consent: 'deny',
       });
       assert.equal(step.status, 303);
       const url = callback(step.location);
       assert.equal(url.searchParams.get('error'), 'access_denied');
       assert.equal(url.searchParams.get('state'), 'st-123');
-      assert.equal(url.searchParams.get('iss'), server.issuer);
+      assert.equal(url.searchParams.get('iss'), s.server.issuer);
       assert.equal(url.searchParams.get('code'), null);
     });
     it('granted consent is remembered: the second authorize goes straight through', async () => {
-      const needs = await createClient(server, { consent: 'required' });
-      const b = new Browser(server.url);
+      const needs = await createClient(s.server, { consent: 'required' });
+      const b = new Browser(s.server.url);
       const first = await authorizeThroughBrowser(b, authorizePath(needs, p, { scope: 'openid profile' }), {
         consent: 'allow',
       });
@@ -210,13 +210,13 @@ describe('sessions, prompt, max_age and consent', () => {
     it('prompt=consent shows the consent page even for a consent=none client', async () => {
       const b = await signedIn();
       assert.equal(await outcome(b, { prompt: 'consent' }), 'consent');
-      const deny = await authorizeThroughBrowser(b, authorizePath(app, p, { prompt: 'consent' }), {
+      const deny = await authorizeThroughBrowser(b, authorizePath(s.app, p, { prompt: 'consent' }), {
         consent: 'deny',
       });
       assert.equal(callback(deny.location).searchParams.get('error'), 'access_denied');
     });
     it('the consent page lists the scopes and the application', async () => {
-      const needs = await createClient(server, { consent: 'required', name: 'Scoped App' });
+      const needs = await createClient(s.server, { consent: 'required', name: 'Scoped App' });
       const b = await signedIn();
       const step = await b.get(authorizePath(needs, p, { scope: 'openid profile email' }));
       const page = await b.get(step.location!);
@@ -226,7 +226,7 @@ describe('sessions, prompt, max_age and consent', () => {
       assert.ok(page.body.includes('<li>'));
     });
     it('a consent POST replayed after completion → error page, no second code', async () => {
-      const needs = await createClient(server, { consent: 'required' });
+      const needs = await createClient(s.server, { consent: 'required' });
       const b = await signedIn();
       const step = await b.get(authorizePath(needs, p));
       const page = await b.get(step.location!);

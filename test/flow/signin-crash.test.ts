@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { getCode, pkce } from '../helpers/flow.js';
 import { seed, startServe } from '../helpers/serve-child.js';
 import { freePort, tempDir } from '../helpers/server.js';
-import { getCode } from '../ops/flows.js';
 
 describe('a crash during sign-ins', () => {
   const dir = tempDir('latchkey-signin-crash-');
@@ -24,9 +24,11 @@ describe('a crash during sign-ins', () => {
     const seeded = await seed(db, 1);
     const env = { LATCHKEY_RATE_LIMIT: 'true' };
     const first = await startServe(db, await freePort(), env);
+    const signIn = (base: string) =>
+      getCode(base, seeded.app, pkce(), { scope: 'openid offline_access' }, { username: 'user0' });
     // 12 correct sign-ins at once; the kill lands while their passwords are being checked.
     const inFlight = Array.from({ length: 12 }, () =>
-      getCode(first.url, seeded, 'user0').then(
+      signIn(first.url).then(
         () => 'ok',
         () => 'cut',
       ),
@@ -55,7 +57,7 @@ describe('a crash during sign-ins', () => {
     try {
       const again = await Promise.all(
         Array.from({ length: 8 }, () =>
-          getCode(second.url, seeded, 'user0').then(
+          signIn(second.url).then(
             () => 'ok',
             (e: Error) => e.message.slice(0, 120),
           ),

@@ -3,20 +3,16 @@
  * sign-ins never count against the IP.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Browser, formOf } from '../helpers/browser.js';
-import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { withServer } from '../helpers/flow.js';
+import { createClient, createUser, PASSWORD } from '../helpers/server.js';
 
 describe('sign-in throttle', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server);
-  });
-  after(() => server.cleanup());
+  const s = withServer({ users: ['alice'] });
 
   const openSignIn = async (clientId: string, redirectUri: string) => {
-    const browser = new Browser(server.url);
+    const browser = new Browser(s.server.url);
     const qs = new URLSearchParams({
       client_id: clientId,
       redirect_uri: redirectUri,
@@ -31,13 +27,13 @@ describe('sign-in throttle', () => {
   };
 
   it('25 parallel wrong passwords check at most 5 passwords; the rest are throttled', async () => {
-    await createUser(server, 'gina');
-    const app = await createClient(server);
-    const s = await openSignIn(app.clientId, app.redirectUri);
-    const login = s.actions.find((a) => a.endsWith('/login'))!;
+    await createUser(s.server, 'gina');
+    const app = await createClient(s.server);
+    const form = await openSignIn(app.clientId, app.redirectUri);
+    const login = form.actions.find((a) => a.endsWith('/login'))!;
     const results = await Promise.all(
       Array.from({ length: 25 }, (_, i) =>
-        s.browser.post(login, { csrf: s.csrf, username: 'gina', password: `bad-${i}` }),
+        form.browser.post(login, { csrf: form.csrf, username: 'gina', password: `bad-${i}` }),
       ),
     );
     const checked = results.filter((r) => r.status === 401).length;
@@ -46,22 +42,22 @@ describe('sign-in throttle', () => {
     assert.equal(checked + throttled, 25);
     // The right password is refused while locked, and accepted after the lock.
     assert.equal(
-      (await s.browser.post(login, { csrf: s.csrf, username: 'gina', password: PASSWORD })).status,
+      (await form.browser.post(login, { csrf: form.csrf, username: 'gina', password: PASSWORD })).status,
       429,
     );
-    server.clock.advanceSeconds(301);
+    s.server.clock.advanceSeconds(301);
     assert.equal(
-      (await s.browser.post(login, { csrf: s.csrf, username: 'gina', password: PASSWORD })).status,
+      (await form.browser.post(login, { csrf: form.csrf, username: 'gina', password: PASSWORD })).status,
       303,
     );
   });
 
   it('successful sign-ins do not count against the IP', async () => {
-    const app = await createClient(server);
+    const app = await createClient(s.server);
     for (let i = 0; i < 35; i++) {
-      const s = await openSignIn(app.clientId, app.redirectUri);
-      const r = await s.browser.post(s.actions.find((a) => a.endsWith('/login'))!, {
-        csrf: s.csrf,
+      const form = await openSignIn(app.clientId, app.redirectUri);
+      const r = await form.browser.post(form.actions.find((a) => a.endsWith('/login'))!, {
+        csrf: form.csrf,
         username: 'alice',
         password: PASSWORD,
       });

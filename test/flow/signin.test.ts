@@ -3,31 +3,22 @@
  * application's name, one generic failure message, disabled users, throttling with audit.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
-import { createClient, createUser, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
-import { assertErrorPage, authorizePath, callback, pkce } from './flow-helpers.js';
+import { assertErrorPage, authorizePath, callback, pkce, withServer } from '../helpers/flow.js';
+import { createClient, createUser, PASSWORD, startTestServer } from '../helpers/server.js';
 
 // The password hashing threads this file's server starts (to make them fail in one test).
 const workers: Worker[] = [];
 process.on('worker', (w: Worker) => workers.push(w));
 
 describe('sign-in page', () => {
-  let server: TestServer;
-  let app: { clientId: string; redirectUri: string };
-
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server, 'alice');
-    await createUser(server, 'carol');
-    app = await createClient(server, { name: 'Acme <Notes> & Co' });
-  });
-  after(() => server.cleanup());
+  const s = withServer({ users: ['alice', 'carol'], app: { name: 'Acme <Notes> & Co' } });
 
   /** Starts an authorization and returns the sign-in page and its form. */
-  async function open(browser = new Browser(server.url), extra: Record<string, string | null> = {}) {
-    const start = await browser.get(authorizePath(app, pkce(), extra));
+  async function open(browser = new Browser(s.server.url), extra: Record<string, string | null> = {}) {
+    const start = await browser.get(authorizePath(s.app, pkce(), extra));
     assert.equal(start.status, 303);
     assert.match(start.location ?? '', /^\/interaction\//);
     const page = await browser.get(start.location!);
@@ -75,7 +66,7 @@ describe('sign-in page', () => {
     it('the CSRF token given twice → 403', async () => {
       const { browser, login, csrf } = await open();
       const body = `csrf=${csrf}&csrf=${csrf}&username=alice&password=${encodeURIComponent(PASSWORD)}`;
-      const res = await fetch(server.url + login, {
+      const res = await fetch(s.server.url + login, {
         method: 'POST',
         redirect: 'manual',
         headers: { cookie: browser.cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
@@ -86,7 +77,7 @@ describe('sign-in page', () => {
     });
     it('a cross-site POST (right token, but no interaction cookie) → 403, no sign-in', async () => {
       const { login, csrf } = await open();
-      const attacker = new Browser(server.url);
+      const attacker = new Browser(s.server.url);
       const r = await attacker.post(login, { csrf, username: 'alice', password: PASSWORD });
       assertErrorPage(r, 403);
       assert.equal(signedIn(attacker), false);
@@ -104,14 +95,14 @@ describe('sign-in page', () => {
     });
     it('the interaction GET without its cookie → 403 page', async () => {
       const { interaction } = await open();
-      assertErrorPage(await new Browser(server.url).get(interaction), 403);
+      assertErrorPage(await new Browser(s.server.url).get(interaction), 403);
     });
   });
 
   describe('failures', () => {
     beforeEach(() => {
       // A fresh throttle window for each test (15 min sliding window + 5 min lock).
-      server.clock.advanceSeconds(3600);
+      s.server.clock.advanceSeconds(3600);
     });
     it('wrong password and unknown user get the same generic message and status', async () => {
       const a = await open();
@@ -140,8 +131,8 @@ describe('sign-in page', () => {
       assert.match(r.body, /Enter your username and password/);
     });
     it('a disabled user cannot sign in (same generic message)', async () => {
-      const dave = await createUser(server, 'dave');
-      await server.ctx.storage.users.setDisabled(dave.id, true, server.clock.now());
+      const dave = await createUser(s.server, 'dave');
+      await s.server.ctx.storage.users.setDisabled(dave.id, true, s.server.clock.now());
       const a = await open();
       const r = await a.browser.post(a.login, { csrf: a.csrf, username: 'dave', password: PASSWORD });
       assert.equal(r.status, 401);
@@ -149,14 +140,14 @@ describe('sign-in page', () => {
       assert.equal(signedIn(a.browser), false);
     });
     it('a user disabled after signing in loses the session', async () => {
-      const erin = await createUser(server, 'erin');
+      const erin = await createUser(s.server, 'erin');
       const a = await open();
       const ok = await a.browser.post(a.login, { csrf: a.csrf, username: 'erin', password: PASSWORD });
       assert.equal(ok.status, 303);
-      await server.ctx.storage.users.setDisabled(erin.id, true, server.clock.now());
-      const again = await a.browser.get(authorizePath(app, pkce()));
+      await s.server.ctx.storage.users.setDisabled(erin.id, true, s.server.clock.now());
+      const again = await a.browser.get(authorizePath(s.app, pkce()));
       assert.match(again.location ?? '', /^\/interaction\//, 'asked to sign in again');
-      const none = await a.browser.get(authorizePath(app, pkce(), { prompt: 'none' }));
+      const none = await a.browser.get(authorizePath(s.app, pkce(), { prompt: 'none' }));
       assert.equal(callback(none.location).searchParams.get('error'), 'login_required');
     });
     it('a failure to check the password is an error page, never a wrong password or a lock', async () => {
@@ -173,7 +164,7 @@ describe('sign-in page', () => {
       } finally {
         process.off('worker', kill);
       }
-      const failures = await server.ctx.storage.audit.list({ type: 'login_failure' });
+      const failures = await s.server.ctx.storage.audit.list({ type: 'login_failure' });
       assert.ok(!failures.some((e) => e.detail?.['username'] === 'carol'), 'no login_failure recorded');
       const b = await open();
       const r = await b.browser.post(b.login, { csrf: b.csrf, username: 'carol', password: PASSWORD });
@@ -195,19 +186,19 @@ describe('sign-in page', () => {
       // Case does not get around the lock.
       r = await a.browser.post(a.login, { csrf: a.csrf, username: 'CAROL', password: PASSWORD });
       assert.equal(r.status, 429);
-      const events = await server.ctx.storage.audit.list({ type: 'login_throttled' });
+      const events = await s.server.ctx.storage.audit.list({ type: 'login_throttled' });
       assert.ok(
         events.some((e) => e.detail?.['username'] === 'carol'),
         JSON.stringify(events),
       );
-      const failures = await server.ctx.storage.audit.list({ type: 'login_failure' });
+      const failures = await s.server.ctx.storage.audit.list({ type: 'login_failure' });
       assert.ok(failures.length >= 5);
       // Other accounts are not locked by carol's failures.
       const b = await open();
       const alice = await b.browser.post(b.login, { csrf: b.csrf, username: 'alice', password: PASSWORD });
       assert.equal(alice.status, 303);
       // After the lock ends carol can sign in again.
-      server.clock.advanceSeconds(301);
+      s.server.clock.advanceSeconds(301);
       r = await a.browser.post(a.login, { csrf: a.csrf, username: 'carol', password: PASSWORD });
       assert.equal(r.status, 303, r.body.slice(0, 300));
       assert.ok(callback(r.location).searchParams.get('code'));
@@ -244,7 +235,7 @@ describe('sign-in page', () => {
   describe('expiry', () => {
     it('a sign-in page left open past its lifetime → expired page, no sign-in', async () => {
       const a = await open();
-      server.clock.advanceSeconds(15 * 60 + 1);
+      s.server.clock.advanceSeconds(15 * 60 + 1);
       const page = await a.browser.get(a.interaction);
       assertErrorPage(page, 400);
       assert.match(page.body, /expired/);
@@ -263,7 +254,7 @@ describe('sign-in page', () => {
       const url = callback(r.location);
       assert.equal(url.searchParams.get('error'), 'access_denied');
       assert.equal(url.searchParams.get('state'), 'st-123');
-      assert.equal(url.searchParams.get('iss'), server.issuer);
+      assert.equal(url.searchParams.get('iss'), s.server.issuer);
     });
   });
 });

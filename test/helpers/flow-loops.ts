@@ -5,9 +5,12 @@
  * keeps a few of its codes unredeemed. The loops record everything a client RECEIVED, when it
  * received it, and the one request each has in flight (sent, not answered yet).
  */
-import { authorizeUrl, type Code, redeem, refresh } from '../ops/flows.js';
-import { authorizeThroughBrowser, Browser } from './browser.js';
+import { Browser } from './browser.js';
+import { type Code, getCode, pkce, redeem, refresh } from './flow.js';
 import type { Seeded } from './serve-child.js';
+
+/** The scope of the loops' requests: offline_access, for a refresh token. */
+const OFFLINE = { scope: 'openid offline_access' };
 
 export interface Received<T> {
   value: T;
@@ -64,12 +67,11 @@ export interface FlowLoopOptions {
 
 /** Authorize with the loop's session (signing in the first time): the code from the redirect. */
 async function authorizeOnce(base: string, s: Seeded, st: LoopState): Promise<Code> {
-  const a = authorizeUrl(base, s);
-  const final = await authorizeThroughBrowser(st.browser, a.url, { username: st.user });
-  const location = final.location ?? '';
-  const code = location.startsWith(s.app.redirectUri) ? new URL(location).searchParams.get('code') : null;
-  if (final.status !== 303 || !code) throw new Error(`no code: ${final.status} ${location}`);
-  return { code, verifier: a.verifier };
+  const { code, verifier } = await getCode(base, s.app, pkce(), OFFLINE, {
+    browser: st.browser,
+    username: st.user,
+  });
+  return { code, verifier };
 }
 
 async function flowLoop(
@@ -92,7 +94,7 @@ async function flowLoop(
       }
       st.pending = { kind: 'redeem', code: c };
       requestedAt = Date.now();
-      const r = await redeem(base, s, c);
+      const r = await redeem(base, s.app, c.code, c.verifier);
       if (r.status !== 200) throw new Error(`redeem: ${r.status} ${JSON.stringify(r.json)}`);
       st.pending = undefined;
       st.answers++;
@@ -105,7 +107,7 @@ async function flowLoop(
       for (let k = 0; k < opts.refreshesPerFamily && !stopped(); k++) {
         st.pending = { kind: 'refresh', family, token: family.latest };
         requestedAt = Date.now();
-        const f = await refresh(base, s, family.latest);
+        const f = await refresh(base, s.app, family.latest);
         if (f.status !== 200) throw new Error(`refresh: ${f.status} ${JSON.stringify(f.json)}`);
         st.pending = undefined;
         st.answers++;

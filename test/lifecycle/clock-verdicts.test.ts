@@ -6,35 +6,29 @@
  */
 import assert from 'node:assert/strict';
 import { sign } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
+import { before, describe, it } from 'node:test';
 import { createVerifier } from '../../src/resource/index.js';
 import { CLOCK_SKEW_SEC } from '../../src/tokens/clock-rules.js';
-import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { basic, obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { createClient } from '../helpers/server.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 describe('the same clock rules in every verifier', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
+  const s = withServer({ users: ['alice'], discover: true });
   let service: { clientId: string; secret?: string };
   let claims: Record<string, unknown>;
 
   before(async () => {
-    server = await startTestServer();
-    await createUser(server);
-    as = await discover(server);
-    service = await createClient(server, { type: 'service' });
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
+    service = await createClient(s.server, { type: 'service' });
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
   });
-  after(() => server.cleanup());
 
   /** The real token's claims with `change` applied (undefined deletes), signed with the active key. */
   async function mint(change: Record<string, unknown>): Promise<string> {
-    const key = await server.ctx.keys.signingKey();
+    const key = await s.server.ctx.keys.signingKey();
     const payload: Record<string, unknown> = { ...claims, ...change };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete payload[k];
     const input = `${b64({ alg: 'RS256', typ: 'at+jwt', kid: key.kid })}.${b64(payload)}`;
@@ -42,7 +36,7 @@ describe('the same clock rules in every verifier', () => {
   }
 
   it('introspection, userinfo and latchkey/resource agree on exp, nbf and iat', async () => {
-    const now = Math.floor(server.clock.now() / 1000);
+    const now = Math.floor(s.server.clock.now() / 1000);
     const within = CLOCK_SKEW_SEC - 2;
     const cases: { name: string; change: Record<string, unknown>; valid: boolean }[] = [
       { name: 'as issued', change: {}, valid: true },
@@ -58,21 +52,21 @@ describe('the same clock rules in every verifier', () => {
       { name: 'no exp', change: { exp: undefined }, valid: false },
     ];
     const resource = createVerifier({
-      issuer: server.issuer,
-      audience: server.ctx.config.audience,
-      now: () => server.clock.now(),
+      issuer: s.server.issuer,
+      audience: s.server.ctx.config.audience,
+      now: () => s.server.clock.now(),
     });
     const verdicts: string[] = [];
     const expected: string[] = [];
     for (const c of cases) {
       const token = await mint(c.change);
       const introspected = await postForm(
-        `${server.url}/introspect`,
+        `${s.server.url}/introspect`,
         { token },
         { authorization: basic(service.clientId, service.secret!) },
       );
       assert.equal(introspected.status, 200);
-      const userinfo = await fetch(`${server.url}/userinfo`, {
+      const userinfo = await fetch(`${s.server.url}/userinfo`, {
         headers: { authorization: `Bearer ${token}` },
       });
       assert.ok(userinfo.status === 200 || userinfo.status === 401, `${c.name}: userinfo ${userinfo.status}`);

@@ -1,29 +1,26 @@
 /** Client credentials, revocation (RFC 7009), introspection (RFC 7662), userinfo (OIDC Core §5.3). */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as oauth from 'oauth4webapi';
 import { AdminActions } from '../../src/admin/actions.js';
 import { CLOCK_SKEW_SEC } from '../../src/tokens/clock-rules.js';
-import { basic, discover, insecure, obtainTokens, postForm } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { basic, insecure, obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { createClient } from '../helpers/server.js';
 
 describe('token endpoints around the flow', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
+  const s = withServer({ users: ['alice'], discover: true });
   let service: { clientId: string; secret?: string };
-  let user: { id: string };
 
   before(async () => {
-    server = await startTestServer();
-    user = await createUser(server);
-    as = await discover(server);
-    service = await createClient(server, { type: 'service', allowedScopes: ['orders:read', 'orders:write'] });
+    service = await createClient(s.server, {
+      type: 'service',
+      allowedScopes: ['orders:read', 'orders:write'],
+    });
   });
-  after(() => server.cleanup());
 
   const introspect = (token: string) =>
     postForm(
-      `${server.url}/introspect`,
+      `${s.server.url}/introspect`,
       { token },
       { authorization: basic(service.clientId, service.secret!) },
     );
@@ -31,13 +28,13 @@ describe('token endpoints around the flow', () => {
   it('client credentials: sub is the client, requested scopes, no ID or refresh token', async () => {
     const client: oauth.Client = { client_id: service.clientId };
     const res = await oauth.clientCredentialsGrantRequest(
-      as,
+      s.as,
       client,
       oauth.ClientSecretBasic(service.secret!),
       new URLSearchParams({ scope: 'orders:read' }),
       insecure,
     );
-    const tokens = await oauth.processClientCredentialsResponse(as, client, res);
+    const tokens = await oauth.processClientCredentialsResponse(s.as, client, res);
     assert.equal(tokens.scope, 'orders:read');
     assert.equal(tokens.refresh_token, undefined);
     assert.equal(tokens.id_token, undefined);
@@ -45,7 +42,7 @@ describe('token endpoints around the flow', () => {
     assert.equal(claims.sub, service.clientId);
     assert.equal(claims.client_id, service.clientId);
     // Post auth works too; user scopes and wrong secrets do not.
-    const post = await postForm(`${server.url}/token`, {
+    const post = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: service.clientId,
       client_secret: service.secret!,
@@ -53,25 +50,25 @@ describe('token endpoints around the flow', () => {
     assert.equal(post.status, 200);
     // Only registered scopes; none asked → all of them.
     const other = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'client_credentials', scope: 'orders:read admin' },
       { authorization: basic(service.clientId, service.secret!) },
     );
     assert.equal(other.json['error'], 'invalid_scope');
     const all = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'client_credentials' },
       { authorization: basic(service.clientId, service.secret!) },
     );
     assert.equal(all.json['scope'], 'orders:read orders:write');
     const oidc = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'client_credentials', scope: 'openid' },
       { authorization: basic(service.clientId, service.secret!) },
     );
     assert.equal(oidc.json['error'], 'invalid_scope');
     const wrong = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'client_credentials' },
       { authorization: basic(service.clientId, 'nope') },
     );
@@ -79,8 +76,8 @@ describe('token endpoints around the flow', () => {
     assert.equal(wrong.json['error'], 'invalid_client');
     assert.match(wrong.headers.get('www-authenticate') ?? '', /Basic/);
     // A native client may not use it.
-    const native = await createClient(server);
-    const pub = await postForm(`${server.url}/token`, {
+    const native = await createClient(s.server);
+    const pub = await postForm(`${s.server.url}/token`, {
       grant_type: 'client_credentials',
       client_id: native.clientId,
     });
@@ -88,24 +85,24 @@ describe('token endpoints around the flow', () => {
   });
 
   it('introspection: active, expired, revoked and unknown; unauthenticated is 401', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const active = await introspect(tokens.access_token);
     assert.equal(active.status, 200);
     assert.equal(active.json['active'], true);
-    assert.equal(active.json['sub'], user.id);
+    assert.equal(active.json['sub'], s.user.id);
     assert.equal(active.json['client_id'], app.clientId);
     assert.equal(active.json['username'], 'alice');
     assert.equal(active.json['scope'], 'openid profile email offline_access');
     assert.equal((await introspect(tokens.refresh_token!)).json['active'], true);
     assert.deepEqual((await introspect('not-a-token')).json, { active: false });
-    const noAuth = await postForm(`${server.url}/introspect`, {
+    const noAuth = await postForm(`${s.server.url}/introspect`, {
       token: tokens.access_token,
       client_id: app.clientId,
     });
     assert.equal(noAuth.status, 401);
     // Revoked via /revoke by its own client.
-    const rev = await postForm(`${server.url}/revoke`, {
+    const rev = await postForm(`${s.server.url}/revoke`, {
       token: tokens.access_token,
       client_id: app.clientId,
       token_type_hint: 'refresh_token',
@@ -113,16 +110,16 @@ describe('token endpoints around the flow', () => {
     assert.equal(rev.status, 200);
     assert.deepEqual((await introspect(tokens.access_token)).json, { active: false });
     // Expired (injectable clock).
-    const fresh = await obtainTokens(server, as, app);
-    server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
+    const fresh = await obtainTokens(s.server, s.as, app);
+    s.server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
     assert.deepEqual((await introspect(fresh.tokens.access_token)).json, { active: false });
   });
 
   it('revocation: a refresh token revokes its family; unknown tokens get 200; others cannot revoke', async () => {
-    const app = await createClient(server);
-    const other = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
-    const byOther = await postForm(`${server.url}/revoke`, {
+    const app = await createClient(s.server);
+    const other = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
+    const byOther = await postForm(`${s.server.url}/revoke`, {
       token: tokens.refresh_token!,
       client_id: other.clientId,
     });
@@ -133,7 +130,7 @@ describe('token endpoints around the flow', () => {
       'another client cannot revoke it',
     );
     const res = await oauth.revocationRequest(
-      as,
+      s.as,
       { client_id: app.clientId },
       oauth.None(),
       tokens.refresh_token!,
@@ -146,22 +143,22 @@ describe('token endpoints around the flow', () => {
       false,
       'access tokens of the family go too',
     );
-    const refreshed = await postForm(`${server.url}/token`, {
+    const refreshed = await postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: app.clientId,
       refresh_token: tokens.refresh_token!,
     });
     assert.equal(refreshed.json['error'], 'invalid_grant');
     assert.equal(
-      (await postForm(`${server.url}/revoke`, { token: 'unknown', client_id: app.clientId })).status,
+      (await postForm(`${s.server.url}/revoke`, { token: 'unknown', client_id: app.clientId })).status,
       200,
     );
     assert.equal(
-      (await postForm(`${server.url}/revoke`, { client_id: app.clientId })).json['error'],
+      (await postForm(`${s.server.url}/revoke`, { client_id: app.clientId })).json['error'],
       'invalid_request',
     );
     // An unknown hint is ignored (RFC 7009 §2.1: the server searches every type anyway).
-    const hinted = await postForm(`${server.url}/revoke`, {
+    const hinted = await postForm(`${s.server.url}/revoke`, {
       token: 'x',
       token_type_hint: 'bogus',
       client_id: app.clientId,
@@ -170,10 +167,10 @@ describe('token endpoints around the flow', () => {
   });
 
   it('userinfo: GET, POST with the header, POST with the body; claims by scope', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
-    const get = await fetch(`${server.url}/userinfo`, {
+    const get = await fetch(`${s.server.url}/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     assert.equal(get.status, 200);
@@ -183,26 +180,26 @@ describe('token endpoints around the flow', () => {
     assert.equal(body['email'], 'alice@example.com');
     assert.equal(body['email_verified'], false);
     assert.ok(body['name']);
-    const postHeader = await fetch(`${server.url}/userinfo`, {
+    const postHeader = await fetch(`${s.server.url}/userinfo`, {
       method: 'POST',
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     assert.equal(postHeader.status, 200);
-    const postBody = await postForm(`${server.url}/userinfo`, { access_token: tokens.access_token });
+    const postBody = await postForm(`${s.server.url}/userinfo`, { access_token: tokens.access_token });
     assert.equal(postBody.status, 200);
     assert.equal(postBody.json['sub'], idClaims.sub);
     // oauth4webapi's own userinfo call.
     const ui = await oauth.processUserInfoResponse(
-      as,
+      s.as,
       { client_id: app.clientId },
       idClaims.sub,
-      await oauth.userInfoRequest(as, { client_id: app.clientId }, tokens.access_token, insecure),
+      await oauth.userInfoRequest(s.as, { client_id: app.clientId }, tokens.access_token, insecure),
     );
     assert.equal(ui.sub, idClaims.sub);
     // Only openid: no profile or email claims.
-    const narrow = await obtainTokens(server, as, app, { scope: 'openid' });
+    const narrow = await obtainTokens(s.server, s.as, app, { scope: 'openid' });
     const n = (await (
-      await fetch(`${server.url}/userinfo`, {
+      await fetch(`${s.server.url}/userinfo`, {
         headers: { authorization: `Bearer ${narrow.tokens.access_token}` },
       })
     ).json()) as Record<string, unknown>;
@@ -210,56 +207,59 @@ describe('token endpoints around the flow', () => {
   });
 
   it('userinfo refuses bad, expired and missing tokens with WWW-Authenticate', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
-    const bad = await fetch(`${server.url}/userinfo`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
+    const bad = await fetch(`${s.server.url}/userinfo`, { headers: { authorization: 'Bearer abc.def.ghi' } });
     assert.equal(bad.status, 401);
     assert.match(bad.headers.get('www-authenticate') ?? '', /Bearer .*error="invalid_token"/);
-    const none = await fetch(`${server.url}/userinfo`);
+    const none = await fetch(`${s.server.url}/userinfo`);
     assert.equal(none.status, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
     const tampered =
       tokens.access_token.slice(0, -4) + (tokens.access_token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     assert.equal(
-      (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status,
+      (await fetch(`${s.server.url}/userinfo`, { headers: { authorization: `Bearer ${tampered}` } })).status,
       401,
     );
-    server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
+    s.server.clock.advanceSeconds(3600 + CLOCK_SKEW_SEC);
     assert.equal(
-      (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } }))
-        .status,
+      (
+        await fetch(`${s.server.url}/userinfo`, {
+          headers: { authorization: `Bearer ${tokens.access_token}` },
+        })
+      ).status,
       401,
     );
   });
 
   it('deleting an application revokes what it holds (user grants and client-credentials tokens)', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
-    const svc = await createClient(server, { type: 'service' });
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
+    const svc = await createClient(s.server, { type: 'service' });
     const cc = await postForm(
-      `${server.url}/token`,
+      `${s.server.url}/token`,
       { grant_type: 'client_credentials' },
       { authorization: basic(svc.clientId, svc.secret!) },
     );
     assert.equal((await introspect(tokens.access_token)).json['active'], true);
     assert.equal((await introspect(String(cc.json['access_token']))).json['active'], true);
-    const actions = new AdminActions(server.ctx);
+    const actions = new AdminActions(s.server.ctx);
     assert.equal(await actions.deleteClient({ via: 'cli', ip: null }, app.clientId), true);
     assert.equal(await actions.deleteClient({ via: 'cli', ip: null }, svc.clientId), true);
     assert.equal((await introspect(tokens.access_token)).json['active'], false);
     assert.equal((await introspect(tokens.refresh_token!)).json['active'], false);
     assert.equal((await introspect(String(cc.json['access_token']))).json['active'], false);
-    const [event] = await server.ctx.audit.list({ type: 'client_deleted', clientId: app.clientId });
+    const [event] = await s.server.ctx.audit.list({ type: 'client_deleted', clientId: app.clientId });
     assert.equal(event?.detail?.['via'], 'cli');
   });
 
   it('re-creating a deleted application under its client_id does not revive its old tokens', async () => {
-    const svc = await createClient(server, { type: 'service' });
+    const svc = await createClient(s.server, { type: 'service' });
     const issue = async (secret: string) =>
       String(
         (
           await postForm(
-            `${server.url}/token`,
+            `${s.server.url}/token`,
             { grant_type: 'client_credentials' },
             { authorization: basic(svc.clientId, secret) },
           )
@@ -268,11 +268,11 @@ describe('token endpoints around the flow', () => {
     const old = await issue(svc.secret!);
     assert.equal((await introspect(old)).json['active'], true);
     assert.equal(
-      await new AdminActions(server.ctx).deleteClient({ via: 'cli', ip: null }, svc.clientId),
+      await new AdminActions(s.server.ctx).deleteClient({ via: 'cli', ip: null }, svc.clientId),
       true,
     );
-    server.clock.advanceSeconds(2);
-    const { secret } = await server.ctx.clients.create({
+    s.server.clock.advanceSeconds(2);
+    const { secret } = await s.server.ctx.clients.create({
       name: 'Same id again',
       type: 'service',
       redirectUris: [],
@@ -284,7 +284,7 @@ describe('token endpoints around the flow', () => {
 
   it('allowed scopes are validated: service applications only, API scopes only', async () => {
     await assert.rejects(
-      server.ctx.clients.create({
+      s.server.ctx.clients.create({
         name: 'n',
         type: 'native',
         redirectUris: ['http://127.0.0.1/cb'],
@@ -293,21 +293,21 @@ describe('token endpoints around the flow', () => {
       /service applications/,
     );
     await assert.rejects(
-      server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['openid'] }),
+      s.server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['openid'] }),
       /needs a user/,
     );
     await assert.rejects(
-      server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['bad"scope'] }),
+      s.server.ctx.clients.create({ name: 's', type: 'service', allowedScopes: ['bad"scope'] }),
       /invalid scope/,
     );
-    const { client } = await server.ctx.clients.create({
+    const { client } = await s.server.ctx.clients.create({
       name: 's',
       type: 'service',
       allowedScopes: ['a', 'a', 'b'],
     });
     assert.deepEqual(client.allowedScopes, ['a', 'b']);
-    const updated = await server.ctx.clients.update(client.clientId, { allowedScopes: ['c'] });
-    assert.deepEqual((await server.ctx.storage.clients.get(client.clientId))?.allowedScopes, ['c']);
+    const updated = await s.server.ctx.clients.update(client.clientId, { allowedScopes: ['c'] });
+    assert.deepEqual((await s.server.ctx.storage.clients.get(client.clientId))?.allowedScopes, ['c']);
     assert.deepEqual(updated?.allowedScopes, ['c']);
   });
 });

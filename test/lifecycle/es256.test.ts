@@ -1,34 +1,26 @@
 /** LATCHKEY_ACCESS_TOKEN_ALG=ES256: ES256 access tokens, RS256 ID tokens, one key generation. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type * as oauth from 'oauth4webapi';
 import { createVerifier } from '../../src/resource/index.js';
 import { databaseForTests } from '../../src/storage/index.js';
 import { KeyManager } from '../../src/tokens/keys.js';
-import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
+import { basic, discover, obtainTokens, postForm, withServer } from '../helpers/flow.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
 const jwks = async (server: TestServer) =>
   (await (await fetch(`${server.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
 
 describe('ES256 access tokens', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
-  let app: Awaited<ReturnType<typeof createClient>>;
+  const s = withServer({ overrides: { accessTokenAlg: 'ES256' }, users: ['alice'], discover: true, app: {} });
   let service: Awaited<ReturnType<typeof createClient>>;
 
   before(async () => {
-    server = await startTestServer({ overrides: { accessTokenAlg: 'ES256' } });
-    await createUser(server);
-    as = await discover(server);
-    app = await createClient(server);
-    service = await createClient(server, { type: 'service', allowedScopes: ['orders:read'] });
+    service = await createClient(s.server, { type: 'service', allowedScopes: ['orders:read'] });
   });
-  after(() => server.cleanup());
 
   it('the JWKS publishes the generation as an RS256 and a P-256 key', async () => {
-    const { keys } = await jwks(server);
+    const { keys } = await jwks(s.server);
     assert.deepEqual(keys.map((k) => [k['kty'], k['alg'], k['use']]).sort(), [
       ['EC', 'ES256', 'sig'],
       ['RSA', 'RS256', 'sig'],
@@ -39,62 +31,62 @@ describe('ES256 access tokens', () => {
   });
 
   it('access tokens are ES256 (RFC 9068), ID tokens stay RS256; both verify against the JWKS', async () => {
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, s.app);
     const header = decodeProtectedHeader(tokens.access_token);
     assert.equal(header.alg, 'ES256');
     assert.equal(header.typ, 'at+jwt');
-    const keySet = createLocalJWKSet((await jwks(server)) as Parameters<typeof createLocalJWKSet>[0]);
+    const keySet = createLocalJWKSet((await jwks(s.server)) as Parameters<typeof createLocalJWKSet>[0]);
     const { payload } = await jwtVerify(tokens.access_token, keySet, {
-      issuer: server.issuer,
+      issuer: s.server.issuer,
       audience: 'api://default',
       typ: 'at+jwt',
       algorithms: ['ES256'],
-      currentDate: new Date(server.clock.now()),
+      currentDate: new Date(s.server.clock.now()),
     });
-    assert.equal(payload['client_id'], app.clientId);
+    assert.equal(payload['client_id'], s.app.clientId);
     assert.equal(decodeProtectedHeader(tokens.id_token!).alg, 'RS256');
     // A refreshed access token is ES256 too.
-    const refreshed = await postForm(`${server.url}/token`, {
+    const refreshed = await postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token!,
-      client_id: app.clientId,
+      client_id: s.app.clientId,
     });
     assert.equal(refreshed.status, 200);
     assert.equal(decodeProtectedHeader(String(refreshed.json['access_token'])).alg, 'ES256');
   });
 
   it('the resource SDK, userinfo, introspection and revocation take them', async () => {
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, s.app);
     const verifier = createVerifier({
-      issuer: server.issuer,
+      issuer: s.server.issuer,
       audience: 'api://default',
-      now: () => server.clock.now(),
+      now: () => s.server.clock.now(),
     });
     const verified = await verifier.verify(tokens.access_token);
-    assert.equal(verified.claims.client_id, app.clientId);
+    assert.equal(verified.claims.client_id, s.app.clientId);
     assert.equal(verified.header.alg, 'ES256');
     const rsOnly = createVerifier({
-      issuer: server.issuer,
+      issuer: s.server.issuer,
       audience: 'api://default',
       algorithms: ['RS256'],
-      now: () => server.clock.now(),
+      now: () => s.server.clock.now(),
     });
     await assert.rejects(rsOnly.verify(tokens.access_token), /the algorithm ES256 is not allowed/);
 
-    const info = await fetch(`${server.url}/userinfo`, {
+    const info = await fetch(`${s.server.url}/userinfo`, {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     assert.equal(info.status, 200);
     const introspect = () =>
       postForm(
-        `${server.url}/introspect`,
+        `${s.server.url}/introspect`,
         { token: tokens.access_token },
         { authorization: basic(service.clientId, service.secret!) },
       );
     assert.equal((await introspect()).json['active'], true);
-    const revoked = await postForm(`${server.url}/revoke`, {
+    const revoked = await postForm(`${s.server.url}/revoke`, {
       token: tokens.access_token,
-      client_id: app.clientId,
+      client_id: s.app.clientId,
     });
     assert.equal(revoked.status, 200);
     assert.equal((await introspect()).json['active'], false);

@@ -8,15 +8,14 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
+import { before, describe, it } from 'node:test';
 import { sha256 } from '../../src/crypto.js';
 import { openDatabase } from '../../src/storage/connect.js';
 import { storesFor } from '../../src/storage/index.js';
 import { migrate } from '../../src/storage/migrations.js';
-import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
-import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer, tempDir } from '../helpers/server.js';
+import { createTempDatabase, PG_SKIP } from '../helpers/databases.js';
+import { basic, obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { createClient, tempDir } from '../helpers/server.js';
 
 type App = { clientId: string; secret?: string; redirectUri: string };
 type Auth = 'none' | 'client_secret_basic' | 'client_secret_post';
@@ -28,26 +27,16 @@ const backends = [
 
 for (const backend of backends) {
   describe(`refresh-token grace with the defaults (${backend.name})`, { skip: backend.skip }, () => {
-    let pgDb: TempPgDatabase | undefined;
-    let server: TestServer;
-    let as: oauth.AuthorizationServer;
+    const s = withServer({
+      ...(backend.name === 'postgres' ? { postgres: 'latchkey_grace', overrides: { pgPoolSize: 10 } } : {}),
+      users: ['alice'],
+      discover: true,
+    });
     let api: App;
 
     before(async () => {
-      if (backend.name === 'postgres') {
-        pgDb = await createTempDatabase('latchkey_grace');
-        server = await startTestServer({ overrides: { database: pgDb.url, pgPoolSize: 10 } });
-        assert.equal(server.ctx.storage.dialect, 'postgres');
-      } else {
-        server = await startTestServer();
-      }
-      await createUser(server);
-      as = await discover(server);
-      api = await createClient(server, { type: 'service' });
-    });
-    after(async () => {
-      await server?.cleanup();
-      await pgDb?.drop();
+      if (backend.name === 'postgres') assert.equal(s.server.ctx.storage.dialect, 'postgres');
+      api = await createClient(s.server, { type: 'service' });
     });
 
     /** POST /token grant_type=refresh_token, authenticated as `how` (default: as the app must). */
@@ -55,37 +44,37 @@ for (const backend of backends) {
       const method: Auth = how ?? (app.secret ? 'client_secret_basic' : 'none');
       const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: token };
       if (method === 'client_secret_basic')
-        return postForm(`${server.url}/token`, form, { authorization: basic(app.clientId, app.secret!) });
+        return postForm(`${s.server.url}/token`, form, { authorization: basic(app.clientId, app.secret!) });
       form['client_id'] = app.clientId;
       if (method === 'client_secret_post') form['client_secret'] = app.secret!;
-      return postForm(`${server.url}/token`, form);
+      return postForm(`${s.server.url}/token`, form);
     };
     /** RFC 7662 introspection by a service application (an API), which may see every token. */
     const active = async (token: string) =>
       (
         await postForm(
-          `${server.url}/introspect`,
+          `${s.server.url}/introspect`,
           { token },
           { authorization: basic(api.clientId, api.secret!) },
         )
       ).json['active'];
     const reuseEvents = async (clientId: string) =>
-      (await server.ctx.audit.list({ type: 'refresh_reuse_detected', clientId })).length;
+      (await s.server.ctx.audit.list({ type: 'refresh_reuse_detected', clientId })).length;
     const grantOf = async (token: string) => {
-      const rt = await server.ctx.storage.refreshTokens.get(sha256(token));
-      return rt && server.ctx.storage.grants.getGrant(rt.grantId);
+      const rt = await s.server.ctx.storage.refreshTokens.get(sha256(token));
+      return rt && s.server.ctx.storage.grants.getGrant(rt.grantId);
     };
 
     it('a new application follows the server default: 30 s', async () => {
-      const app = await createClient(server);
-      const stored = await server.ctx.storage.clients.get(app.clientId);
+      const app = await createClient(s.server);
+      const stored = await s.server.ctx.storage.clients.get(app.clientId);
       assert.equal(stored?.refreshGrace, null, 'no setting of its own');
-      assert.equal(server.ctx.config.refreshGraceSec, 30);
+      assert.equal(s.server.ctx.config.refreshGraceSec, 30);
     });
 
     it('20 concurrent refreshes of one token: all succeed with one successor, which works', async () => {
-      const app = await createClient(server);
-      const { tokens } = await obtainTokens(server, as, app);
+      const app = await createClient(s.server);
+      const { tokens } = await obtainTokens(s.server, s.as, app);
       const results = await Promise.all(
         Array.from({ length: 20 }, () => refresh(app, tokens.refresh_token!)),
       );
@@ -107,15 +96,15 @@ for (const backend of backends) {
     });
 
     it('the original token after the grace (30 s): invalid_grant and the whole family is revoked', async () => {
-      const app = await createClient(server);
-      const { tokens } = await obtainTokens(server, as, app);
+      const app = await createClient(s.server);
+      const { tokens } = await obtainTokens(s.server, s.as, app);
       const first = await refresh(app, tokens.refresh_token!);
       assert.equal(first.status, 200);
-      server.clock.advanceSeconds(29);
+      s.server.clock.advanceSeconds(29);
       const inside = await refresh(app, tokens.refresh_token!);
       assert.equal(inside.status, 200, 'still inside the window');
       assert.deepEqual(inside.json, first.json);
-      server.clock.advanceSeconds(2);
+      s.server.clock.advanceSeconds(2);
       const late = await refresh(app, tokens.refresh_token!);
       assert.equal(late.status, 400);
       assert.equal(late.json['error'], 'invalid_grant');
@@ -129,12 +118,12 @@ for (const backend of backends) {
     });
 
     it('a retry inside the grace from another client gets invalid_grant and no successor', async () => {
-      const app = await createClient(server);
-      const other = await createClient(server);
-      const { tokens } = await obtainTokens(server, as, app);
+      const app = await createClient(s.server);
+      const other = await createClient(s.server);
+      const { tokens } = await obtainTokens(s.server, s.as, app);
       const first = await refresh(app, tokens.refresh_token!);
       assert.equal(first.status, 200);
-      server.clock.advanceSeconds(5);
+      s.server.clock.advanceSeconds(5);
       const stranger = await refresh(other, tokens.refresh_token!);
       assert.equal(stranger.status, 400);
       assert.equal(stranger.json['error'], 'invalid_grant');
@@ -147,11 +136,11 @@ for (const backend of backends) {
     });
 
     it('a retry inside the grace with another client authentication method gets invalid_grant and no successor', async () => {
-      const web = await createClient(server, { type: 'web', redirectUris: ['https://web.example/cb'] });
-      const { tokens } = await obtainTokens(server, as, web);
+      const web = await createClient(s.server, { type: 'web', redirectUris: ['https://web.example/cb'] });
+      const { tokens } = await obtainTokens(s.server, s.as, web);
       const first = await refresh(web, tokens.refresh_token!, 'client_secret_basic');
       assert.equal(first.status, 200, JSON.stringify(first.json));
-      server.clock.advanceSeconds(5);
+      s.server.clock.advanceSeconds(5);
       const differently = await refresh(web, tokens.refresh_token!, 'client_secret_post');
       assert.equal(differently.status, 400);
       assert.equal(differently.json['error'], 'invalid_grant');
@@ -165,8 +154,8 @@ for (const backend of backends) {
     });
 
     it('racing retries with two authentication methods: only the rotation’s method gets the successor', async () => {
-      const web = await createClient(server, { type: 'web', redirectUris: ['https://web.example/cb'] });
-      const { tokens } = await obtainTokens(server, as, web);
+      const web = await createClient(s.server, { type: 'web', redirectUris: ['https://web.example/cb'] });
+      const { tokens } = await obtainTokens(s.server, s.as, web);
       const methods: Auth[] = Array.from({ length: 20 }, (_, i) =>
         i % 2 === 0 ? 'client_secret_basic' : 'client_secret_post',
       );
@@ -185,9 +174,9 @@ for (const backend of backends) {
     });
 
     it('application grace 0: a second refresh of the same token revokes the family', async () => {
-      const app = await createClient(server);
-      await server.ctx.clients.update(app.clientId, { refreshGrace: 0 });
-      const { tokens } = await obtainTokens(server, as, app);
+      const app = await createClient(s.server);
+      await s.server.ctx.clients.update(app.clientId, { refreshGrace: 0 });
+      const { tokens } = await obtainTokens(s.server, s.as, app);
       const first = await refresh(app, tokens.refresh_token!);
       assert.equal(first.status, 200);
       const second = await refresh(app, tokens.refresh_token!);
@@ -200,18 +189,18 @@ for (const backend of backends) {
     });
 
     it('an application’s own grace overrides the default, and null goes back to it', async () => {
-      const app = await createClient(server);
-      await server.ctx.clients.update(app.clientId, { refreshGrace: 5 });
-      const a = await obtainTokens(server, as, app);
+      const app = await createClient(s.server);
+      await s.server.ctx.clients.update(app.clientId, { refreshGrace: 5 });
+      const a = await obtainTokens(s.server, s.as, app);
       assert.equal((await refresh(app, a.tokens.refresh_token!)).status, 200);
-      server.clock.advanceSeconds(6);
+      s.server.clock.advanceSeconds(6);
       assert.equal((await refresh(app, a.tokens.refresh_token!)).json['error'], 'invalid_grant', 'past 5 s');
 
-      await server.ctx.clients.update(app.clientId, { refreshGrace: null });
-      assert.equal((await server.ctx.storage.clients.get(app.clientId))?.refreshGrace, null);
-      const b = await obtainTokens(server, as, app);
+      await s.server.ctx.clients.update(app.clientId, { refreshGrace: null });
+      assert.equal((await s.server.ctx.storage.clients.get(app.clientId))?.refreshGrace, null);
+      const b = await obtainTokens(s.server, s.as, app);
       const first = await refresh(app, b.tokens.refresh_token!);
-      server.clock.advanceSeconds(20);
+      s.server.clock.advanceSeconds(20);
       const retry = await refresh(app, b.tokens.refresh_token!);
       assert.equal(retry.status, 200, 'inside the server default of 30 s');
       assert.equal(retry.json['refresh_token'], first.json['refresh_token']);
@@ -220,31 +209,24 @@ for (const backend of backends) {
 }
 
 describe('refresh-token grace: LATCHKEY_REFRESH_GRACE sets the server default', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
-  before(async () => {
-    server = await startTestServer({ overrides: { refreshGraceSec: 0 } });
-    await createUser(server);
-    as = await discover(server);
-  });
-  after(() => server.cleanup());
+  const s = withServer({ overrides: { refreshGraceSec: 0 }, users: ['alice'], discover: true });
 
   const refresh = (clientId: string, token: string) =>
-    postForm(`${server.url}/token`, {
+    postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: clientId,
       refresh_token: token,
     });
 
   it('0 turns it off for applications without a setting; an application’s own value still applies', async () => {
-    const off = await createClient(server);
-    const a = await obtainTokens(server, as, off);
+    const off = await createClient(s.server);
+    const a = await obtainTokens(s.server, s.as, off);
     assert.equal((await refresh(off.clientId, a.tokens.refresh_token!)).status, 200);
     assert.equal((await refresh(off.clientId, a.tokens.refresh_token!)).json['error'], 'invalid_grant');
 
-    const own = await createClient(server);
-    await server.ctx.clients.update(own.clientId, { refreshGrace: 10 });
-    const b = await obtainTokens(server, as, own);
+    const own = await createClient(s.server);
+    await s.server.ctx.clients.update(own.clientId, { refreshGrace: 10 });
+    const b = await obtainTokens(s.server, s.as, own);
     const first = await refresh(own.clientId, b.tokens.refresh_token!);
     const retry = await refresh(own.clientId, b.tokens.refresh_token!);
     assert.equal(retry.status, 200);

@@ -10,46 +10,38 @@
  *   rotation happens and every presentation gets that same response; nothing is revoked.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
-import { discover, obtainTokens, postForm } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, it } from 'node:test';
+import { obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { createClient } from '../helpers/server.js';
 
 describe('refresh tokens', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
-
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server);
-    as = await discover(server);
-  });
-  after(() => server.cleanup());
+  const s = withServer({ users: ['alice'], discover: true });
 
   const refresh = (clientId: string, token: string, extra: Record<string, string> = {}) =>
-    postForm(`${server.url}/token`, {
+    postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: clientId,
       refresh_token: token,
       ...extra,
     });
   const userinfo = (at: string) =>
-    fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } });
-  const setGrace = (clientId: string, s: number) => server.ctx.clients.update(clientId, { refreshGrace: s });
+    fetch(`${s.server.url}/userinfo`, { headers: { authorization: `Bearer ${at}` } });
+  const setGrace = (clientId: string, sec: number) =>
+    s.server.ctx.clients.update(clientId, { refreshGrace: sec });
 
   it('advertises the grant and issues a refresh token only with offline_access', async () => {
-    assert.ok(as.grant_types_supported?.includes('refresh_token'));
-    const app = await createClient(server);
-    const without = await obtainTokens(server, as, app, { scope: 'openid' });
+    assert.ok(s.as.grant_types_supported?.includes('refresh_token'));
+    const app = await createClient(s.server);
+    const without = await obtainTokens(s.server, s.as, app, { scope: 'openid' });
     assert.equal(without.tokens.refresh_token, undefined);
-    const withIt = await obtainTokens(server, as, app);
+    const withIt = await obtainTokens(s.server, s.as, app);
     assert.ok(withIt.tokens.refresh_token);
     assert.ok(withIt.tokens.refresh_token.length >= 43);
   });
 
   it('rotates: a new access, ID and refresh token; the old refresh token is spent', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const r = await refresh(app.clientId, tokens.refresh_token!);
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(r.headers.get('cache-control'), 'no-store');
@@ -61,9 +53,9 @@ describe('refresh tokens', () => {
   });
 
   it('reuse after rotation (no grace) revokes the whole family', async () => {
-    const app = await createClient(server);
+    const app = await createClient(s.server);
     await setGrace(app.clientId, 0);
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const first = await refresh(app.clientId, tokens.refresh_token!);
     assert.equal(first.status, 200);
     const sibling = String(first.json['access_token']);
@@ -79,32 +71,32 @@ describe('refresh tokens', () => {
     const ui = await userinfo(sibling);
     assert.equal(ui.status, 401);
     assert.match(ui.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
-    const events = await server.ctx.audit.list({ type: 'refresh_reuse_detected', clientId: app.clientId });
+    const events = await s.server.ctx.audit.list({ type: 'refresh_reuse_detected', clientId: app.clientId });
     assert.equal(events.length, 1);
     assert.ok(events[0]!.detail?.['family']);
   });
 
   it('inside the grace window a retry returns the identical response, mints and revokes nothing', async () => {
-    const app = await createClient(server);
+    const app = await createClient(s.server);
     await setGrace(app.clientId, 30);
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const first = await refresh(app.clientId, tokens.refresh_token!);
-    server.clock.advanceSeconds(10);
+    s.server.clock.advanceSeconds(10);
     const retry = await refresh(app.clientId, tokens.refresh_token!);
     assert.equal(retry.status, 200);
     assert.deepEqual(retry.json, first.json);
     assert.equal((await userinfo(String(first.json['access_token']))).status, 200);
     // After the window it is reuse.
-    server.clock.advanceSeconds(25);
+    s.server.clock.advanceSeconds(25);
     const late = await refresh(app.clientId, tokens.refresh_token!);
     assert.equal(late.json['error'], 'invalid_grant');
     assert.equal((await userinfo(String(first.json['access_token']))).status, 401);
   });
 
   it('20 racing presentations without grace: one rotation, the rest invalid_grant, family revoked', async () => {
-    const app = await createClient(server);
+    const app = await createClient(s.server);
     await setGrace(app.clientId, 0);
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const results = await Promise.all(
       Array.from({ length: 20 }, () => refresh(app.clientId, tokens.refresh_token!)),
     );
@@ -123,9 +115,9 @@ describe('refresh tokens', () => {
   });
 
   it('20 racing presentations with grace: one rotation, everyone gets the same response, nothing revoked', async () => {
-    const app = await createClient(server);
+    const app = await createClient(s.server);
     await setGrace(app.clientId, 30);
-    const { tokens } = await obtainTokens(server, as, app);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     const results = await Promise.all(
       Array.from({ length: 20 }, () => refresh(app.clientId, tokens.refresh_token!)),
     );
@@ -140,8 +132,8 @@ describe('refresh tokens', () => {
   });
 
   it('scope may be narrowed, never widened', async () => {
-    const app = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app, { scope: 'openid email offline_access' });
+    const app = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app, { scope: 'openid email offline_access' });
     const narrow = await refresh(app.clientId, tokens.refresh_token!, { scope: 'openid' });
     assert.equal(narrow.status, 200);
     assert.equal(narrow.json['scope'], 'openid');
@@ -156,17 +148,17 @@ describe('refresh tokens', () => {
   });
 
   it('expires by idle and absolute lifetime', async () => {
-    const app = await createClient(server);
-    await server.ctx.clients.update(app.clientId, { refreshIdleTtl: 600, refreshTokenTtl: 3600 });
-    const a = await obtainTokens(server, as, app);
-    server.clock.advanceSeconds(601);
+    const app = await createClient(s.server);
+    await s.server.ctx.clients.update(app.clientId, { refreshIdleTtl: 600, refreshTokenTtl: 3600 });
+    const a = await obtainTokens(s.server, s.as, app);
+    s.server.clock.advanceSeconds(601);
     const idle = await refresh(app.clientId, a.tokens.refresh_token!);
     assert.equal(idle.json['error'], 'invalid_grant');
-    const b = await obtainTokens(server, as, app);
+    const b = await obtainTokens(s.server, s.as, app);
     let rt = b.tokens.refresh_token!;
     // Refreshing every 500 s keeps it alive (idle 600 s) until the family's 3600 s are up.
     for (let i = 1; i <= 10; i++) {
-      server.clock.advanceSeconds(500);
+      s.server.clock.advanceSeconds(500);
       const r = await refresh(app.clientId, rt);
       if (r.status !== 200) {
         assert.equal(r.json['error'], 'invalid_grant');
@@ -179,18 +171,18 @@ describe('refresh tokens', () => {
   });
 
   it('a refresh token of another client, or garbage, is invalid_grant', async () => {
-    const app = await createClient(server);
-    const other = await createClient(server);
-    const { tokens } = await obtainTokens(server, as, app);
+    const app = await createClient(s.server);
+    const other = await createClient(s.server);
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     assert.equal((await refresh(other.clientId, tokens.refresh_token!)).json['error'], 'invalid_grant');
     assert.equal((await refresh(app.clientId, 'x'.repeat(600))).json['error'], 'invalid_grant');
     assert.equal((await refresh(app.clientId, '')).json['error'], 'invalid_request');
   });
 
   it('clients with refresh tokens switched off get none and cannot use the grant', async () => {
-    const app = await createClient(server);
-    await server.ctx.clients.update(app.clientId, { refreshTokens: false });
-    const { tokens } = await obtainTokens(server, as, app);
+    const app = await createClient(s.server);
+    await s.server.ctx.clients.update(app.clientId, { refreshTokens: false });
+    const { tokens } = await obtainTokens(s.server, s.as, app);
     assert.equal(tokens.refresh_token, undefined);
     const r = await refresh(app.clientId, 'whatever');
     assert.equal(r.json['error'], 'unauthorized_client');

@@ -4,29 +4,21 @@
  * revoke the real client's tokens.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type * as oauth from 'oauth4webapi';
+import { describe, it } from 'node:test';
 import { Browser } from '../helpers/browser.js';
-import { basic, discover, obtainTokens, postForm } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import { basic, obtainTokens, postForm, withServer } from '../helpers/flow.js';
+import { createClient, createUser } from '../helpers/server.js';
 
 describe('token visibility and revocation', () => {
-  let server: TestServer;
-  let as: oauth.AuthorizationServer;
-  before(async () => {
-    server = await startTestServer();
-    await createUser(server);
-    as = await discover(server);
-  });
-  after(() => server.cleanup());
+  const s = withServer({ users: ['alice'], discover: true });
 
   it('introspection: a web client sees only its own tokens; a service client (an API) sees all', async () => {
-    const native = await createClient(server);
-    const web = await createClient(server, { type: 'web', redirectUris: ['https://web.example/cb'] });
-    const svc = await createClient(server, { type: 'service' });
-    const { tokens } = await obtainTokens(server, as, native);
+    const native = await createClient(s.server);
+    const web = await createClient(s.server, { type: 'web', redirectUris: ['https://web.example/cb'] });
+    const svc = await createClient(s.server, { type: 'service' });
+    const { tokens } = await obtainTokens(s.server, s.as, native);
     const ask = (who: { clientId: string; secret?: string }, token: string) =>
-      postForm(`${server.url}/introspect`, { token }, { authorization: basic(who.clientId, who.secret!) });
+      postForm(`${s.server.url}/introspect`, { token }, { authorization: basic(who.clientId, who.secret!) });
     assert.deepEqual((await ask(web, tokens.access_token)).json, { active: false });
     assert.deepEqual((await ask(web, tokens.refresh_token!)).json, { active: false });
     assert.equal((await ask(svc, tokens.access_token)).json['active'], true);
@@ -34,11 +26,11 @@ describe('token visibility and revocation', () => {
   });
 
   it('a new password ends the sessions and revokes the refresh tokens of the user', async () => {
-    await createUser(server, 'hank');
-    const app = await createClient(server);
-    const { tokens, browser } = await obtainTokens(server, as, app, { username: 'hank' });
-    await server.ctx.users.setPassword('hank', 'a brand new password');
-    const refresh = await postForm(`${server.url}/token`, {
+    await createUser(s.server, 'hank');
+    const app = await createClient(s.server);
+    const { tokens, browser } = await obtainTokens(s.server, s.as, app, { username: 'hank' });
+    await s.server.ctx.users.setPassword('hank', 'a brand new password');
+    const refresh = await postForm(`${s.server.url}/token`, {
       grant_type: 'refresh_token',
       client_id: app.clientId,
       refresh_token: tokens.refresh_token!,
@@ -57,11 +49,11 @@ describe('token visibility and revocation', () => {
   });
 
   it("another client presenting a used code does not revoke the real client's tokens", async () => {
-    const app = await createClient(server);
-    const other = await createClient(server);
+    const app = await createClient(s.server);
+    const other = await createClient(s.server);
     const verifier = 'v'.repeat(43);
     const { s256 } = await import('../../src/protocol/pkce.js');
-    const browser = new Browser(server.url);
+    const browser = new Browser(s.server.url);
     const qs = new URLSearchParams({
       client_id: app.clientId,
       redirect_uri: app.redirectUri,
@@ -73,7 +65,7 @@ describe('token visibility and revocation', () => {
     const { authorizeThroughBrowser } = await import('../helpers/browser.js');
     const final = await authorizeThroughBrowser(browser, `/authorize?${qs}`);
     const code = new URL(final.location!).searchParams.get('code')!;
-    const good = await postForm(`${server.url}/token`, {
+    const good = await postForm(`${s.server.url}/token`, {
       grant_type: 'authorization_code',
       code,
       redirect_uri: app.redirectUri,
@@ -81,7 +73,7 @@ describe('token visibility and revocation', () => {
       code_verifier: verifier,
     });
     assert.equal(good.status, 200);
-    const stolen = await postForm(`${server.url}/token`, {
+    const stolen = await postForm(`${s.server.url}/token`, {
       grant_type: 'authorization_code',
       code,
       redirect_uri: app.redirectUri,
@@ -89,7 +81,7 @@ describe('token visibility and revocation', () => {
       code_verifier: verifier,
     });
     assert.equal(stolen.json['error'], 'invalid_grant');
-    const ui = await fetch(`${server.url}/userinfo`, {
+    const ui = await fetch(`${s.server.url}/userinfo`, {
       headers: { authorization: `Bearer ${good.json['access_token']}` },
     });
     assert.equal(ui.status, 200);

@@ -14,10 +14,10 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { introspect, redeem, refresh } from '../helpers/flow.js';
 import { runFlowLoops } from '../helpers/flow-loops.js';
 import { seed, startServe } from '../helpers/serve-child.js';
 import { freePort, tempDir } from '../helpers/server.js';
-import { introspect, redeem, refresh } from './flows.js';
 
 const LOOPS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -70,13 +70,13 @@ describe('backup under load (SQLite)', () => {
     const again = await startServe(restored, port);
     try {
       for (const t of before) {
-        const i = await introspect(again.url, seeded, t.value);
+        const i = await introspect(again.url, seeded.service, t.value);
         assert.equal(i.json.active, true, 'an access token issued before the backup is active');
       }
       // Codes held (received before the backup, never redeemed) redeem once, within their 60 s.
       const held = loops.states.flatMap((st) => st.held.filter((h) => h.at < started));
       for (const h of held) {
-        const res = await redeem(again.url, seeded, h.value);
+        const res = await redeem(again.url, seeded.app, h.value.code, h.value.verifier);
         assert.equal(res.status, 200, JSON.stringify(res.json));
       }
       // Each family's refresh token that was live when the backup started (received before it,
@@ -87,14 +87,14 @@ describe('backup under load (SQLite)', () => {
         const i = f.history.findLastIndex((h) => h.at < started);
         const next = f.history[i + 1];
         if (i >= 0 && (next === undefined || next.requestedAt > ended)) {
-          const res = await refresh(again.url, seeded, f.history[i]!.value);
+          const res = await refresh(again.url, seeded.app, f.history[i]!.value);
           assert.equal(res.status, 200, JSON.stringify(res.json));
           live++;
         }
         // A refresh token first requested after the backup ended is not in the copy.
         const after = f.history.find((h) => h.requestedAt > ended);
         if (after && later < 5) {
-          const res = await refresh(again.url, seeded, after.value);
+          const res = await refresh(again.url, seeded.app, after.value);
           assert.equal(res.status, 400);
           assert.equal(res.json.error, 'invalid_grant');
           later++;

@@ -37,10 +37,10 @@ import { createContext } from '../../src/context.js';
 import { sha256 } from '../../src/crypto.js';
 import { openStorage } from '../../src/storage/index.js';
 import { createTempDatabase, PG_SKIP, pgQuery } from '../helpers/databases.js';
+import { authorizeRequest, type Code, introspect, redeem, refresh } from '../helpers/flow.js';
 import { type Family, type LoopState, type Pending, runFlowLoops } from '../helpers/flow-loops.js';
 import { type Seeded, type ServeProcess, seed, startServe } from '../helpers/serve-child.js';
 import { freePort, tempDir } from '../helpers/server.js';
-import { authorizeUrl, type Code, introspect, redeem, refresh } from './flows.js';
 
 const LOOPS = 8;
 const LOAD_MS = 2500;
@@ -264,7 +264,7 @@ function crashSuite(name: string, open: () => Promise<Backend>, skip: string | f
       servers.push(second);
       console.log(`${b.name}: restarted ${Date.now() - killedAt} ms after the kill`);
       const active = async (token: string, what: string) => {
-        const r = await introspect(base, seeded, token);
+        const r = await introspect(base, seeded.service, token);
         assert.equal(r.status, 200, JSON.stringify(r.json));
         assert.equal(r.json.active, true, `${what} introspects active`);
       };
@@ -274,31 +274,34 @@ function crashSuite(name: string, open: () => Promise<Backend>, skip: string | f
         if (!inFlight.has(f)) await active(f.latest, 'the latest refresh token of a family');
 
       for (const c of held) {
-        const r = await redeem(base, seeded, c.value);
+        const r = await redeem(base, seeded.app, c.value.code, c.value.verifier);
         assert.equal(r.status, 200, `a held code redeems: ${JSON.stringify(r.json)}`);
         await active(String(r.json.access_token), 'the access token of a held code');
         await active(String(r.json.refresh_token), 'the refresh token of a held code');
       }
       for (const p of pendingOf('refresh')) {
         const { family, token } = p as { family: Family; token: string };
-        const r = await refresh(base, seeded, token);
+        const r = await refresh(base, seeded.app, token);
         assert.equal(r.status, 200, `a refresh cut off by the crash, repeated: ${JSON.stringify(r.json)}`);
         await active(String(r.json.access_token), 'the access token of a repeated refresh');
         family.latest = String(r.json.refresh_token);
       }
       for (const f of families) {
-        const r = await refresh(base, seeded, f.latest);
+        const r = await refresh(base, seeded.app, f.latest);
         assert.equal(r.status, 200, `the family's latest refresh token works: ${JSON.stringify(r.json)}`);
       }
       for (const p of pendingOf('redeem')) {
-        const r = await redeem(base, seeded, (p as { code: Code }).code);
+        const { code } = p as { code: Code };
+        const r = await redeem(base, seeded.app, code.code, code.verifier);
         if (r.status !== 200) {
           assert.equal(r.status, 400);
           assert.equal(r.json.error, 'invalid_grant');
         }
       }
       for (const st of states) {
-        const step = await st.browser.get(authorizeUrl(base, seeded).url);
+        const step = await st.browser.get(
+          authorizeRequest(base, seeded.app, { scope: 'openid offline_access' }).url,
+        );
         assert.equal(step.status, 303);
         assert.ok(
           step.location?.startsWith(seeded.app.redirectUri),

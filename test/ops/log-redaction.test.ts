@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { redactUrl, shortLineStream } from '../../src/http/logging.js';
 import { type RunningServer, startServer } from '../../src/server.js';
-import { getCode, pkce, postToken, redeem } from '../flow/flow-helpers.js';
+import { getCode, pkce, postToken, redeem } from '../helpers/flow.js';
 import { createClient, createUser, freePort, PASSWORD, type TestServer } from '../helpers/server.js';
 
 describe('request logs hold no secrets', () => {

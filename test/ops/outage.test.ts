@@ -23,10 +23,10 @@ import { sql } from 'kysely';
 import { databaseForTests } from '../../src/storage/index.js';
 import { isStorageUnavailable } from '../../src/storage/unavailable.js';
 import { createTempDatabase, PG_SKIP, PG_URL, type TempPgDatabase } from '../helpers/databases.js';
+import { type Code, clientCredentials, getCode, introspect, pkce, redeem, refresh } from '../helpers/flow.js';
 import { type Seeded, type ServeProcess, seed, startServe } from '../helpers/serve-child.js';
 import { createClient, createUser, freePort, startTestServer, type TestServer } from '../helpers/server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { clientCredentials, getCode, introspect, redeem, refresh } from './flows.js';
 
 const OUTAGE_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +46,10 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
   let proxy: TcpProxy;
   let serve: ServeProcess;
   let seeded: Seeded;
+  /** A code for `username` through the sign-in form (offline_access, for a refresh token). */
+  const signIn = (base: string, username: string) =>
+    getCode(base, seeded.app, pkce(), { scope: 'openid offline_access' }, { username });
+  const redeemCode = (base: string, c: Code) => redeem(base, seeded.app, c.code, c.verifier);
   before(async () => {
     tmp = await createTempDatabase('latchkey_outage');
     seeded = await seed(tmp.url, 4);
@@ -65,11 +69,11 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
   test('503 + Retry-After (never 500), /readyz down within 5 s, back within 5 s, nothing lost', async () => {
     const base = serve.url;
     // Issued before the outage: a token set and a code not yet redeemed.
-    const first = await redeem(base, seeded, await getCode(base, seeded, 'user0'));
+    const first = await redeemCode(base, await signIn(base, 'user0'));
     assert.equal(first.status, 200, JSON.stringify(first.json));
-    const pending = await getCode(base, seeded, 'user1');
+    const pending = await signIn(base, 'user1');
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
-    const pre = await introspect(base, seeded, String(first.json.access_token));
+    const pre = await introspect(base, seeded.service, String(first.json.access_token));
     assert.equal(pre.json.active, true, JSON.stringify(pre));
 
     const outcomes: Outcome[] = [];
@@ -79,12 +83,12 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
         const kind = (i + n) % 3;
         try {
           if (kind === 0) {
-            const c = await getCode(base, seeded, `user${2 + (i % 2)}`);
-            outcomes.push(classify(await redeem(base, seeded, c)));
+            const c = await signIn(base, `user${2 + (i % 2)}`);
+            outcomes.push(classify(await redeemCode(base, c)));
           } else if (kind === 1) {
-            outcomes.push(classify(await clientCredentials(base, seeded)));
+            outcomes.push(classify(await clientCredentials(base, seeded.service)));
           } else {
-            outcomes.push(classify(await introspect(base, seeded, String(first.json.access_token))));
+            outcomes.push(classify(await introspect(base, seeded.service, String(first.json.access_token))));
           }
         } catch (err) {
           const e = err as Error & { status?: number; location?: string; retryAfter?: string | null };
@@ -129,7 +133,7 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
       if (readyAt === undefined && (await fetch(`${base}/readyz`)).status === 200) readyAt = Date.now();
       if (flowAt === undefined) {
         try {
-          const t = await redeem(base, seeded, await getCode(base, seeded, 'user0'));
+          const t = await redeemCode(base, await signIn(base, 'user0'));
           if (t.status === 200) flowAt = Date.now();
         } catch {}
       }
@@ -166,12 +170,12 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
     );
 
     // Nothing issued before the outage was lost.
-    const at = await introspect(base, seeded, String(first.json.access_token));
+    const at = await introspect(base, seeded.service, String(first.json.access_token));
     assert.equal(at.json.active, true, JSON.stringify(at));
-    const rt = await introspect(base, seeded, String(first.json.refresh_token));
+    const rt = await introspect(base, seeded.service, String(first.json.refresh_token));
     assert.equal(rt.json.active, true);
-    assert.equal((await refresh(base, seeded, String(first.json.refresh_token))).status, 200);
-    const late = await redeem(base, seeded, pending);
+    assert.equal((await refresh(base, seeded.app, String(first.json.refresh_token))).status, 200);
+    const late = await redeemCode(base, pending);
     assert.equal(late.status, 200, JSON.stringify(late.json));
   });
 });
@@ -179,12 +183,9 @@ describe('PostgreSQL goes away for 10 s under load', { skip: PG_SKIP }, () => {
 describe('SQLite: full, read-only and locked at run time', () => {
   let server: TestServer;
   let app: { clientId: string; redirectUri: string };
-  const seededOf = (): Seeded => ({
-    app,
-    web: { clientId: '', secret: '' },
-    service: { clientId: '', secret: '' },
-    usernames: ['alice'],
-  });
+  /** A code for alice through the sign-in form; a refusal throws (NoCodeError: status, body…). */
+  const signIn = () =>
+    getCode(server, app, pkce(), { scope: 'openid offline_access' }, { username: 'alice' });
   before(async () => {
     server = await startTestServer();
     await createUser(server, 'alice');
@@ -198,7 +199,7 @@ describe('SQLite: full, read-only and locked at run time', () => {
   async function signInsUntilRefused(max: number): Promise<number> {
     for (let i = 0; i < max; i++) {
       try {
-        await getCode(server.url, seededOf(), 'alice');
+        await signIn();
       } catch (err) {
         const e = err as Error & {
           status?: number;
@@ -246,7 +247,7 @@ describe('SQLite: full, read-only and locked at run time', () => {
       await sql.raw('pragma max_page_count = 1073741823').execute(db);
     }
     await recovered();
-    await getCode(server.url, seededOf(), 'alice');
+    await signIn();
   });
 
   test('a read-only database (SQLITE_READONLY) and a lock held past the busy timeout (SQLITE_BUSY)', async () => {
@@ -272,7 +273,7 @@ describe('SQLite: full, read-only and locked at run time', () => {
       await sql`pragma busy_timeout = 5000`.execute(db);
     }
     await recovered();
-    await getCode(server.url, seededOf(), 'alice');
+    await signIn();
   });
 
   test('errors that mean "the store cannot answer now" are recognised, others are not', () => {

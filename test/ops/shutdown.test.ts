@@ -18,9 +18,9 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
+import { authorizeRequest } from '../helpers/flow.js';
 import { type Seeded, type ServeProcess, seed, startServe } from '../helpers/serve-child.js';
 import { freePort, PASSWORD, tempDir } from '../helpers/server.js';
-import { authorizeUrl } from './flows.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +110,7 @@ async function idleKeepAlive(
 /** A browser on the sign-in page of a fresh authorization request: the POST still to send. */
 async function atSignIn(base: string, s: Seeded): Promise<() => Promise<Step & { at: number }>> {
   const browser = new Browser(base);
-  const first = await browser.get(authorizeUrl(base, s).url);
+  const first = await browser.get(authorizeRequest(base, s.app, { scope: 'openid offline_access' }).url);
   assert.equal(first.status, 303);
   const page = await browser.get(first.location!);
   const { csrf, actions } = formOf(page.body);

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type JWTPayload, SignJWT } from 'jose';
 import { createVerifier, VerificationError } from '../../src/resource/index.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { withServer } from '../helpers/flow.js';
 
 const AUD = 'api://orders';
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -334,15 +334,11 @@ describe('access-token verifier (RFC 9068)', () => {
 });
 
 describe('access-token verifier against a real Latchkey server', () => {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(() => server.cleanup());
+  const s = withServer();
 
   const mint = async () =>
     (
-      await server.ctx.minter.accessToken({
+      await s.server.ctx.minter.accessToken({
         sub: 'u1',
         grantId: null,
         clientId: 'c1',
@@ -353,17 +349,17 @@ describe('access-token verifier against a real Latchkey server', () => {
 
   it('accepts tokens signed by a freshly rotated key without a restart', async () => {
     const v = createVerifier({
-      issuer: server.issuer,
-      audience: server.ctx.config.audience,
-      now: () => server.clock.now(),
+      issuer: s.server.issuer,
+      audience: s.server.ctx.config.audience,
+      now: () => s.server.clock.now(),
     });
     const oldToken = await mint();
     const first = await v.verify(oldToken, { requiredScopes: ['profile'] });
     const oldKid = first.header.kid;
 
-    await server.ctx.keys.rotate();
+    await s.server.ctx.keys.rotate();
     // Past the publication delay (the server signs with the new key) and the verifier's cool-down.
-    server.clock.advanceSeconds(Math.max(server.ctx.config.keyPublicationDelaySec, 30) + 1);
+    s.server.clock.advanceSeconds(Math.max(s.server.ctx.config.keyPublicationDelaySec, 30) + 1);
     const newToken = await mint();
     const second = await v.verify(newToken);
     assert.notEqual(second.header.kid, oldKid, 'signed with the new key');
@@ -374,12 +370,12 @@ describe('access-token verifier against a real Latchkey server', () => {
   });
 
   it('rejects the server ID token as an access token (typ)', async () => {
-    const v = createVerifier({ issuer: server.issuer, audience: 'c1', now: () => server.clock.now() });
-    const idToken = await server.ctx.minter.idToken({
+    const v = createVerifier({ issuer: s.server.issuer, audience: 'c1', now: () => s.server.clock.now() });
+    const idToken = await s.server.ctx.minter.idToken({
       sub: 'u1',
       clientId: 'c1',
       nonce: null,
-      authTime: server.clock.now(),
+      authTime: s.server.clock.now(),
       sid: null,
       ttlSec: 600,
     });
