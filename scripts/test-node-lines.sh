@@ -7,14 +7,19 @@
 # the main node_modules.
 #
 #   scripts/test-node-lines.sh [LINE...]       (default: 24 26)
-#   LATCHKEY_NODE_CACHE=DIR                    (default: ~/.cache/latchkey-node-lines)
+#   LATCHKEY_NODE_CACHE=DIR                    (default: /var/tmp/latchkey-node-lines)
+#
+# The cache is outside the home folder on purpose: one test runs the server as the user nobody
+# (a read-only database file means nothing to root), so that user must reach the node binary,
+# and a home folder is often private (/root is 0700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 lines=("$@")
 [ ${#lines[@]} -gt 0 ] || lines=(24 26)
-cache="${LATCHKEY_NODE_CACHE:-${HOME:-/tmp}/.cache/latchkey-node-lines}"
+cache="${LATCHKEY_NODE_CACHE:-/var/tmp/latchkey-node-lines}"
 mkdir -p "$cache"
+chmod 755 "$cache"
 arch=x64
 case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; esac
 
@@ -33,6 +38,7 @@ for line in "${lines[@]}"; do
   echo "=== Node.js ${line}: ${version} at ${node_bin}"
 
   work=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-node${line}-XXXXXX")
+  chmod 755 "$work" # mktemp makes it 0700; the test that runs as nobody reads the build in it
   # The committed state (HEAD), as CI's clean clone has it: uncommitted edits are not tested here.
   git -C "$root" archive --format=tar HEAD | tar -xf - -C "$work"
   set +e

@@ -53,6 +53,8 @@ export interface Config {
   keyEncryptionKey: string | undefined;
   /** On SIGTERM, how long in-flight requests may take before the process exits anyway (ops/shutdown.ts). */
   shutdownGraceSec: number;
+  /** How long audit events are kept before the purge deletes them; 0 keeps them forever. */
+  auditRetentionSec: number;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -96,6 +98,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   metricsToken: 'LATCHKEY_METRICS_TOKEN',
   keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
   shutdownGraceSec: 'LATCHKEY_SHUTDOWN_GRACE',
+  auditRetentionSec: 'LATCHKEY_AUDIT_RETENTION',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -206,6 +209,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     metricsToken: pick('metricsToken') === undefined ? undefined : String(pick('metricsToken')),
     keyEncryptionKey: pick('keyEncryptionKey') === undefined ? undefined : String(pick('keyEncryptionKey')),
     shutdownGraceSec: time('shutdownGraceSec', 10, 0, 3600),
+    // Okta keeps its System Log 90 days; 0 = forever (export first: latchkey audit export).
+    auditRetentionSec: time('auditRetentionSec', 90 * 86400, 0, 100 * 365 * 86400),
   };
   checkConfig(cfg, label);
   return cfg;

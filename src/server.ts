@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { type ContextOptions, createContext, type ServerContext } from './context.js';
 import { DemoAttempts } from './demo/attempts.js';
 import { type App, buildApp, type LoggerOption } from './http/app.js';
-import { startPurgeTimer } from './ops/cleanup.js';
+import { auditRetentionMs, deletedRows, startPurgeTimer } from './ops/cleanup.js';
 import { openStorage } from './storage/index.js';
 
 export interface RunningServer {
@@ -17,9 +17,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ServerOptions {
+  clock?: Clock;
+  logger?: LoggerOption;
+  context?: ContextOptions;
+  /** How often the purge runs (default every minute, ops/cleanup.ts); tests make it short. */
+  purgeIntervalMs?: number;
+}
+
 export async function createServer(
   config: Config,
-  opts: { clock?: Clock; logger?: LoggerOption; context?: ContextOptions } = {},
+  opts: ServerOptions = {},
 ): Promise<{ app: App; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
   const clock =
     opts.clock ??
@@ -46,6 +54,13 @@ export async function createServer(
         `signing keys rotated to generation ${made.generation} for ES256 access tokens; they are signed RS256 until it is active`,
       );
     const purge = startPurgeTimer(storage, clock, {
+      ...(opts.purgeIntervalMs !== undefined ? { intervalMs: opts.purgeIntervalMs } : {}),
+      purge: { auditRetentionMs: auditRetentionMs(config.auditRetentionSec) },
+      onPurged: (run) => {
+        app.metrics.observePurge(run);
+        // One line per run that deleted something: counts per table and how long it took.
+        if (deletedRows(run) > 0) app.log.info({ deleted: run.deleted, ms: run.ms }, 'purge');
+      },
       onError: (err) => app.log.warn({ err }, 'purge failed'),
     });
     return {
@@ -64,10 +79,7 @@ export async function createServer(
   }
 }
 
-export async function startServer(
-  config: Config,
-  opts: { clock?: Clock; logger?: LoggerOption; context?: ContextOptions } = {},
-): Promise<RunningServer> {
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const s = await createServer(config, opts);
   try {
     await s.app.listen({ port: config.port, host: config.host });

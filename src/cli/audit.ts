@@ -1,4 +1,7 @@
-/** `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]` */
+/**
+ * `latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]`
+ * `latchkey audit export --since S | --from ISO [--to ISO]` (JSON lines, oldest first)
+ */
 import { AUDIT_SINCE_MESSAGE, auditSince, describeAuditEvent } from '../admin/audit.js';
 import { parseDuration } from '../duration.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
@@ -50,4 +53,55 @@ async function listCommand(argv: string[], io: Io): Promise<void> {
   });
 }
 
-export const auditCommand = commandGroup('audit', { list: listCommand });
+/** An ISO 8601 date or date-time (`2026-12-01`, `2026-12-01T08:00:00Z`) as ms epoch, or a usage error. */
+function isoTime(flag: string, text: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)
+    ? Date.parse(text)
+    : Number.NaN;
+  if (Number.isNaN(ms))
+    throw new UsageError(
+      `${flag} must be an ISO 8601 date or time, such as 2026-12-01 or 2026-12-01T08:00:00Z`,
+    );
+  return ms;
+}
+
+/** Events are read this many at a time (oldest first, by a cursor), so a large log streams. */
+const EXPORT_PAGE = 1000;
+
+async function exportCommand(argv: string[], io: Io): Promise<void> {
+  const { values } = parse(argv, {
+    ...dbOption,
+    since: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  });
+  if ((values.since === undefined) === (values.from === undefined))
+    throw new UsageError('audit export needs --since S or --from ISO (one of them)');
+  if (values.since !== undefined && parseDuration(values.since) === undefined)
+    throw new UsageError(`--since ${AUDIT_SINCE_MESSAGE}`);
+  if (values.since !== undefined && values.to !== undefined)
+    throw new UsageError('--to goes with --from (--since counts back from now)');
+  const from = values.from === undefined ? undefined : isoTime('--from', values.from);
+  const to = values.to === undefined ? undefined : isoTime('--to', values.to);
+  if (from !== undefined && to !== undefined && to <= from) throw new UsageError('--to must be after --from');
+  await withContext(io, values.db, async (ctx) => {
+    const now = ctx.clock.now();
+    const start = values.since === undefined ? from : auditSince(values.since, now);
+    const end = to ?? now + 1;
+    let after: { at: number; id: string } | undefined;
+    for (;;) {
+      const page = await ctx.storage.audit.page({
+        ...(start !== undefined ? { from: start } : {}),
+        to: end,
+        limit: EXPORT_PAGE,
+        ...(after ? { after } : {}),
+      });
+      if (page.length > 0) io.out(`${page.map((e) => JSON.stringify(describeAuditEvent(e))).join('\n')}\n`);
+      if (page.length < EXPORT_PAGE) return;
+      const last = page[page.length - 1]!;
+      after = { at: last.at, id: last.id };
+    }
+  });
+}
+
+export const auditCommand = commandGroup('audit', { list: listCommand, export: exportCommand });

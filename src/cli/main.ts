@@ -11,6 +11,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 
   latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]
   latchkey migrate [--db PATH_OR_URL]
+  latchkey purge [--db PATH_OR_URL] [--json]         (what the server deletes every minute, now)
   latchkey backup --to FILE [--db PATH] [--json]     (SQLite; PostgreSQL: docs/operations.md)
   latchkey restore --from FILE [--db PATH]           (refused while a server uses the database)
   latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
@@ -20,6 +21,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey users list|set-password|disable|enable|grant-admin|revoke-admin …
   latchkey keys list|rotate|encrypt [--json]
   latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]
+  latchkey audit export --since S | --from ISO [--to ISO]   (JSON lines, oldest first)
   latchkey COMMAND --help, latchkey COMMAND SUBCOMMAND --help: every flag
 
 Sample native app and API (docs/sdk.md):
@@ -59,6 +61,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     users: group(async () => (await import('./users.js')).usersCommand),
     keys: group(async () => (await import('./keys.js')).keysCommand),
     audit: group(async () => (await import('./audit.js')).auditCommand),
+    purge: async () => (await import('./purge.js')).purgeCommand,
     backup: async () => (await import('./backup.js')).backupCommand,
     restore: async () => (await import('./backup.js')).restoreCommand,
     login: sample('login'),

@@ -184,6 +184,16 @@ ${JSON_FLAG}`,
 ${DB_FLAG}
 ${JSON_FLAG}`,
       },
+      export: {
+        synopsis:
+          'latchkey audit export --since S | --from ISO [--to ISO] [--db PATH_OR_URL]     # JSON lines, oldest first',
+        details: `  Writes audit events to standard output as JSON lines (one event per line, the fields of
+  audit list --json), oldest first: for a log store, before LATCHKEY_AUDIT_RETENTION deletes them.
+  --since S     the events of the last S: seconds or a duration (90s, 15m, 1h, 7d, 90d)
+  --from ISO    the events from this time (such as 2026-12-01 or 2026-12-01T08:00:00Z) …
+  --to ISO      … up to this time, not included (default: now)
+${DB_FLAG}`,
+      },
     },
     notes: '',
   },
@@ -207,6 +217,11 @@ export const USAGE: Record<string, string> = {
 
   Runs the authorization server. Settings also come from the environment (README, Configuration).
   --demo   on an empty database, creates a demo application and user (development only)`,
+  purge: `latchkey purge [--db PATH_OR_URL] [--json]
+
+  Deletes what has expired in every table now, as the server does every minute, and prints the
+  rows deleted per table and how long it took (--json: { "deleted": { "<table>": n, … }, "ms": n }).
+  Audit events go after LATCHKEY_AUDIT_RETENTION (default 90d; 0 keeps them).`,
   migrate: `latchkey migrate [--db PATH_OR_URL]
 
   Runs pending database migrations and creates the first signing key, then exits.`,

@@ -1,6 +1,10 @@
-/** The purge timer: expired rows go every minute, in batches (storage/sql/purge.ts). */
+/**
+ * The purge: expired rows go every minute (storage/sql/purge.ts does the deleting, index-driven
+ * and in time-bounded batches), and `latchkey purge` runs one pass now. What each table keeps,
+ * and for how long: docs/operations.md, Growth and retention.
+ */
 import type { Clock } from '../clock.js';
-import type { PurgeCounts, PurgeStore } from '../storage/sql/purge.js';
+import type { PurgeCounts, PurgeOptions, PurgeStore } from '../storage/sql/purge.js';
 
 export {
   CODE_RETENTION_MS,
@@ -8,38 +12,67 @@ export {
   LOGIN_FAILURE_RETENTION_MS,
   REFRESH_RETENTION_MS,
 } from '../storage/retention.js';
-export { PURGE_BATCH_SIZE, type PurgeCounts } from '../storage/sql/purge.js';
+export { PURGE_BATCH_SIZE, PURGED_TABLES, type PurgeCounts } from '../storage/sql/purge.js';
 export const PURGE_INTERVAL_MS = 60_000;
 
-/** One purge pass now (what the timer runs). */
+/** One pass: rows deleted per table, and how long it took (wall clock, ms). */
+export interface PurgeRun {
+  deleted: PurgeCounts;
+  ms: number;
+}
+
+/** Audit retention in ms from LATCHKEY_AUDIT_RETENTION (seconds; 0 keeps audit events forever). */
+export const auditRetentionMs = (auditRetentionSec: number): number | null =>
+  auditRetentionSec === 0 ? null : auditRetentionSec * 1000;
+
+/** One purge pass now: the counts only (what the tests compare). */
 export function purgeExpired(
   storage: { purge: PurgeStore },
   now: number,
-  opts: { batchSize?: number } = {},
+  opts: PurgeOptions = {},
 ): Promise<PurgeCounts> {
   return storage.purge.expired(now, opts);
 }
+
+/** One purge pass now, timed (what the timer and `latchkey purge` run). */
+export async function runPurge(
+  storage: { purge: PurgeStore },
+  now: number,
+  opts: PurgeOptions = {},
+): Promise<PurgeRun> {
+  const started = performance.now();
+  const deleted = await storage.purge.expired(now, opts);
+  return { deleted, ms: Math.round(performance.now() - started) };
+}
+
+export const deletedRows = (r: PurgeRun): number => Object.values(r.deleted).reduce((a, b) => a + b, 0);
 
 export interface PurgeTimer {
   stop(): Promise<void>;
 }
 
 /**
- * Runs purgeExpired every `intervalMs` (unref'd: it never keeps the process alive).
- * Runs never overlap; stop() waits for a run in progress. Errors are reported, not thrown.
+ * Runs a purge every `intervalMs` (unref'd: it never keeps the process alive). Runs never
+ * overlap; stop() waits for a run in progress. Each run is reported (onPurged); errors are
+ * reported, not thrown.
  */
 export function startPurgeTimer(
   storage: { purge: PurgeStore },
   clock: Clock,
-  opts: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+  opts: {
+    intervalMs?: number;
+    purge?: PurgeOptions;
+    onPurged?: (run: PurgeRun) => void;
+    onError?: (err: unknown) => void;
+  } = {},
 ): PurgeTimer {
   let running: Promise<void> | undefined;
   let stopped = false;
   const timer = setInterval(() => {
     if (running || stopped) return;
-    running = purgeExpired(storage, clock.now())
+    running = runPurge(storage, clock.now(), opts.purge)
       .then(
-        () => {},
+        (run) => opts.onPurged?.(run),
         (err) => opts.onError?.(err),
       )
       .finally(() => {

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Storage } from '../storage/index.js';
 import type { AuditEvent } from '../storage/types.js';
+import { PURGED_TABLES, type PurgeRun } from './cleanup.js';
 
 export interface Metrics {
   registry: Registry;
@@ -17,6 +18,8 @@ export interface Metrics {
   refreshReuse: Counter;
   /** Feeds one audit event into the counters. */
   observeAudit(event: Pick<AuditEvent, 'type'>): void;
+  /** Feeds one purge run (ops/cleanup.ts) into the purge counters. */
+  observePurge(run: PurgeRun): void;
 }
 
 export function createMetrics(storage: Pick<Storage, 'poolStats' | 'dialect'>): Metrics {
@@ -61,6 +64,7 @@ export function createMetrics(storage: Pick<Storage, 'poolStats' | 'dialect'>): 
   refreshReuse.inc(0);
 
   storageGauges(registry, storage);
+  const observePurge = purgeMetrics(registry);
 
   const counters = { signIns, codeReuse, refreshReuse };
   return {
@@ -70,6 +74,28 @@ export function createMetrics(storage: Pick<Storage, 'poolStats' | 'dialect'>): 
     tokensIssued,
     ...counters,
     observeAudit: (event) => countAuditEvent(counters, event),
+    observePurge,
+  };
+}
+
+/** Rows the purge deleted per table, and how long each run took. */
+function purgeMetrics(registry: Registry): (run: PurgeRun) => void {
+  const rows = new Counter({
+    name: 'latchkey_purge_deleted_rows_total',
+    help: 'Expired rows deleted by the purge, by table.',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
+  const runs = new Histogram({
+    name: 'latchkey_purge_duration_seconds',
+    help: 'Duration of each purge run (every minute; it pauses between statements).',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+    registers: [registry],
+  });
+  for (const table of PURGED_TABLES) rows.inc({ table }, 0);
+  return (run) => {
+    for (const [table, n] of Object.entries(run.deleted)) if (n > 0) rows.inc({ table }, n);
+    runs.observe(run.ms / 1000);
   };
 }
 

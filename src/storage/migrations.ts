@@ -305,6 +305,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('login_failures').addColumn('expires_at', ms).execute();
     },
   },
+  '0009_sessions_ended_index': {
+    /**
+     * The purge deletes ended sessions by `ended_at`; without an index that statement scanned
+     * every session each minute (storage/sql/purge.ts).
+     */
+    async up(db: AnyDb) {
+      await db.schema.createIndex('sessions_ended').on('sessions').column('ended_at').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -290,6 +290,16 @@ export interface AuditStore {
     clientId?: string;
     since?: number;
   }): Promise<AuditEvent[]>;
+  /**
+   * Oldest first, for exports: events with `from` ≤ at < `to` (either optional), after the
+   * cursor `after` (the last event of the previous page), at most `limit`.
+   */
+  page(opts: {
+    from?: number;
+    to?: number;
+    after?: { at: number; id: string };
+    limit: number;
+  }): Promise<AuditEvent[]>;
 }
 
 /** What stands in the way of a sign-in attempt under one throttle key. */

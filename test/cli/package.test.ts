@@ -94,6 +94,30 @@ describe('the packed package, installed and run through its bin link', () => {
     assert.deepEqual(JSON.parse(r.stdout), []);
   });
 
+  it('node_modules/.bin/latchkey purge --json and audit export print what they document', async () => {
+    const bin = join(app, 'node_modules/.bin/latchkey');
+    const purge = await sh(bin, ['purge', '--json', '--db', './app.db'], { cwd: app });
+    assert.equal(purge.code, 0, purge.stderr);
+    const out = JSON.parse(purge.stdout) as { deleted: Record<string, number>; ms: number };
+    assert.deepEqual(Object.keys(out), ['deleted', 'ms']);
+    assert.equal(out.deleted['sessions'], 0);
+    assert.equal(typeof out.ms, 'number');
+    // Creating an application writes an audit event; the export prints it as one JSON line.
+    const made = await sh(
+      bin,
+      ['clients', 'create', '--name', 'Exported', '--type', 'service', '--db', './app.db'],
+      {
+        cwd: app,
+      },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const exported = await sh(bin, ['audit', 'export', '--since', '1h', '--db', './app.db'], { cwd: app });
+    assert.equal(exported.code, 0, exported.stderr);
+    const lines = exported.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, exported.stdout);
+    assert.equal((JSON.parse(lines[0]!) as { type: string }).type, 'client_created');
+  });
+
   it('npx latchkey serve --demo starts, answers and stops', async () => {
     const port = await freePort();
     const child = spawn('npx', ['--no', 'latchkey', 'serve', '--demo', '--port', String(port)], {

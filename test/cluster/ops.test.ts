@@ -1,13 +1,22 @@
 /** /readyz and /metrics on one node (SQLite; the PostgreSQL pool gauges when LATCHKEY_TEST_POSTGRES is set). */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { createServer } from '../../src/server.js';
+import { createServer, startServer } from '../../src/server.js';
 import { databaseForTests, openStorage } from '../../src/storage/index.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { createTempDatabase, PG_SKIP, type TempPgDatabase } from '../helpers/databases.js';
 import { authorizeRequest, codeFrom, redeem } from '../helpers/flow.js';
-import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  createClient,
+  createUser,
+  startTestServer,
+  TEST_CONTEXT,
+  type TestServer,
+  tempDir,
+} from '../helpers/server.js';
 
 /** The scope of this file's authorization requests. */
 const PROFILE = { scope: 'openid profile' };
@@ -125,6 +134,53 @@ describe('readiness and metrics (SQLite)', () => {
     const res = await fetch(`${server.url}/readyz`);
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { status: string }).status, 'unavailable');
+  });
+});
+
+describe('the purge timer', () => {
+  test('logs one line per run that deleted something, and /metrics counts rows per table and runs', async () => {
+    const dir = tempDir('latchkey-purge-timer-');
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const config = loadConfig(
+      { port: 0, host: '127.0.0.1', database: join(dir, 'purge.db'), metricsToken: TOKEN },
+      {},
+    );
+    const server = await startServer(config, {
+      logger: { level: 'info', stream },
+      context: TEST_CONTEXT,
+      purgeIntervalMs: 30,
+    });
+    try {
+      const now = Date.now();
+      for (const idHash of ['gone-1', 'gone-2'])
+        await server.ctx.storage.sessions.create({
+          idHash,
+          userId: 'u1',
+          authTime: now,
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: now - 1,
+          endedAt: null,
+        });
+      const purged = () => lines.filter((l) => l['msg'] === 'purge');
+      for (let i = 0; i < 200 && purged().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // Several runs went by; only the one that deleted something logged.
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(purged().length, 1, JSON.stringify(lines));
+      const line = purged()[0]!;
+      assert.equal((line['deleted'] as Record<string, number>)['sessions'], 2);
+      assert.equal(typeof line['ms'], 'number');
+      const text = await (
+        await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).text();
+      assert.equal(sample(text, 'latchkey_purge_deleted_rows_total', { table: 'sessions' }), 2);
+      assert.equal(sample(text, 'latchkey_purge_deleted_rows_total', { table: 'audit_events' }), 0);
+      assert.ok((sample(text, 'latchkey_purge_duration_seconds_count') ?? 0) >= 2, 'every run is timed');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

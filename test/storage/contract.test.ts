@@ -702,6 +702,40 @@ for (const backend of backends) {
       assert.equal(plain?.detail, null);
     });
 
+    test('audit: pages oldest first within [from, to), after a cursor, ties on time by id', async () => {
+      const base = T0 + 10_000_000;
+      const ids: string[] = [];
+      // Two events share each time: the cursor must not skip or repeat one.
+      for (let n = 0; n < 7; n++) {
+        const e = {
+          id: `page-${base}-${n}`,
+          at: base + Math.floor(n / 2),
+          type: 'x',
+          clientId: null,
+          userId: null,
+          ip: null,
+          detail: null,
+        };
+        await s.audit.record(e);
+        ids.push(e.id);
+      }
+      const seen: string[] = [];
+      let after: { at: number; id: string } | undefined;
+      for (;;) {
+        const page = await s.audit.page({ from: base, to: base + 3, limit: 2, ...(after ? { after } : {}) });
+        if (page.length === 0) break;
+        seen.push(...page.map((e) => e.id));
+        const last = page[page.length - 1]!;
+        after = { at: last.at, id: last.id };
+      }
+      // at base+3 (the 7th event) is outside [from, to).
+      assert.deepEqual(seen, ids.slice(0, 6));
+      assert.deepEqual(
+        (await s.audit.page({ from: base + 3, limit: 10 })).map((e) => e.id),
+        [ids[6]],
+      );
+    });
+
     test('transaction: its writes commit together, or none does when it rejects', async () => {
       const rt = (grantId: string) => ({
         hash: id('rt'),

@@ -120,11 +120,12 @@ for (const backend of backends) {
       assert.deepEqual(counts, {
         codes: expiredCodes,
         grants: 0,
-        refreshTokens: 0,
+        refresh_tokens: 0,
         sessions: 2,
         interactions: 1,
-        accessTokens: 1,
-        loginFailures: 1,
+        access_tokens: 1,
+        login_failures: 1,
+        audit_events: 0,
       });
       assert.deepEqual(
         (await s.throttle.recentFailures('account:recent', 0, 5)).map((r) => r.at),
@@ -152,21 +153,23 @@ for (const backend of backends) {
       assert.deepEqual(await purgeExpired(s, NOW), {
         codes: 0,
         grants: 0,
-        refreshTokens: 0,
+        refresh_tokens: 0,
         sessions: 0,
         interactions: 0,
-        loginFailures: 0,
-        accessTokens: 0,
+        login_failures: 0,
+        audit_events: 0,
+        access_tokens: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
       assert.deepEqual(later, {
         codes: 2,
         grants: 0,
-        refreshTokens: 0,
+        refresh_tokens: 0,
         sessions: 1,
         interactions: 1,
-        accessTokens: 1,
-        loginFailures: 1,
+        access_tokens: 1,
+        login_failures: 1,
+        audit_events: 0,
       });
     });
 
@@ -213,7 +216,7 @@ for (const backend of backends) {
       await s.refreshTokens.insert(refresh('r-ended', 'g-family-ended', NOW - REFRESH_RETENTION_MS - 1));
 
       const counts = await purgeExpired(s, NOW, { batchSize: 1 });
-      assert.equal(counts.refreshTokens, 1);
+      assert.equal(counts.refresh_tokens, 1);
       assert.equal(counts.grants, 2, 'g-old and g-family-ended');
       assert.equal(await s.grants.getGrant('g-old'), undefined);
       assert.equal((await s.grants.consumeCode('code-g-old', NOW)).status, 'unknown');
@@ -222,6 +225,30 @@ for (const backend of backends) {
       assert.ok(await s.grants.getGrant('g-family-live'));
       assert.ok(await s.refreshTokens.get('r-just-ended'));
       assert.equal(await s.refreshTokens.get('r-ended'), undefined);
+    });
+
+    test('audit events go after LATCHKEY_AUDIT_RETENTION (index-driven); without one they stay', async () => {
+      const day = 86400_000;
+      const event = (id: string, at: number) => ({
+        id,
+        at,
+        type: 'login_success',
+        clientId: null,
+        userId: null,
+        ip: null,
+        detail: null,
+      });
+      await s.audit.record(event('audit-old', NOW - 91 * day));
+      await s.audit.record(event('audit-edge', NOW - 90 * day + 1));
+      await s.audit.record(event('audit-new', NOW - day));
+      // No retention given (LATCHKEY_AUDIT_RETENTION=0): nothing goes.
+      assert.equal((await purgeExpired(s, NOW)).audit_events, 0);
+      const counts = await purgeExpired(s, NOW, { auditRetentionMs: 90 * day, batchSize: 1 });
+      assert.equal(counts.audit_events, 1);
+      const left = (await s.audit.list({ limit: 1000 }))
+        .map((e) => e.id)
+        .filter((id) => id.startsWith('audit-'));
+      assert.deepEqual(left.sort(), ['audit-edge', 'audit-new']);
     });
   });
 }

@@ -115,4 +115,18 @@ export class MemoryAuditStore implements AuditStore {
       .slice(0, limit)
       .map(copy);
   }
+
+  async page(opts: Parameters<AuditStore['page']>[0]): Promise<AuditEvent[]> {
+    const after = opts.after;
+    return [...this.db.rows('audit').values()]
+      .filter(
+        (e) =>
+          (opts.from === undefined || e.at >= opts.from) &&
+          (opts.to === undefined || e.at < opts.to) &&
+          (!after || e.at > after.at || (e.at === after.at && e.id > after.id)),
+      )
+      .sort((a, b) => newestEventFirst(b, a))
+      .slice(0, opts.limit)
+      .map(copy);
+  }
 }

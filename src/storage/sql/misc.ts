@@ -171,4 +171,17 @@ export class SqlAuditStore implements AuditStore {
       .execute();
     return rows.map(toEvent);
   }
+
+  async page(opts: Parameters<AuditStore['page']>[0]): Promise<AuditEvent[]> {
+    let q = this.db.selectFrom('audit_events').selectAll();
+    if (opts.from !== undefined) q = q.where('at', '>=', opts.from);
+    if (opts.to !== undefined) q = q.where('at', '<', opts.to);
+    const after = opts.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([eb('at', '>', after.at), eb.and([eb('at', '=', after.at), eb('id', '>', after.id)])]),
+      );
+    const rows = await q.orderBy('at', 'asc').orderBy('id', 'asc').limit(opts.limit).execute();
+    return rows.map(toEvent);
+  }
 }
