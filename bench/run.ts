@@ -16,17 +16,33 @@
  *   npm run bench -- --no-es256    leave out Latchkey with ES256 access tokens (flows + refresh;
  *                                  in the full run by default, with --quick only with --es256)
  *   npm run bench -- --only latchkey|peer
+ *   npm run bench -- --rows 1000000  Latchkey on an empty file and on one grown to 1 M users, grants,
+ *                                  refresh tokens (and 200 k sessions), alternating rounds; then
+ *                                  /token p99 while the purge clears a backlog (30 % expired)
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hash } from '@node-rs/argon2';
 import { exportJWK, generateKeyPair } from 'jose';
-import { CookieJar, type LoadResult, PASSWORD, REDIRECT_URI, random, s256, userName } from './lib.js';
-import type { LoadConfig, LoadTarget } from './load.js';
+import {
+  BUILD,
+  build,
+  type Entry,
+  freePort,
+  load,
+  log,
+  ROOT,
+  rssMiB,
+  run,
+  type Started,
+  setLoadEntry,
+  signInPeople,
+  startServer,
+  stop,
+} from './harness.js';
+import { type LoadResult, PASSWORD, REDIRECT_URI } from './lib.js';
+import type { LoadTarget } from './load.js';
 import type { VerifyResult } from './verify.js';
 
 const argv = process.argv.slice(2);
@@ -38,9 +54,14 @@ const only = onlyIdx >= 0 ? argv[onlyIdx + 1] : undefined;
 const peerJwt = quick ? argv.includes('--peer-jwt') : !argv.includes('--no-peer-jwt');
 /** Latchkey again with LATCHKEY_ACCESS_TOKEN_ALG=ES256, flows and refreshes only. */
 const es256 = !profile && (quick ? argv.includes('--es256') : !argv.includes('--no-es256'));
+/** --rows N: the grown-database run (bench/grow.ts fills a copy with N users, grants, …). */
+const rowsIdx = argv.indexOf('--rows');
+const growRows = rowsIdx >= 0 ? Number(argv[rowsIdx + 1]) : undefined;
+/** Rounds of the grown run, alternating empty and grown: every round is printed. */
+const GROWTH_ROUNDS = 3;
+/** The share of the grown file made expired for the purge-backlog phase. */
+const BACKLOG_SHARE = 0.3;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUILD = join(ROOT, '.tmp', 'bench');
 const TIMES = quick
   ? // The first load after start-up needs the longer warm-up (the JIT): 0.5 s gave Latchkey, which
     // has more code to compile, ratios 20 % below the full run's.
@@ -54,256 +75,6 @@ const PROBE_CONCURRENCY = 2;
  * one person per worker at least (bench/README.md, How we measure).
  */
 const PEOPLE = quick ? 48 : 200;
-/** Sign-ins run this many at a time while the sessions are made (before any measurement). */
-const SIGN_IN_PARALLEL = 4;
-
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Building: both servers run as plain JavaScript bundled by esbuild (no TypeScript loader in the
-// measured processes, which would distort cold start and memory). Falls back to tsx.
-
-interface Entry {
-  /** node arguments that start it */
-  args: string[];
-  how: string;
-}
-
-async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Entry }> {
-  const tsx = (file: string): Entry => ({ args: ['--import', 'tsx', join(ROOT, file)], how: 'tsx' });
-  try {
-    const esbuild = await import('esbuild');
-    mkdirSync(BUILD, { recursive: true });
-    const common = {
-      bundle: true,
-      platform: 'node' as const,
-      format: 'esm' as const,
-      target: 'node20',
-      packages: 'external' as const,
-      logLevel: 'error' as const,
-      jsx: 'automatic' as const,
-      jsxImportSource: 'preact',
-    };
-    const latchkeyOut = join(BUILD, 'latchkey', 'latchkey.js');
-    const peerOut = join(BUILD, 'peer', 'peer-oidc-provider.js');
-    const loadOut = join(BUILD, 'load', 'load.js');
-    await Promise.all([
-      esbuild.build({ ...common, entryPoints: [join(ROOT, 'bench/load.ts')], outfile: loadOut }),
-      // Split at dynamic imports, as in dist/: each CLI command loads only its own modules.
-      esbuild.build({
-        ...common,
-        entryPoints: [join(ROOT, 'src/cli/latchkey.ts')],
-        outdir: dirname(latchkeyOut),
-        splitting: true,
-      }),
-      esbuild.build({
-        ...common,
-        entryPoints: [join(ROOT, 'bench/peer-oidc-provider.ts')],
-        outfile: peerOut,
-      }),
-    ]);
-    return {
-      latchkey: { args: [latchkeyOut], how: 'esbuild bundle of src/cli/latchkey.ts' },
-      peer: { args: [peerOut], how: 'esbuild bundle of bench/peer-oidc-provider.ts' },
-      load: { args: [loadOut], how: 'esbuild bundle of bench/load.ts' },
-    };
-  } catch (err) {
-    log(`bench: esbuild not usable (${(err as Error).message}); running through tsx`);
-    return {
-      latchkey: tsx('src/cli/latchkey.ts'),
-      peer: tsx('bench/peer-oidc-provider.ts'),
-      load: tsx('bench/load.ts'),
-    };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-
-function run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      args,
-      { cwd: ROOT, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`${args.slice(-3).join(' ')}: ${stderr || err.message}`));
-        else resolve(stdout);
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-interface Started {
-  child: ChildProcess;
-  base: string;
-  coldStartMs: number;
-  stderr: () => string;
-}
-
-/** Spawns a server and measures process start → first 200 from discovery. */
-async function startServer(args: string[], env: NodeJS.ProcessEnv, base: string): Promise<Started> {
-  let stderr = '';
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  let exited = false;
-  child.on('exit', () => {
-    exited = true;
-  });
-  const deadline = t0 + 20_000;
-  while (performance.now() < deadline) {
-    if (exited) throw new Error(`server exited during start-up: ${stderr}`);
-    try {
-      const res = await fetch(`${base}/.well-known/openid-configuration`);
-      if (res.status === 200) {
-        await res.arrayBuffer();
-        return { child, base, coldStartMs: Math.round(performance.now() - t0), stderr: () => stderr };
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  child.kill('SIGTERM');
-  throw new Error(`server did not answer discovery within 20 s: ${stderr}`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function rssMiB(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
-  }
-}
-
-let loadEntry: Entry = { args: ['--import', 'tsx', join(ROOT, 'bench/load.ts')], how: 'tsx' };
-
-function load(config: LoadConfig): Promise<LoadResult> {
-  return run([...loadEntry.args, JSON.stringify(config)]).then((out) => {
-    const line = out.trim().split('\n').pop() ?? '';
-    return JSON.parse(line) as LoadResult;
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signing in once through the HTML form, as a browser would.
-
-async function signInOnce(
-  origin: string,
-  authorizationEndpoint: string,
-  clientId: string,
-  username: string,
-): Promise<string> {
-  const jar = new CookieJar();
-  const verifier = random(32);
-  const state = random(12);
-  const url = new URL(authorizationEndpoint);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid profile email offline_access',
-    state,
-    nonce: random(12),
-    code_challenge: s256(verifier),
-    code_challenge_method: 'S256',
-  }).toString();
-  let next: string | undefined = url.toString();
-  let method: 'GET' | 'POST' = 'GET';
-  let body: string | undefined;
-  for (let hop = 0; hop < 8 && next; hop++) {
-    const res: Response = await fetch(new URL(next, origin), {
-      method,
-      redirect: 'manual',
-      headers: {
-        cookie: jar.header(),
-        accept: 'text/html',
-        ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(body ? { body } : {}),
-    });
-    jar.store(res.headers.getSetCookie());
-    const text = await res.text();
-    method = 'GET';
-    body = undefined;
-    const location = res.headers.get('location');
-    if (location?.startsWith(REDIRECT_URI)) {
-      if (!new URL(location).searchParams.get('code'))
-        throw new Error(`sign-in ended without a code: ${location}`);
-      return jar.header();
-    }
-    if ((res.status === 302 || res.status === 303) && location) {
-      next = location;
-      continue;
-    }
-    if (res.status === 200 && text.includes('name="password"')) {
-      const action = /<form[^>]*action="([^"]*login[^"]*)"/.exec(text)?.[1]?.replace(/&amp;/g, '&');
-      const csrf = /name="csrf" value="([^"]+)"/.exec(text)?.[1];
-      if (!action) throw new Error('sign-in page without a login form');
-      next = action;
-      method = 'POST';
-      body = new URLSearchParams({
-        ...(csrf ? { csrf } : {}),
-        username,
-        password: PASSWORD,
-      }).toString();
-      continue;
-    }
-    throw new Error(`sign-in failed at step ${hop}: ${res.status} ${text.slice(0, 300)}`);
-  }
-  throw new Error('sign-in did not reach the client');
-}
-
-/** Signs in bench-0 … bench-(count-1), SIGN_IN_PARALLEL at a time: one session cookie each. */
-async function signInPeople(
-  origin: string,
-  authorizationEndpoint: string,
-  clientId: string,
-  count: number,
-): Promise<string[]> {
-  const sessions: string[] = new Array(count);
-  let next = 0;
-  const lane = async () => {
-    for (let i = next++; i < count; i = next++)
-      sessions[i] = await signInOnce(origin, authorizationEndpoint, clientId, userName(i));
-  };
-  await Promise.all(Array.from({ length: SIGN_IN_PARALLEL }, lane));
-  return sessions;
-}
 
 // ---------------------------------------------------------------------------------------------
 // One server, all scenarios
@@ -474,12 +245,8 @@ async function measure(
   }
 }
 
-async function latchkey(
-  entry: Entry,
-  dir: string,
-  accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
-): Promise<ServerFigures> {
-  const db = join(dir, `latchkey-${accessTokenAlg}.db`);
+/** Prepares a Latchkey database (an application and the people) for a run on it. */
+async function prepareLatchkey(entry: Entry, db: string): Promise<string> {
   const cli = (args: string[], input?: string) =>
     run([...entry.args, ...args, '--db', db], {
       env: { LATCHKEY_LOG_LEVEL: 'silent' },
@@ -503,12 +270,23 @@ async function latchkey(
   await cli(['migrate']);
   // The people, through the project's user service (one argon2 hash shared: bench/seed-users.ts).
   await run(['--import', 'tsx', join(ROOT, 'bench/seed-users.ts'), JSON.stringify({ db, count: PEOPLE })]);
+  return client.client_id;
+}
+
+async function latchkey(
+  entry: Entry,
+  dir: string,
+  accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
+  opts: { db?: string; name?: string; flowAndRefreshOnly?: boolean } = {},
+): Promise<ServerFigures> {
+  const db = opts.db ?? join(dir, `latchkey-${accessTokenAlg}.db`);
+  const clientId = await prepareLatchkey(entry, db);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const profileDir = join(BUILD, 'profile');
   const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const figures = await measure(
-    accessTokenAlg === 'RS256' ? 'Latchkey' : `Latchkey (${accessTokenAlg} access tokens)`,
+    opts.name ?? (accessTokenAlg === 'RS256' ? 'Latchkey' : `Latchkey (${accessTokenAlg} access tokens)`),
     entry,
     () =>
       startServer(
@@ -522,9 +300,9 @@ async function latchkey(
         },
         base,
       ),
-    client.client_id,
+    clientId,
     'api://default',
-    { flowAndRefreshOnly: accessTokenAlg !== 'RS256' },
+    { flowAndRefreshOnly: opts.flowAndRefreshOnly ?? accessTokenAlg !== 'RS256' },
   );
   if (profile) figures.profile = profileDir;
   return figures;
@@ -555,6 +333,174 @@ async function peer(entry: Entry, jwt: boolean): Promise<ServerFigures> {
     'bench',
     jwt ? 'api://default' : null,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The grown database (--rows N)
+
+interface GrowthRound {
+  round: number;
+  empty: ServerFigures;
+  grown: ServerFigures;
+}
+
+interface BacklogFigures {
+  expiredGrants: number;
+  /** /token p99 (2 workers) over a window that holds the first purge after start. */
+  tokenP99DuringPurge: number | null;
+  /** The same probe once the purge is done. */
+  tokenP99After: number | null;
+  purgeSeconds: number | null;
+  rowsDeleted: number | null;
+}
+
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/** Reads one Prometheus sample (summed over its labels) from Latchkey's /metrics. */
+async function metric(base: string, name: string): Promise<number | null> {
+  const text = await (
+    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
+  const values = text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .map((l) => Number(l.split(' ').pop()));
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The purge backlog: a share of the grown file expired; the server's first purge (5 s after
+ * start) deletes it while a 2-worker /token probe runs, then the same probe runs again.
+ */
+async function backlogPhase(entry: Entry, db: string): Promise<BacklogFigures> {
+  const expired = JSON.parse(
+    await run([
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/grow.ts'),
+      JSON.stringify({ db, expire: BACKLOG_SHARE }),
+    ]),
+  ) as { expired: number };
+  const clientId = await prepareLatchkey(entry, db);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const started = await startServer(
+    [...entry.args, 'serve', '--db', db, '--port', String(port), '--host', '127.0.0.1'],
+    {
+      LATCHKEY_LOG_LEVEL: 'silent',
+      LATCHKEY_RATE_LIMIT: 'false',
+      LATCHKEY_ISSUER: base,
+      LATCHKEY_METRICS_TOKEN: METRICS_TOKEN,
+      NODE_ENV: 'production',
+    },
+    base,
+  );
+  try {
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Discovery;
+    const sessions = await signInPeople(base, discovery.authorization_endpoint, clientId, PROBE_CONCURRENCY);
+    const target: LoadTarget = {
+      origin: base,
+      authorizationEndpoint: discovery.authorization_endpoint,
+      tokenEndpoint: discovery.token_endpoint,
+      clientId,
+      sessions,
+    };
+    log(
+      `   /token probe (${PROBE_CONCURRENCY} people) while the first purge clears ${expired.expired} grants …`,
+    );
+    const during = await load({
+      target,
+      scenario: 'flow',
+      concurrency: PROBE_CONCURRENCY,
+      warmupSeconds: 0.5,
+      seconds: 20,
+    });
+    // Wait for the purge to end (its run is counted once done), then the same probe again.
+    for (let i = 0; i < 120 && ((await metric(base, 'latchkey_purge_duration_seconds_count')) ?? 0) < 1; i++)
+      await new Promise((r) => setTimeout(r, 1000));
+    const afterwards = await load({
+      target,
+      scenario: 'flow',
+      concurrency: PROBE_CONCURRENCY,
+      warmupSeconds: 0.5,
+      seconds: 5,
+    });
+    return {
+      expiredGrants: expired.expired,
+      tokenP99DuringPurge: during.steps['token']?.p99 ?? null,
+      tokenP99After: afterwards.steps['token']?.p99 ?? null,
+      purgeSeconds: await metric(base, 'latchkey_purge_duration_seconds_sum'),
+      rowsDeleted: await metric(base, 'latchkey_purge_deleted_rows_total'),
+    };
+  } finally {
+    await stop(started.child);
+  }
+}
+
+async function growthRun(entries: { latchkey: Entry }, rows: number): Promise<number> {
+  const t0 = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-grown-'));
+  try {
+    const empty = join(dir, 'empty.db');
+    const grown = join(dir, 'grown.db');
+    log(`bench: growing ${grown} to ${rows} users, grants, refresh tokens and ${rows / 5} sessions …`);
+    const fill = JSON.parse(
+      await run(['--import', 'tsx', join(ROOT, 'bench/grow.ts'), JSON.stringify({ db: grown, rows })]),
+    ) as { ms: number; bytes: number | null };
+    log(`   filled in ${Math.round(fill.ms / 1000)} s, ${((fill.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB`);
+    const rounds: GrowthRound[] = [];
+    for (let round = 1; round <= GROWTH_ROUNDS; round++) {
+      // Alternating, so a drift of the machine lands on both.
+      const e = await latchkey(entries.latchkey, dir, 'RS256', {
+        db: empty,
+        name: `Latchkey, empty file, round ${round}`,
+        flowAndRefreshOnly: true,
+      });
+      const g = await latchkey(entries.latchkey, dir, 'RS256', {
+        db: grown,
+        name: `Latchkey, ${rows} rows, round ${round}`,
+        flowAndRefreshOnly: true,
+      });
+      rounds.push({ round, empty: e, grown: g });
+    }
+    const backlog = await backlogPhase(entries.latchkey, grown);
+    const fmt = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : String(v));
+    const lines = [
+      `Grown database: ${rows} users, grants (half redeemed), refresh tokens, ${rows / 5} sessions; ` +
+        `${((fill.bytes ?? 0) / 2 ** 20).toFixed(0)} MiB after the fill`,
+      `${'round'.padEnd(8)}${'flows/s empty'.padStart(15)}${'grown'.padStart(10)}${'ratio'.padStart(8)}` +
+        `${'p99 empty'.padStart(11)}${'grown'.padStart(8)}${'refresh/s empty'.padStart(17)}${'grown'.padStart(8)}${'ratio'.padStart(8)}`,
+    ];
+    for (const r of rounds) {
+      lines.push(
+        `${String(r.round).padEnd(8)}${fmt(r.empty.flow.perSecond).padStart(15)}${fmt(r.grown.flow.perSecond).padStart(10)}` +
+          `${fmt(ratio(r.grown.flow.perSecond, r.empty.flow.perSecond)).padStart(8)}` +
+          `${fmt(r.empty.flow.p99).padStart(11)}${fmt(r.grown.flow.p99).padStart(8)}` +
+          `${fmt(r.empty.refresh?.perSecond).padStart(17)}${fmt(r.grown.refresh?.perSecond).padStart(8)}` +
+          `${fmt(ratio(r.grown.refresh?.perSecond, r.empty.refresh?.perSecond)).padStart(8)}`,
+      );
+    }
+    const flowRatios = rounds
+      .map((r) => ratio(r.grown.flow.perSecond, r.empty.flow.perSecond) ?? 0)
+      .sort((a, b) => a - b);
+    lines.push(
+      `median flow ratio grown/empty: ${flowRatios[Math.floor(flowRatios.length / 2)]} (target ≥ 0.9)`,
+      `purge backlog: ${backlog.expiredGrants} expired grants (+ their refresh tokens, ${Math.floor(backlog.expiredGrants / 5)} sessions): ` +
+        `${fmt(backlog.rowsDeleted)} rows in ${fmt(backlog.purgeSeconds === null ? null : Math.round(backlog.purgeSeconds * 10) / 10)} s; ` +
+        `/token p99 ${fmt(backlog.tokenP99DuringPurge)} ms during it, ${fmt(backlog.tokenP99After)} ms after ` +
+        `(${fmt(ratio(backlog.tokenP99DuringPurge, backlog.tokenP99After))}×, limit 2×)`,
+    );
+    process.stdout.write(`\n${lines.join('\n')}\n`);
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    writeFileSync(
+      join(ROOT, 'bench', 'results-growth.json'),
+      `${JSON.stringify({ date: new Date().toISOString(), rows, seconds, fill, rounds, backlog }, null, 2)}\n`,
+    );
+    process.stdout.write(`\nbench/results-growth.json written (${seconds} s)\n`);
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -625,7 +571,11 @@ async function main(): Promise<number> {
     log(`bench: the machine is already busy (load average ${loadAtStart.join(' ')}); figures will be noisy`);
   }
   const entries = await build();
-  loadEntry = entries.load;
+  setLoadEntry(entries.load);
+  if (growRows !== undefined) {
+    if (!Number.isInteger(growRows) || growRows < 1000) throw new Error('--rows needs a number ≥ 1000');
+    return growthRun(entries, growRows);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
   let l: ServerFigures | undefined;
   let p: ServerFigures | undefined;

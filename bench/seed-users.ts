@@ -23,6 +23,8 @@ try {
     { hash: async () => hash },
   );
   for (let i = 0; i < count; i++) {
+    // A database used for several rounds already has them.
+    if (await storage.users.getByUsername(userName(i))) continue;
     await users.create({
       username: userName(i),
       password: PASSWORD,

@@ -46,8 +46,11 @@ for line in "${lines[@]}"; do
     set -e
     cd "$work"
     export PATH="$nodedir/bin:$PATH"
-    # npm itself runs on this Node; addons build against its headers.
-    npm ci --no-audit --no-fund --nodedir="$nodedir" >"$work/npm-ci.log" 2>&1 || { tail -40 "$work/npm-ci.log"; exit 1; }
+    # npm itself runs on this Node; addons build against its headers, here and in every npm
+    # install the tests run (the packed-package test installs better-sqlite3 again: without
+    # this, node-gyp took the machine's own Node headers and the addon would not load).
+    export npm_config_nodedir="$nodedir"
+    npm ci --no-audit --no-fund >"$work/npm-ci.log" 2>&1 || { tail -40 "$work/npm-ci.log"; exit 1; }
     [ "$(node --version)" = "$version" ] || { echo "PATH does not lead to $version"; exit 1; }
     echo "=== Node.js ${line} (${version}): npm test"
     LATCHKEY_NODE_LINE="$version" npm test

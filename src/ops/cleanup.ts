@@ -14,6 +14,8 @@ export {
 } from '../storage/retention.js';
 export { PURGE_BATCH_SIZE, PURGED_TABLES, type PurgeCounts } from '../storage/sql/purge.js';
 export const PURGE_INTERVAL_MS = 60_000;
+/** The first run comes this soon after start: a node back from downtime clears its backlog. */
+export const FIRST_PURGE_DELAY_MS = 5_000;
 
 /** One pass: rows deleted per table, and how long it took (wall clock, ms). */
 export interface PurgeRun {
@@ -52,15 +54,16 @@ export interface PurgeTimer {
 }
 
 /**
- * Runs a purge every `intervalMs` (unref'd: it never keeps the process alive). Runs never
- * overlap; stop() waits for a run in progress. Each run is reported (onPurged); errors are
- * reported, not thrown.
+ * Runs a purge `firstDelayMs` after start, then every `intervalMs` (unref'd: it never keeps the
+ * process alive). Runs never overlap; stop() waits for a run in progress. Each run is reported
+ * (onPurged); errors are reported, not thrown.
  */
 export function startPurgeTimer(
   storage: { purge: PurgeStore },
   clock: Clock,
   opts: {
     intervalMs?: number;
+    firstDelayMs?: number;
     purge?: PurgeOptions;
     onPurged?: (run: PurgeRun) => void;
     onError?: (err: unknown) => void;
@@ -68,21 +71,26 @@ export function startPurgeTimer(
 ): PurgeTimer {
   let running: Promise<void> | undefined;
   let stopped = false;
-  const timer = setInterval(() => {
+  const run = () => {
     if (running || stopped) return;
     running = runPurge(storage, clock.now(), opts.purge)
       .then(
-        (run) => opts.onPurged?.(run),
+        (r) => opts.onPurged?.(r),
         (err) => opts.onError?.(err),
       )
       .finally(() => {
         running = undefined;
       });
-  }, opts.intervalMs ?? PURGE_INTERVAL_MS);
+  };
+  const interval = opts.intervalMs ?? PURGE_INTERVAL_MS;
+  const first = setTimeout(run, Math.min(opts.firstDelayMs ?? FIRST_PURGE_DELAY_MS, interval));
+  first.unref();
+  const timer = setInterval(run, interval);
   timer.unref();
   return {
     async stop() {
       stopped = true;
+      clearTimeout(first);
       clearInterval(timer);
       await running;
     },

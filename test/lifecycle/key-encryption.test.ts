@@ -25,13 +25,15 @@ async function serveOutput(db: string, env: Record<string, string>): Promise<str
     },
   );
   let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += d;
         if (out.includes('Latchkey listening')) setTimeout(resolve, 200);
       });
-      child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${out}`)));
+      child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${out}\nstderr: ${err}`)));
     });
   } finally {
     child.kill('SIGTERM');
