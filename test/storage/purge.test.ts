@@ -9,9 +9,20 @@ import {
 } from '../../src/ops/cleanup.js';
 import type { Storage } from '../../src/storage/index.js';
 import { databaseForTests } from '../../src/storage/index.js';
+import { nextBatch, TARGET_STATEMENT_MS } from '../../src/storage/sql/purge.js';
 import { storageBackends } from '../helpers/databases.js';
 
 const NOW = 1_790_000_000_000;
+
+describe('the purge batch adapts to time', () => {
+  test('halves after a slow statement, doubles after a quick one, within bounds', () => {
+    assert.equal(nextBatch(50, TARGET_STATEMENT_MS * 3), 25);
+    assert.equal(nextBatch(50, TARGET_STATEMENT_MS / 10), 100);
+    assert.equal(nextBatch(50, TARGET_STATEMENT_MS * 0.5), 50);
+    assert.equal(nextBatch(6, 1000), 5, 'never below the minimum');
+    assert.equal(nextBatch(2000, 0), 2000, 'never above the maximum');
+  });
+});
 
 const backends = storageBackends({ sqliteFile: 'purge.db', tempPrefix: 'latchkey-purge-' });
 
@@ -37,7 +48,7 @@ for (const backend of backends) {
     });
 
     test('deletes expired rows in batches and keeps live ones', async () => {
-      const expiredCodes = 1203; // more than two batches of 500
+      const expiredCodes = 1203; // many batches (the first is 50 rows, then it adapts)
       const grant = {
         id: 'g1',
         clientId: 'c1',

@@ -2,11 +2,15 @@
  * Purging expired rows so that no table grows without bound, and without stalling requests:
  * - every statement picks its rows through an index (test/storage/purge-plans.test.ts checks
  *   the query plan of each on both engines: no scan of the purged table);
- * - each statement deletes a batch chosen by primary key, and the batch adapts so that one
- *   statement takes about TARGET_STATEMENT_MS (500 rows took 170 ms on a 1 GiB file: a fixed row
- *   count is no bound on time);
- * - the loop pauses between statements (PAUSE_MS), so requests waiting for the database or the
- *   event loop go first, and a backlog (days of downtime) is worked through in small steps.
+ * - each statement deletes a batch chosen by primary key; the batch starts small and adapts so
+ *   that one statement takes about TARGET_STATEMENT_MS (500 rows took 170 ms on a 1 GiB file: a
+ *   fixed row count is no bound on time). SQLite's statements run on the event loop, so this is
+ *   also how long a request may wait behind one;
+ * - the loop pauses between statements, twice as long as the last one took (at least
+ *   MIN_PAUSE_MS): the purge takes at most about a third of the time, requests go first, and a
+ *   backlog (days of downtime) is worked through in small steps. Measured with
+ *   `npm run bench -- --rows 1000000` (bench/README.md): a 20 ms target with 2 ms pauses let
+ *   /token p99 rise to 6× idle while 690,000 expired rows went.
  * The timer is in ops/cleanup.ts; `latchkey purge` runs one pass now.
  */
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
@@ -14,13 +18,13 @@ import { CODE_RETENTION_MS, LOGIN_FAILURE_RETENTION_MS, REFRESH_RETENTION_MS } f
 import type { Database } from '../schema.js';
 
 /** The first batch of each statement; it grows or shrinks from there. */
-export const PURGE_BATCH_SIZE = 500;
-const MIN_BATCH = 10;
-const MAX_BATCH = 5000;
+export const PURGE_BATCH_SIZE = 50;
+const MIN_BATCH = 5;
+const MAX_BATCH = 2000;
 /** What one delete statement may take, about. */
-export const TARGET_STATEMENT_MS = 20;
-/** The pause between two statements. */
-const PAUSE_MS = 2;
+export const TARGET_STATEMENT_MS = 5;
+/** The shortest pause between two statements. */
+const MIN_PAUSE_MS = 2;
 
 /** The tables the purge empties, with the primary key it deletes by. */
 const KEYS = {
@@ -121,7 +125,8 @@ export function purgeQuery(db: Kysely<Database>, s: PurgeStatement, batch: numbe
   );
 }
 
-const pause = () => new Promise<void>((r) => setTimeout(r, PAUSE_MS));
+/** Waits twice as long as the last statement took, at least MIN_PAUSE_MS. */
+const pause = (tookMs = 0) => new Promise<void>((r) => setTimeout(r, Math.max(MIN_PAUSE_MS, 2 * tookMs)));
 
 /** The next batch: about TARGET_STATEMENT_MS per statement, within MIN_BATCH and MAX_BATCH. */
 export function nextBatch(batch: number, tookMs: number): number {
@@ -138,10 +143,11 @@ async function drain(db: Kysely<Database>, s: PurgeStatement, firstBatch: number
     const started = performance.now();
     const r = await purgeQuery(db, s, batch).executeTakeFirst();
     const n = Number(r.numDeletedRows);
+    const took = performance.now() - started;
     total += n;
     if (n < batch) return total;
-    batch = nextBatch(batch, performance.now() - started);
-    await pause();
+    batch = nextBatch(batch, took);
+    await pause(took);
   }
 }
 
