@@ -55,12 +55,14 @@ async function listCommand(argv: string[], io: Io): Promise<void> {
 
 /** An ISO 8601 date or date-time (`2026-12-01`, `2026-12-01T08:00:00Z`) as ms epoch, or a usage error. */
 function isoTime(flag: string, text: string): number {
-  const ms = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)
+  // A time names its offset (Z or ±hh:mm): without one Date.parse reads it in the host's zone.
+  // A date alone is a UTC day.
+  const ms = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(text)
     ? Date.parse(text)
     : Number.NaN;
   if (Number.isNaN(ms))
     throw new UsageError(
-      `${flag} must be an ISO 8601 date or time, such as 2026-12-01 or 2026-12-01T08:00:00Z`,
+      `${flag} must be an ISO 8601 date, or a time with its offset, such as 2026-12-01 or 2026-12-01T08:00:00Z`,
     );
   return ms;
 }

@@ -55,7 +55,8 @@ export interface PurgeTimer {
 
 /**
  * Runs a purge `firstDelayMs` after start, then every `intervalMs` (unref'd: it never keeps the
- * process alive). Runs never overlap; stop() waits for a run in progress. Each run is reported
+ * process alive). Runs never overlap; stop() ends a run in progress at its next statement and
+ * waits for that. Each run is reported
  * (onPurged); errors are reported, not thrown.
  */
 export function startPurgeTimer(
@@ -71,11 +72,19 @@ export function startPurgeTimer(
 ): PurgeTimer {
   let running: Promise<void> | undefined;
   let stopped = false;
+  const abort = new AbortController();
   const run = () => {
     if (running || stopped) return;
-    running = runPurge(storage, clock.now(), opts.purge)
+    running = runPurge(storage, clock.now(), { ...opts.purge, signal: abort.signal })
       .then(
-        (r) => opts.onPurged?.(r),
+        (r) => {
+          // A report that throws (a metric, a log line) must not become an unhandled rejection.
+          try {
+            opts.onPurged?.(r);
+          } catch (err) {
+            opts.onError?.(err);
+          }
+        },
         (err) => opts.onError?.(err),
       )
       .finally(() => {
@@ -90,6 +99,7 @@ export function startPurgeTimer(
   return {
     async stop() {
       stopped = true;
+      abort.abort(); // a pass in progress stops before its next statement
       clearTimeout(first);
       clearInterval(timer);
       await running;

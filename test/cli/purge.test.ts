@@ -154,6 +154,8 @@ describe('latchkey purge and audit export', () => {
       [['--since', '1h', '--from', '2026-11-01'], /needs --since S or --from ISO/],
       [['--since', 'a while'], /--since must be/],
       [['--from', 'yesterday'], /--from must be an ISO 8601 date/],
+      // A time without its offset would be read in the host's zone.
+      [['--from', '2026-11-01T08:00'], /--from must be an ISO 8601 date, or a time with its offset/],
       [['--from', '2026-11-02', '--to', '2026-11-01'], /--to must be after --from/],
       [['--since', '1h', '--to', '2026-11-01'], /--to goes with --from/],
     ] as const) {

@@ -24,6 +24,25 @@ describe('the purge batch adapts to time', () => {
   });
 });
 
+describe('a purge pass stops when told (shutdown)', () => {
+  test('an aborted pass deletes nothing more; the timer aborts it on stop', async () => {
+    const calls: (AbortSignal | undefined)[] = [];
+    const store = {
+      expired: async (_now: number, opts: { signal?: AbortSignal } = {}) => {
+        calls.push(opts.signal);
+        await new Promise((r) => setTimeout(r, 30));
+        return {} as never;
+      },
+    };
+    const { startPurgeTimer } = await import('../../src/ops/cleanup.js');
+    const timer = startPurgeTimer({ purge: store }, { now: () => NOW }, { intervalMs: 10 });
+    await new Promise((r) => setTimeout(r, 20));
+    await timer.stop();
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.aborted, true, 'stop() aborted the pass in progress');
+  });
+});
+
 const backends = storageBackends({ sqliteFile: 'purge.db', tempPrefix: 'latchkey-purge-' });
 
 async function count(s: Storage, table: 'codes' | 'sessions' | 'interactions' | 'access_tokens') {

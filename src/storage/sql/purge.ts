@@ -48,6 +48,8 @@ export interface PurgeOptions {
   batchSize?: number;
   /** Audit events older than this go (ms); null keeps them forever (LATCHKEY_AUDIT_RETENTION=0). */
   auditRetentionMs?: number | null;
+  /** Stops the pass before its next statement (shutdown must not wait for a whole backlog). */
+  signal?: AbortSignal;
 }
 
 export interface PurgeStore {
@@ -136,10 +138,16 @@ export function nextBatch(batch: number, tookMs: number): number {
 }
 
 /** Runs one statement to the end, batch after batch; returns how many rows went. */
-async function drain(db: Kysely<Database>, s: PurgeStatement, firstBatch: number): Promise<number> {
-  let batch = firstBatch;
+async function drain(
+  db: Kysely<Database>,
+  s: PurgeStatement,
+  firstBatch: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  let batch = Math.max(MIN_BATCH, firstBatch);
   let total = 0;
   for (;;) {
+    if (signal?.aborted) return total;
     const started = performance.now();
     const r = await purgeQuery(db, s, batch).executeTakeFirst();
     const n = Number(r.numDeletedRows);
@@ -157,7 +165,8 @@ export class SqlPurgeStore implements PurgeStore {
   async expired(now: number, opts: PurgeOptions = {}): Promise<PurgeCounts> {
     const counts = Object.fromEntries(PURGED_TABLES.map((t) => [t, 0])) as PurgeCounts;
     for (const s of purgeStatements(now, opts)) {
-      counts[s.table] += await drain(this.db, s, opts.batchSize ?? PURGE_BATCH_SIZE);
+      if (opts.signal?.aborted) break;
+      counts[s.table] += await drain(this.db, s, opts.batchSize ?? PURGE_BATCH_SIZE, opts.signal);
       await pause();
     }
     return counts;
