@@ -32,9 +32,15 @@ export async function createServer(
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
+  // The checkpoint thread's failure is reported through the server's logger once it exists.
+  let checkpointFailure: Error | undefined;
+  let reportCheckpointFailure = (err: Error) => {
+    checkpointFailure = err;
+  };
   const storage = await openStorage(config.database, {
     poolSize: config.pgPoolSize,
     sqliteCacheMib: config.sqliteCacheMib,
+    backgroundCheckpoint: { onFailure: (err) => reportCheckpointFailure(err) },
   });
   try {
     const ctx = createContext(config, clock, storage, opts.context);
@@ -48,6 +54,9 @@ export async function createServer(
       ...(opts.logger === undefined ? {} : { logger: opts.logger }),
       ...(demo ? { demo } : {}),
     });
+    reportCheckpointFailure = (err) =>
+      app.log.warn({ err }, 'the WAL checkpoint thread failed: SQLite checkpoints inside commits again');
+    if (checkpointFailure) reportCheckpointFailure(checkpointFailure);
     // Through the server's logger (a test's logger is silent), not process-wide warnings.
     if (made && made.generation > 1)
       app.log.warn(

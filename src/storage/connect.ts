@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import { pgSerialized } from './pg-lock.js';
 import type { Database } from './schema.js';
+import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { openSqliteFile, sqlitePathOf } from './sqlite-file.js';
 import { guardDialect, StorageHealth } from './unavailable.js';
 
@@ -25,6 +26,8 @@ export interface OpenedDatabase {
    * database (sqlite-lock.ts, pg-lock.ts): migrations and the first signing key are made under it.
    */
   serialized<T>(fn: () => Promise<T>): Promise<T>;
+  /** The WAL checkpoint thread (a SQLite file opened with backgroundCheckpoint). */
+  checkpointer?: Checkpointer;
   close(): Promise<void>;
 }
 
@@ -70,10 +73,18 @@ function cachingDatabase(sqlite: BetterSqlite3.Database): SqliteDatabase {
  */
 export const DEFAULT_SQLITE_CACHE_MIB = 2;
 
-export async function openDatabase(
-  url: string,
-  opts: { poolSize?: number; sqliteCacheMib?: number } = {},
-): Promise<OpenedDatabase> {
+export interface OpenOptions {
+  poolSize?: number;
+  sqliteCacheMib?: number;
+  /**
+   * A SQLite file's WAL checkpoint on a thread of its own instead of inside commits
+   * (sqlite-checkpointer.ts): what a serving process wants; a short CLI command keeps SQLite's
+   * automatic checkpoint. `onFailure` hears when the thread fails (automatic checkpoint again).
+   */
+  backgroundCheckpoint?: Parameters<typeof startCheckpointer>[2];
+}
+
+export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<OpenedDatabase> {
   if (isPostgresUrl(url)) {
     const { default: pg } = await import('pg');
     // PostgreSQL int8 (bigint) arrives as a string by default; our times fit in a double. Set
@@ -126,6 +137,10 @@ export async function openDatabase(
   sqlite.pragma('foreign_keys = ON');
   // Negative: a size in KiB rather than pages.
   sqlite.pragma(`cache_size = -${Math.round((opts.sqliteCacheMib ?? DEFAULT_SQLITE_CACHE_MIB) * 1024)}`);
+  const checkpointer: Checkpointer | undefined =
+    file && opts.backgroundCheckpoint
+      ? startCheckpointer(sqlite, path, opts.backgroundCheckpoint)
+      : undefined;
   const health = new StorageHealth('write');
   const dialect = guardDialect(new SqliteDialect({ database: cachingDatabase(sqlite) }), health);
   const db = new Kysely<Database>({ dialect });
@@ -135,8 +150,12 @@ export async function openDatabase(
     location: path,
     health,
     serialized: (fn) => (locks ? locks.serialized(fn) : fn()),
+    ...(checkpointer ? { checkpointer } : {}),
     async close() {
       try {
+        // The thread's connection first: the serving connection, closing last, checkpoints
+        // what is left and removes the -wal file.
+        await checkpointer?.stop();
         await db.destroy();
       } finally {
         locks?.close();

@@ -1,6 +1,6 @@
 /** Opens a database, runs pending migrations and returns the stores. */
 import { type Kysely, sql } from 'kysely';
-import { type Dialect, openDatabase } from './connect.js';
+import { type Dialect, type OpenOptions, openDatabase } from './connect.js';
 import { migrate, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
@@ -11,6 +11,7 @@ import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlThrottleStore } from './sql/throttle.js';
 import { SqlUserStore } from './sql/users.js';
+import type { Checkpointer } from './sqlite-checkpointer.js';
 import type { Stores } from './types.js';
 import { probeWrite, type StorageHealth } from './unavailable.js';
 
@@ -44,6 +45,8 @@ export interface Storage extends Stores {
    * one connection.
    */
   transaction<T>(fn: (stores: Stores) => Promise<T>): Promise<T>;
+  /** The WAL checkpoint thread of a SQLite file opened with backgroundCheckpoint (tests). */
+  checkpointer?: Checkpointer;
   close(): Promise<void>;
 }
 
@@ -80,10 +83,7 @@ export function storesFor(db: Kysely<Database>): Stores {
  * Opens the database and runs pending migrations first (every command does), under the start-up
  * lock: a process that waited for it finds the schema migrated and nothing left to do.
  */
-export async function openStorage(
-  url: string,
-  opts: { poolSize?: number; sqliteCacheMib?: number } = {},
-): Promise<Storage> {
+export async function openStorage(url: string, opts: OpenOptions = {}): Promise<Storage> {
   const opened = await openDatabase(url, opts);
   try {
     await opened.serialized(() => migrate(opened.db));
@@ -105,6 +105,7 @@ export async function openStorage(
     probeWrite: () => probeWrite(opened.db),
     serialized: opened.serialized,
     transaction: (fn) => opened.db.transaction().execute((trx) => fn(storesFor(trx))),
+    ...(opened.checkpointer ? { checkpointer: opened.checkpointer } : {}),
     close: opened.close,
   };
   handles.set(storage, opened.db);
