@@ -4,7 +4,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { newId, randomToken, sha256 } from '../crypto.js';
+import { randomToken, sha256, timeOrderedId } from '../crypto.js';
 import type { AuthorizationRequest } from '../protocol/authorize/index.js';
 import { OAuthError } from '../protocol/errors.js';
 import type { Client } from '../storage/types.js';
@@ -83,7 +83,7 @@ export async function issueCode(
 ): Promise<string> {
   const now = ctx.clock.now();
   const code = randomToken(32);
-  const grantId = newId();
+  const grantId = timeOrderedId(now);
   await ctx.storage.grants.issueCode(
     {
       id: grantId,

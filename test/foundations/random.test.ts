@@ -1,7 +1,8 @@
 /** randomToken: pooled CSPRNG bytes, each handed out once. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { randomIdentifier, randomToken } from '../../src/crypto.js';
+import fc from 'fast-check';
+import { randomIdentifier, randomToken, timeOrderedId } from '../../src/crypto.js';
 
 describe('randomToken', () => {
   it('gives base64url of the asked number of bytes, across pool refills', () => {
@@ -39,5 +40,25 @@ describe('randomIdentifier (client ids)', () => {
       const id = randomIdentifier(15);
       assert.match(id, /^[A-Za-z0-9][A-Za-z0-9_-]{19}$/);
     }
+  });
+});
+
+describe('timeOrderedId (RFC 9562 §5.7, UUIDv7)', () => {
+  const T = Date.UTC(2026, 11, 7, 3, 30, 0, 123);
+  it('is a version 7, variant 0b10 UUID carrying its millisecond', () => {
+    const id = timeOrderedId(T);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16), T);
+  });
+
+  it('sorts by time as text, and ids of one millisecond differ in their 74 random bits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 2 }), fc.integer({ min: 1, max: 10 ** 9 }), (a, d) => {
+        const later = Math.min(a + d, 2 ** 48 - 1);
+        assert.ok(timeOrderedId(a) < timeOrderedId(later));
+      }),
+    );
+    const same = new Set(Array.from({ length: 10_000 }, () => timeOrderedId(T)));
+    assert.equal(same.size, 10_000);
   });
 });
