@@ -10,12 +10,13 @@
  *
  * Usage: tsx bench/grow.ts '{"db": "…", "rows": 1000000, "backlog": 0}'
  *        tsx bench/grow.ts '{"db": "…", "expire": 0.3}'   (a grown file: that share expires now)
- * Prints one JSON line: { rows, ms, bytes } (bytes: the SQLite file after a checkpoint; null on
- * PostgreSQL).
+ * Prints one JSON line: { rows, ms, bytes } (bytes: the SQLite file after a checkpoint, or the
+ * PostgreSQL database's size after VACUUM ANALYZE).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { sql } from 'kysely';
+import { timeOrderedId } from '../src/crypto.js';
 import { databaseForTests, openStorage } from '../src/storage/index.js';
 
 const {
@@ -107,7 +108,6 @@ try {
     process.exit(0);
   }
   const userIds: string[] = Array.from({ length: rows }, () => randomUUID());
-  const grantIds: string[] = Array.from({ length: rows }, () => randomUUID());
   const oldHash = 'grown-users-have-no-password-they-never-sign-in';
   await fill('users', rows, (i) => ({
     id: userIds[i]!,
@@ -121,8 +121,14 @@ try {
     updated_at: now - DAY,
   }));
   const expired = (i: number) => i < rows * backlog;
+  // Grant ids are time-ordered as the server makes them (crypto.ts timeOrderedId), from the
+  // backdated creation time.
+  const grantCreated = Array.from({ length: rows }, (_, i) =>
+    expired(i) ? now - 30 * DAY : now - Math.floor(Math.random() * DAY),
+  );
+  const grantIds: string[] = grantCreated.map((t) => timeOrderedId(t));
   await fill('grants', rows, (i) => {
-    const created = expired(i) ? now - 30 * DAY : now - Math.floor(Math.random() * DAY);
+    const created = grantCreated[i]!;
     return {
       id: grantIds[i]!,
       client_id: CLIENT_ID,
@@ -173,6 +179,11 @@ try {
   if (storage.dialect === 'sqlite') {
     await sql`pragma wal_checkpoint(TRUNCATE)`.execute(kdb);
     bytes = statSync(db).size;
+  } else {
+    await sql`vacuum analyze`.execute(kdb);
+    bytes = Number(
+      (await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(kdb)).rows[0]?.n,
+    );
   }
   process.stdout.write(`${JSON.stringify({ rows, ms: Math.round(performance.now() - started), bytes })}\n`);
 } finally {
