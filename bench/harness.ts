@@ -79,11 +79,31 @@ export async function build(): Promise<{ latchkey: Entry; peer: Entry; load: Ent
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-export function run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+/**
+ * Per-core mode (npm run bench -- --per-core): servers on one core, the load generator on the
+ * other. `taskset -c N node …` sets the affinity and then execs node (same pid), so every thread
+ * the process makes later (libuv's pool, hashing and checkpoint threads) stays on that core.
+ */
+const pinning: { server?: string; load?: string } = {};
+
+export function setPinning(p: { server: string; load: string }): void {
+  Object.assign(pinning, p);
+}
+
+/** The command and arguments that run node with `args`, on `cpu` when given. */
+function nodeCommand(args: string[], cpu: string | undefined): [string, string[]] {
+  return cpu === undefined ? [process.execPath, args] : ['taskset', ['-c', cpu, process.execPath, ...args]];
+}
+
+export function run(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cpu?: string } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
+    const [command, commandArgs] = nodeCommand(args, opts.cpu);
     const child = execFile(
-      process.execPath,
-      args,
+      command,
+      commandArgs,
       { cwd: ROOT, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${args.slice(-3).join(' ')}: ${stderr || err.message}`));
@@ -117,7 +137,8 @@ export interface Started {
 export async function startServer(args: string[], env: NodeJS.ProcessEnv, base: string): Promise<Started> {
   let stderr = '';
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
+  const [command, commandArgs] = nodeCommand(args, pinning.server);
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -177,10 +198,12 @@ export function setLoadEntry(entry: Entry): void {
 }
 
 export function load(config: LoadConfig): Promise<LoadResult> {
-  return run([...loadEntry.args, JSON.stringify(config)]).then((out) => {
-    const line = out.trim().split('\n').pop() ?? '';
-    return JSON.parse(line) as LoadResult;
-  });
+  return run([...loadEntry.args, JSON.stringify(config)], pinning.load ? { cpu: pinning.load } : {}).then(
+    (out) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      return JSON.parse(line) as LoadResult;
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ export interface LoadResult {
   firstErrors: string[];
   /** Server CPU time (user + system, all threads) per recorded iteration, in ms. */
   serverCpuMsPerIteration?: number;
+  /** The server's CPU time over the measured window, as a share of one core (1 = one busy core). */
+  serverCores?: number;
+  /** The load generator's own CPU time over the window, as a share of one core. */
+  loadCores?: number;
   /** Per step latencies (ms) where a scenario has several requests per iteration. */
   steps: Record<string, { p50: number | null; p99: number | null; count: number }>;
   /** A few access tokens for the verification benchmark. */

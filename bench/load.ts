@@ -212,9 +212,11 @@ async function main(): Promise<void> {
   const measureFrom = start + config.warmupSeconds * 1000;
   const end = measureFrom + config.seconds * 1000;
   let cpuAtStart: number | undefined;
+  let ownCpuAtStart: NodeJS.CpuUsage | undefined;
   const cpuTimer = setTimeout(
     () => {
       cpuAtStart = cpuTimeMs(config.serverPid);
+      ownCpuAtStart = process.cpuUsage();
     },
     Math.max(0, measureFrom - performance.now()),
   );
@@ -267,6 +269,8 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: config.concurrency }, (_, w) => worker(w)));
   clearTimeout(cpuTimer);
   const cpuAtEnd = cpuTimeMs(config.serverPid);
+  const ownCpu = ownCpuAtStart ? process.cpuUsage(ownCpuAtStart) : undefined;
+  const windowMs = performance.now() - measureFrom;
   await pool.close();
   const serverCpuMs = cpuAtStart !== undefined && cpuAtEnd !== undefined ? cpuAtEnd - cpuAtStart : undefined;
 
@@ -283,6 +287,10 @@ async function main(): Promise<void> {
     firstErrors: errors,
     ...(serverCpuMs !== undefined && latencies.count > 0
       ? { serverCpuMsPerIteration: Math.round((serverCpuMs / latencies.count) * 100) / 100 }
+      : {}),
+    ...(serverCpuMs !== undefined ? { serverCores: Math.round((serverCpuMs / windowMs) * 100) / 100 } : {}),
+    ...(ownCpu
+      ? { loadCores: Math.round(((ownCpu.user + ownCpu.system) / 1000 / windowMs) * 100) / 100 }
       : {}),
     steps: { authorize: steps.authorize.summary(), token: steps.token.summary() },
     ...(config.keepTokens ? { accessTokens: keptTokens } : {}),

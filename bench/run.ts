@@ -15,6 +15,10 @@
  *   npm run bench -- --profile     flow load only, Latchkey under node --cpu-prof (.tmp/bench/profile)
  *   npm run bench -- --no-es256    leave out Latchkey with ES256 access tokens (flows + refresh;
  *                                  in the full run by default, with --quick only with --es256)
+ *   npm run bench -- --per-core    the headline: each server pinned to core 1 (its threads too), the
+ *                                  load generator to core 0; flows and refreshes of Latchkey (RS256
+ *                                  and ES256 access tokens) and both peers, the signing floor
+ *                                  (crypto.sign alone on core 1) and the load generator's own CPU
  *   npm run bench -- --only latchkey|peer
  *   npm run bench -- --rows 1000000  Latchkey on an empty file and on one grown to 1 M users, grants,
  *                                  refresh tokens (and 200 k sessions), alternating rounds; then
@@ -22,6 +26,7 @@
  *   npm run bench -- --rows 1000000 --db postgres://postgres@127.0.0.1:5432/test
  *                                  the same on PostgreSQL (databases test_empty and test_grown)
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +44,7 @@ import {
   run,
   type Started,
   setLoadEntry,
+  setPinning,
   signInPeople,
   startServer,
   stop,
@@ -58,6 +64,8 @@ const peerJwt = quick ? argv.includes('--peer-jwt') : !argv.includes('--no-peer-
 const es256 = !profile && (quick ? argv.includes('--es256') : !argv.includes('--no-es256'));
 /** --rows N: the grown-database run (bench/grow.ts fills a copy with N users, grants, …). */
 const rowsIdx = argv.indexOf('--rows');
+/** --per-core: each server on core 1 (all its threads), the load generator on core 0. */
+const perCore = argv.includes('--per-core');
 const growRows = rowsIdx >= 0 ? Number(argv[rowsIdx + 1]) : undefined;
 /**
  * --rows N --db postgres://…/NAME: the grown run on PostgreSQL, in two databases NAME_empty and
@@ -316,7 +324,11 @@ async function latchkey(
   return figures;
 }
 
-async function peer(entry: Entry, jwt: boolean): Promise<ServerFigures> {
+async function peer(
+  entry: Entry,
+  jwt: boolean,
+  opts: { flowAndRefreshOnly?: boolean } = {},
+): Promise<ServerFigures> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'bench' };
   // Same argon2id cost as src/auth/passwords.ts.
@@ -340,6 +352,7 @@ async function peer(entry: Entry, jwt: boolean): Promise<ServerFigures> {
       ),
     'bench',
     jwt ? 'api://default' : null,
+    opts,
   );
 }
 
@@ -552,6 +565,8 @@ const ROWS: Row[] = [
   ['  flow p99 ms', (f) => f.flow.p99, 'lower'],
   ['  flow errors', (f) => f.flow.errors, 'lower'],
   ['  server CPU ms per flow', (f) => f.flow.serverCpuMsPerIteration, 'lower'],
+  ['  server cores busy', (f) => f.flow.serverCores, 'lower'],
+  ['  load generator cores busy', (f) => f.flow.loadCores, 'lower'],
   ['  /authorize p50 ms', (f) => f.flow.steps['authorize']?.p50, 'lower'],
   ['  /token p50 ms', (f) => f.flow.steps['token']?.p50, 'lower'],
   [`full PKCE flows/s (${PEOPLE} people)`, (f) => f.flowManyPeople?.perSecond, 'higher'],
@@ -574,13 +589,13 @@ const ROWS: Row[] = [
 ];
 
 /** Latchkey, then each peer column with the ratio Latchkey / peer. */
-function table(l: ServerFigures | undefined, peers: Array<[string, ServerFigures]>): string {
+function table(l: ServerFigures | undefined, peers: Array<[string, ServerFigures]>, rows = ROWS): string {
   const fmt = (v: number | null | undefined) =>
     v === null || v === undefined ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1);
   const head = [`${'figure'.padEnd(34)}${'Latchkey'.padStart(10)}`];
   for (const [name] of peers) head.push(`${name.padStart(20)}${'L/P'.padStart(8)}`);
   const lines = [head.join(''), '-'.repeat(44 + 28 * peers.length)];
-  for (const [label, pick, better] of ROWS) {
+  for (const [label, pick, better] of rows) {
     const a = l ? pick(l) : undefined;
     let line = `${label.padEnd(34)}${fmt(a).padStart(10)}`;
     for (const [, p] of peers) {
@@ -595,6 +610,72 @@ function table(l: ServerFigures | undefined, peers: Array<[string, ServerFigures
   }
   lines.push('(L/P = Latchkey / node-oidc-provider; ↑ higher is better, ↓ lower is better)');
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per core (--per-core)
+
+const PER_CORE_ROWS = ROWS.filter(([label]) => /flow|refresh|cores/.test(label));
+
+async function perCoreRun(entries: { latchkey: Entry; peer: Entry }): Promise<number> {
+  const t0 = performance.now();
+  if (availableParallelism() < 2) throw new Error('--per-core needs two cores');
+  if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0)
+    throw new Error('--per-core needs taskset (util-linux) and cores 0 and 1');
+  setPinning({ server: '1', load: '0' });
+  log('bench: per core: servers on core 1 (every thread), the load generator on core 0');
+  const floor = JSON.parse(
+    (await run(['--import', 'tsx', join(ROOT, 'bench/signing-floor.ts'), '2'], { cpu: '1' })).trim(),
+  ) as { rs256Ms: number; es256Ms: number };
+  log(`   signing floor on core 1: RS256 ${floor.rs256Ms} ms, ES256 ${floor.es256Ms} ms per signature`);
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  let l: ServerFigures;
+  let le: ServerFigures;
+  let p: ServerFigures;
+  let pj: ServerFigures;
+  try {
+    l = await latchkey(entries.latchkey, dir, 'RS256', { flowAndRefreshOnly: true });
+    le = await latchkey(entries.latchkey, dir, 'ES256');
+    p = await peer(entries.peer, false, { flowAndRefreshOnly: true });
+    pj = await peer(entries.peer, true, { flowAndRefreshOnly: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const twoRs = Math.round(floor.rs256Ms * 2 * 100) / 100;
+  const rsEs = Math.round((floor.rs256Ms + floor.es256Ms) * 100) / 100;
+  const cpu = (f: ServerFigures) => f.flow.serverCpuMsPerIteration;
+  const x = (a: number | null | undefined, b: number | null | undefined) => `${ratio(a, b) ?? 'n/a'}×`;
+  const busiestLoad = Math.max(...[l, le, p, pj].map((f) => f.flow.loadCores ?? 0));
+  const lines = [
+    table(
+      l,
+      [
+        ['oidc-provider', p],
+        ['oidc-provider JWT', pj],
+        ['Latchkey ES256', le],
+      ],
+      PER_CORE_ROWS,
+    ),
+    '(the last column compares Latchkey RS256 with itself on ES256 access tokens)',
+    '',
+    `signing floor (crypto.sign on core 1): two RS256 signatures ${twoRs} ms, RS256 + ES256 ${rsEs} ms`,
+    `Latchkey server CPU per flow: ${cpu(l)} ms = ${x(cpu(l), twoRs)} the floor (target ≤ 1.3×); ` +
+      `ES256 access tokens ${cpu(le)} ms = ${x(cpu(le), rsEs)} its floor`,
+    `flows/s: ${x(l.flow.perSecond, p.flow.perSecond)} the opaque peer (target ≥ 1.4×), ` +
+      `${x(l.flow.perSecond, pj.flow.perSecond)} the JWT peer (target ≥ 1.6×); ES256 ${x(le.flow.perSecond, p.flow.perSecond)} the opaque peer (target ≥ 2×)`,
+    `refresh/s: ${x(l.refresh?.perSecond, p.refresh?.perSecond)} the opaque peer, ${x(l.refresh?.perSecond, pj.refresh?.perSecond)} the JWT peer (target ≥ 2×)`,
+    busiestLoad > 0.9
+      ? `WARNING: the load generator used ${busiestLoad} of its core: it may be the bottleneck`
+      : `the load generator used at most ${busiestLoad} of its core (not the bottleneck)`,
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  writeFileSync(
+    join(ROOT, 'bench', 'results-per-core.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), seconds, floor, latchkey: l, latchkeyEs256: le, peer: p, peerJwt: pj }, null, 2)}\n`,
+  );
+  process.stdout.write(`\nbench/results-per-core.json written (${seconds} s)\n`);
+  return 0;
 }
 
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
@@ -613,6 +694,7 @@ async function main(): Promise<number> {
     if (!Number.isInteger(growRows) || growRows < 1000) throw new Error('--rows needs a number ≥ 1000');
     return growthRun(entries, growRows);
   }
+  if (perCore) return perCoreRun(entries);
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
   let l: ServerFigures | undefined;
   let p: ServerFigures | undefined;
