@@ -6,11 +6,12 @@
  *   that one statement takes about TARGET_STATEMENT_MS (500 rows took 170 ms on a 1 GiB file: a
  *   fixed row count is no bound on time). SQLite's statements run on the event loop, so this is
  *   also how long a request may wait behind one;
- * - the loop pauses between statements, twice as long as the last one took (at least
- *   MIN_PAUSE_MS): the purge takes at most about a third of the time, requests go first, and a
+ * - the loop pauses between statements, three times as long as the last one took (at least
+ *   MIN_PAUSE_MS): the purge takes at most about a quarter of the time, requests go first, and a
  *   backlog (days of downtime) is worked through in small steps. Measured with
- *   `npm run bench -- --rows 1000000` (bench/README.md): a 20 ms target with 2 ms pauses let
- *   /token p99 rise to 6× idle while 690,000 expired rows went.
+ *   `npm run bench -- --rows 1000000` (bench/README.md), /token p99 while 660,000 expired rows
+ *   went: 6× idle with 20 ms statements and 2 ms pauses, 2.5× with 5 ms and pauses of 2×, 0.9×
+ *   (no rise) with 2 ms and pauses of 3× (the backlog then takes 3.7 minutes).
  * The timer is in ops/cleanup.ts; `latchkey purge` runs one pass now.
  */
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
@@ -22,7 +23,7 @@ export const PURGE_BATCH_SIZE = 50;
 const MIN_BATCH = 5;
 const MAX_BATCH = 2000;
 /** What one delete statement may take, about. */
-export const TARGET_STATEMENT_MS = 5;
+export const TARGET_STATEMENT_MS = 2;
 /** The shortest pause between two statements. */
 const MIN_PAUSE_MS = 2;
 
@@ -127,8 +128,8 @@ export function purgeQuery(db: Kysely<Database>, s: PurgeStatement, batch: numbe
   );
 }
 
-/** Waits twice as long as the last statement took, at least MIN_PAUSE_MS. */
-const pause = (tookMs = 0) => new Promise<void>((r) => setTimeout(r, Math.max(MIN_PAUSE_MS, 2 * tookMs)));
+/** Waits three times as long as the last statement took, at least MIN_PAUSE_MS. */
+const pause = (tookMs = 0) => new Promise<void>((r) => setTimeout(r, Math.max(MIN_PAUSE_MS, 3 * tookMs)));
 
 /** The next batch: about TARGET_STATEMENT_MS per statement, within MIN_BATCH and MAX_BATCH. */
 export function nextBatch(batch: number, tookMs: number): number {
