@@ -8,7 +8,16 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CookieJar, type LoadResult, PASSWORD, REDIRECT_URI, random, s256, userName } from './lib.js';
+import {
+  CookieJar,
+  type LoadResult,
+  PASSWORD,
+  processTree,
+  REDIRECT_URI,
+  random,
+  s256,
+  userName,
+} from './lib.js';
 import type { LoadConfig } from './load.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -180,14 +189,19 @@ export async function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Resident memory of a process and its descendants (a primary and its workers), MiB. */
 export function rssMiB(pid: number | undefined): number | null {
   if (pid === undefined) return null;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
+  let kib: number | null = null;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kib = (kib ?? 0) + Number(m[1]);
+    } catch {
+      // exited meanwhile
+    }
   }
+  return kib === null ? null : Math.round(kib / 102.4) / 10;
 }
 
 let loadEntry: Entry = { args: ['--import', 'tsx', join(ROOT, 'bench/load.ts')], how: 'tsx' };

@@ -1,5 +1,6 @@
-/** Small helpers shared by the benchmark processes: PKCE values, cookies, percentiles. */
+/** Small helpers shared by the benchmark processes: PKCE values, cookies, percentiles, /proc. */
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const REDIRECT_URI = 'http://127.0.0.1/callback';
 export const USERNAME = 'bench';
@@ -92,4 +93,21 @@ export class CookieJar {
 export function argValue(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** A process and its descendants (a `serve --workers N` primary and its workers), from /proc. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const tasks = readdirSync(`/proc/${out[i]}/task`);
+      for (const t of tasks) {
+        const children = readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
+        if (children) out.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }

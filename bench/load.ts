@@ -24,6 +24,7 @@ import {
   Latencies,
   type LoadResult,
   PASSWORD,
+  processTree,
   REDIRECT_URI,
   random,
   s256,
@@ -51,18 +52,22 @@ export interface LoadConfig {
   serverPid?: number;
 }
 
-/** User + system CPU time of a process in ms (Linux; undefined elsewhere). */
+/** User + system CPU time of a process and its descendants in ms (Linux; undefined elsewhere). */
 export function cpuTimeMs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
+  let total: number | undefined;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command name, which is in parentheses and may contain spaces.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+      total = (total ?? 0) + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+    } catch {
+      // not readable (not Linux, or it exited)
+    }
   }
+  return total;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;

@@ -19,6 +19,7 @@
  *                                  load generator to core 0; flows and refreshes of Latchkey (RS256
  *                                  and ES256 access tokens) and both peers, the signing floor
  *                                  (crypto.sign alone on core 1) and the load generator's own CPU
+ *   npm run bench -- --workers 2   Latchkey as `serve --workers 2` (with --only latchkey: 1 against 2)
  *   npm run bench -- --only latchkey|peer
  *   npm run bench -- --rows 1000000  Latchkey on an empty file and on one grown to 1 M users, grants,
  *                                  refresh tokens (and 200 k sessions), alternating rounds; then
@@ -65,6 +66,9 @@ const peerJwt = quick ? argv.includes('--peer-jwt') : !argv.includes('--no-peer-
 const es256 = !profile && (quick ? argv.includes('--es256') : !argv.includes('--no-es256'));
 /** --rows N: the grown-database run (bench/grow.ts fills a copy with N users, grants, …). */
 const rowsIdx = argv.indexOf('--rows');
+/** --workers N: Latchkey served by `serve --workers N` (CPU and memory summed over its processes). */
+const workersIdx = argv.indexOf('--workers');
+const serveWorkers = workersIdx >= 0 ? argv[workersIdx + 1] : undefined;
 /** --per-core: each server on core 1 (all its threads), the load generator on core 0. */
 const perCore = argv.includes('--per-core');
 const growRows = rowsIdx >= 0 ? Number(argv[rowsIdx + 1]) : undefined;
@@ -303,11 +307,23 @@ async function latchkey(
   const profileDir = join(BUILD, 'profile');
   const nodeFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const figures = await measure(
-    opts.name ?? (accessTokenAlg === 'RS256' ? 'Latchkey' : `Latchkey (${accessTokenAlg} access tokens)`),
+    (opts.name ?? (accessTokenAlg === 'RS256' ? 'Latchkey' : `Latchkey (${accessTokenAlg} access tokens)`)) +
+      (serveWorkers ? `, --workers ${serveWorkers}` : ''),
     entry,
     () =>
       startServer(
-        [...nodeFlags, ...entry.args, 'serve', '--db', db, '--port', String(port), '--host', '127.0.0.1'],
+        [
+          ...nodeFlags,
+          ...entry.args,
+          'serve',
+          '--db',
+          db,
+          '--port',
+          String(port),
+          '--host',
+          '127.0.0.1',
+          ...(serveWorkers ? ['--workers', serveWorkers] : []),
+        ],
         {
           LATCHKEY_LOG_LEVEL: 'silent',
           LATCHKEY_RATE_LIMIT: 'false',
