@@ -493,7 +493,7 @@ async function growthRun(entries: { latchkey: Entry }, rows: number): Promise<nu
       // Alternating, so a drift of the machine lands on both.
       const e = await latchkey(entries.latchkey, dir, 'RS256', {
         db: empty,
-        name: `Latchkey, empty file, round ${round}`,
+        name: `Latchkey, empty ${pgDatabases ? 'database' : 'file'}, round ${round}`,
         flowAndRefreshOnly: true,
       });
       const g = await latchkey(entries.latchkey, dir, 'RS256', {

@@ -6,7 +6,7 @@ import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
-import { type PurgeStore, SqlPurgeStore } from './sql/purge.js';
+import { PURGE_PACE, type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlThrottleStore } from './sql/throttle.js';
@@ -97,7 +97,7 @@ export async function openStorage(url: string, opts: OpenOptions = {}): Promise<
     location: opened.location,
     ...(opened.poolStats ? { poolStats: opened.poolStats } : {}),
     health: opened.health,
-    purge: new SqlPurgeStore(opened.db),
+    purge: new SqlPurgeStore(opened.db, PURGE_PACE[opened.dialect]),
     ping: async () => {
       await sql`select 1`.execute(opened.db);
     },

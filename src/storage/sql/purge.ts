@@ -3,15 +3,16 @@
  * - every statement picks its rows through an index (test/storage/purge-plans.test.ts checks
  *   the query plan of each on both engines: no scan of the purged table);
  * - each statement deletes a batch chosen by primary key; the batch starts small and adapts so
- *   that one statement takes about TARGET_STATEMENT_MS (500 rows took 170 ms on a 1 GiB file: a
+ *   that one statement takes about its engine's target (PURGE_PACE; 500 rows took 170 ms on a 1 GiB file: a
  *   fixed row count is no bound on time). SQLite's statements run on the event loop, so this is
  *   also how long a request may wait behind one;
- * - the loop pauses between statements, three times as long as the last one took (at least
- *   MIN_PAUSE_MS): the purge takes at most about a quarter of the time, requests go first, and a
+ * - the loop pauses between statements (on SQLite three times as long as the last one took, at
+ *   least MIN_PAUSE_MS): the purge takes at most about a quarter of the time, requests go first, and a
  *   backlog (days of downtime) is worked through in small steps. Measured with
  *   `npm run bench -- --rows 1000000` (bench/README.md), /token p99 while 660,000 expired rows
  *   went: 6× idle with 20 ms statements and 2 ms pauses, 2.5× with 5 ms and pauses of 2×, 0.9×
- *   (no rise) with 2 ms and pauses of 3× (the backlog then takes 3.7 minutes).
+ *   (no rise) with 2 ms and pauses of 3× (the backlog then takes 3.7 minutes). On PostgreSQL,
+ *   whose statements never hold the event loop, that pace cleared ≈ 1,000 rows a second.
  * The timer is in ops/cleanup.ts; `latchkey purge` runs one pass now.
  */
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
@@ -22,8 +23,20 @@ import type { Database } from '../schema.js';
 export const PURGE_BATCH_SIZE = 50;
 const MIN_BATCH = 5;
 const MAX_BATCH = 2000;
-/** What one delete statement may take, about. */
-export const TARGET_STATEMENT_MS = 2;
+/**
+ * How long one delete statement may take, about, and how long the loop pauses after it (that
+ * many times the statement's time). SQLite runs statements on the event loop: every request waits
+ * behind one, so they are short and the pauses long. PostgreSQL runs them on its own server while
+ * the event loop goes on; a statement holds only the locks of its rows, and each commits (an
+ * fsync): longer statements with shorter pauses clear a backlog without a commit per few rows.
+ */
+export const PURGE_PACE = {
+  sqlite: { statementMs: 2, pauseFactor: 3 },
+  postgres: { statementMs: 20, pauseFactor: 1 },
+} as const;
+export type PurgePace = (typeof PURGE_PACE)[keyof typeof PURGE_PACE];
+/** SQLite's target, the tighter one (tests of nextBatch). */
+export const TARGET_STATEMENT_MS = PURGE_PACE.sqlite.statementMs;
 /** The shortest pause between two statements. */
 const MIN_PAUSE_MS = 2;
 
@@ -128,13 +141,14 @@ export function purgeQuery(db: Kysely<Database>, s: PurgeStatement, batch: numbe
   );
 }
 
-/** Waits three times as long as the last statement took, at least MIN_PAUSE_MS. */
-const pause = (tookMs = 0) => new Promise<void>((r) => setTimeout(r, Math.max(MIN_PAUSE_MS, 3 * tookMs)));
+/** Waits pauseFactor times as long as the last statement took, at least MIN_PAUSE_MS. */
+const pause = (pace: PurgePace, tookMs = 0) =>
+  new Promise<void>((r) => setTimeout(r, Math.max(MIN_PAUSE_MS, pace.pauseFactor * tookMs)));
 
-/** The next batch: about TARGET_STATEMENT_MS per statement, within MIN_BATCH and MAX_BATCH. */
-export function nextBatch(batch: number, tookMs: number): number {
-  if (tookMs > TARGET_STATEMENT_MS) return Math.max(MIN_BATCH, Math.floor(batch / 2));
-  if (tookMs < TARGET_STATEMENT_MS / 4) return Math.min(MAX_BATCH, batch * 2);
+/** The next batch: about `targetMs` per statement, within MIN_BATCH and MAX_BATCH. */
+export function nextBatch(batch: number, tookMs: number, targetMs: number = TARGET_STATEMENT_MS): number {
+  if (tookMs > targetMs) return Math.max(MIN_BATCH, Math.floor(batch / 2));
+  if (tookMs < targetMs / 4) return Math.min(MAX_BATCH, batch * 2);
   return batch;
 }
 
@@ -143,6 +157,7 @@ async function drain(
   db: Kysely<Database>,
   s: PurgeStatement,
   firstBatch: number,
+  pace: PurgePace,
   signal: AbortSignal | undefined,
 ): Promise<number> {
   let batch = Math.max(MIN_BATCH, firstBatch);
@@ -155,20 +170,23 @@ async function drain(
     const took = performance.now() - started;
     total += n;
     if (n < batch) return total;
-    batch = nextBatch(batch, took);
-    await pause(took);
+    batch = nextBatch(batch, took, pace.statementMs);
+    await pause(pace, took);
   }
 }
 
 export class SqlPurgeStore implements PurgeStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly pace: PurgePace = PURGE_PACE.sqlite,
+  ) {}
 
   async expired(now: number, opts: PurgeOptions = {}): Promise<PurgeCounts> {
     const counts = Object.fromEntries(PURGED_TABLES.map((t) => [t, 0])) as PurgeCounts;
     for (const s of purgeStatements(now, opts)) {
       if (opts.signal?.aborted) break;
-      counts[s.table] += await drain(this.db, s, opts.batchSize ?? PURGE_BATCH_SIZE, opts.signal);
-      await pause();
+      counts[s.table] += await drain(this.db, s, opts.batchSize ?? PURGE_BATCH_SIZE, this.pace, opts.signal);
+      await pause(this.pace);
     }
     return counts;
   }
