@@ -73,15 +73,16 @@ export interface ServeProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `latchkey serve` on `port` and waits for its "listening" line. */
+/** Starts `latchkey serve` on `port` (with `args` added) and waits for its "listening" line. */
 export async function startServe(
   db: string,
   port: number,
   env: Record<string, string> = {},
+  args: string[] = [],
 ): Promise<ServeProcess> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawnCli(
-    ['serve', '--port', String(port), '--host', '127.0.0.1', '--issuer', url, '--db', db],
+    ['serve', '--port', String(port), '--host', '127.0.0.1', '--issuer', url, '--db', db, ...args],
     {
       env: { LATCHKEY_LOG_LEVEL: 'warn', LATCHKEY_RATE_LIMIT: 'false', ...env },
     },
