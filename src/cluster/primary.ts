@@ -35,7 +35,7 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
 }
 
-type Phase = 'starting' | 'serving' | 'stopping';
+type Phase = 'starting' | 'serving' | 'stopping' | 'failed';
 
 export async function servePrimary(config: Config, count: number): Promise<void> {
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -138,6 +138,7 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     if (demoSync?.waiting.delete(slot.id) && demoSync.waiting.size === 0) demoSync.done();
     if (slot.id === 1) demoBanner?.(undefined);
     const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (phase === 'failed') return;
     if (phase === 'stopping') {
       exitCodes.push(code ?? 1);
       if (code !== 0) out(`shutdown: worker ${slot.id} (pid ${w.process.pid}) exited with ${how}`);
@@ -203,9 +204,10 @@ export async function servePrimary(config: Config, count: number): Promise<void>
     await allListening;
   } catch (err) {
     // One worker could not start: so would the others (same settings, same database).
-    phase = 'stopping';
-    for (const s of live()) s.worker?.process.kill('SIGKILL');
-    await Promise.all(live().map((s) => new Promise((r) => s.worker?.once('exit', r))));
+    phase = 'failed';
+    const others = live().flatMap((s) => (s.worker && !s.worker.isDead() ? [s.worker] : []));
+    for (const w of others) w.process.kill('SIGKILL');
+    await Promise.all(others.map((w) => (w.isDead() ? undefined : new Promise((r) => w.once('exit', r)))));
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGINT');
     throw err;
