@@ -31,7 +31,8 @@ export type WorkerMessage =
 export type PrimaryMessage =
   | { latchkey: 'shutdown' }
   | { latchkey: 'metrics-collect'; id: number }
-  | { latchkey: 'metrics-text'; id: number; text: string }
+  /** The aggregate for a worker's /metrics (no `text`: it could not be made). */
+  | { latchkey: 'metrics-text'; id: number; text?: string }
   | { latchkey: 'demo-run' }
   | { latchkey: 'demo-state'; demo: DemoSnapshot }
   | { latchkey: 'demo-forget'; state: string };

@@ -107,7 +107,10 @@ export async function servePrimary(config: Config, count: number): Promise<void>
         for (const s of asked) sendTo(s.worker, { latchkey: 'metrics-collect', id });
         void c.parts
           .then((parts) => aggregateText(parts, metrics))
-          .then((text) => sendTo(w, { latchkey: 'metrics-text', id: m.id, text }))
+          .then(
+            (text) => sendTo(w, { latchkey: 'metrics-text', id: m.id, text }),
+            () => sendTo(w, { latchkey: 'metrics-text', id: m.id }),
+          )
           .finally(() => collections.delete(id));
         return;
       }
@@ -183,8 +186,10 @@ export async function servePrimary(config: Config, count: number): Promise<void>
       `${signal}: shutting down ${running.length} worker${running.length === 1 ? '' : 's'} (in-flight requests get ${config.shutdownGraceSec} s; send the signal again to exit now)`,
     );
     if (running.length === 0) return finishShutdown();
+    // A worker that listens drains when told; one still starting may not listen for messages
+    // yet, and has nothing to drain: SIGTERM ends it either way.
     for (const s of running) {
-      if (s.worker?.isConnected()) sendTo(s.worker, { latchkey: 'shutdown' });
+      if (s.ready && s.worker?.isConnected()) sendTo(s.worker, { latchkey: 'shutdown' });
       else s.worker?.process.kill('SIGTERM');
     }
     force = setTimeout(

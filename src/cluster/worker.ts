@@ -50,20 +50,25 @@ export async function serveWorker(config: Config, role: WorkerRole): Promise<voi
   process.on('disconnect', stop); // the primary is gone: nobody hands this worker connections
 
   // /metrics: the primary's aggregate of every worker's registry.
-  const waitingMetrics = new Map<number, (text: string) => void>();
+  const waitingMetrics = new Map<number, (text: string | undefined) => void>();
   let nextMetricsId = 0;
   const metricsText = () =>
     new Promise<string>((resolve, reject) => {
       const id = ++nextMetricsId;
+      const fail = () =>
+        reject(
+          new OAuthError('temporarily_unavailable', 'The workers’ metrics are not available.', {
+            status: 503,
+          }),
+        );
       const timer = setTimeout(() => {
         waitingMetrics.delete(id);
-        reject(
-          new OAuthError('temporarily_unavailable', 'The workers’ metrics did not arrive.', { status: 503 }),
-        );
+        fail();
       }, METRICS_WAIT_MS);
       waitingMetrics.set(id, (text) => {
         clearTimeout(timer);
-        resolve(text);
+        if (text === undefined) fail();
+        else resolve(text);
       });
       send({ latchkey: 'metrics', id });
     });

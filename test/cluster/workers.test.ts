@@ -128,7 +128,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         db = pgdb.url;
       } else db = join(dir, 'workers.db');
       seeded = await seed(db);
-      serve = await startServe(db, await freePort(), ENV, ['--workers', '2']);
+      serve = await startServe(db, await freePort(), ENV, { args: ['--workers', '2'] });
       listeningAt = Date.now();
       pids = bannerPids(serve.output());
     });
@@ -217,7 +217,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       dir = tempDir('latchkey-workers-demo-');
       if (backend === 'postgres') pgdb = await createTempDatabase('latchkey_workers_demo');
       const db = pgdb?.url ?? join(dir, 'demo.db');
-      serve = await startServe(db, await freePort(), ENV, ['--demo', '--workers', '2']);
+      serve = await startServe(db, await freePort(), ENV, {
+        args: ['--demo', '--workers', '2'],
+        detached: true,
+      });
       await waitFor('the demo banner', () => /={78}\n[\s\S]*={78}\n/.test(serve.output()));
     });
     after(async () => {
@@ -263,6 +266,23 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         for (let i = 0; i < 4; i++)
           if ((await freshGet(landing.href)).body.includes('action="/demo/exchange"')) return undefined;
         return true;
+      });
+    });
+
+    test('Ctrl-C (SIGINT to the whole process group): one drain, all exit, code 0', async () => {
+      const pid = serve.child.pid!;
+      process.kill(-pid, 'SIGINT');
+      const { code } = await serve.exited;
+      assert.equal(code, 0, serve.output());
+      assert.equal(count(serve.output(), /^SIGINT: shutting down 2 workers/), 1);
+      assert.doesNotMatch(serve.output(), /again: exiting now/);
+      await waitFor('no process left in the group', () => {
+        try {
+          process.kill(-pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
       });
     });
   });
