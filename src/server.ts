@@ -23,6 +23,12 @@ export interface ServerOptions {
   context?: ContextOptions;
   /** How often the purge runs (default every minute, ops/cleanup.ts); tests make it short. */
   purgeIntervalMs?: number;
+  /** Whether this process runs the purge timer (default true; one worker of `serve --workers`). */
+  purge?: boolean;
+  /** What /metrics answers instead of this process's own registry (`serve --workers`: all workers'). */
+  metricsText?: () => Promise<string>;
+  /** Runs after the server is built and before it listens (a worker adopts the demo attempts). */
+  beforeListen?: (server: { ctx: ServerContext; demo?: DemoAttempts }) => Promise<void>;
 }
 
 export async function createServer(
@@ -53,6 +59,7 @@ export async function createServer(
     const app = await buildApp(ctx, {
       ...(opts.logger === undefined ? {} : { logger: opts.logger }),
       ...(demo ? { demo } : {}),
+      ...(opts.metricsText ? { metricsText: opts.metricsText } : {}),
     });
     reportCheckpointFailure = (err) =>
       app.log.warn({ err }, 'the WAL checkpoint thread failed: SQLite checkpoints inside commits again');
@@ -62,22 +69,25 @@ export async function createServer(
       app.log.warn(
         `signing keys rotated to generation ${made.generation} for ES256 access tokens; they are signed RS256 until it is active`,
       );
-    const purge = startPurgeTimer(storage, clock, {
-      ...(opts.purgeIntervalMs !== undefined ? { intervalMs: opts.purgeIntervalMs } : {}),
-      purge: { auditRetentionMs: auditRetentionMs(config.auditRetentionSec) },
-      onPurged: (run) => {
-        app.metrics.observePurge(run);
-        // One line per run that deleted something: counts per table and how long it took.
-        if (deletedRows(run) > 0) app.log.info({ deleted: run.deleted, ms: run.ms }, 'purge');
-      },
-      onError: (err) => app.log.warn({ err }, 'purge failed'),
-    });
+    const purge =
+      opts.purge === false
+        ? undefined
+        : startPurgeTimer(storage, clock, {
+            ...(opts.purgeIntervalMs !== undefined ? { intervalMs: opts.purgeIntervalMs } : {}),
+            purge: { auditRetentionMs: auditRetentionMs(config.auditRetentionSec) },
+            onPurged: (run) => {
+              app.metrics.observePurge(run);
+              // One line per run that deleted something: counts per table and how long it took.
+              if (deletedRows(run) > 0) app.log.info({ deleted: run.deleted, ms: run.ms }, 'purge');
+            },
+            onError: (err) => app.log.warn({ err }, 'purge failed'),
+          });
     return {
       app,
       ctx,
       ...(demo ? { demo } : {}),
       async close() {
-        await purge.stop();
+        await purge?.stop();
         await app.close();
         await storage.close();
       },
@@ -91,6 +101,7 @@ export async function createServer(
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const s = await createServer(config, opts);
   try {
+    await opts.beforeListen?.(s);
     await s.app.listen({ port: config.port, host: config.host });
   } catch (err) {
     await s.close().catch(() => {});

@@ -16,9 +16,15 @@ const isLoopbackHost = (host: string) =>
   host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 export async function runDemo(server: RunningServer, out: (s: string) => void): Promise<void> {
-  const { ctx } = server;
-  const attempts = server.demo;
-  if (!attempts) throw new Error('the server was not started in demo mode');
+  if (!server.demo) throw new Error('the server was not started in demo mode');
+  for (const line of await demoBanner(server.ctx, server.demo)) out(line);
+}
+
+/**
+ * The demo data (made if the database is empty) and the banner's lines, with a fresh attempt in
+ * `attempts`; `serve --workers` has one worker make them and the primary print them.
+ */
+export async function demoBanner(ctx: ServerContext, attempts: DemoAttempts): Promise<string[]> {
   const callback = `${ctx.config.issuer}${DEMO_CALLBACK_PATH}`;
   const lines: string[] = [];
   const say = (s: string) => lines.push(s);
@@ -28,7 +34,9 @@ export async function runDemo(server: RunningServer, out: (s: string) => void): 
   say('');
   say(`Admin console: ${ctx.config.issuer}/admin (an administrator signs in there; make one with`);
   say("  echo 'a good password' | npx latchkey users create --username admin --password-stdin --admin)");
-  printBanner(ctx, lines, out);
+  const banner: string[] = [];
+  printBanner(ctx, lines, (l) => banner.push(l));
+  return banner;
 }
 
 /**

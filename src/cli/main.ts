@@ -9,7 +9,7 @@ import { USAGE, wantsHelp } from './usage.js';
 
 const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
 
-  latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo]
+  latchkey serve [--port N] [--issuer URL] [--db PATH_OR_URL] [--demo] [--workers N|auto]
   latchkey migrate [--db PATH_OR_URL]
   latchkey purge [--db PATH_OR_URL] [--json]         (what the server deletes every minute, now)
   latchkey backup --to FILE [--db PATH] [--json]     (SQLite; PostgreSQL: docs/operations.md)

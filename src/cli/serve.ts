@@ -1,12 +1,26 @@
-/** `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]` */
-import { configWarnings, loadConfig } from '../config.js';
+/**
+ * `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]
+ * [--workers N|auto]`: one process, or with --workers a primary and its workers (src/cluster/).
+ */
+
+import { workerRole } from '../cluster/role.js';
+import { workerCount } from '../cluster/worker-count.js';
+import { type Config, loadConfig } from '../config.js';
+import type { LoggerOption } from '../http/app.js';
 import { chooseLogFormat, serveLogger } from '../http/logging.js';
 import { handleShutdownSignals } from '../ops/shutdown.js';
 import { startServer } from '../server.js';
-import { hasClearPart } from '../tokens/key-encryption.js';
 import { dbOption, parse } from './args.js';
 import { runDemo } from './demo.js';
 import type { Io } from './io.js';
+import { listeningLine, startupNotes } from './serve-notes.js';
+
+/** The logger of a serving process (each worker has its own, with its pid in every JSON line). */
+export const processLogger = (config: Config): LoggerOption =>
+  serveLogger(
+    config.logLevel,
+    chooseLogFormat(config.logFormat, process.stdout.isTTY === true, config.issuer),
+  );
 
 /** Serves until a signal (ops/shutdown.ts); its output is the process's, always. */
 export async function serveCommand(argv: string[], io: Io): Promise<void> {
@@ -16,7 +30,9 @@ export async function serveCommand(argv: string[], io: Io): Promise<void> {
     issuer: { type: 'string' },
     host: { type: 'string' },
     demo: { type: 'boolean', default: false },
+    workers: { type: 'string' },
   });
+  const workers = workerCount(values.workers, io.env);
   const config = loadConfig(
     {
       port: values.port,
@@ -27,33 +43,14 @@ export async function serveCommand(argv: string[], io: Io): Promise<void> {
     },
     io.env,
   );
-  const server = await startServer(config, {
-    logger: serveLogger(
-      config.logLevel,
-      chooseLogFormat(config.logFormat, process.stdout.isTTY === true, config.issuer),
-    ),
-  });
+  const role = workerRole();
+  if (role) return (await import('../cluster/worker.js')).serveWorker(config, role);
+  if (workers > 1) return (await import('../cluster/primary.js')).servePrimary(config, workers);
+
+  const server = await startServer(config, { logger: processLogger(config) });
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  out(
-    `Latchkey listening on ${server.url}  (issuer ${config.issuer}, database ${server.ctx.storage.location})`,
-  );
-  if (config.issuer.startsWith('http:')) {
-    out('WARNING: the issuer uses http. That is for development only: use an https issuer in production.');
-  }
-  if (config.keyEncryptionKey === undefined && config.issuer.startsWith('https:')) {
-    out('NOTE: signing keys are stored unencrypted; set LATCHKEY_KEY_ENCRYPTION_KEY (docs/operations.md).');
-  }
-  if (config.keyEncryptionKey !== undefined && (await server.ctx.storage.keys.listAll()).some(hasClearPart)) {
-    out(
-      'NOTE: some signing keys are still stored in the clear: run `latchkey keys encrypt`, then `latchkey keys rotate`.',
-    );
-  }
-  if (config.clockOffsetSec !== 0)
-    out(
-      `WARNING: the clock is shifted by ${config.clockOffsetSec} s (LATCHKEY_CLOCK_OFFSET_SEC); testing only.`,
-    );
-  if (!config.rateLimit) out('WARNING: sign-in throttling is off (LATCHKEY_RATE_LIMIT=false).');
-  for (const w of configWarnings(config)) out(`WARNING: ${w}`);
+  out(listeningLine(server.url, config, server.ctx.storage.location));
+  for (const line of await startupNotes(config, server.ctx.storage)) out(line);
   // SIGTERM / SIGINT: drain, close the database, exit 0; a second signal exits at once.
   handleShutdownSignals(
     { server: server.app.server, close: server.close },

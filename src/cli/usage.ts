@@ -214,9 +214,12 @@ export function subUsage(s: SubUsage): string {
 
 export const USAGE: Record<string, string> = {
   serve: `latchkey serve [--port N] [--host ADDRESS] [--issuer URL] [--db PATH_OR_URL] [--demo]
+               [--workers N|auto]
 
   Runs the authorization server. Settings also come from the environment (README, Configuration).
-  --demo   on an empty database, creates a demo application and user (development only)`,
+  --demo             on an empty database, creates a demo application and user (development only)
+  --workers N|auto   worker processes on one port (default 1, or LATCHKEY_WORKERS; auto: one
+                     per core); the first process restarts them and drains them on SIGTERM`,
   purge: `latchkey purge [--db PATH_OR_URL] [--json]
 
   Deletes what has expired in every table now, as the server does every minute, and prints the

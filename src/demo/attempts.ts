@@ -17,12 +17,46 @@ export interface DemoAttempt {
   challenge: string;
 }
 
+/**
+ * What the processes of `serve --workers` share (src/cluster/): the demo application and the
+ * printed attempts, so that whichever worker answers the callback knows the verifier.
+ */
+export interface DemoSnapshot {
+  clientId?: string;
+  attempts: Array<{ state: string; verifier: string; at: number }>;
+}
+
 export class DemoAttempts {
   readonly #byState = new Map<string, { verifier: string; at: number }>();
   /** The demo application's client_id, once the demo data exists (src/cli/demo.ts). */
   clientId: string | undefined;
+  /** Told when an attempt is used up here (take), so that the other workers forget it too. */
+  onTaken: ((state: string) => void) | undefined;
 
   constructor(private readonly now: () => number) {}
+
+  /** The demo application and the attempts kept, for the other workers. */
+  snapshot(): DemoSnapshot {
+    return {
+      ...(this.clientId === undefined ? {} : { clientId: this.clientId }),
+      attempts: [...this.#byState].map(([state, a]) => ({ state, verifier: a.verifier, at: a.at })),
+    };
+  }
+
+  /** Takes on another process's attempts and demo application (the attempts keep their age). */
+  adopt(s: DemoSnapshot): void {
+    if (s.clientId !== undefined) this.clientId = s.clientId;
+    for (const a of s.attempts) {
+      if (this.#byState.size >= MAX && !this.#byState.has(a.state))
+        this.#byState.delete(this.#byState.keys().next().value as string);
+      this.#byState.set(a.state, { verifier: a.verifier, at: a.at });
+    }
+  }
+
+  /** Forgets an attempt another worker used up. */
+  forget(state: string): void {
+    this.#byState.delete(state);
+  }
 
   /** A fresh verifier, challenge, state and nonce for a printed authorize URL. */
   start(): DemoAttempt {
@@ -42,7 +76,7 @@ export class DemoAttempts {
   /** Like peek, but once: the exchange uses it up. */
   take(state: string): string | undefined {
     const v = this.peek(state);
-    this.#byState.delete(state);
+    if (this.#byState.delete(state)) this.onTaken?.(state);
     return v;
   }
 }

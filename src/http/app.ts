@@ -49,7 +49,7 @@ export const BODY_LIMIT = 64 * 1024;
  */
 export async function buildApp(
   ctx: ServerContext,
-  opts: { logger?: LoggerOption; demo?: DemoAttempts } = {},
+  opts: { logger?: LoggerOption; demo?: DemoAttempts; metricsText?: () => Promise<string> } = {},
 ): Promise<App> {
   const app = Fastify({
     // No code, token, hint or secret in a log line (logging.ts).
@@ -73,7 +73,7 @@ export async function buildApp(
   corsHooks(app, ctx);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFound);
-  routes(app, ctx, opts.demo);
+  routes(app, ctx, opts.demo, opts.metricsText);
   return app;
 }
 
@@ -182,8 +182,13 @@ function notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
  * Every route. Each takes the error handler in force when it is added, so buildApp sets that
  * first; hooks apply to all routes whatever the order (Fastify collects them at ready).
  */
-function routes(app: App, ctx: ServerContext, demo: DemoAttempts | undefined): void {
-  opsRoutes(app, ctx);
+function routes(
+  app: App,
+  ctx: ServerContext,
+  demo: DemoAttempts | undefined,
+  metricsText: (() => Promise<string>) | undefined,
+): void {
+  opsRoutes(app, ctx, metricsText);
   discoveryRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   interactionRoutes(app, ctx);

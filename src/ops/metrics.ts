@@ -120,6 +120,8 @@ function storageGauges(registry: Registry, storage: Pick<Storage, 'poolStats' | 
     name: 'latchkey_info',
     help: 'Constant 1, labelled with the storage dialect.',
     labelNames: ['dialect'] as const,
+    // Under `serve --workers` the workers' metrics are summed (src/cluster/metrics.ts): not this one.
+    aggregator: 'first',
     registers: [registry],
   }).set({ dialect: storage.dialect }, 1);
 }

@@ -47,33 +47,10 @@ export function handleShutdownSignals(target: ShutdownTarget, opts: ShutdownOpti
       return;
     }
     stopping = true;
-    const started = Date.now();
     opts.log(
       `${signal}: shutting down (in-flight requests get ${opts.graceSec} s; send the signal again to exit now)`,
     );
-    const sweep = setInterval(() => target.server.closeIdleConnections(), IDLE_SWEEP_MS);
-    const force = setTimeout(() => {
-      clearInterval(sweep);
-      opts.log(
-        `shutdown: requests still running after ${opts.graceSec} s (LATCHKEY_SHUTDOWN_GRACE); exiting`,
-      );
-      target.server.closeAllConnections();
-      exit(1);
-    }, opts.graceSec * 1000);
-    target.close().then(
-      () => {
-        clearInterval(sweep);
-        clearTimeout(force);
-        opts.log(`shutdown: done in ${Date.now() - started} ms`);
-        exit(0);
-      },
-      (err: unknown) => {
-        clearInterval(sweep);
-        clearTimeout(force);
-        opts.log(`shutdown: ${(err as Error).message ?? err}`);
-        exit(1);
-      },
-    );
+    drain(target, { ...opts, exit });
   };
 
   const handlers = signals.map((s) => {
@@ -87,4 +64,35 @@ export function handleShutdownSignals(target: ShutdownTarget, opts: ShutdownOpti
       for (const [s, h] of handlers) process.off(s, h);
     },
   };
+}
+
+/**
+ * The drain itself, once: stop accepting, close idle connections as they fall idle, let
+ * in-flight requests finish within the grace, close the database; then exit 0 (1 after the
+ * grace or an error). A worker of `serve --workers` drains this way when the primary says so.
+ */
+export function drain(target: ShutdownTarget, opts: Omit<ShutdownOptions, 'signals'>): void {
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const started = Date.now();
+  const sweep = setInterval(() => target.server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const force = setTimeout(() => {
+    clearInterval(sweep);
+    opts.log(`shutdown: requests still running after ${opts.graceSec} s (LATCHKEY_SHUTDOWN_GRACE); exiting`);
+    target.server.closeAllConnections();
+    exit(1);
+  }, opts.graceSec * 1000);
+  target.close().then(
+    () => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      opts.log(`shutdown: done in ${Date.now() - started} ms`);
+      exit(0);
+    },
+    (err: unknown) => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      opts.log(`shutdown: ${(err as Error).message ?? err}`);
+      exit(1);
+    },
+  );
 }

@@ -16,6 +16,8 @@ export interface CliOptions {
   from?: 'built' | 'source';
   /** Added to the clean environment. */
   env?: Record<string, string>;
+  /** A process group of its own (its pid is the group's id). */
+  detached?: boolean;
 }
 
 /** Starts `latchkey <args>` with pipes on all three streams. */
@@ -25,6 +27,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): ChildProcessWit
     cwd: ROOT,
     env: { ...CLEAN_ENV, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: opts.detached === true,
   });
 }
 

@@ -73,17 +73,24 @@ export interface ServeProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `latchkey serve` on `port` and waits for its "listening" line. */
+/**
+ * Starts `latchkey serve` on `port` and waits for its "listening" line; `more.args` are added
+ * to its arguments, `more.detached` makes it the leader of a process group of its own (for a
+ * signal to the whole group, as a terminal's Ctrl-C sends it).
+ */
 export async function startServe(
   db: string,
   port: number,
   env: Record<string, string> = {},
+  more: { args?: string[]; detached?: boolean } = {},
 ): Promise<ServeProcess> {
+  const args = more.args ?? [];
   const url = `http://127.0.0.1:${port}`;
   const child = spawnCli(
-    ['serve', '--port', String(port), '--host', '127.0.0.1', '--issuer', url, '--db', db],
+    ['serve', '--port', String(port), '--host', '127.0.0.1', '--issuer', url, '--db', db, ...args],
     {
       env: { LATCHKEY_LOG_LEVEL: 'warn', LATCHKEY_RATE_LIMIT: 'false', ...env },
+      ...(more.detached ? { detached: true } : {}),
     },
   );
   child.stdin.end();

@@ -25,7 +25,12 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
+/** `metricsText`: what /metrics answers instead of this process's registry (`serve --workers`). */
+export function opsRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  metricsText?: () => Promise<string>,
+): void {
   const metrics = createMetrics(ctx.storage);
   app.decorate('metrics', metrics);
 
@@ -37,7 +42,7 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.addHook('onResponse', countResponse(metrics));
 
   app.get('/readyz', getReadyz(ctx));
-  app.get('/metrics', getMetrics(ctx, metrics));
+  app.get('/metrics', getMetrics(ctx, metrics, metricsText));
 }
 
 /** The onResponse hook: every answer counted and timed by route pattern; tokens by grant_type. */
@@ -106,7 +111,11 @@ function unavailable(reply: FastifyReply, reason: string): FastifyReply {
 }
 
 /** GET /metrics: Prometheus text for the bearer of LATCHKEY_METRICS_TOKEN; 404 for anyone else. */
-export function getMetrics(ctx: ServerContext, metrics: Metrics): RouteHandlerMethod {
+export function getMetrics(
+  ctx: ServerContext,
+  metrics: Metrics,
+  metricsText: () => Promise<string> = () => metrics.registry.metrics(),
+): RouteHandlerMethod {
   const metricsToken = ctx.config.metricsToken;
   return async (req, reply) => {
     const auth = req.headers.authorization ?? '';
@@ -114,7 +123,7 @@ export function getMetrics(ctx: ServerContext, metrics: Metrics): RouteHandlerMe
     if (!metricsToken || !given || !sameSecret(given, metricsToken)) {
       throw new OAuthError('not_found', 'There is nothing here.', { status: 404 });
     }
-    const body = await metrics.registry.metrics();
+    const body = await metricsText();
     return reply
       .header('content-type', metrics.registry.contentType)
       .header('cache-control', 'no-store')
