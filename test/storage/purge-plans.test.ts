@@ -110,7 +110,10 @@ for (const backend of backends) {
         // (How the outer delete finds the 500 picked ids is a cost choice: on 60,000 rows a scan,
         // on a million the primary key, as measured in the benchmark.)
         assert.deepEqual(scans(plan, 'refresh_tokens'), [], plan.join('\n'));
-        assert.ok(plan.some((l) => /SubPlan/.test(l)), plan.join('\n'));
+        assert.ok(
+          plan.some((l) => /SubPlan/.test(l)),
+          plan.join('\n'),
+        );
       } finally {
         await sql`delete from refresh_tokens`.execute(db);
         await sql`delete from grants`.execute(db);
