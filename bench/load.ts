@@ -50,6 +50,11 @@ export interface LoadConfig {
   keepTokens?: number;
   /** The server's pid: its CPU time (/proc/<pid>/stat) over the measured window is reported. */
   serverPid?: number;
+  /**
+   * Iterations per second of all workers together, each on a fixed schedule (an open-loop probe:
+   * a late iteration starts at once, the schedule does not slip). Unset: flat out.
+   */
+  ratePerSecond?: number;
 }
 
 /** User + system CPU time of a process and its descendants in ms (Linux; undefined elsewhere). */
@@ -242,7 +247,16 @@ async function main(): Promise<void> {
     );
     let turn = 0;
     const nextPerson = () => mine[turn++ % mine.length]!;
+    // Paced: worker w of C starts at start + w/rate, then every C/rate seconds.
+    const interval = config.ratePerSecond ? (config.concurrency * 1000) / config.ratePerSecond : 0;
+    let due = start + (interval * w) / config.concurrency;
     while (performance.now() < end) {
+      if (interval > 0) {
+        const wait = due - performance.now();
+        due += interval;
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= end) break;
+      }
       const t0 = performance.now();
       const record = t0 >= measureFrom;
       try {

@@ -1,8 +1,8 @@
 /**
  * argon2id password hashing off the event loop, on dedicated hashing threads at a lower CPU
- * priority (argon2-threads.ts), (cores − 1) hashes at once (at least one, at most four): a sign-in
- * burst never takes every core, and token requests keep their latency (bench/README.md: /token
- * p99 under sign-in load).
+ * priority (argon2-threads.ts), as many at once as threads.ts allows: a sign-in burst uses the
+ * cores the requests leave, and token requests keep their latency (bench/README.md: /token p99
+ * under sign-in load).
  */
 import { Argon2Error, Argon2Threads } from './argon2-threads.js';
 import { HASHES_IN_FLIGHT } from './threads.js';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { Argon2Threads, HASHING_NICE_INCREMENT, HashingThreadError } from '../../src/auth/argon2-threads.js';
 import { hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from '../../src/auth/passwords.js';
-import { HASHES_IN_FLIGHT, hashesInFlight } from '../../src/auth/threads.js';
+import { HASHES_IN_FLIGHT, hashesInFlight, NICED_HASHING } from '../../src/auth/threads.js';
 
 // Every worker thread this file starts, the password module's own hashing thread included.
 const workers: Worker[] = [];
@@ -40,11 +40,16 @@ describe('passwords', () => {
     );
   });
 
-  it('hashes in flight: cores − 1, at least one, at most four', () => {
-    assert.equal(hashesInFlight(2), 1);
-    assert.equal(hashesInFlight(4), 3);
-    assert.equal(hashesInFlight(8), 4, 'a 1-CPU container on a big host must not start 31 threads');
-    assert.equal(hashesInFlight(1), 1);
+  it('hashes in flight: one per core at the lower priority (Linux), else cores − 1; at least one, at most four', () => {
+    assert.equal(hashesInFlight(2, true), 2);
+    assert.equal(hashesInFlight(3, true), 3);
+    assert.equal(hashesInFlight(8, true), 4, 'a 1-CPU container on a big host must not start 31 threads');
+    assert.equal(hashesInFlight(1, true), 1);
+    assert.equal(hashesInFlight(2, false), 1);
+    assert.equal(hashesInFlight(4, false), 3);
+    assert.equal(hashesInFlight(8, false), 4);
+    assert.equal(hashesInFlight(1, false), 1);
+    assert.equal(NICED_HASHING, process.platform === 'linux');
     assert.equal(HASHES_IN_FLIGHT, hashesInFlight(availableParallelism()));
   });
 
