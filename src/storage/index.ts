@@ -6,6 +6,7 @@ import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
+import { SqlPushedRequestStore, SqlReplayStore } from './sql/one-time.js';
 import { PURGE_PACE, type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
@@ -76,6 +77,8 @@ export function storesFor(db: Kysely<Database>): Stores {
     keys: new SqlKeyStore(db),
     audit: new SqlAuditStore(db),
     throttle: new SqlThrottleStore(db),
+    pushedRequests: new SqlPushedRequestStore(db),
+    replays: new SqlReplayStore(db),
   };
 }
 

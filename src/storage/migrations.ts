@@ -314,6 +314,30 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sessions_ended').on('sessions').column('ended_at').execute();
     },
   },
+  '0010_pushed_requests_and_replays': {
+    /** RFC 9126 pushed authorization requests; one-time `jti`s of DPoP proofs and client assertions. */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('pushed_requests')
+        .addColumn('uri_hash', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('pushed_requests_expires')
+        .on('pushed_requests')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('replays')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('replays_expires').on('replays').column('expires_at').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -167,6 +167,22 @@ export interface LoginFailuresTable {
   expires_at: number | null;
 }
 
+export interface PushedRequestsTable {
+  /** SHA-256 of the request_uri's random part. */
+  uri_hash: string;
+  client_id: string;
+  /** JSON object of the parameters. */
+  params: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ReplaysTable {
+  /** What was used once, e.g. `dpop:<jkt>:<jti>` (hashed when long). */
+  key: string;
+  expires_at: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -180,4 +196,6 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   login_failures: LoginFailuresTable;
+  pushed_requests: PushedRequestsTable;
+  replays: ReplaysTable;
 }

@@ -337,6 +337,38 @@ export interface ThrottleStore {
   clear(key: string): Promise<void>;
 }
 
+/**
+ * A pushed authorization request (RFC 9126): the parameters a client sent to /par, kept under the
+ * hash of its request_uri until its first use or its expiry.
+ */
+export interface PushedRequest {
+  uriHash: string;
+  clientId: string;
+  /** The request's parameters, name → value (each once: /par refuses repeats). */
+  params: Record<string, string>;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface PushedRequestStore {
+  save(r: PushedRequest): Promise<void>;
+  /**
+   * Takes the request out, once: one atomic statement that deletes the row and returns it, only
+   * for `clientId` and only before `expiresAt` (RFC 9126 §4: one use, by the client that pushed
+   * it). Undefined when it is unknown, used, expired or another client's (that one stays).
+   */
+  consume(uriHash: string, clientId: string, now: number): Promise<Record<string, string> | undefined>;
+}
+
+/**
+ * Identifiers that may be used once (a DPoP proof's or a client assertion's `jti`), across every
+ * node: the first `use` of a key before its expiry wins, any later one loses.
+ */
+export interface ReplayStore {
+  /** True the first time `key` is used; false when it was used before and has not expired. */
+  use(key: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
 export interface Stores {
   clients: ClientStore;
   users: UserStore;
@@ -349,6 +381,8 @@ export interface Stores {
   keys: KeyStore;
   audit: AuditStore;
   throttle: ThrottleStore;
+  pushedRequests: PushedRequestStore;
+  replays: ReplayStore;
 }
 
 export class DuplicateError extends Error {

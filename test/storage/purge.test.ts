@@ -146,6 +146,13 @@ for (const backend of backends) {
       await s.throttle.recordFailure(['account:old'], NOW - 25 * 3600 * 1000);
       await s.throttle.recordFailure(['account:recent'], NOW - 60_000);
 
+      const pushed = (uriHash: string, expiresAt: number) =>
+        s.pushedRequests.save({ uriHash, clientId: 'c1', params: {}, createdAt: NOW - 10, expiresAt });
+      await pushed('par-expired', NOW - 1);
+      await pushed('par-live', NOW + 30_000);
+      await s.replays.use('jti-expired', NOW - 1, NOW - 100);
+      await s.replays.use('jti-live', NOW + 30_000, NOW - 100);
+
       const counts = await purgeExpired(s, NOW);
       assert.deepEqual(counts, {
         codes: expiredCodes,
@@ -156,7 +163,11 @@ for (const backend of backends) {
         access_tokens: 1,
         login_failures: 1,
         audit_events: 0,
+        pushed_requests: 1,
+        replays: 1,
       });
+      assert.equal(await s.replays.use('jti-live', NOW + 60_000, NOW), false, 'a live jti stays');
+      assert.ok(await s.pushedRequests.consume('par-live', 'c1', NOW), 'a live request stays');
       assert.deepEqual(
         (await s.throttle.recentFailures('account:recent', 0, 5)).map((r) => r.at),
         [NOW - 60_000],
@@ -189,6 +200,8 @@ for (const backend of backends) {
         login_failures: 0,
         audit_events: 0,
         access_tokens: 0,
+        pushed_requests: 0,
+        replays: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
       assert.deepEqual(later, {
@@ -200,6 +213,8 @@ for (const backend of backends) {
         access_tokens: 1,
         login_failures: 1,
         audit_events: 0,
+        pushed_requests: 0,
+        replays: 1,
       });
     });
 

@@ -11,6 +11,7 @@ import type {
   Consent,
   Grant,
   Interaction,
+  PushedRequest,
   RefreshTokenRecord,
   Session,
   SigningKey,
@@ -49,6 +50,9 @@ export interface MemoryTables {
   keys: Map<string, SigningKey>;
   audit: Map<string, AuditEvent>;
   loginFailures: Map<string, LoginFailureRow>;
+  /** By request_uri hash. */
+  pushedRequests: Map<string, PushedRequest>;
+  replays: Map<string, { key: string; expiresAt: number }>;
 }
 
 export type TableName = keyof MemoryTables;
@@ -67,6 +71,8 @@ export function emptyTables(): MemoryTables {
     keys: new Map(),
     audit: new Map(),
     loginFailures: new Map(),
+    pushedRequests: new Map(),
+    replays: new Map(),
   };
 }
 

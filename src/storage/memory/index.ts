@@ -24,6 +24,7 @@ import { MemoryClientStore } from './clients.js';
 import { emptyTables, type Lifecycle, MemoryDb, type MemoryTables, type UndoLog } from './db.js';
 import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
+import { MemoryPushedRequestStore, MemoryReplayStore } from './one-time.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
 import { MemoryInteractionStore, MemorySessionStore } from './sessions.js';
 import { MemoryThrottleStore } from './throttle.js';
@@ -48,6 +49,8 @@ function storesOn(db: MemoryDb): Stores {
     keys: new MemoryKeyStore(db),
     audit: new MemoryAuditStore(db),
     throttle: new MemoryThrottleStore(db),
+    pushedRequests: new MemoryPushedRequestStore(db),
+    replays: new MemoryReplayStore(db),
   };
 }
 

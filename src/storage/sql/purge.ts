@@ -50,6 +50,8 @@ const KEYS = {
   access_tokens: 'jti',
   login_failures: 'id',
   audit_events: 'id',
+  pushed_requests: 'uri_hash',
+  replays: 'key',
 } as const;
 export type PurgedTable = keyof typeof KEYS;
 export const PURGED_TABLES = Object.keys(KEYS) as PurgedTable[];
@@ -120,6 +122,8 @@ export function purgeStatements(now: number, opts: PurgeOptions = {}): PurgeStat
     statement('access_tokens', 'access_tokens', (eb) => eb('expires_at', '<', now)),
     // Sign-in failures matter only inside the throttle window (15 minutes); a day is ample.
     statement('login_failures', 'login_failures', (eb) => eb('at', '<', now - LOGIN_FAILURE_RETENTION_MS)),
+    statement('pushed_requests', 'pushed_requests', (eb) => eb('expires_at', '<', now)),
+    statement('replays', 'replays', (eb) => eb('expires_at', '<', now)),
   ];
   const audit = opts.auditRetentionMs;
   if (audit !== null && audit !== undefined)
