@@ -55,6 +55,10 @@ export interface Config {
   shutdownGraceSec: number;
   /** How long audit events are kept before the purge deletes them; 0 keeps them forever. */
   auditRetentionSec: number;
+  /** Every application must use pushed authorization requests (RFC 9126 §5). */
+  requirePar: boolean;
+  /** Lifetime of a pushed request's request_uri (RFC 9126 §2.2 `expires_in`). */
+  parTtlSec: number;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -99,6 +103,8 @@ const ENV: Partial<Record<keyof Config, string>> = {
   keyEncryptionKey: 'LATCHKEY_KEY_ENCRYPTION_KEY',
   shutdownGraceSec: 'LATCHKEY_SHUTDOWN_GRACE',
   auditRetentionSec: 'LATCHKEY_AUDIT_RETENTION',
+  requirePar: 'LATCHKEY_REQUIRE_PAR',
+  parTtlSec: 'LATCHKEY_PAR_TTL',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -211,6 +217,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     shutdownGraceSec: time('shutdownGraceSec', 10, 0, 3600),
     // Okta keeps its System Log 90 days; 0 = forever (export first: latchkey audit export).
     auditRetentionSec: time('auditRetentionSec', 90 * 86400, 0, 100 * 365 * 86400),
+    requirePar: flag('requirePar', false),
+    // A request_uri is meant to be used at once (RFC 9126 §2.2 suggests 5–600 s; we keep it short).
+    parTtlSec: time('parTtlSec', 60, 5, 60),
   };
   checkConfig(cfg, label);
   return cfg;

@@ -24,6 +24,8 @@ export interface NewClientInput {
   allowedScopes?: string[];
   /** Refresh-token reuse grace, 0–60 s (0 = off); absent or null follows the server default. */
   refreshGrace?: number | null;
+  /** RFC 9126 §5: requests only through /par. */
+  requirePushedAuthorizationRequests?: boolean;
   clientId?: string;
 }
 
@@ -40,6 +42,7 @@ export interface ClientSettingsPatch {
   refreshGrace?: number | null;
   refreshTokens?: boolean;
   allowedScopes?: string[];
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
@@ -63,6 +66,7 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_tokens',
     'refresh_grace',
     'allowed_scopes',
+    'require_pushed_authorization_requests',
   ],
   update: [
     'name',
@@ -75,6 +79,7 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_grace',
     'refresh_tokens',
     'allowed_scopes',
+    'require_pushed_authorization_requests',
   ],
 } as const;
 
@@ -129,6 +134,7 @@ const LABELS: Record<string, string> = {
   allowed_scopes: 'allowed scopes',
   require_pkce: 'require PKCE',
   refresh_tokens: 'refresh tokens',
+  require_pushed_authorization_requests: 'require pushed authorization requests',
 };
 
 /**
@@ -197,6 +203,8 @@ export function parseClientSettings(
   for (const [key, t] of Object.entries(TIME_SETTINGS)) if (has(t.field)) set(key, time(t));
   if (has('refresh_tokens')) set('refreshTokens', bool('refresh_tokens'));
   if (has('allowed_scopes')) set('allowedScopes', list('allowed_scopes'));
+  if (has('require_pushed_authorization_requests'))
+    set('requirePushedAuthorizationRequests', bool('require_pushed_authorization_requests'));
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: out as unknown as NewClientInput | ClientSettingsPatch };

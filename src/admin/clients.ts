@@ -84,6 +84,7 @@ export function describeClient(
     refresh_grace: grace.seconds,
     refresh_grace_source: grace.source,
     allowed_scopes: c.allowedScopes ?? [],
+    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests === true,
     created_at: new Date(c.createdAt).toISOString(),
   };
   if (secret !== undefined) out['client_secret'] = secret;
@@ -182,6 +183,7 @@ export class ClientAdmin {
       ...(input.allowedScopes !== undefined
         ? { allowedScopes: checkApiScopes(input.allowedScopes, input.type) }
         : {}),
+      ...(input.requirePushedAuthorizationRequests ? { requirePushedAuthorizationRequests: true } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -223,6 +225,8 @@ export class ClientAdmin {
     if (patch.refreshGrace !== undefined) next.refreshGrace = patch.refreshGrace;
     if (patch.allowedScopes !== undefined)
       next.allowedScopes = checkApiScopes(patch.allowedScopes, existing.type);
+    if (patch.requirePushedAuthorizationRequests !== undefined)
+      next.requirePushedAuthorizationRequests = patch.requirePushedAuthorizationRequests;
     if (patch.refreshTokens !== undefined && existing.type !== 'service') {
       next.grantTypes = patch.refreshTokens
         ? ['authorization_code', 'refresh_token']

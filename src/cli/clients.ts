@@ -45,6 +45,7 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
     'no-refresh-tokens': { type: 'boolean', default: false },
     'refresh-grace': { type: 'string' },
     scope: { type: 'string', multiple: true },
+    'require-par': { type: 'boolean', default: false },
   });
   const input = settingsOrUsage(
     parseClientSettings(
@@ -59,6 +60,7 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         refresh_tokens: values['no-refresh-tokens'] ? false : undefined,
         refresh_grace: graceOf(values['refresh-grace']),
         allowed_scopes: scopesOf(values.scope),
+        require_pushed_authorization_requests: values['require-par'] ? true : undefined,
       },
       { mode: 'create' },
     ),
@@ -114,6 +116,8 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
       'no-refresh-tokens': { type: 'boolean' },
       'refresh-tokens': { type: 'boolean' },
       scope: { type: 'string', multiple: true },
+      'require-par': { type: 'boolean' },
+      'no-require-par': { type: 'boolean' },
     },
     1,
   );
@@ -133,6 +137,11 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
         refresh_grace: graceOf(values['refresh-grace']),
         refresh_tokens: values['refresh-tokens'] ? true : values['no-refresh-tokens'] ? false : undefined,
         allowed_scopes: scopesOf(values.scope),
+        require_pushed_authorization_requests: values['require-par']
+          ? true
+          : values['no-require-par']
+            ? false
+            : undefined,
       },
       { mode: 'update' },
     ),

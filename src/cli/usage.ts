@@ -28,7 +28,8 @@ export const GROUPS = {
         synopsis: `latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
                         [--post-logout-redirect-uri URI]... [--consent none|required]
                         [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
-                        [--refresh-grace S|default] [--scope S]... [--db PATH_OR_URL] [--json]`,
+                        [--refresh-grace S|default] [--scope S]... [--require-par]
+                        [--db PATH_OR_URL] [--json]`,
         details: `  Registers an application; web and service applications get a client_secret, shown once.
   --redirect-uri URI               sign-in redirect URI (repeatable; not for service)
   --post-logout-redirect-uri URI   sign-out redirect URI (repeatable)
@@ -39,6 +40,7 @@ export const GROUPS = {
   --refresh-grace S|default        seconds a retry of a rotated refresh token gets the same answer
                                    (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s)
   --scope S                        API scopes a service application may request (repeatable)
+  --require-par                    /authorize takes requests only through /par (RFC 9126)
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
@@ -53,7 +55,8 @@ ${JSON_FLAG}`,
         synopsis: `latchkey clients update [--name N] [--redirect-uri URI]... [--post-logout-redirect-uri URI]...
                         [--consent none|required] [--access-token-ttl S] [--refresh-token-ttl S]
                         [--refresh-idle-ttl S] [--refresh-grace S|default] [--no-refresh-tokens]
-                        [--refresh-tokens] [--scope S]... [--json] [--] CLIENT_ID`,
+                        [--refresh-tokens] [--scope S]... [--require-par] [--no-require-par]
+                        [--json] [--] CLIENT_ID`,
         details: `  Changes the given settings of an application; the others stay as they are.
   Flags may come before or after CLIENT_ID; after "--" everything is CLIENT_ID.
   --name N                         the application's name
@@ -67,6 +70,7 @@ ${JSON_FLAG}`,
                                    (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s)
   --no-refresh-tokens, --refresh-tokens   stops or starts issuing refresh tokens
   --scope S                        replaces the API scopes of a service application (repeatable)
+  --require-par, --no-require-par  requires pushed authorization requests (RFC 9126), or not
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,

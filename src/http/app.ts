@@ -23,6 +23,7 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { logoutRoutes } from './routes/logout.js';
 import { opsRoutes } from './routes/ops.js';
+import { parRoutes } from './routes/par.js';
 import { revokeIntrospectRoutes } from './routes/revoke-introspect.js';
 import { tokenRoutes } from './routes/token.js';
 import { userinfoRoutes } from './routes/userinfo.js';
@@ -193,6 +194,7 @@ function routes(
   authorizeRoutes(app, ctx);
   interactionRoutes(app, ctx);
   tokenRoutes(app, ctx);
+  parRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   revokeIntrospectRoutes(app, ctx);
   logoutRoutes(app, ctx);

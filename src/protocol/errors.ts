@@ -24,7 +24,8 @@ export type OAuthErrorCode =
   | 'not_found'
   | 'slow_down'
   | 'request_not_supported'
-  | 'request_uri_not_supported';
+  | 'request_uri_not_supported'
+  | 'invalid_request_uri';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

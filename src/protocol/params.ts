@@ -14,6 +14,8 @@ export interface Params {
   /** Names whose value was too long or not text. */
   readonly malformed: readonly string[];
   has(name: string): boolean;
+  /** The readable parameters, name → value (repeated ones: their first value). */
+  toRecord(): Record<string, string>;
 }
 
 class ParamMap implements Params {
@@ -27,6 +29,9 @@ class ParamMap implements Params {
   }
   has(name: string): boolean {
     return this.values.has(name);
+  }
+  toRecord(): Record<string, string> {
+    return Object.fromEntries(this.values);
   }
 }
 

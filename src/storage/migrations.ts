@@ -338,6 +338,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('replays_expires').on('replays').column('expires_at').execute();
     },
   },
+  '0011_client_require_par': {
+    async up(db: AnyDb) {
+      await db.schema
+        .alterTable('clients')
+        .addColumn('require_par', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

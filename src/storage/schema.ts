@@ -20,6 +20,8 @@ export interface ClientsTable {
   refresh_grace: number | null;
   rotate_refresh_tokens: number;
   allowed_scopes: string;
+  /** 0 or 1 (migration 0011). */
+  require_par: number;
   created_at: number;
   updated_at: number;
 }

@@ -30,6 +30,8 @@ export interface Client {
   rotateRefreshTokens: boolean;
   /** API scopes granted through client credentials (service applications); optional, default none. */
   allowedScopes?: string[];
+  /** RFC 9126 §5: /authorize takes this application's requests only through /par (absent: no). */
+  requirePushedAuthorizationRequests?: boolean;
   createdAt: number;
   updatedAt: number;
 }

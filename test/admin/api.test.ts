@@ -191,8 +191,10 @@ describe('admin API', () => {
       access_token_ttl: 600,
       refresh_grace: 30,
       refresh_tokens: false,
+      require_pushed_authorization_requests: true,
     });
     assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json['require_pushed_authorization_requests'], true);
     assert.equal(r.json['name'], 'Patched');
     assert.equal(r.json['consent'], 'required');
     assert.equal(r.json['access_token_ttl'], 600);

@@ -234,6 +234,7 @@ describe('admin console', () => {
       refresh_idle_ttl: '86400',
       refresh_grace: '15',
       refresh_tokens: 'off',
+      par: 'required',
     });
     assert.equal(saved.status, 303);
     assert.equal(saved.location, `${detailPath}?saved=1`);
@@ -247,7 +248,12 @@ describe('admin console', () => {
     assert.equal(c?.refreshIdleTtl, 86400);
     assert.equal(c?.refreshGrace, 15);
     assert.deepEqual(c?.grantTypes, ['authorization_code']);
+    assert.equal(c?.requirePushedAuthorizationRequests, true);
     assert.match((await admin.get(saved.location!)).body, /Settings saved/);
+    assert.match(
+      (await admin.get(detailPath)).body,
+      /<option value="required" selected>Required: \/authorize/,
+    );
 
     for (const [field, value, msg] of [
       ['refresh_grace', '61', /refresh grace/i],
@@ -256,6 +262,7 @@ describe('admin console', () => {
       ['redirect_uris', 'http://portal.example.com/cb', /redirect URI/i],
       ['consent', 'sometimes', /Consent/],
       ['refresh_tokens', 'maybe', /Refresh tokens/],
+      ['par', 'sometimes', /Pushed authorization requests/],
     ] as const) {
       const bad = await admin.post(detailPath, { csrf, [field]: value });
       assert.equal(bad.status, 400, `${field}=${value}`);

@@ -225,6 +225,43 @@ describe('latchkey CLI', () => {
     assert.equal(en.disabled, false);
   });
 
+  it('clients create --require-par, update --no-require-par / --require-par (RFC 7591 name in --json)', async () => {
+    const made = await run([
+      'clients',
+      'create',
+      '--name',
+      'Pushed',
+      '--type',
+      'native',
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+      '--require-par',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const c = JSON.parse(made.stdout);
+    assert.equal(c.require_pushed_authorization_requests, true);
+    const listed = JSON.parse((await run(['clients', 'list', '--json', '--db', db])).stdout) as {
+      client_id: string;
+      require_pushed_authorization_requests: boolean;
+    }[];
+    assert.equal(
+      listed.find((x) => x.client_id === c.client_id)?.require_pushed_authorization_requests,
+      true,
+    );
+    assert.ok(
+      listed
+        .filter((x) => x.client_id !== c.client_id)
+        .every((x) => x.require_pushed_authorization_requests === false),
+    );
+    const off = await run(['clients', 'update', c.client_id, '--no-require-par', '--json', '--db', db]);
+    assert.equal(JSON.parse(off.stdout).require_pushed_authorization_requests, false);
+    const on = await run(['clients', 'update', c.client_id, '--require-par', '--json', '--db', db]);
+    assert.equal(JSON.parse(on.stdout).require_pushed_authorization_requests, true);
+  });
+
   it('keys list and rotate', async () => {
     const rot = JSON.parse((await run(['keys', 'rotate', '--json', '--db', db])).stdout);
     assert.equal(rot.generation, 2);

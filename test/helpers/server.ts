@@ -128,6 +128,8 @@ export async function createClient(
     requirePkce?: boolean;
     postLogoutRedirectUris?: string[];
     allowedScopes?: string[];
+    /** RFC 9126: requests only through /par. */
+    requirePar?: boolean;
   } = {},
 ): Promise<{ clientId: string; secret?: string; redirectUri: string }> {
   const type = opts.type ?? 'native';
@@ -140,6 +142,7 @@ export async function createClient(
     ...(opts.consent ? { consent: opts.consent } : {}),
     ...(opts.requirePkce !== undefined ? { requirePkce: opts.requirePkce } : {}),
     ...(opts.allowedScopes ? { allowedScopes: opts.allowedScopes } : {}),
+    ...(opts.requirePar ? { requirePushedAuthorizationRequests: true } : {}),
   });
   return { clientId: client.clientId, ...(secret ? { secret } : {}), redirectUri: redirectUris[0] ?? '' };
 }

@@ -172,7 +172,11 @@ function crashSuite(name: string, open: () => Promise<Backend>, skip: string | f
       // (on a busy machine the client can otherwise be the slow side, with every answer already
       // written when the kill comes); whatever the server was doing at the freeze is cut too.
       first.child.kill('SIGSTOP');
-      await waitFor(() => states.every((s) => s.pending !== undefined || s.error), 10_000, 'requests in flight');
+      await waitFor(
+        () => states.every((s) => s.pending !== undefined || s.error),
+        10_000,
+        'requests in flight',
+      );
       // No loop starts another request; the ones in flight are what the kill cuts off.
       const stopping = load.stop();
       const killedAt = Date.now();

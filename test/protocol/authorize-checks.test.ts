@@ -14,6 +14,7 @@ import { checkClient } from '../../src/protocol/authorize/check-client.js';
 import { checkParameters } from '../../src/protocol/authorize/check-parameters.js';
 import { checkPkce } from '../../src/protocol/authorize/check-pkce.js';
 import { checkPromptAndMaxAge } from '../../src/protocol/authorize/check-prompt.js';
+import { checkPushed } from '../../src/protocol/authorize/check-pushed.js';
 import { checkRedirectUri } from '../../src/protocol/authorize/check-redirect-uri.js';
 import { checkResponseMode } from '../../src/protocol/authorize/check-response-mode.js';
 import { checkResponseType } from '../../src/protocol/authorize/check-response-type.js';
@@ -89,6 +90,7 @@ const deps: AuthorizeDeps = {
     lookups.push(id);
     return CLIENTS.get(id);
   },
+  requirePar: false,
 };
 
 /** A valid request for the native app; `over` replaces parameters, `null` removes one. */
@@ -112,6 +114,7 @@ function paramsOf(over: Record<string, unknown> = {}): Record<string, unknown> {
 
 const ctxOf = (params: Record<string, unknown>, client?: Client): AuthorizeContext => ({
   params: readParams(params),
+  via: 'front',
   ...(client ? { client } : {}),
 });
 
@@ -141,7 +144,7 @@ async function oneRefuses(
 
 /** The whole ordered list on `params` (optionally with the raw query for percent-encoding checks). */
 async function runAll(params: Record<string, unknown>, raw?: string) {
-  const ctx: AuthorizeContext = { params: readParams(params, raw) };
+  const ctx: AuthorizeContext = { params: readParams(params, raw), via: 'front' };
   return { ctx, request: await runAuthorizeChecks(ctx, deps) };
 }
 
@@ -158,7 +161,7 @@ async function refused(
   code: OAuthErrorCode,
   want: Refusal,
 ): Promise<{ err: OAuthError; ctx: AuthorizeContext }> {
-  const ctx: AuthorizeContext = { params: readParams(params, want.raw) };
+  const ctx: AuthorizeContext = { params: readParams(params, want.raw), via: 'front' };
   let caught: unknown;
   try {
     await runAuthorizeChecks(ctx, deps);
@@ -182,6 +185,7 @@ describe('the ordered list (index.ts)', () => {
   test('client, redirect URI, response mode, parameters, response type, scope, PKCE, prompt', () => {
     assert.deepEqual(AUTHORIZE_CHECKS, [
       checkClient,
+      checkPushed,
       checkRedirectUri,
       checkResponseMode,
       checkParameters,
@@ -509,17 +513,37 @@ describe('checkParameters (RFC 6749 §3.1: no parameter twice; OIDC Core §6: no
       raw: 'state=%zz',
     });
   });
-  test('request → request_not_supported, request_uri → request_uri_not_supported, redirected', async () => {
+  test('request → request_not_supported, another request_uri → request_uri_not_supported, one inside a pushed request → invalid_request; redirected', async () => {
     await refused(paramsOf({ request: 'eyJhbGciOiJub25lIn0.e30.' }), 'request_not_supported', {
       redirected: true,
     });
     await refused(paramsOf({ request: '' }), 'request_not_supported', { redirected: true });
+    // The route resolves a request_uri from /par before the checks (protocol/par.ts); any other
+    // is not supported, and one inside the pushed parameters is refused (RFC 9126 §2.1).
     await refused(
-      paramsOf({ request_uri: 'urn:ietf:params:oauth:request_uri:x' }),
+      paramsOf({ request_uri: 'https://rp.example.com/request.jwt' }),
       'request_uri_not_supported',
       {
         redirected: true,
       },
+    );
+    const pushed: AuthorizeContext = {
+      params: readParams(paramsOf({ request_uri: 'urn:ietf:params:oauth:request_uri:x' })),
+      via: 'par',
+    };
+    await assert.rejects(runAuthorizeChecks(pushed, deps), /cannot be part of a pushed/);
+  });
+
+  test('PAR required (RFC 9126 §5) by the application or the server: a front-channel request → error page', async () => {
+    const parApp = { ...nativeApp, requirePushedAuthorizationRequests: true };
+    const ctx = ctxOf(paramsOf(), parApp);
+    await oneRefuses(checkPushed, ctx, 'invalid_request', /must push its authorization requests/);
+    await runOne(checkPushed, { ...ctxOf(paramsOf(), parApp), via: 'pushed' });
+    await runOne(checkPushed, { ...ctxOf(paramsOf(), parApp), via: 'par' });
+    await runOne(checkPushed, ctxOf(paramsOf(), nativeApp));
+    assert.throws(
+      () => checkPushed(ctxOf(paramsOf(), nativeApp), { ...deps, requirePar: true }),
+      /must push/,
     );
   });
   test('state over 2048 → invalid_request, redirected', async () => {

@@ -588,7 +588,13 @@ for (const backend of backends) {
     test('pushed requests: consumed once, only by their client, only before expiry (also concurrently)', async () => {
       const uri = id('par');
       const params = { response_type: 'code', scope: 'openid', state: 'ü&=x' };
-      await s.pushedRequests.save({ uriHash: uri, clientId: 'a', params, createdAt: T0, expiresAt: T0 + 60_000 });
+      await s.pushedRequests.save({
+        uriHash: uri,
+        clientId: 'a',
+        params,
+        createdAt: T0,
+        expiresAt: T0 + 60_000,
+      });
       assert.equal(await s.pushedRequests.consume(uri, 'b', T0 + 1), undefined, "another client's");
       const results = await Promise.all(
         Array.from({ length: 20 }, () => s.pushedRequests.consume(uri, 'a', T0 + 2)),
@@ -597,7 +603,13 @@ for (const backend of backends) {
       assert.equal(won.length, 1, 'exactly one use');
       assert.deepEqual(won[0], params);
       const late = id('par');
-      await s.pushedRequests.save({ uriHash: late, clientId: 'a', params, createdAt: T0, expiresAt: T0 + 60_000 });
+      await s.pushedRequests.save({
+        uriHash: late,
+        clientId: 'a',
+        params,
+        createdAt: T0,
+        expiresAt: T0 + 60_000,
+      });
       assert.equal(await s.pushedRequests.consume(late, 'a', T0 + 60_000), undefined, 'expired');
       await assert.rejects(
         s.pushedRequests.save({ uriHash: late, clientId: 'a', params, createdAt: T0, expiresAt: T0 + 1 }),
@@ -607,9 +619,7 @@ for (const backend of backends) {
 
     test('replays: the first use of a key wins, also concurrently; an expired use can be taken over', async () => {
       const k = id('jti');
-      const results = await Promise.all(
-        Array.from({ length: 20 }, () => s.replays.use(k, T0 + 1000, T0)),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, () => s.replays.use(k, T0 + 1000, T0)));
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal(await s.replays.use(k, T0 + 5000, T0 + 999), false, 'still live');
       assert.equal(await s.replays.use(k, T0 + 5000, T0 + 1000), true, 'expired: used again');

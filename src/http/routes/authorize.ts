@@ -14,6 +14,7 @@ import type {
 import type { ServerContext } from '../../context.js';
 import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
+import { isPushedReference, takePushedRequest } from '../../protocol/par.js';
 import { readParams } from '../../protocol/params.js';
 import { isStorageUnavailable } from '../../storage/unavailable.js';
 import { proceed } from '../authorize-flow.js';
@@ -56,10 +57,18 @@ async function authorize(
   source: unknown,
   raw?: string,
 ) {
-  const actx: AuthorizeContext = { params: readParams(source, raw) };
+  const actx: AuthorizeContext = { params: readParams(source, raw), via: 'front' };
   let request: Awaited<ReturnType<typeof runAuthorizeChecks>>;
   try {
-    request = await runAuthorizeChecks(actx, { getClient: (id) => ctx.storage.clients.get(id) });
+    if (isPushedReference(actx.params.get('request_uri'))) {
+      // RFC 9126 §4: the pushed request, once, for the client that pushed it; nothing else of
+      // the front channel counts.
+      actx.params = await takePushedRequest(actx.params, (hash, clientId) =>
+        ctx.storage.pushedRequests.consume(hash, clientId, ctx.clock.now()),
+      );
+      actx.via = 'pushed';
+    }
+    request = await runAuthorizeChecks(actx, authorizeDeps(ctx));
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     if (actx.redirectUri === undefined)
@@ -81,6 +90,12 @@ async function authorize(
     return sendAuthorizationError(ctx, reply, request, temporarilyUnavailable('storage'));
   }
 }
+
+/** What the authorization checks read beyond the request (also for /par). */
+export const authorizeDeps = (ctx: ServerContext) => ({
+  getClient: (id: string) => ctx.storage.clients.get(id),
+  requirePar: ctx.config.requirePar,
+});
 
 /** Raw form bodies of POST /authorize, for the same percent-encoding check as the query. */
 const rawForms = new WeakMap<FastifyRequest, string>();

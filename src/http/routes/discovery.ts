@@ -19,6 +19,9 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     revocation_endpoint: `${iss}/revoke`,
     introspection_endpoint: `${iss}/introspect`,
     end_session_endpoint: `${iss}/logout`,
+    // RFC 9126 §5.
+    pushed_authorization_request_endpoint: `${iss}/par`,
+    require_pushed_authorization_requests: ctx.config.requirePar,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_HANDLERS.keys()],

@@ -7,8 +7,16 @@ export const checkParameters: AuthorizeCheck = (ctx) => {
   assertWellFormed(ctx.params);
   if (ctx.params.has('request'))
     throw new OAuthError('request_not_supported', 'Request objects are not supported.');
+  // A request_uri from /par was resolved before the checks (protocol/par.ts). Any other one (a
+  // request object by reference, RFC 9101 §5.2) is not supported; inside a pushed request it is
+  // an error of its own (RFC 9126 §2.1).
   if (ctx.params.has('request_uri')) {
-    throw new OAuthError('request_uri_not_supported', 'The request_uri parameter is not supported.');
+    if (ctx.via !== 'front')
+      throw invalidRequest('A request_uri cannot be part of a pushed authorization request.');
+    throw new OAuthError(
+      'request_uri_not_supported',
+      'Only a request_uri from the pushed authorization request endpoint (/par) is accepted.',
+    );
   }
   const state = ctx.params.get('state');
   if (state !== undefined && state.length > 2048)

@@ -7,6 +7,7 @@ import { checkClient } from './check-client.js';
 import { checkParameters } from './check-parameters.js';
 import { checkPkce } from './check-pkce.js';
 import { checkPromptAndMaxAge } from './check-prompt.js';
+import { checkPushed } from './check-pushed.js';
 import { checkRedirectUri } from './check-redirect-uri.js';
 import { checkResponseMode } from './check-response-mode.js';
 import { checkResponseType } from './check-response-type.js';
@@ -21,6 +22,7 @@ import {
 
 export const AUTHORIZE_CHECKS: readonly AuthorizeCheck[] = [
   checkClient,
+  checkPushed,
   checkRedirectUri,
   checkResponseMode,
   checkParameters,

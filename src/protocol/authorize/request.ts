@@ -25,6 +25,11 @@ export interface AuthorizationRequest {
 /** Mutable context the checks fill in, in order. */
 export interface AuthorizeContext {
   params: Params;
+  /**
+   * Where the parameters come from: the front channel (`front`), a request_uri taken back from
+   * /par (`pushed`), or the /par endpoint itself checking a request before it is kept (`par`).
+   */
+  via: 'front' | 'pushed' | 'par';
   client?: Client;
   /** Set once the redirect URI is known good: from then on errors go back to the client. */
   redirectUri?: string;
@@ -40,6 +45,8 @@ export type AuthorizeCheck = (ctx: AuthorizeContext, deps: AuthorizeDeps) => voi
 
 export interface AuthorizeDeps {
   getClient(clientId: string): Promise<Client | undefined>;
+  /** LATCHKEY_REQUIRE_PAR: every application's requests must come through /par. */
+  requirePar: boolean;
 }
 
 export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {

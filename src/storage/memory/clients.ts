@@ -3,8 +3,9 @@ import { DuplicateError } from '../types.js';
 import { copy, type MemoryDb, viaJson } from './db.js';
 
 /**
- * A client as its SQL row keeps it: the known fields only, and `allowedScopes` present only when
- * not empty (the column is a space-separated string, '' by default).
+ * A client as its SQL row keeps it: the known fields only, `allowedScopes` present only when
+ * not empty (the column is a space-separated string, '' by default) and
+ * `requirePushedAuthorizationRequests` only when true.
  */
 function normalized(c: Client): Client {
   const { allowedScopes, ...rest } = c;
@@ -29,6 +30,7 @@ function normalized(c: Client): Client {
   };
   const scopes = allowedScopes?.join(' ') ?? '';
   if (scopes) row.allowedScopes = scopes.split(' ');
+  if (c.requirePushedAuthorizationRequests) row.requirePushedAuthorizationRequests = true;
   return row;
 }
 

@@ -20,6 +20,7 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   refreshGrace: r.refresh_grace,
   rotateRefreshTokens: r.rotate_refresh_tokens === 1,
   ...(r.allowed_scopes ? { allowedScopes: r.allowed_scopes.split(' ') } : {}),
+  ...(r.require_par === 1 ? { requirePushedAuthorizationRequests: true } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -43,6 +44,8 @@ function toRow(c: Partial<Client>): Updateable<ClientsTable> {
   if (c.refreshGrace !== undefined) row.refresh_grace = c.refreshGrace;
   if (c.rotateRefreshTokens !== undefined) row.rotate_refresh_tokens = c.rotateRefreshTokens ? 1 : 0;
   if (c.allowedScopes !== undefined) row.allowed_scopes = c.allowedScopes.join(' ');
+  if (c.requirePushedAuthorizationRequests !== undefined)
+    row.require_par = c.requirePushedAuthorizationRequests ? 1 : 0;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;

@@ -41,10 +41,7 @@ export class SqlReplayStore implements ReplayStore {
       .insertInto('replays')
       .values({ key, expires_at: expiresAt })
       .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ expires_at: expiresAt })
-          .where('replays.expires_at', '<=', now),
+        oc.column('key').doUpdateSet({ expires_at: expiresAt }).where('replays.expires_at', '<=', now),
       )
       .executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;

@@ -327,6 +327,8 @@ export interface SettingsForm {
   refreshIdleTtl: string;
   refreshGrace: string;
   refreshTokens: string;
+  /** `required` or `optional`. */
+  par: string;
 }
 
 export function settingsFormOf(c: Client): SettingsForm {
@@ -340,6 +342,7 @@ export function settingsFormOf(c: Client): SettingsForm {
     refreshIdleTtl: c.refreshIdleTtl === null ? '' : String(c.refreshIdleTtl),
     refreshGrace: c.refreshGrace === null ? '' : String(c.refreshGrace),
     refreshTokens: c.grantTypes.includes('refresh_token') ? 'on' : 'off',
+    par: c.requirePushedAuthorizationRequests ? 'required' : 'optional',
   };
 }
 
@@ -363,6 +366,15 @@ function SignInFields(props: { form: SettingsForm }) {
         </option>
         <option value="required" selected={f.consent === 'required'}>
           Required
+        </option>
+      </select>
+      <label for="par">Pushed authorization requests (RFC 9126)</label>
+      <select id="par" name="par">
+        <option value="optional" selected={f.par === 'optional'}>
+          Optional
+        </option>
+        <option value="required" selected={f.par === 'required'}>
+          Required: /authorize takes only a request_uri from /par
         </option>
       </select>
     </>

@@ -140,6 +140,7 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
       refreshIdleTtl: p.get('refresh_idle_ttl') ?? current.refreshIdleTtl,
       refreshGrace: p.get('refresh_grace') ?? current.refreshGrace,
       refreshTokens: p.get('refresh_tokens') ?? current.refreshTokens,
+      par: p.get('par') ?? current.par,
     };
     const again = (error: string) =>
       sendHtml(
@@ -171,6 +172,11 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
         if (form.refreshTokens !== 'on' && form.refreshTokens !== 'off')
           throw new FormError('Refresh tokens must be on or off.');
         input['refresh_tokens'] = form.refreshTokens === 'on';
+      }
+      if (p.has('par')) {
+        if (form.par !== 'required' && form.par !== 'optional')
+          throw new FormError('Pushed authorization requests must be required or optional.');
+        input['require_pushed_authorization_requests'] = form.par === 'required';
       }
       const parsed = parseClientSettings(input, { mode: 'update' });
       if (!parsed.ok) throw new FormError(sentence(parsed.errors[0]!.message));
