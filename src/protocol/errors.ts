@@ -25,7 +25,9 @@ export type OAuthErrorCode =
   | 'slow_down'
   | 'request_not_supported'
   | 'request_uri_not_supported'
-  | 'invalid_request_uri';
+  | 'invalid_request_uri'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

@@ -1,0 +1,127 @@
+/**
+ * DPoP proofs (RFC 9449): checking the `DPoP` header of a request, in the order of §4.3.
+ *
+ * 1–2. exactly one header, one well-formed JWS (compact, bounded size);
+ * 3–5. `typ` dpop+jwt, an asymmetric `alg` from the allow-list (never `none`, no MAC), a `jwk`;
+ * 6–7. the signature verifies with that `jwk`, which holds no private part (jose's EmbeddedJWK
+ *      refuses a private key);
+ * 3, 8–9. `jti`, `htm` equal to the request's method, `htu` equal to its URI without query and
+ *      fragment (§4.3 item 9; compared after normalising scheme and host case, default ports);
+ * 10. a server nonce, when one is required (§8), is `use_dpop_nonce`'s business (not here yet);
+ * 11. `iat` within the window around now (§11.1);
+ * 12. with an access token: `ath` is its SHA-256 (§4.3 item 12; the `cnf.jkt` match is the
+ *      caller's, which knows the token).
+ * Then the `jti` is used once, across every node (ReplayStore: one atomic insert), for as long
+ * as the proof could be accepted.
+ */
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify } from 'jose';
+import { OAuthError } from './errors.js';
+
+/** Algorithms accepted for proofs (asymmetric only); fapi2 applications leave RS256 out. */
+export const DPOP_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
+/** How far `iat` may be from now, either way (seconds). */
+export const DPOP_IAT_WINDOW_SEC = 60;
+/** A proof is a few hundred bytes (an RSA key makes it ≈ 1 KiB); refuse anything much larger. */
+const MAX_PROOF_LENGTH = 4096;
+
+export class DpopError extends OAuthError {
+  constructor(description: string) {
+    super('invalid_dpop_proof', description);
+  }
+}
+
+export interface DpopRequest {
+  /** The DPoP header's values as received (undefined: none; an array: more than one). */
+  header: string | string[] | undefined;
+  method: string;
+  /** The request's absolute URI as the client addressed it (issuer origin + path). */
+  uri: string;
+  /** The access token presented with the proof, at a resource (for `ath`). */
+  accessToken?: string;
+}
+
+export interface DpopDeps {
+  now(): number;
+  /** True the first time (replays.use). */
+  useJti(key: string, expiresAt: number): Promise<boolean>;
+  algorithms?: readonly string[];
+}
+
+export interface CheckedProof {
+  /** RFC 7638 SHA-256 thumbprint of the proof's key (what `cnf.jkt` carries). */
+  jkt: string;
+  jti: string;
+}
+
+/** `htu` and the request URI compared as RFC 9449 §4.3 item 9 says: no query, no fragment. */
+export function normalizeHtu(uri: string): string | undefined {
+  try {
+    const u = new URL(uri);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const sha256url = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+/** Checks the proof of a request; undefined when it carries none. Throws DpopError. */
+export async function checkDpopProof(req: DpopRequest, deps: DpopDeps): Promise<CheckedProof | undefined> {
+  if (req.header === undefined) return undefined;
+  if (Array.isArray(req.header)) throw new DpopError('Send exactly one DPoP header.');
+  const proof = req.header.trim();
+  if (proof.length > MAX_PROOF_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(proof))
+    throw new DpopError('The DPoP proof is not a compact JWS.');
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(proof);
+  } catch {
+    throw new DpopError('The DPoP proof header cannot be read.');
+  }
+  if (header.typ !== 'dpop+jwt') throw new DpopError('The DPoP proof must have typ dpop+jwt.');
+  const algorithms = deps.algorithms ?? DPOP_ALGS;
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
+    throw new DpopError(`The DPoP proof must be signed with one of ${algorithms.join(', ')}.`);
+  if (typeof header.jwk !== 'object' || header.jwk === null)
+    throw new DpopError('The DPoP proof must carry its public key (jwk).');
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: [...algorithms],
+      // iat is checked below against our own window; exp/nbf, if present, by jose.
+      currentDate: new Date(deps.now()),
+    }));
+  } catch (err) {
+    if (err instanceof errors.JOSEError) throw new DpopError('The DPoP proof signature or key is invalid.');
+    throw err;
+  }
+  const { jti, htm, htu, iat } = payload;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
+    throw new DpopError('The DPoP proof needs a jti (at most 256 characters).');
+  if (htm !== req.method) throw new DpopError(`The DPoP proof's htm is not ${req.method}.`);
+  if (
+    typeof htu !== 'string' ||
+    normalizeHtu(htu) === undefined ||
+    normalizeHtu(htu) !== normalizeHtu(req.uri)
+  )
+    throw new DpopError(`The DPoP proof's htu is not ${normalizeHtu(req.uri)}.`);
+  const nowSec = deps.now() / 1000;
+  if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(nowSec - iat) > DPOP_IAT_WINDOW_SEC)
+    throw new DpopError('The DPoP proof is too old or from the future (iat).');
+  if (req.accessToken !== undefined) {
+    if (payload['ath'] !== sha256url(req.accessToken))
+      throw new DpopError('The DPoP proof does not belong to this access token (ath).');
+  }
+  const jkt = await calculateJwkThumbprint(
+    header.jwk as Parameters<typeof calculateJwkThumbprint>[0],
+    'sha256',
+  );
+  // Kept as long as the proof could be accepted: iat + window, with a margin for clock steps.
+  const expiresAt = (iat + DPOP_IAT_WINDOW_SEC + 5) * 1000;
+  if (!(await deps.useJti(`dpop:${sha256url(`${jkt}:${jti}`)}`, expiresAt)))
+    throw new DpopError('This DPoP proof was used before (jti).');
+  return { jkt, jti };
+}
