@@ -16,6 +16,7 @@ export type VerificationErrorCode =
   | 'LATCHKEY_CLAIM_INVALID'
   | 'LATCHKEY_INSUFFICIENT_SCOPE'
   | 'LATCHKEY_JWKS_UNAVAILABLE'
+  | 'LATCHKEY_DPOP_BOUND'
   | 'LATCHKEY_INVALID_ARGUMENT';
 
 /** The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be read). */

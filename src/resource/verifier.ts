@@ -337,6 +337,13 @@ async function verifyToken(
     if (typeof v !== 'string' || v === '')
       throw fail('LATCHKEY_CLAIM_INVALID', `${name} must be a non-empty string`);
   }
+  // RFC 9449 §7: a DPoP-bound token (cnf.jkt) proves nothing without a proof of its key, which
+  // this verifier does not check: it is refused rather than accepted as a bearer token.
+  if (claims['cnf'] !== undefined)
+    throw fail(
+      'LATCHKEY_DPOP_BOUND',
+      'the token is sender-constrained (cnf); a proof of possession is not checked here, so it is refused',
+    );
   const scope = claims['scope'];
   if (scope !== undefined && typeof scope !== 'string')
     throw fail('LATCHKEY_CLAIM_INVALID', 'scope must be a space-separated string');

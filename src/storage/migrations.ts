@@ -346,6 +346,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0012_refresh_token_dpop_binding': {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('refresh_tokens').addColumn('dpop_jkt', 'text').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -118,6 +118,8 @@ export interface RefreshTokensTable {
   /** The response given when this token was rotated, encrypted, kept for the grace window only. */
   successor: string | null;
   grace_until: number | null;
+  /** Migration 0012: the DPoP key a public client's token is bound to. */
+  dpop_jkt: string | null;
 }
 
 export interface ConsentsTable {

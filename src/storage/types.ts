@@ -208,6 +208,11 @@ export interface RefreshTokenRecord {
   /** Encrypted response given at rotation (kept for the grace window only). */
   successor: string | null;
   graceUntil: number | null;
+  /**
+   * RFC 9449 §5: the JWK SHA-256 thumbprint of the DPoP key a public client's refresh token is
+   * bound to (absent: not bound); its successors carry it on.
+   */
+  dpopJkt?: string;
 }
 
 export type RotateResult =

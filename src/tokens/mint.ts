@@ -54,6 +54,8 @@ export interface AccessTokenInput {
   scope: string;
   ttlSec: number;
   authTime?: number;
+  /** RFC 9449 §6.1: `cnf.jkt`, the thumbprint of the DPoP key the token is bound to. */
+  jkt?: string;
 }
 
 export interface MintedAccessToken {
@@ -121,6 +123,7 @@ export class TokenMinter {
       jti,
     };
     if (input.authTime !== undefined) payload['auth_time'] = Math.floor(input.authTime / 1000);
+    if (input.jkt !== undefined) payload['cnf'] = { jkt: input.jkt };
     return { token: await this.#signersFor(key).access(payload), jti, iat, exp };
   }
 

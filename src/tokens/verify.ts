@@ -81,3 +81,11 @@ export async function verifyIdTokenHint(ctx: VerifyDeps, token: string): Promise
     throw err;
   }
 }
+
+/** The DPoP key thumbprint an access token is bound to (RFC 9449 §6.1 `cnf.jkt`), if any. */
+export function boundKey(payload: Record<string, unknown>): string | undefined {
+  const cnf = payload['cnf'];
+  if (typeof cnf !== 'object' || cnf === null) return undefined;
+  const jkt = (cnf as Record<string, unknown>)['jkt'];
+  return typeof jkt === 'string' ? jkt : undefined;
+}

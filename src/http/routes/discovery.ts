@@ -4,9 +4,13 @@
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
+import { DPOP_ALGS } from '../../protocol/dpop.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import { KNOWN_SCOPES } from '../../protocol/scopes.js';
 import { STYLESHEET } from '../../ui/styles.js';
+
+/** The proof algorithms, by their JOSE names (Ed25519 is the newer name of EdDSA with that curve). */
+const DPOP_ALGS_ADVERTISED = DPOP_ALGS.filter((a) => a !== 'Ed25519');
 
 export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
   const iss = ctx.config.issuer;
@@ -48,6 +52,8 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
+    // RFC 9449 §5.1.
+    dpop_signing_alg_values_supported: [...DPOP_ALGS_ADVERTISED],
     prompt_values_supported: ['none', 'login', 'consent'],
     authorization_response_iss_parameter_supported: true,
     claims_parameter_supported: false,

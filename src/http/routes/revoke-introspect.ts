@@ -9,7 +9,7 @@ import { sha256 } from '../../crypto.js';
 import type { AuthenticatedClient } from '../../protocol/client-auth.js';
 import { invalidClient, invalidRequest } from '../../protocol/errors.js';
 import { grantIdOfJti } from '../../tokens/jti.js';
-import { verifyAccessToken } from '../../tokens/verify.js';
+import { boundKey, verifyAccessToken } from '../../tokens/verify.js';
 import { authenticatedForm } from '../form.js';
 
 /** RFC 7009 §2.1 / RFC 7662 §2.1: an authenticated form with `token` and an optional hint. */
@@ -102,13 +102,15 @@ async function introspectAccess(
     scope: p.scope,
     client_id: p.client_id,
     ...(user ? { username: user.username } : {}),
-    token_type: 'Bearer',
+    token_type: boundKey(p) !== undefined ? 'DPoP' : 'Bearer',
     exp: p.exp,
     iat: p.iat,
     sub: p.sub,
     aud: p.aud,
     iss: p.iss,
     jti: p.jti,
+    // RFC 9449 §6.2: the confirmation of a DPoP-bound token.
+    ...(boundKey(p) !== undefined ? { cnf: { jkt: boundKey(p) } } : {}),
   };
 }
 

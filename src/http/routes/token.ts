@@ -4,9 +4,11 @@
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
+import { checkDpopProof } from '../../protocol/dpop.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../../protocol/errors.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import type { GrantType } from '../../storage/types.js';
+import { dpopDeps } from '../dpop.js';
 import { authenticatedForm } from '../form.js';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -24,7 +26,17 @@ export function postToken(ctx: ServerContext): RouteHandlerMethod {
     if (!auth.client.grantTypes.includes(grantType as GrantType)) {
       throw unauthorizedClient(`This application may not use grant_type ${grantType}.`);
     }
-    const body = await handler.handle(ctx.grants, { params, auth, ip: req.ip });
+    // RFC 9449 §5: a valid proof binds the tokens to its key; an invalid one is refused.
+    const proof = await checkDpopProof(
+      { header: req.headers.dpop, method: 'POST', uri: `${ctx.config.issuer}/token` },
+      dpopDeps(ctx),
+    );
+    const body = await handler.handle(ctx.grants, {
+      params,
+      auth,
+      ip: req.ip,
+      ...(proof ? { dpopJkt: proof.jkt } : {}),
+    });
     // RFC 6749 §5.1: no caching of token responses.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   };

@@ -12,7 +12,7 @@ import type { GrantHandler } from './types.js';
 export const authorizationCodeGrant: GrantHandler = {
   grantType: 'authorization_code',
   parameters: ['code', 'redirect_uri', 'code_verifier'],
-  async handle(deps, { params, auth, ip }) {
+  async handle(deps, { params, auth, ip, dpopJkt }) {
     const code = params.get('code');
     if (!code) throw invalidRequest('The code parameter is missing.');
     if (code.length > 512) throw invalidGrant('The authorization code is invalid.');
@@ -64,6 +64,9 @@ export const authorizationCodeGrant: GrantHandler = {
     const user = await deps.stores.users.getById(grant.userId);
     if (!user || user.disabled)
       throw invalidGrant('The user of this authorization code can no longer sign in.');
-    return issueUserTokens(deps, auth.client, grant, user, grant.scope, { nonce: grant.nonce });
+    return issueUserTokens(deps, auth.client, grant, user, grant.scope, {
+      nonce: grant.nonce,
+      ...(dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
+    });
   },
 };

@@ -15,7 +15,7 @@ const USER_SCOPES = new Set<string>(KNOWN_SCOPES);
 export const clientCredentialsGrant: GrantHandler = {
   grantType: 'client_credentials',
   parameters: ['scope'],
-  async handle(deps, { params, auth }) {
+  async handle(deps, { params, auth, dpopJkt }) {
     const client = auth.client;
     if (client.tokenEndpointAuthMethod === 'none')
       throw unauthorizedClient('Public clients cannot use client credentials.');
@@ -37,7 +37,8 @@ export const clientCredentialsGrant: GrantHandler = {
       sub: client.clientId,
       scope,
       grantId: null,
+      ...(dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
     });
-    return { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
+    return { access_token: at.token, token_type: dpopJkt ? 'DPoP' : 'Bearer', expires_in: ttl, scope };
   },
 };

@@ -28,7 +28,7 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
 export async function issueAccessToken(
   deps: Pick<IssueDeps, 'lifetimes' | 'minter'>,
   client: Client,
-  t: { sub: string; scope: string; grantId: string | null; authTime?: number },
+  t: { sub: string; scope: string; grantId: string | null; authTime?: number; jkt?: string },
 ): Promise<{ at: MintedAccessToken; ttl: number }> {
   const ttl = lifetimesOf(client, deps.lifetimes).accessToken.seconds;
   const at = await deps.minter.accessToken({
@@ -38,6 +38,7 @@ export async function issueAccessToken(
     scope: t.scope,
     ttlSec: ttl,
     ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
+    ...(t.jkt !== undefined ? { jkt: t.jkt } : {}),
   });
   return { at, ttl };
 }
@@ -48,15 +49,21 @@ export async function issueUserTokens(
   grant: Grant,
   user: User,
   scope: string,
-  opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string } },
+  opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string }; jkt?: string },
 ): Promise<TokenResponse> {
   const { at, ttl } = await issueAccessToken(deps, client, {
     sub: user.id,
     scope,
     grantId: grant.id,
     authTime: grant.authTime,
+    ...(opts.jkt !== undefined ? { jkt: opts.jkt } : {}),
   });
-  const response: TokenResponse = { access_token: at.token, token_type: 'Bearer', expires_in: ttl, scope };
+  const response: TokenResponse = {
+    access_token: at.token,
+    token_type: opts.jkt !== undefined ? 'DPoP' : 'Bearer',
+    expires_in: ttl,
+    scope,
+  };
   if (hasScope(scope, 'openid')) {
     response.id_token = await deps.minter.idToken({
       sub: user.id,
@@ -70,7 +77,8 @@ export async function issueUserTokens(
     });
   }
   const refresh = opts.refresh ?? (mayRefresh(client, grant.scope) ? 'new' : undefined);
-  if (refresh === 'new') response.refresh_token = await issueRefreshToken(deps, client, grant, user);
+  if (refresh === 'new')
+    response.refresh_token = await issueRefreshToken(deps, client, grant, user, opts.jkt);
   else if (refresh !== undefined && refresh !== 'none') response.refresh_token = refresh.keep;
   return response;
 }
@@ -79,12 +87,17 @@ export async function issueUserTokens(
 export const mayRefresh = (client: Client, grantScope: string): boolean =>
   client.grantTypes.includes('refresh_token') && hasScope(grantScope, 'offline_access');
 
-/** An opaque token of 256 random bits, stored as a hash, in the grant's family. */
+/**
+ * An opaque token of 256 random bits, stored as a hash, in the grant's family. RFC 9449 §5: a
+ * public client's refresh token is bound to the DPoP key of the request (confidential clients'
+ * are bound by their client authentication).
+ */
 export async function issueRefreshToken(
   deps: IssueDeps,
   client: Client,
   grant: Grant,
   user: User,
+  jkt?: string,
 ): Promise<string> {
   const token = randomToken(32);
   const now = deps.clock.now();
@@ -102,6 +115,7 @@ export async function issueRefreshToken(
     consumedAt: null,
     successor: null,
     graceUntil: null,
+    ...(jkt !== undefined && client.tokenEndpointAuthMethod === 'none' ? { dpopJkt: jkt } : {}),
   });
   return token;
 }

@@ -37,8 +37,8 @@ const refreshGraceSec = (deps: GrantDeps, client: Client): number =>
 interface RotationBinding {
   clientId: string;
   authMethod: AuthenticatedClient['method'];
-  // DPoP (RFC 9449 §5), future work: once refresh tokens can be bound to a DPoP key, record
-  // the key's JWK SHA-256 thumbprint here (`jkt`) at rotation and compare it in sameBinding().
+  /** RFC 9449: the DPoP key of the rotation's proof (absent: none); a retry must prove it too. */
+  jkt?: string;
 }
 
 /** What is sealed under the presented token at rotation (version 2: with the binding). */
@@ -48,21 +48,25 @@ interface SealedRotation {
   response: TokenResponse;
 }
 
-const bindingOf = (auth: AuthenticatedClient): RotationBinding => ({
+const bindingOf = (auth: AuthenticatedClient, jkt: string | undefined): RotationBinding => ({
   clientId: auth.client.clientId,
   authMethod: auth.method,
+  ...(jkt !== undefined ? { jkt } : {}),
 });
 
+/** A retry gets the successor only when authenticated as the rotation was, with the same DPoP key. */
 function sameBinding(recorded: RotationBinding, retry: RotationBinding): boolean {
-  // DPoP hook: compare the recorded key thumbprint with the retry's DPoP proof key here, once
-  // tokens can be bound (a retry proving another key, or none, must not get the successor).
-  return recorded.clientId === retry.clientId && recorded.authMethod === retry.authMethod;
+  return (
+    recorded.clientId === retry.clientId &&
+    recorded.authMethod === retry.authMethod &&
+    recorded.jkt === retry.jkt
+  );
 }
 
 export const refreshTokenGrant: GrantHandler = {
   grantType: 'refresh_token',
   parameters: ['refresh_token', 'scope'],
-  async handle(deps, { params, auth, ip }) {
+  async handle(deps, { params, auth, ip, dpopJkt }) {
     const raw = params.get('refresh_token');
     if (!raw) throw invalidRequest('The refresh_token parameter is missing.');
     if (raw.length > 512) throw invalidGrant('The refresh token is invalid.');
@@ -74,6 +78,11 @@ export const refreshTokenGrant: GrantHandler = {
     if (!current || current.clientId !== client.clientId) throw invalidGrant('The refresh token is invalid.');
     const grant = await deps.stores.grants.getGrant(current.grantId);
     if (!grant || grant.revokedAt !== null) throw invalidGrant('The refresh token has been revoked.');
+    // RFC 9449 §5: a bound refresh token (a public client's) is used only with a proof of its key.
+    if (current.dpopJkt !== undefined && dpopJkt !== current.dpopJkt)
+      throw invalidGrant('The refresh token is bound to a DPoP key: send a DPoP proof made with that key.');
+    // The access tokens follow the proof of this request; the family keeps its own binding.
+    const jkt = dpopJkt !== undefined ? { jkt: dpopJkt } : {};
 
     // RFC 6749 §6: the requested scope must not exceed the original.
     const requested = parseScope(params.get('scope'));
@@ -95,10 +104,14 @@ export const refreshTokenGrant: GrantHandler = {
       const user = await activeUser(deps.stores, grant.userId);
       const idle = lifetimesOf(client, deps.lifetimes).refreshIdle.seconds * 1000;
       await deps.stores.refreshTokens.touch(hash, Math.min(current.expiresAt, now + idle));
-      return issueUserTokens(deps, client, grant, user, scope, { nonce: null, refresh: { keep: raw } });
+      return issueUserTokens(deps, client, grant, user, scope, {
+        nonce: null,
+        refresh: { keep: raw },
+        ...jkt,
+      });
     }
 
-    if (current.consumedAt !== null) return replayOrReuse(deps, raw, current, auth, ip);
+    if (current.consumedAt !== null) return replayOrReuse(deps, raw, current, auth, ip, dpopJkt);
     checkLifetime(current, now);
     const user = await activeUser(deps.stores, grant.userId);
     // The rotation is one transaction: the consumption, the new token and the stored successor
@@ -108,21 +121,28 @@ export const refreshTokenGrant: GrantHandler = {
     const response = await issueUserTokens(deps, client, grant, user, scope, {
       nonce: null,
       refresh: 'none',
+      ...jkt,
     });
     const grace = refreshGraceSec(deps, client);
     const claimed = await deps.transaction(async (stores) => {
       const won = await stores.refreshTokens.consume(hash, now);
       if (won.status !== 'rotated') return won;
-      response.refresh_token = await issueRefreshToken({ ...deps, stores }, client, grant, user);
+      response.refresh_token = await issueRefreshToken(
+        { ...deps, stores },
+        client,
+        grant,
+        user,
+        current.dpopJkt,
+      );
       if (grace > 0) {
-        const sealed: SealedRotation = { v: 2, binding: bindingOf(auth), response };
+        const sealed: SealedRotation = { v: 2, binding: bindingOf(auth, dpopJkt), response };
         await stores.refreshTokens.saveSuccessor(hash, sealSuccessor(raw, sealed), now + grace * 1000);
       }
       return won;
     });
     if (claimed.status !== 'rotated') {
       if (claimed.status === 'unknown') throw invalidGrant('The refresh token is invalid.');
-      return replayOrReuse(deps, raw, claimed.token, auth, ip);
+      return replayOrReuse(deps, raw, claimed.token, auth, ip, dpopJkt);
     }
     return response;
   },
@@ -149,6 +169,7 @@ async function replayOrReuse(
   token: RefreshTokenRecord,
   auth: AuthenticatedClient,
   ip: string,
+  dpopJkt: string | undefined,
 ): Promise<TokenResponse> {
   // The caller has checked that the token belongs to auth.client.
   const grace = refreshGraceSec(deps, auth.client) * 1000;
@@ -167,7 +188,7 @@ async function replayOrReuse(
       // rotation was authenticated is unknown.
       const sealed = openSuccessor<Partial<SealedRotation>>(raw, t.successor);
       if (sealed?.v === 2 && sealed.binding && sealed.response) {
-        if (!sameBinding(sealed.binding, bindingOf(auth)))
+        if (!sameBinding(sealed.binding, bindingOf(auth, dpopJkt)))
           throw invalidGrant(
             'The refresh token has already been used; a retry must authenticate as the first request did.',
           );

@@ -12,12 +12,15 @@ export interface TokenRequest {
   params: Params;
   auth: AuthenticatedClient;
   ip: string;
+  /** RFC 9449: the thumbprint of the key of a valid DPoP proof sent with the request. */
+  dpopJkt?: string;
 }
 
 /** RFC 6749 §5.1 (+ OIDC Core §3.1.3.3 id_token). */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** `DPoP` when the access token is bound to the proof's key (RFC 9449 §5). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   id_token?: string;

@@ -14,6 +14,7 @@ const tokenRow = (t: RefreshTokenRecord): RefreshTokenRecord => ({
   consumedAt: t.consumedAt,
   successor: t.successor,
   graceUntil: t.graceUntil,
+  ...(t.dpopJkt !== undefined ? { dpopJkt: t.dpopJkt } : {}),
 });
 
 export class MemoryRefreshTokenStore implements RefreshTokenStore {

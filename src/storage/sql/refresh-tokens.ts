@@ -15,6 +15,7 @@ const toRecord = (r: Selectable<RefreshTokensTable>): RefreshTokenRecord => ({
   consumedAt: r.consumed_at,
   successor: r.successor,
   graceUntil: r.grace_until,
+  ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
 });
 
 export class SqlRefreshTokenStore implements RefreshTokenStore {
@@ -45,6 +46,7 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
         consumed_at: t.consumedAt,
         successor: t.successor,
         grace_until: t.graceUntil,
+        dpop_jkt: t.dpopJkt ?? null,
       })
       .execute();
   }
