@@ -1,28 +1,43 @@
-/** RFC 6750 §2.1: the token from an `Authorization: Bearer …` header. */
+/**
+ * RFC 6750 §2.1: the token from an `Authorization: Bearer …` header; RFC 9449 §7.1: or from
+ * `Authorization: DPoP …` with a `DPoP` proof header.
+ */
+import type { DpopContext } from './dpop-proofs.js';
 import { VerificationError } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const CREDENTIALS = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export function extractBearer(header: string | string[] | undefined): string {
+export type Scheme = 'Bearer' | 'DPoP';
+
+const malformed = () =>
+  new VerificationError('LATCHKEY_TOKEN_MALFORMED', 'malformed Authorization header', {
+    error: 'invalid_request',
+  });
+
+/** The token and its scheme (Bearer or DPoP). */
+export function extractToken(header: string | string[] | undefined): { token: string; scheme: Scheme } {
   if (header === undefined || header === '') {
     throw new VerificationError('LATCHKEY_TOKEN_MISSING', 'no access token in the request');
   }
-  if (Array.isArray(header) || !/^bearer /i.test(header)) {
-    // Another scheme (or several headers): no bearer credentials were presented.
-    if (!Array.isArray(header) && !/^bearer\b/i.test(header))
+  if (Array.isArray(header)) throw malformed();
+  if (!/^(bearer|dpop) /i.test(header)) {
+    // Another scheme: no credentials of ours were presented.
+    if (!/^(bearer|dpop)\b/i.test(header))
       throw new VerificationError('LATCHKEY_TOKEN_MISSING', 'no bearer access token in the request');
-    throw new VerificationError('LATCHKEY_TOKEN_MALFORMED', 'malformed Authorization header', {
-      error: 'invalid_request',
-    });
+    throw malformed();
   }
-  const m = BEARER.exec(header);
-  if (!m) {
-    throw new VerificationError('LATCHKEY_TOKEN_MALFORMED', 'malformed Authorization header', {
-      error: 'invalid_request',
-    });
-  }
-  return m[1]!;
+  const m = CREDENTIALS.exec(header);
+  if (!m) throw malformed();
+  return { token: m[2]!, scheme: m[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer' };
+}
+
+/** RFC 6750 §2.1: the token from an `Authorization: Bearer …` header. */
+export function extractBearer(header: string | string[] | undefined): string {
+  const { token, scheme } = extractToken(header);
+  if (scheme !== 'Bearer')
+    throw new VerificationError('LATCHKEY_TOKEN_MISSING', 'no bearer access token in the request');
+  return token;
 }
 
 export interface GuardOptions {
@@ -30,17 +45,47 @@ export interface GuardOptions {
   requiredScopes?: string[];
   /** `realm` in WWW-Authenticate. */
   realm?: string;
+  /**
+   * The API's origin as clients address it (`https://api.example.com`), for the DPoP proof's
+   * `htu` behind a proxy; default: the request's own protocol and Host.
+   */
+  publicOrigin?: string;
+}
+
+/** What the middleware reads from a request. */
+export interface RequestParts {
+  authorization: string | string[] | undefined;
+  dpop: string | string[] | undefined;
+  method: string;
+  /** Absolute URL of the request. */
+  url: string;
 }
 
 /** Header extraction + verification as one step, for the middleware. */
 export async function authenticate(
   verifier: AccessTokenVerifier,
-  authorization: string | string[] | undefined,
+  req: RequestParts,
   opts: GuardOptions,
 ): Promise<VerifiedAccessToken> {
-  const token = extractBearer(authorization);
-  return verifier.verify(token, opts.requiredScopes ? { requiredScopes: opts.requiredScopes } : {});
+  const { token, scheme } = extractToken(req.authorization);
+  const dpop: DpopContext | undefined =
+    scheme === 'DPoP' ? { proof: req.dpop, method: req.method, url: req.url } : undefined;
+  const verified = await verifier.verify(token, {
+    ...(opts.requiredScopes ? { requiredScopes: opts.requiredScopes } : {}),
+    ...(dpop ? { dpop } : {}),
+  });
+  // RFC 9449 §7.1: the DPoP scheme is for bound tokens only.
+  if (scheme === 'DPoP' && verified.claims['cnf' as keyof typeof verified.claims] === undefined)
+    throw new VerificationError(
+      'LATCHKEY_DPOP_INVALID',
+      'the token is not bound to a DPoP key: use the Bearer scheme',
+    );
+  return verified;
 }
+
+/** The request's absolute URL, from its own origin or the configured public one. */
+export const requestUrl = (publicOrigin: string | undefined, protocol: string, host: string, path: string) =>
+  `${publicOrigin ? publicOrigin.replace(/\/+$/, '') : `${protocol}://${host}`}${path}`;
 
 export function toVerificationError(err: unknown): VerificationError {
   if (err instanceof VerificationError) return err;

@@ -17,6 +17,7 @@ export type VerificationErrorCode =
   | 'LATCHKEY_INSUFFICIENT_SCOPE'
   | 'LATCHKEY_JWKS_UNAVAILABLE'
   | 'LATCHKEY_DPOP_BOUND'
+  | 'LATCHKEY_DPOP_INVALID'
   | 'LATCHKEY_INVALID_ARGUMENT';
 
 /** The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be read). */
@@ -69,6 +70,9 @@ export function wwwAuthenticate(err: VerificationError | null, realm?: string): 
     if (err.error === 'insufficient_scope' && err.requiredScopes?.length)
       parts.push(`scope="${headerSafe(err.requiredScopes.join(' '))}"`);
   }
+  // RFC 9449 §7.1: a DPoP failure is challenged with the DPoP scheme and its algorithms.
+  if (err?.code === 'LATCHKEY_DPOP_INVALID' || err?.code === 'LATCHKEY_DPOP_BOUND')
+    return `DPoP ${['algs="ES256 EdDSA PS256 RS256"', ...parts].join(', ')}`;
   return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
 }
 

@@ -5,7 +5,7 @@
  *   app.get('/hello', expressRequireToken(verifier), (req, res) => res.json(req.auth.claims))
  */
 import type { NextFunction, Request, Response } from 'express';
-import { authenticate, type GuardOptions, toVerificationError } from './bearer.js';
+import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
 import { errorBody, wwwAuthenticate } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
@@ -16,7 +16,13 @@ export function expressRequireToken(
   opts: GuardOptions = {},
 ): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
-    authenticate(verifier, req.headers.authorization, opts).then(
+    const parts = {
+      authorization: req.headers.authorization,
+      dpop: req.headers['dpop'],
+      method: req.method,
+      url: requestUrl(opts.publicOrigin, req.protocol, req.get('host') ?? '', req.originalUrl),
+    };
+    authenticate(verifier, parts, opts).then(
       (verified) => {
         (req as RequestWithAuth).auth = verified;
         next();

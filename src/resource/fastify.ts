@@ -5,7 +5,7 @@
  *   app.get('/hello', { preHandler: requireToken(verifier) }, (req) => req.auth!.claims.sub)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type GuardOptions, toVerificationError } from './bearer.js';
+import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
 import { errorBody, wwwAuthenticate } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
@@ -24,7 +24,16 @@ export type FastifyPreHandler = (
 export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
   return async (request, reply) => {
     try {
-      request.auth = await authenticate(verifier, request.headers.authorization, opts);
+      request.auth = await authenticate(
+        verifier,
+        {
+          authorization: request.headers.authorization,
+          dpop: request.headers.dpop,
+          method: request.method,
+          url: requestUrl(opts.publicOrigin, request.protocol, request.host, request.url),
+        },
+        opts,
+      );
       return undefined;
     } catch (e) {
       const err = toVerificationError(e);

@@ -10,9 +10,11 @@
  * signature (fast-jwt) → claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims) → scopes.
  * Embedded keys (`jwk`, `jku`, `x5u`, `x5c` headers) are never used. No result is cached.
  */
+
 import type { KeyObject } from 'node:crypto';
 import { createVerifier as createJwsVerifier, TokenError } from 'fast-jwt';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from '../tokens/clock-rules.js';
+import { checkBoundToken, type DpopContext, JtiCache } from './dpop-proofs.js';
 import { VerificationError } from './errors.js';
 import { JwksCache, type KeyEntry } from './jwks.js';
 
@@ -77,8 +79,18 @@ export interface VerifiedAccessToken {
   token: string;
 }
 
+export interface VerifyOptions {
+  requiredScopes?: string[];
+  /**
+   * The request's DPoP context (RFC 9449 §7): with it, a bound token (`cnf.jkt`) is accepted
+   * when the request's proof is made with that key. Without it, a bound token is refused
+   * (LATCHKEY_DPOP_BOUND): it proves nothing as a bearer token.
+   */
+  dpop?: DpopContext;
+}
+
 export interface AccessTokenVerifier {
-  verify(token: string, opts?: { requiredScopes?: string[] }): Promise<VerifiedAccessToken>;
+  verify(token: string, opts?: VerifyOptions): Promise<VerifiedAccessToken>;
   /** The issuer and audience this verifier checks (for middleware and error messages). */
   readonly issuer: string;
   readonly audience: readonly string[];
@@ -249,6 +261,7 @@ async function resolveJwksUri(options: VerifierOptions, s: Settings): Promise<st
 interface VerifierState extends Settings {
   jwks: JwksCache;
   headerCache: Map<string, Record<string, unknown>>;
+  jtis: JtiCache;
 }
 
 export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
@@ -263,7 +276,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
         now: settings.now,
         timeoutMs: settings.timeoutMs,
       });
-  const state: VerifierState = { ...settings, jwks, headerCache: new Map() };
+  const state: VerifierState = { ...settings, jwks, headerCache: new Map(), jtis: new JtiCache() };
   return {
     verify: (token, opts = {}) => verifyToken(state, token, opts),
     issuer: settings.issuer,
@@ -280,7 +293,7 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
 async function verifyToken(
   state: VerifierState,
   token: string,
-  opts: { requiredScopes?: string[] },
+  opts: VerifyOptions,
 ): Promise<VerifiedAccessToken> {
   if (typeof token !== 'string' || token === '') throw fail('LATCHKEY_TOKEN_MISSING', 'no access token');
   if (token.length > MAX_TOKEN_LENGTH || !SHAPE.test(token))
@@ -337,13 +350,22 @@ async function verifyToken(
     if (typeof v !== 'string' || v === '')
       throw fail('LATCHKEY_CLAIM_INVALID', `${name} must be a non-empty string`);
   }
-  // RFC 9449 §7: a DPoP-bound token (cnf.jkt) proves nothing without a proof of its key, which
-  // this verifier does not check: it is refused rather than accepted as a bearer token.
-  if (claims['cnf'] !== undefined)
-    throw fail(
-      'LATCHKEY_DPOP_BOUND',
-      'the token is sender-constrained (cnf); a proof of possession is not checked here, so it is refused',
-    );
+  // RFC 9449 §7: a DPoP-bound token (cnf.jkt) proves nothing without a proof of its key.
+  const cnf = claims['cnf'];
+  if (cnf !== undefined) {
+    const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['jkt'] : undefined;
+    if (typeof jkt !== 'string')
+      throw fail(
+        'LATCHKEY_DPOP_BOUND',
+        'the token is sender-constrained by a method this verifier does not know',
+      );
+    if (!opts.dpop)
+      throw fail(
+        'LATCHKEY_DPOP_BOUND',
+        'the token is bound to a DPoP key: send it with the DPoP scheme and a proof',
+      );
+    await checkBoundToken(token, jkt, opts.dpop, { now: state.now, jtis: state.jtis });
+  }
   const scope = claims['scope'];
   if (scope !== undefined && typeof scope !== 'string')
     throw fail('LATCHKEY_CLAIM_INVALID', 'scope must be a space-separated string');

@@ -6,10 +6,12 @@
  * proofs refusing the token instead of accepting it.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { createVerifier } from '../../src/resource/index.js';
+import { buildSampleApi } from '../../src/resource/sample-api.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { authorizeQuery, insecure, introspect, postForm, withServer } from '../helpers/flow.js';
 import { createClient } from '../helpers/server.js';
@@ -166,7 +168,78 @@ describe('DPoP-bound tokens (RFC 9449), with oauth4webapi', () => {
     }
   });
 
-  it('latchkey/resource refuses a bound token (it cannot check the proof) and still accepts bearer tokens', async () => {
+  it('a latchkey/resource-protected API takes a bound token with its proof, and refuses it otherwise', async () => {
+    const verifier = createVerifier({
+      issuer: s.server.issuer,
+      audience: 'api://default',
+      jwksUri: s.as.jwks_uri!,
+      now: () => s.server.clock.now(),
+    });
+    const api = buildSampleApi({ issuer: s.server.issuer, verifier });
+    const base = await api.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { dpop } = await handle();
+      const t = await tokens(dpop);
+      const hello = new URL(`${base}/hello`);
+      const ok = await oauth.protectedResourceRequest(t.access_token, 'GET', hello, undefined, undefined, {
+        ...insecure,
+        DPoP: dpop,
+      });
+      assert.equal(ok.status, 200, await ok.clone().text());
+      const asBearer = await fetch(hello, { headers: { authorization: `Bearer ${t.access_token}` } });
+      assert.equal(asBearer.status, 401);
+      assert.match(
+        asBearer.headers.get('www-authenticate') ?? '',
+        /^DPoP algs="ES256 EdDSA PS256 RS256", .*error="invalid_token"/,
+      );
+      const noProof = await fetch(hello, { headers: { authorization: `DPoP ${t.access_token}` } });
+      assert.equal(noProof.status, 401);
+      const other = await handle();
+      // oauth4webapi reports the 401 challenge as an error.
+      await assert.rejects(
+        oauth.protectedResourceRequest(t.access_token, 'GET', hello, undefined, undefined, {
+          ...insecure,
+          DPoP: other.dpop,
+        }),
+        (err: Error & { response?: Response }) => err.response?.status === 401,
+      );
+      // A proof made for another URL, and one used twice.
+      const keys = await oauth.generateKeyPair('ES256');
+      const proofFor = async (htu: string, ath: string) =>
+        new SignJWT({
+          jti: crypto.randomUUID(),
+          htm: 'GET',
+          htu,
+          iat: Math.floor(s.server.clock.now() / 1000),
+          ath,
+        })
+          .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(keys.publicKey) })
+          .sign(keys.privateKey);
+      const mine = await tokens(oauth.DPoP({}, keys));
+      const ath = createHash('sha256').update(mine.access_token).digest('base64url');
+      const call = (proof: string) =>
+        fetch(hello, { headers: { authorization: `DPoP ${mine.access_token}`, dpop: proof } });
+      const good = await proofFor(`${base}/hello`, ath);
+      assert.equal((await call(good)).status, 200);
+      assert.equal((await call(good)).status, 401, 'replayed');
+      assert.equal((await call(await proofFor(`${base}/elsewhere`, ath))).status, 401, 'htu');
+      assert.equal((await call(await proofFor(`${base}/hello`, 'x'))).status, 401, 'ath');
+      // A plain token: Bearer works, the DPoP scheme does not.
+      const plain = await tokens();
+      assert.equal(
+        (await fetch(hello, { headers: { authorization: `Bearer ${plain.access_token}` } })).status,
+        200,
+      );
+      assert.equal(
+        (await fetch(hello, { headers: { authorization: `DPoP ${plain.access_token}` } })).status,
+        401,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('latchkey/resource: verify() without the request DPoP context refuses a bound token; bearer tokens pass', async () => {
     const verifier = createVerifier({
       issuer: s.server.issuer,
       audience: 'api://default',
