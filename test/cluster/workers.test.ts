@@ -244,7 +244,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const landing = new URL(final.location ?? '');
       assert.equal(landing.pathname, '/demo/callback');
       // Every worker knows the printed attempt: its page offers the exchange, verifier and all.
-      for (let i = 0; i < 4; i++) {
+      // The second worker may still be starting when the banner is out (then the first answers
+      // everything): ask until both have answered, each answer checked.
+      for (let i = 0; i < 4 || (i < 60 && requestPids(serve.output(), '/demo/callback').size < 2); i++) {
+        if (i >= 4) await new Promise((r) => setTimeout(r, 50));
         const page = await freshGet(landing.href);
         assert.equal(page.status, 200);
         assert.ok(page.body.includes(`code_verifier=${verifier}`), 'the exchange with the printed verifier');
