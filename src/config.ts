@@ -59,6 +59,11 @@ export interface Config {
   requirePar: boolean;
   /** Lifetime of a pushed request's request_uri (RFC 9126 §2.2 `expires_in`). */
   parTtlSec: number;
+  /**
+   * Development only: documents the server fetches for clients (jwks_uri) may be on loopback
+   * (http allowed there). Off, only public https addresses are fetched (net/guarded-fetch.ts).
+   */
+  fetchAllowLoopback: boolean;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -105,6 +110,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   auditRetentionSec: 'LATCHKEY_AUDIT_RETENTION',
   requirePar: 'LATCHKEY_REQUIRE_PAR',
   parTtlSec: 'LATCHKEY_PAR_TTL',
+  fetchAllowLoopback: 'LATCHKEY_FETCH_ALLOW_LOOPBACK',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -220,6 +226,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     requirePar: flag('requirePar', false),
     // A request_uri is meant to be used at once (RFC 9126 §2.2 suggests 5–600 s; we keep it short).
     parTtlSec: time('parTtlSec', 60, 5, 60),
+    fetchAllowLoopback: flag('fetchAllowLoopback', false),
   };
   checkConfig(cfg, label);
   return cfg;

@@ -7,6 +7,7 @@ import { type PasswordHasher, passwordHasher } from './auth/passwords.js';
 import type { SignInDeps } from './auth/sign-in.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { ClientKeys } from './net/client-jwks.js';
 import { Audit } from './ops/audit-log.js';
 import type { GrantDeps } from './protocol/grants/types.js';
 import type { Storage } from './storage/index.js';
@@ -28,6 +29,8 @@ export interface ServerContext {
   signIn: SignInDeps;
   /** What the /token grants use (src/protocol/grants/types.ts): no more than that. */
   grants: GrantDeps;
+  /** private_key_jwt applications' public keys (inline, or their jwks_uri fetched and cached). */
+  clientKeys: ClientKeys;
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
@@ -68,7 +71,9 @@ export function createContext(
     keys,
     minter,
     audit,
-    clients: new ClientAdmin(storage.clients, clock),
+    clients: new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
+      fetchAllowLoopback: config.fetchAllowLoopback,
+    }),
     users: new UserAdmin(
       storage.users,
       clock,
@@ -90,5 +95,6 @@ export function createContext(
       stores: storage,
       transaction: (fn) => storage.transaction(fn),
     },
+    clientKeys: new ClientKeys(clock, { allowLoopback: config.fetchAllowLoopback }),
   };
 }

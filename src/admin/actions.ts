@@ -45,16 +45,16 @@ export class AdminActions {
     actor: Actor,
     clientId: string,
     patch: ClientSettingsPatch,
-  ): Promise<Client | undefined> {
-    const client = await this.ctx.clients.update(clientId, patch);
-    if (client) {
+  ): Promise<{ client: Client; secret?: string } | undefined> {
+    const r = await this.ctx.clients.update(clientId, patch);
+    if (r) {
       await this.ctx.audit.record('client_updated', {
         clientId,
         ip: actor.ip,
-        detail: { ...who(actor), fields: Object.keys(patch) },
+        detail: { ...who(actor), fields: Object.keys(patch), ...(r.secret ? { secret_issued: true } : {}) },
       });
     }
-    return client;
+    return r;
   }
 
   async rotateSecret(

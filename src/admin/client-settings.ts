@@ -8,7 +8,13 @@
  * ClientAdmin, whose messages are shared the same way.
  */
 import { DURATION_HINT, formatDuration, parseDuration } from '../duration.js';
-import type { ClientType, ConsentSetting, TokenEndpointAuthMethod } from '../storage/types.js';
+import type {
+  ClientJwks,
+  ClientProfile,
+  ClientType,
+  ConsentSetting,
+  TokenEndpointAuthMethod,
+} from '../storage/types.js';
 
 /** A new application's settings, as read (ClientAdmin.create checks the rest). */
 export interface NewClientInput {
@@ -26,6 +32,12 @@ export interface NewClientInput {
   refreshGrace?: number | null;
   /** RFC 9126 §5: requests only through /par. */
   requirePushedAuthorizationRequests?: boolean;
+  /** private_key_jwt: the public keys inline, or where they are published. */
+  jwks?: ClientJwks;
+  jwksUri?: string;
+  /** RFC 9449 §5.2: every token request carries a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
+  profile?: ClientProfile;
   clientId?: string;
 }
 
@@ -43,15 +55,25 @@ export interface ClientSettingsPatch {
   refreshTokens?: boolean;
   allowedScopes?: string[];
   requirePushedAuthorizationRequests?: boolean;
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
+  /** null removes them. */
+  jwks?: ClientJwks | null;
+  jwksUri?: string | null;
+  dpopBoundAccessTokens?: boolean;
+  /** null: no profile. */
+  profile?: ClientProfile | null;
 }
 
 export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
 const CONSENT: readonly ConsentSetting[] = ['none', 'required'];
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'none',
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
 ];
+export const PROFILES: readonly ClientProfile[] = ['fapi2'];
 
 /** The fields each mode takes (the admin API's JSON names). */
 export const CLIENT_SETTING_FIELDS = {
@@ -67,6 +89,10 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_grace',
     'allowed_scopes',
     'require_pushed_authorization_requests',
+    'jwks',
+    'jwks_uri',
+    'dpop_bound_access_tokens',
+    'profile',
   ],
   update: [
     'name',
@@ -80,6 +106,11 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_tokens',
     'allowed_scopes',
     'require_pushed_authorization_requests',
+    'token_endpoint_auth_method',
+    'jwks',
+    'jwks_uri',
+    'dpop_bound_access_tokens',
+    'profile',
   ],
 } as const;
 
@@ -135,6 +166,7 @@ const LABELS: Record<string, string> = {
   require_pkce: 'require PKCE',
   refresh_tokens: 'refresh tokens',
   require_pushed_authorization_requests: 'require pushed authorization requests',
+  dpop_bound_access_tokens: 'DPoP-bound access tokens',
 };
 
 /**
@@ -195,7 +227,7 @@ export function parseClientSettings(
       oneOf(
         'token_endpoint_auth_method',
         AUTH_METHODS,
-        'token_endpoint_auth_method must be none, client_secret_basic or client_secret_post',
+        `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`,
       ),
     );
   }
@@ -205,6 +237,41 @@ export function parseClientSettings(
   if (has('allowed_scopes')) set('allowedScopes', list('allowed_scopes'));
   if (has('require_pushed_authorization_requests'))
     set('requirePushedAuthorizationRequests', bool('require_pushed_authorization_requests'));
+  // jwks: a JWK Set object (ClientAdmin checks its keys); jwks_uri: a URL; null removes either.
+  if (has('jwks')) {
+    const v = input['jwks'];
+    if (v === null && opts.mode === 'update') out['jwks'] = null;
+    else if (
+      typeof v !== 'object' ||
+      v === null ||
+      Array.isArray(v) ||
+      !Array.isArray((v as ClientJwks).keys)
+    )
+      fail('jwks', 'jwks must be a JWK Set: an object with a "keys" array');
+    else if (JSON.stringify(v).length > 16384) fail('jwks', 'jwks must be at most 16 KiB');
+    else out['jwks'] = v;
+  }
+  if (has('jwks_uri')) {
+    const v = input['jwks_uri'];
+    if (v === null && opts.mode === 'update') out['jwksUri'] = null;
+    else if (typeof v !== 'string' || v.length === 0 || v.length > 2048)
+      fail('jwks_uri', 'jwks_uri must be an https URL');
+    else out['jwksUri'] = v;
+  }
+  if (has('dpop_bound_access_tokens')) set('dpopBoundAccessTokens', bool('dpop_bound_access_tokens'));
+  if (has('profile')) {
+    const v = input['profile'];
+    if ((v === null || v === 'none') && opts.mode === 'update') out['profile'] = null;
+    else
+      set(
+        'profile',
+        oneOf(
+          'profile',
+          PROFILES,
+          `profile must be ${PROFILES.join(' or ')}${opts.mode === 'update' ? ' (or none)' : ''}`,
+        ),
+      );
+  }
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: out as unknown as NewClientInput | ClientSettingsPatch };

@@ -1,9 +1,21 @@
 /** Registering applications ("Add Application"): defaults per type, validation, secrets. */
 import type { Clock } from '../clock.js';
 import { randomIdentifier, randomToken, sha256 } from '../crypto.js';
+import { checkJwks } from '../net/client-jwks.js';
+import { checkFetchUrl } from '../net/guarded-fetch.js';
+import { requiresDpop, requiresPar } from '../protocol/client-policy.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
-import type { Client, ClientStore, ClientType, GrantType } from '../storage/types.js';
+import type {
+  Client,
+  ClientJwks,
+  ClientPatch,
+  ClientStore,
+  ClientType,
+  GrantType,
+  TokenEndpointAuthMethod,
+} from '../storage/types.js';
+import { CLIENT_SECRET_JWT_NEEDS_KEK, sealClientSecret } from '../tokens/client-secrets.js';
 import {
   type ClientLifetimeSettings,
   type LifetimeDefaults,
@@ -84,11 +96,51 @@ export function describeClient(
     refresh_grace: grace.seconds,
     refresh_grace_source: grace.source,
     allowed_scopes: c.allowedScopes ?? [],
-    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests === true,
+    require_pushed_authorization_requests: requiresPar(c),
+    dpop_bound_access_tokens: requiresDpop(c),
+    jwks: c.jwks ?? null,
+    jwks_uri: c.jwksUri ?? null,
+    profile: c.profile ?? null,
     created_at: new Date(c.createdAt).toISOString(),
   };
   if (secret !== undefined) out['client_secret'] = secret;
   return out;
+}
+
+/** The methods that need the secret, and the ones that need registered keys. */
+const SECRET_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+];
+
+/** jwks (inline) or jwks_uri, checked; at most one of the two. */
+function checkKeys(
+  jwks: ClientJwks | null | undefined,
+  jwksUri: string | null | undefined,
+  allowLoopback: boolean,
+) {
+  if (jwks && jwksUri) throw new ClientInputError('give jwks or jwks_uri, not both');
+  try {
+    if (jwks) checkJwks(jwks);
+    if (jwksUri) checkFetchUrl(jwksUri, allowLoopback);
+  } catch (err) {
+    throw new ClientInputError(`${jwks ? 'jwks' : 'jwks_uri'}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * FAPI 2.0 Security Profile §5.3.2 for one application (the rest is enforced where the request
+ * is served): a confidential client, private_key_jwt, https redirect URIs only.
+ */
+function checkFapi2(c: Pick<Client, 'type' | 'tokenEndpointAuthMethod' | 'redirectUris'>): void {
+  if (c.type !== 'web' && c.type !== 'service')
+    throw new ClientInputError('the fapi2 profile is for confidential (web or service) applications');
+  if (c.tokenEndpointAuthMethod !== 'private_key_jwt')
+    throw new ClientInputError('the fapi2 profile needs token_endpoint_auth_method private_key_jwt');
+  for (const u of c.redirectUris)
+    if (!u.startsWith('https://'))
+      throw new ClientInputError(`the fapi2 profile takes https redirect URIs only (not ${u.slice(0, 80)})`);
 }
 
 function checkName(name: string): string {
@@ -123,7 +175,23 @@ export class ClientAdmin {
   constructor(
     private readonly store: ClientStore,
     private readonly clock: Clock,
+    /** LATCHKEY_KEY_ENCRYPTION_KEY: client_secret_jwt secrets are sealed with it. */
+    private readonly keyEncryptionKey?: string,
+    private readonly opts: { fetchAllowLoopback?: boolean } = {},
   ) {}
+
+  /** A new secret in the forms `method` needs: its hash always, sealed for client_secret_jwt. */
+  private newSecret(clientId: string, method: TokenEndpointAuthMethod) {
+    if (method === 'client_secret_jwt' && this.keyEncryptionKey === undefined)
+      throw new ClientInputError(CLIENT_SECRET_JWT_NEEDS_KEK);
+    const secret = randomToken(32);
+    return {
+      secret,
+      secretHash: sha256(secret),
+      secretSealed:
+        method === 'client_secret_jwt' ? sealClientSecret(this.keyEncryptionKey!, clientId, secret) : null,
+    };
+  }
 
   /** Returns the client and, for confidential clients, the secret (shown once). */
   async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
@@ -139,7 +207,9 @@ export class ClientAdmin {
     if (input.type === 'service' && redirectUris.length > 0) {
       throw new ClientInputError('a service application uses client credentials and takes no redirect URIs');
     }
-    const method = input.tokenEndpointAuthMethod ?? (confidential ? 'client_secret_basic' : 'none');
+    const method =
+      input.tokenEndpointAuthMethod ??
+      (input.profile === 'fapi2' ? 'private_key_jwt' : confidential ? 'client_secret_basic' : 'none');
     if (confidential && method === 'none')
       throw new ClientInputError(`a ${input.type} application must authenticate`);
     if (!confidential && method !== 'none') {
@@ -161,17 +231,26 @@ export class ClientAdmin {
         : input.refreshTokens === false
           ? ['authorization_code']
           : ['authorization_code', 'refresh_token'];
-    const secret = confidential ? randomToken(32) : undefined;
+    if ((input.jwks || input.jwksUri) && !confidential)
+      throw new ClientInputError('jwks and jwks_uri are for confidential (web or service) applications');
+    checkKeys(input.jwks, input.jwksUri, this.opts.fetchAllowLoopback === true);
+    if (method === 'private_key_jwt' && !input.jwks && !input.jwksUri)
+      throw new ClientInputError("private_key_jwt needs the application's public keys: jwks or jwks_uri");
+    if (input.profile === 'fapi2')
+      checkFapi2({ type: input.type, tokenEndpointAuthMethod: method, redirectUris });
+    const clientId = input.clientId ?? randomIdentifier(15);
+    const issued = SECRET_METHODS.includes(method) ? this.newSecret(clientId, method) : undefined;
+    const secret = issued?.secret;
     const now = this.clock.now();
     const client: Client = {
-      clientId: input.clientId ?? randomIdentifier(15),
+      clientId,
       name,
       type: input.type,
       redirectUris,
       postLogoutRedirectUris: postLogout,
       grantTypes,
       tokenEndpointAuthMethod: method,
-      secretHash: secret === undefined ? null : sha256(secret),
+      secretHash: issued?.secretHash ?? null,
       consent,
       requirePkce,
       accessTokenTtl: null,
@@ -184,6 +263,11 @@ export class ClientAdmin {
         ? { allowedScopes: checkApiScopes(input.allowedScopes, input.type) }
         : {}),
       ...(input.requirePushedAuthorizationRequests ? { requirePushedAuthorizationRequests: true } : {}),
+      ...(issued?.secretSealed ? { secretSealed: issued.secretSealed } : {}),
+      ...(input.jwks ? { jwks: input.jwks } : {}),
+      ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
+      ...(input.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true } : {}),
+      ...(input.profile ? { profile: input.profile } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -191,10 +275,18 @@ export class ClientAdmin {
     return secret === undefined ? { client } : { client, secret };
   }
 
-  async update(clientId: string, patch: ClientSettingsPatch): Promise<Client | undefined> {
+  /**
+   * Changes the settings given. A change of token_endpoint_auth_method to one whose secret the
+   * server does not hold in the needed form (client_secret_jwt needs it sealed; a secret method
+   * after private_key_jwt needs one at all) issues a new secret, returned (shown once).
+   */
+  async update(
+    clientId: string,
+    patch: ClientSettingsPatch,
+  ): Promise<{ client: Client; secret?: string } | undefined> {
     const existing = await this.store.get(clientId);
     if (!existing) return undefined;
-    const next: Partial<Client> = { updatedAt: this.clock.now() };
+    const next: ClientPatch = { updatedAt: this.clock.now() };
     if (patch.name !== undefined) next.name = checkName(patch.name);
     if (patch.redirectUris !== undefined) {
       next.redirectUris = checkUris(patch.redirectUris, existing.type, 'redirect URI');
@@ -232,7 +324,60 @@ export class ClientAdmin {
         ? ['authorization_code', 'refresh_token']
         : ['authorization_code'];
     }
-    return this.store.update(clientId, next);
+    if (patch.dpopBoundAccessTokens !== undefined) next.dpopBoundAccessTokens = patch.dpopBoundAccessTokens;
+    const confidential = isConfidential(existing);
+    const method = patch.tokenEndpointAuthMethod ?? existing.tokenEndpointAuthMethod;
+    if (patch.tokenEndpointAuthMethod !== undefined) {
+      if (confidential && method === 'none')
+        throw new ClientInputError(`a ${existing.type} application must authenticate`);
+      if (!confidential && method !== 'none')
+        throw new ClientInputError(
+          `a ${existing.type} application is public: token_endpoint_auth_method must be none`,
+        );
+      next.tokenEndpointAuthMethod = method;
+    }
+    if (patch.jwks !== undefined || patch.jwksUri !== undefined) {
+      if ((patch.jwks || patch.jwksUri) && !confidential)
+        throw new ClientInputError('jwks and jwks_uri are for confidential (web or service) applications');
+      // Setting one replaces the other.
+      if (patch.jwks) next.jwksUri = null;
+      if (patch.jwksUri) next.jwks = null;
+      if (patch.jwks !== undefined) next.jwks = patch.jwks;
+      if (patch.jwksUri !== undefined) next.jwksUri = patch.jwksUri;
+      checkKeys(patch.jwks, patch.jwksUri, this.opts.fetchAllowLoopback === true);
+    }
+    const keys =
+      !!(next.jwks !== undefined ? next.jwks : existing.jwks) ||
+      !!(next.jwksUri !== undefined ? next.jwksUri : existing.jwksUri);
+    if (method === 'private_key_jwt' && !keys)
+      throw new ClientInputError("private_key_jwt needs the application's public keys: jwks or jwks_uri");
+    const profile = patch.profile !== undefined ? patch.profile : (existing.profile ?? null);
+    if (patch.profile !== undefined) next.profile = patch.profile;
+    if (profile === 'fapi2')
+      checkFapi2({
+        type: existing.type,
+        tokenEndpointAuthMethod: method,
+        redirectUris: next.redirectUris ?? existing.redirectUris,
+      });
+    let secret: string | undefined;
+    if (patch.tokenEndpointAuthMethod !== undefined && method !== existing.tokenEndpointAuthMethod) {
+      const needsNew =
+        (method === 'client_secret_jwt' && !existing.secretSealed) ||
+        (SECRET_METHODS.includes(method) && existing.secretHash === null);
+      if (needsNew) {
+        const issued = this.newSecret(clientId, method);
+        secret = issued.secret;
+        next.secretHash = issued.secretHash;
+        next.secretSealed = issued.secretSealed;
+      } else if (method === 'private_key_jwt') {
+        // No secret is left behind that could still be tried.
+        next.secretHash = null;
+        next.secretSealed = null;
+      } else if (method !== 'client_secret_jwt') next.secretSealed = null;
+    }
+    const client = await this.store.update(clientId, next);
+    if (!client) return undefined;
+    return secret === undefined ? { client } : { client, secret };
   }
 
   async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {
@@ -240,9 +385,12 @@ export class ClientAdmin {
     if (!existing) return undefined;
     if (!isConfidential(existing))
       throw new ClientInputError(`${existing.type} applications are public and have no secret`);
-    const secret = randomToken(32);
+    if (existing.tokenEndpointAuthMethod === 'private_key_jwt')
+      throw new ClientInputError('this application authenticates with private_key_jwt and has no secret');
+    const { secret, secretHash, secretSealed } = this.newSecret(clientId, existing.tokenEndpointAuthMethod);
     const client = await this.store.update(clientId, {
-      secretHash: sha256(secret),
+      secretHash,
+      ...(secretSealed ? { secretSealed } : {}),
       updatedAt: this.clock.now(),
     });
     return client && { client, secret };

@@ -1,5 +1,6 @@
 /** `latchkey clients …` */
 
+import { readFileSync } from 'node:fs';
 import { AdminActions } from '../admin/actions.js';
 import { type ParsedSettings, parseClientSettings } from '../admin/client-settings.js';
 import { ClientInputError, describeClient, effectiveRefreshGrace } from '../admin/clients.js';
@@ -29,6 +30,24 @@ function graceText(client: Client, ctx: ServerContext): string {
   return `${g.seconds} s${g.seconds === 0 ? ' (off)' : ''}${g.source === 'server' ? ' (server default, LATCHKEY_REFRESH_GRACE)' : ''}`;
 }
 
+/** --jwks-file FILE: the application's public JWK Set, read as JSON (`-` reads standard input). */
+function jwksOf(file: string | undefined): unknown {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --jwks-file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--jwks-file ${file} is not JSON (a JWK Set: {"keys": [...]})`);
+  }
+}
+
 const noClient = (clientId: string) => new UsageError(`no application with client_id ${clientId}`);
 
 async function createCommand(argv: string[], io: Io): Promise<void> {
@@ -46,6 +65,10 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
     'refresh-grace': { type: 'string' },
     scope: { type: 'string', multiple: true },
     'require-par': { type: 'boolean', default: false },
+    'jwks-file': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    'dpop-bound': { type: 'boolean', default: false },
+    profile: { type: 'string' },
   });
   const input = settingsOrUsage(
     parseClientSettings(
@@ -61,6 +84,10 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         refresh_grace: graceOf(values['refresh-grace']),
         allowed_scopes: scopesOf(values.scope),
         require_pushed_authorization_requests: values['require-par'] ? true : undefined,
+        jwks: jwksOf(values['jwks-file']),
+        jwks_uri: values['jwks-uri'],
+        dpop_bound_access_tokens: values['dpop-bound'] ? true : undefined,
+        profile: values.profile,
       },
       { mode: 'create' },
     ),
@@ -118,6 +145,12 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
       scope: { type: 'string', multiple: true },
       'require-par': { type: 'boolean' },
       'no-require-par': { type: 'boolean' },
+      'token-endpoint-auth-method': { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      'dpop-bound': { type: 'boolean' },
+      'no-dpop-bound': { type: 'boolean' },
+      profile: { type: 'string' },
     },
     1,
   );
@@ -142,16 +175,23 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
           : values['no-require-par']
             ? false
             : undefined,
+        token_endpoint_auth_method: values['token-endpoint-auth-method'],
+        jwks: jwksOf(values['jwks-file']),
+        jwks_uri: values['jwks-uri'],
+        dpop_bound_access_tokens: values['dpop-bound'] ? true : values['no-dpop-bound'] ? false : undefined,
+        profile: values.profile,
       },
       { mode: 'update' },
     ),
   );
   await withContext(io, values.db, async (ctx) => {
-    const client = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);
-    if (!client) throw noClient(clientId);
-    print(io, values.json!, describeClient(client, ctx.config), () =>
+    const r = await new AdminActions(ctx).updateClient(CLI_ACTOR, clientId, patch);
+    if (!r) throw noClient(clientId);
+    const { client, secret } = r;
+    print(io, values.json!, describeClient(client, ctx.config, secret), () =>
       [
         `Updated ${client.clientId} (${client.name})`,
+        ...(secret ? [`  client_secret: ${secret}   (new; shown once; store it now)`] : []),
         ...(patch.refreshGrace !== undefined ? [`  refresh_grace: ${graceText(client, ctx)}`] : []),
       ].join('\n'),
     );

@@ -83,7 +83,7 @@ async function ensureDemoData(
         clientId: app.clientId,
         detail: { via: 'demo', fields: ['redirect_uris'] },
       });
-      app = updated ?? app;
+      app = updated?.client ?? app;
     }
     say(`Demo data from an earlier start: client_id ${app.clientId} (${DEMO_APP_NAME}), user demo.`);
     say('  The demo password was shown once, at the first start. To set a new one:');

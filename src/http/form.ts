@@ -1,9 +1,14 @@
 /** Form bodies, and the client-authenticated form requests of /token, /revoke and /introspect. */
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { type AuthenticatedClient, authenticateClient } from '../protocol/client-auth.js';
+import {
+  type AuthenticatedClient,
+  authenticateClient,
+  type ClientAuthDeps,
+} from '../protocol/client-auth.js';
 import { invalidRequest } from '../protocol/errors.js';
 import { assertWellFormed, type Params, readParams } from '../protocol/params.js';
+import { openClientSecret } from '../tokens/client-secrets.js';
 
 export const isForm = (req: FastifyRequest): boolean =>
   (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() ===
@@ -20,8 +25,26 @@ export async function authenticatedForm(
   if (!isForm(req)) throw invalidRequest('The request must be application/x-www-form-urlencoded.');
   const params = readParams(req.body);
   assertWellFormed(params);
-  const auth = await authenticateClient(params, req.headers.authorization, (id) =>
-    ctx.storage.clients.get(id),
-  );
+  const auth = await authenticateClient(params, req.headers.authorization, clientAuthDeps(ctx, req));
   return { params, auth };
+}
+
+/** What client authentication needs from the server (client-auth.ts, client-assertion.ts). */
+export function clientAuthDeps(ctx: ServerContext, req: FastifyRequest): ClientAuthDeps {
+  const issuer = ctx.config.issuer;
+  return {
+    getClient: (id) => ctx.storage.clients.get(id),
+    assertion: {
+      now: () => ctx.clock.now(),
+      issuer,
+      // OIDC Core §9: the token endpoint; RFC 9126 §2: the endpoint that received it.
+      endpoints: [`${issuer}/token`, `${issuer}${req.routeOptions.url ?? '/token'}`],
+      keysOf: (client, opts) => ctx.clientKeys.of(client, opts),
+      secretOf: (client) =>
+        client.secretSealed === undefined
+          ? undefined
+          : openClientSecret(ctx.config.keyEncryptionKey, client.clientId, client.secretSealed),
+      useJti: (key, expiresAt) => ctx.storage.replays.use(key, expiresAt, ctx.clock.now()),
+    },
+  };
 }

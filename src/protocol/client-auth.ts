@@ -1,17 +1,34 @@
 /**
- * Client authentication at the token, revocation and introspection endpoints.
+ * Client authentication at the token, PAR, revocation and introspection endpoints.
  * RFC 6749 §2.3.1 (client_secret_basic, client_secret_post), §3.2.1 (public clients send
- * client_id); exactly one method per request; secrets compared in constant time against a hash.
+ * client_id), RFC 7523 §2.2 (client_secret_jwt, private_key_jwt: client-assertion.ts); exactly
+ * one method per request; secrets compared in constant time against a hash.
  */
 import { safeEqual, sha256 } from '../crypto.js';
-import type { Client } from '../storage/types.js';
+import type { Client, TokenEndpointAuthMethod } from '../storage/types.js';
+import {
+  type AssertionDeps,
+  assertionSubject,
+  JWT_BEARER_ASSERTION,
+  verifyClientAssertion,
+} from './client-assertion.js';
 import { invalidClient, invalidRequest } from './errors.js';
 import { assertWellFormed, type Params } from './params.js';
 
 export interface AuthenticatedClient {
   client: Client;
-  method: 'none' | 'client_secret_basic' | 'client_secret_post';
+  method: TokenEndpointAuthMethod;
 }
+
+export interface ClientAuthDeps {
+  getClient(id: string): Promise<Client | undefined>;
+  /** What assertions are checked against; without it client_assertion is refused. */
+  assertion?: AssertionDeps;
+}
+
+/** The methods that authenticate with a JWT (RFC 7523 §2.2). */
+export const isJwtMethod = (m: TokenEndpointAuthMethod): boolean =>
+  m === 'client_secret_jwt' || m === 'private_key_jwt';
 
 interface BasicCredentials {
   clientId: string;
@@ -40,8 +57,11 @@ const CREDENTIALS = ['client_id', 'client_secret', 'client_assertion', 'client_a
 export async function authenticateClient(
   params: Params,
   authorization: string | undefined,
-  getClient: (id: string) => Promise<Client | undefined>,
+  depsOrGetClient: ClientAuthDeps | ((id: string) => Promise<Client | undefined>),
 ): Promise<AuthenticatedClient> {
+  const deps: ClientAuthDeps =
+    typeof depsOrGetClient === 'function' ? { getClient: depsOrGetClient } : depsOrGetClient;
+  const getClient = (id: string) => deps.getClient(id);
   // RFC 6749 §3.2: no parameter twice. A credential the parser could not read (too long, not a
   // string) is refused here too: dropped, it would make a public client's request look like
   // one without a secret. Every caller checks this already; the rule lives where it decides.
@@ -58,7 +78,9 @@ export async function authenticateClient(
     );
   }
   if (params.has('client_assertion') || params.has('client_assertion_type')) {
-    throw invalidClient('client_assertion authentication is not supported.');
+    if (hasBasic || bodySecret !== undefined)
+      throw invalidRequest('Use exactly one client authentication method (a client_assertion, or a secret).');
+    return authenticateWithAssertion(params, deps);
   }
 
   let clientId: string | undefined;
@@ -86,6 +108,8 @@ export async function authenticateClient(
   // RFC 6749 §5.2: a 401 names the scheme the client may use (Basic) whichever it tried.
   const fail = () => invalidClient('Client authentication failed.', 'Basic');
   if (!client) throw fail();
+  // An application registered for a JWT method authenticates only with one.
+  if (isJwtMethod(client.tokenEndpointAuthMethod)) throw fail();
   if (client.tokenEndpointAuthMethod === 'none') {
     if (method !== 'none') throw fail();
     return { client, method };
@@ -94,4 +118,26 @@ export async function authenticateClient(
   if (method === 'none' || secret === undefined || client.secretHash === null) throw fail();
   if (!safeEqual(sha256(secret), client.secretHash)) throw fail();
   return { client, method };
+}
+
+/** RFC 7521 §4.2 / RFC 7523 §2.2: `client_assertion_type` and `client_assertion`. */
+async function authenticateWithAssertion(params: Params, deps: ClientAuthDeps): Promise<AuthenticatedClient> {
+  const type = params.get('client_assertion_type');
+  const assertion = params.get('client_assertion');
+  if (type !== JWT_BEARER_ASSERTION)
+    throw invalidClient(
+      `Client authentication failed: client_assertion_type must be ${JWT_BEARER_ASSERTION}.`,
+    );
+  if (!assertion) throw invalidClient('Client authentication failed: client_assertion is missing.');
+  if (!deps.assertion) throw invalidClient('client_assertion authentication is not supported here.');
+  const clientId = assertionSubject(assertion);
+  // RFC 7521 §4.2: a client_id beside the assertion must name the same client.
+  const bodyId = params.get('client_id');
+  if (bodyId !== undefined && bodyId !== clientId)
+    throw invalidClient('Client authentication failed: client_id differs from the assertion.');
+  const client = await deps.getClient(clientId);
+  const generic = () => invalidClient('Client authentication failed.');
+  if (!client || !isJwtMethod(client.tokenEndpointAuthMethod)) throw generic();
+  await verifyClientAssertion(assertion, client, deps.assertion);
+  return { client, method: client.tokenEndpointAuthMethod };
 }

@@ -9,8 +9,10 @@
  *   and valid only for the client that pushed it.
  * - §5: an application (or the whole server) may require it.
  */
+
 import { randomToken, sha256 } from '../crypto.js';
 import type { Client } from '../storage/types.js';
+import { requiresPar } from './client-policy.js';
 import { invalidRequest, OAuthError } from './errors.js';
 import { type Params, readParams } from './params.js';
 
@@ -76,4 +78,4 @@ export async function takePushedRequest(
 
 /** Whether /authorize must refuse a request that did not come through /par (RFC 9126 §5). */
 export const parRequired = (client: Client, serverWide: boolean): boolean =>
-  serverWide || client.requirePushedAuthorizationRequests === true;
+  serverWide || requiresPar(client);

@@ -351,6 +351,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('refresh_tokens').addColumn('dpop_jkt', 'text').execute();
     },
   },
+  '0013_client_keys_and_profile': {
+    /** private_key_jwt keys (jwks, jwks_uri), client_secret_jwt's sealed secret, DPoP-bound, fapi2. */
+    async up(db: AnyDb) {
+      for (const column of ['jwks', 'jwks_uri', 'secret_sealed', 'profile'])
+        await db.schema.alterTable('clients').addColumn(column, 'text').execute();
+      await db.schema
+        .alterTable('clients')
+        .addColumn('dpop_bound', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -22,6 +22,12 @@ export interface ClientsTable {
   allowed_scopes: string;
   /** 0 or 1 (migration 0011). */
   require_par: number;
+  /** Migration 0013: JSON JWK Set, URL, sealed secret, 0/1, profile name. */
+  jwks: string | null;
+  jwks_uri: string | null;
+  secret_sealed: string | null;
+  dpop_bound: number;
+  profile: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -4,7 +4,18 @@
  */
 
 export type ClientType = 'native' | 'spa' | 'web' | 'service';
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+export type TokenEndpointAuthMethod =
+  | 'none'
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt';
+/** A JWK Set (RFC 7517 §5): the public keys of a private_key_jwt application. */
+export interface ClientJwks {
+  keys: Record<string, unknown>[];
+}
+/** A security profile an application is held to (absent: none beyond the defaults). */
+export type ClientProfile = 'fapi2';
 export type ConsentSetting = 'none' | 'required';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
@@ -32,9 +43,29 @@ export interface Client {
   allowedScopes?: string[];
   /** RFC 9126 §5: /authorize takes this application's requests only through /par (absent: no). */
   requirePushedAuthorizationRequests?: boolean;
+  /** private_key_jwt (RFC 7523): the application's public keys inline, or where to fetch them. */
+  jwks?: ClientJwks;
+  jwksUri?: string;
+  /**
+   * client_secret_jwt: the secret itself, sealed with LATCHKEY_KEY_ENCRYPTION_KEY (an HMAC needs
+   * the key, not its hash); present only for that method.
+   */
+  secretSealed?: string;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request carries a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
+  /** `fapi2`: the FAPI 2.0 Security Profile is enforced for this application. */
+  profile?: ClientProfile;
   createdAt: number;
   updatedAt: number;
 }
+
+/** The optional settings a patch can clear (null) as well as set. */
+type Clearable = 'jwks' | 'jwksUri' | 'secretSealed' | 'profile';
+
+/** A change to a client: fields left out keep their value; null clears a Clearable one. */
+export type ClientPatch = Partial<Omit<Client, 'clientId' | 'createdAt' | Clearable>> & {
+  [K in Clearable]?: Client[K] | null;
+};
 
 export interface ClientStore {
   /** Throws DuplicateError when the client_id exists. */
@@ -42,10 +73,7 @@ export interface ClientStore {
   get(clientId: string): Promise<Client | undefined>;
   list(): Promise<Client[]>;
   /** Returns the updated client, or undefined when it does not exist. */
-  update(
-    clientId: string,
-    patch: Partial<Omit<Client, 'clientId' | 'createdAt'>>,
-  ): Promise<Client | undefined>;
+  update(clientId: string, patch: ClientPatch): Promise<Client | undefined>;
   /** True when a client was deleted. */
   delete(clientId: string): Promise<boolean>;
 }

@@ -308,6 +308,6 @@ describe('token endpoints around the flow', () => {
     assert.deepEqual(client.allowedScopes, ['a', 'b']);
     const updated = await s.server.ctx.clients.update(client.clientId, { allowedScopes: ['c'] });
     assert.deepEqual((await s.server.ctx.storage.clients.get(client.clientId))?.allowedScopes, ['c']);
-    assert.deepEqual(updated?.allowedScopes, ['c']);
+    assert.deepEqual(updated?.client.allowedScopes, ['c']);
   });
 });

@@ -265,23 +265,25 @@ describe('more than one method (RFC 6749 §2.3: MUST NOT use more than one)', ()
     // Refused before the header is even parsed.
     await refused(auth({ client_secret: SECRET }, 'Basic !!!'), 'invalid_request');
   });
-  test('client_assertion (RFC 7523) is not supported, alone or beside another method → invalid_client', async () => {
+  test('client_assertion (RFC 7523): refused without assertion deps, beside a secret, or for a secret client', async () => {
     const assertion = {
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: 'eyJ.e30.sig',
     };
+    // Without what assertions are checked against (these unit deps), they are refused.
     await refused(auth(assertion), 'invalid_client', /client_assertion/);
     await refused(
       auth({ client_assertion_type: assertion.client_assertion_type }),
       'invalid_client',
       /client_assertion/,
     );
+    // RFC 6749 §2.3: more than one method is a malformed request.
     await refused(
       auth({ ...assertion, client_id: postApp.clientId, client_secret: SECRET }),
-      'invalid_client',
-      /client_assertion/,
+      'invalid_request',
+      /exactly one/,
     );
-    await refused(auth(assertion, basic(basicApp.clientId, SECRET)), 'invalid_client', /client_assertion/);
+    await refused(auth(assertion, basic(basicApp.clientId, SECRET)), 'invalid_request', /exactly one/);
   });
   test('a Bearer or DPoP Authorization header is not client authentication: the body method decides', async () => {
     await authenticated({ client_id: publicApp.clientId }, 'Bearer abc.def', publicApp.clientId, 'none');

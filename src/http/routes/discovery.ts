@@ -2,8 +2,11 @@
  * OIDC Discovery 1.0 and RFC 8414 metadata, JWKS, health and the stylesheet: the documents
  * list exactly what exists. discoveryRoutes registers one named handler per document.
  */
+
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import { AUTH_METHODS } from '../../admin/client-settings.js';
 import type { ServerContext } from '../../context.js';
+import { ASYMMETRIC_ALGS, MAC_ALGS } from '../../protocol/client-assertion.js';
 import { DPOP_ALGS } from '../../protocol/dpop.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import { KNOWN_SCOPES } from '../../protocol/scopes.js';
@@ -12,6 +15,8 @@ import { STYLESHEET } from '../../ui/styles.js';
 /** The proof algorithms, by their JOSE names (Ed25519 is the newer name of EdDSA with that curve). */
 const DPOP_ALGS_ADVERTISED = DPOP_ALGS.filter((a) => a !== 'Ed25519');
 
+/** RFC 8414 §2: the JWS algorithms of client assertions (RFC 7523); Ed25519 is EdDSA's newer name. */
+const SIGNING_ALGS = [...ASYMMETRIC_ALGS.filter((a) => a !== 'Ed25519'), ...MAC_ALGS];
 export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
   const iss = ctx.config.issuer;
   return {
@@ -48,9 +53,12 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
       'email',
       'email_verified',
     ],
-    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-    revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
+    revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS.filter((m) => m !== 'none'),
+    introspection_endpoint_auth_signing_alg_values_supported: SIGNING_ALGS,
     code_challenge_methods_supported: ['S256'],
     // RFC 9449 §5.1.
     dpop_signing_alg_values_supported: [...DPOP_ALGS_ADVERTISED],

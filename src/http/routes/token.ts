@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
+import { dpopAlgorithmsFor, requiresDpop } from '../../protocol/client-policy.js';
 import { checkDpopProof } from '../../protocol/dpop.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../../protocol/errors.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
@@ -29,8 +30,11 @@ export function postToken(ctx: ServerContext): RouteHandlerMethod {
     // RFC 9449 §5: a valid proof binds the tokens to its key; an invalid one is refused.
     const proof = await checkDpopProof(
       { header: req.headers.dpop, method: 'POST', uri: `${ctx.config.issuer}/token` },
-      dpopDeps(ctx),
+      { ...dpopDeps(ctx), algorithms: dpopAlgorithmsFor(auth.client) },
     );
+    // RFC 9449 §5.2: an application registered with dpop_bound_access_tokens always proves.
+    if (!proof && requiresDpop(auth.client))
+      throw invalidRequest('This application must send a DPoP proof with every token request.');
     const body = await handler.handle(ctx.grants, {
       params,
       auth,

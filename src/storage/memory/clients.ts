@@ -1,4 +1,4 @@
-import type { Client, ClientStore } from '../types.js';
+import type { Client, ClientPatch, ClientStore } from '../types.js';
 import { DuplicateError } from '../types.js';
 import { copy, type MemoryDb, viaJson } from './db.js';
 
@@ -31,8 +31,16 @@ function normalized(c: Client): Client {
   const scopes = allowedScopes?.join(' ') ?? '';
   if (scopes) row.allowedScopes = scopes.split(' ');
   if (c.requirePushedAuthorizationRequests) row.requirePushedAuthorizationRequests = true;
+  if (c.jwks) row.jwks = viaJson(c.jwks);
+  if (c.jwksUri) row.jwksUri = c.jwksUri;
+  if (c.secretSealed) row.secretSealed = c.secretSealed;
+  if (c.dpopBoundAccessTokens) row.dpopBoundAccessTokens = true;
+  if (c.profile) row.profile = c.profile;
   return row;
 }
+
+/** The optional fields a patch clears with null. */
+const OPTIONAL = { jwks: 1, jwksUri: 1, secretSealed: 1, profile: 1 };
 
 const byCreation = (a: Client, b: Client) =>
   a.createdAt - b.createdAt || (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0);
@@ -55,18 +63,18 @@ export class MemoryClientStore implements ClientStore {
     return [...this.db.rows('clients').values()].sort(byCreation).map(copy);
   }
 
-  async update(
-    clientId: string,
-    patch: Partial<Omit<Client, 'clientId' | 'createdAt'>>,
-  ): Promise<Client | undefined> {
+  async update(clientId: string, patch: ClientPatch): Promise<Client | undefined> {
     const prior = this.db.rows('clients').get(clientId);
     if (!prior) return undefined;
-    // As the SQL store: fields given as undefined are left alone; the client_id never changes.
+    // As the SQL store: fields given as undefined are left alone, null clears an optional one;
+    // the client_id never changes.
     const defined = Object.fromEntries(
       Object.entries(patch).filter(([k, v]) => v !== undefined && k !== 'clientId'),
-    ) as Partial<Client>;
+    );
     if (Object.keys(defined).length > 0) {
-      this.db.put('clients', clientId, normalized({ ...prior, ...defined }));
+      const next = { ...prior, ...defined } as Record<string, unknown>;
+      for (const [k, v] of Object.entries(next)) if (v === null && k in OPTIONAL) delete next[k];
+      this.db.put('clients', clientId, normalized(next as unknown as Client));
     }
     return this.get(clientId);
   }

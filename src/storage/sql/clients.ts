@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ClientsTable, Database } from '../schema.js';
-import type { Client, ClientStore } from '../types.js';
+import type { Client, ClientPatch, ClientProfile, ClientStore } from '../types.js';
 import { mapDuplicate } from './errors.js';
 
 const toClient = (r: Selectable<ClientsTable>): Client => ({
@@ -21,11 +21,16 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   rotateRefreshTokens: r.rotate_refresh_tokens === 1,
   ...(r.allowed_scopes ? { allowedScopes: r.allowed_scopes.split(' ') } : {}),
   ...(r.require_par === 1 ? { requirePushedAuthorizationRequests: true } : {}),
+  ...(r.jwks ? { jwks: JSON.parse(r.jwks) } : {}),
+  ...(r.jwks_uri ? { jwksUri: r.jwks_uri } : {}),
+  ...(r.secret_sealed ? { secretSealed: r.secret_sealed } : {}),
+  ...(r.dpop_bound === 1 ? { dpopBoundAccessTokens: true } : {}),
+  ...(r.profile ? { profile: r.profile as ClientProfile } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
 
-function toRow(c: Partial<Client>): Updateable<ClientsTable> {
+function toRow(c: ClientPatch & Partial<Pick<Client, 'clientId' | 'createdAt'>>): Updateable<ClientsTable> {
   const row: Updateable<ClientsTable> = {};
   if (c.clientId !== undefined) row.client_id = c.clientId;
   if (c.name !== undefined) row.name = c.name;
@@ -46,6 +51,11 @@ function toRow(c: Partial<Client>): Updateable<ClientsTable> {
   if (c.allowedScopes !== undefined) row.allowed_scopes = c.allowedScopes.join(' ');
   if (c.requirePushedAuthorizationRequests !== undefined)
     row.require_par = c.requirePushedAuthorizationRequests ? 1 : 0;
+  if (c.jwks !== undefined) row.jwks = c.jwks === null ? null : JSON.stringify(c.jwks);
+  if (c.jwksUri !== undefined) row.jwks_uri = c.jwksUri;
+  if (c.secretSealed !== undefined) row.secret_sealed = c.secretSealed;
+  if (c.dpopBoundAccessTokens !== undefined) row.dpop_bound = c.dpopBoundAccessTokens ? 1 : 0;
+  if (c.profile !== undefined) row.profile = c.profile;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;
@@ -82,10 +92,7 @@ export class SqlClientStore implements ClientStore {
     return rows.map(toClient);
   }
 
-  async update(
-    clientId: string,
-    patch: Partial<Omit<Client, 'clientId' | 'createdAt'>>,
-  ): Promise<Client | undefined> {
+  async update(clientId: string, patch: ClientPatch): Promise<Client | undefined> {
     const row = toRow(patch);
     if (Object.keys(row).length > 0) {
       await this.db.updateTable('clients').set(row).where('client_id', '=', clientId).execute();

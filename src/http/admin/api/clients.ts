@@ -74,9 +74,10 @@ export function updateClient(ctx: ServerContext): RouteHandlerMethod {
     // Times: seconds or a duration string; null goes back to the server default.
     const patch = settingsOrBad(parseClientSettings(settingsInput(b), { mode: 'update' }));
     if (Object.keys(patch).length === 0) throw bad('Give at least one setting to change.');
-    const client = await mapped(() => actions.updateClient(actor, idOf(req), patch));
-    if (!client) throw notFound('No application has this client_id.');
-    return send(reply, 200, describeClient(client, ctx.config));
+    const r = await mapped(() => actions.updateClient(actor, idOf(req), patch));
+    if (!r) throw notFound('No application has this client_id.');
+    // A change of method that needed a new secret returns it, once.
+    return send(reply, 200, describeClient(r.client, ctx.config, r.secret));
   };
 }
 

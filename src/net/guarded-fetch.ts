@@ -1,0 +1,180 @@
+/**
+ * Fetching a document a client names (its `jwks_uri`; next: client metadata documents) without
+ * letting the client aim the server at something it should not reach (SSRF):
+ * - https only; http only for loopback, and loopback only when the development switch
+ *   (LATCHKEY_FETCH_ALLOW_LOOPBACK) is on;
+ * - the host is resolved once and every address checked (public unicast only: no private,
+ *   loopback, link-local, CGNAT, multicast, documentation or unspecified ranges); the connection
+ *   goes to the address that was checked, so a second DNS answer cannot rebind it;
+ * - a timeout for the whole exchange, a size limit on the body, redirects refused, JSON only.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+
+export class GuardedFetchError extends Error {
+  override name = 'GuardedFetchError';
+}
+
+export interface GuardedFetchOptions {
+  timeoutMs?: number;
+  maxBytes?: number;
+  /** Loopback addresses (and http to them) allowed: development and tests only. */
+  allowLoopback?: boolean;
+}
+
+export const FETCH_TIMEOUT_MS = 5000;
+export const FETCH_MAX_BYTES = 64 * 1024;
+
+/** Addresses that are never fetched (IANA special-purpose registries, RFC 6890). */
+const BLOCKED = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  BLOCKED.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['::ffff:0:0', 96],
+  ['64:ff9b::', 96],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  BLOCKED.addSubnet(net, prefix, 'ipv6');
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+const family = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+const isLoopback = (address: string) => LOOPBACK.check(address, family(address));
+
+/** Whether the fetch may connect to `address`. */
+export function addressAllowed(address: string, allowLoopback: boolean): boolean {
+  if (isIP(address) === 0) return false;
+  if (isLoopback(address)) return allowLoopback;
+  return !BLOCKED.check(address, family(address));
+}
+
+/** The URL checks that need no DNS; throws GuardedFetchError. */
+export function checkFetchUrl(raw: string, allowLoopback: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new GuardedFetchError('not an absolute URL');
+  }
+  if (url.username || url.password) throw new GuardedFetchError('the URL must not carry credentials');
+  if (url.hash) throw new GuardedFetchError('the URL must not have a fragment');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopbackName = host === 'localhost' || (isIP(host) !== 0 && isLoopback(host));
+  if (url.protocol === 'http:') {
+    if (!(allowLoopback && loopbackName)) throw new GuardedFetchError('the URL must use https');
+  } else if (url.protocol !== 'https:') throw new GuardedFetchError('the URL must use https');
+  if (isIP(host) !== 0 && !addressAllowed(host, allowLoopback))
+    throw new GuardedFetchError('the URL points at an address that is not public');
+  return url;
+}
+
+/** A DNS lookup that refuses when any answer is not allowed (all answers checked). */
+function guardedLookup(allowLoopback: boolean) {
+  return (
+    hostname: string,
+    options: object,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '');
+      const list = addresses as LookupAddress[];
+      const bad = list.find((a) => !addressAllowed(a.address, allowLoopback));
+      if (bad || list.length === 0) {
+        const e: NodeJS.ErrnoException = new GuardedFetchError(
+          `${hostname} resolves to an address that is not public`,
+        );
+        e.code = 'ELATCHKEYBLOCKED';
+        return callback(e, '');
+      }
+      if ((options as { all?: boolean }).all) return callback(null, list);
+      return callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+/** GETs `raw` and returns its JSON body; throws GuardedFetchError with a reason people can read. */
+export function fetchJson(raw: string, opts: GuardedFetchOptions = {}): Promise<unknown> {
+  const allowLoopback = opts.allowLoopback === true;
+  const maxBytes = opts.maxBytes ?? FETCH_MAX_BYTES;
+  const url = checkFetchUrl(raw, allowLoopback);
+  const get = url.protocol === 'https:' ? https.get : http.get;
+  const timeoutMs = opts.timeoutMs ?? FETCH_TIMEOUT_MS;
+  return new Promise((done, failed) => {
+    // One deadline for the whole exchange (lookup, connect, headers, body), not per read.
+    const timer = setTimeout(() => fail('no answer in time'), timeoutMs);
+    const resolve = (v: unknown) => {
+      clearTimeout(timer);
+      done(v);
+    };
+    const reject = (e: Error) => {
+      clearTimeout(timer);
+      failed(e);
+    };
+    const fail = (message: string) => {
+      req.destroy();
+      reject(new GuardedFetchError(message));
+    };
+    const req = get(
+      url,
+      {
+        lookup: guardedLookup(allowLoopback) as never,
+        headers: { accept: 'application/json', 'user-agent': 'latchkey' },
+        // No connection reuse across fetches: each one resolves and checks again.
+        agent: false,
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) return fail(`redirects are not followed (HTTP ${status})`);
+        if (status !== 200) return fail(`HTTP ${status}`);
+        const length = Number(res.headers['content-length'] ?? '0');
+        if (length > maxBytes) return fail(`the document is larger than ${maxBytes} bytes`);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) return fail(`the document is larger than ${maxBytes} bytes`);
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          if (size > maxBytes) return;
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch {
+            reject(new GuardedFetchError('the document is not JSON'));
+          }
+        });
+        res.on('error', (err) => reject(new GuardedFetchError(err.message)));
+      },
+    );
+    req.on('error', (err) =>
+      reject(err instanceof GuardedFetchError ? err : new GuardedFetchError(err.message)),
+    );
+  });
+}
