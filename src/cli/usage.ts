@@ -29,18 +29,26 @@ export const GROUPS = {
                         [--post-logout-redirect-uri URI]... [--consent none|required]
                         [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
                         [--refresh-grace S|default] [--scope S]... [--require-par]
+                        [--jwks-file FILE | --jwks-uri URL] [--dpop-bound] [--profile fapi2]
                         [--db PATH_OR_URL] [--json]`,
         details: `  Registers an application; web and service applications get a client_secret, shown once.
   --redirect-uri URI               sign-in redirect URI (repeatable; not for service)
   --post-logout-redirect-uri URI   sign-out redirect URI (repeatable)
   --consent none|required          whether people are asked to consent (default none)
-  --token-endpoint-auth-method M   none, client_secret_basic or client_secret_post
+  --token-endpoint-auth-method M   none, client_secret_basic, client_secret_post,
+                                   client_secret_jwt (needs LATCHKEY_KEY_ENCRYPTION_KEY) or
+                                   private_key_jwt (needs --jwks-file or --jwks-uri)
   --no-pkce                        PKCE not required (confidential web applications only)
   --no-refresh-tokens              issues no refresh tokens
   --refresh-grace S|default        seconds a retry of a rotated refresh token gets the same answer
                                    (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s)
   --scope S                        API scopes a service application may request (repeatable)
   --require-par                    /authorize takes requests only through /par (RFC 9126)
+  --jwks-file FILE                 the application's public keys, a JWK Set (JSON; - = stdin)
+  --jwks-uri URL                   where the application publishes them (https)
+  --dpop-bound                     every token request must carry a DPoP proof (RFC 9449)
+  --profile fapi2                  holds the application to the FAPI 2.0 Security Profile
+                                   (private_key_jwt, PAR, DPoP, https redirect URIs, no RS256)
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
@@ -56,6 +64,8 @@ ${JSON_FLAG}`,
                         [--consent none|required] [--access-token-ttl S] [--refresh-token-ttl S]
                         [--refresh-idle-ttl S] [--refresh-grace S|default] [--no-refresh-tokens]
                         [--refresh-tokens] [--scope S]... [--require-par] [--no-require-par]
+                        [--token-endpoint-auth-method M] [--jwks-file FILE | --jwks-uri URL]
+                        [--dpop-bound] [--no-dpop-bound] [--profile fapi2|none]
                         [--json] [--] CLIENT_ID`,
         details: `  Changes the given settings of an application; the others stay as they are.
   Flags may come before or after CLIENT_ID; after "--" everything is CLIENT_ID.
@@ -71,6 +81,13 @@ ${JSON_FLAG}`,
   --no-refresh-tokens, --refresh-tokens   stops or starts issuing refresh tokens
   --scope S                        replaces the API scopes of a service application (repeatable)
   --require-par, --no-require-par  requires pushed authorization requests (RFC 9126), or not
+  --token-endpoint-auth-method M   changes the method: none, client_secret_basic, client_secret_post,
+                                   client_secret_jwt (needs LATCHKEY_KEY_ENCRYPTION_KEY) or
+                                   private_key_jwt (needs keys); a new secret is
+                                   printed when the method needs one the server lacks
+  --jwks-file FILE, --jwks-uri URL replaces the application's public keys (one or the other)
+  --dpop-bound, --no-dpop-bound    requires DPoP proofs at /token (RFC 9449 §5.2), or not
+  --profile fapi2|none             the FAPI 2.0 Security Profile for this application, or none
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,

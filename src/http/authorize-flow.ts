@@ -102,7 +102,7 @@ export async function issueCode(
       clientId: request.clientId,
       redirectUri: request.redirectUriGiven ? request.redirectUri : null,
       codeChallenge: request.codeChallenge,
-      expiresAt: now + ctx.config.codeTtlSec * 1000,
+      expiresAt: now + Math.min(ctx.config.codeTtlSec, request.codeTtlCapSec ?? Infinity) * 1000,
       consumedAt: null,
     },
   );

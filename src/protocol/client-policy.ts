@@ -7,6 +7,9 @@
 import type { Client } from '../storage/types.js';
 import { DPOP_ALGS } from './dpop.js';
 
+/** FAPI 2.0 §5.3.2.1: the longest a fapi2 application's authorization code may live. */
+export const FAPI2_MAX_CODE_TTL_SEC = 60;
+
 export const isFapi2 = (c: Pick<Client, 'profile'>): boolean => c.profile === 'fapi2';
 
 /** Whether /authorize takes this application's requests only through /par. */

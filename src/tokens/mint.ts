@@ -37,8 +37,8 @@ function jwsSigner(key: ActiveKey, typ: 'at+jwt' | 'JWT'): Sign {
  * An order of magnitude cheaper than RS256, so it is computed synchronously: handing it to the
  * thread pool would cost more than the signature (bench/README.md).
  */
-function es256Signer(kid: string, key: KeyObject): Sign {
-  const header = b64json({ alg: 'ES256', typ: 'at+jwt', kid });
+function es256Signer(kid: string, key: KeyObject, typ: 'at+jwt' | 'JWT' = 'at+jwt'): Sign {
+  const header = b64json({ alg: 'ES256', typ, kid });
   return async (payload) => {
     const input = `${header}.${b64json(payload)}`;
     const sig = cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
@@ -56,6 +56,8 @@ export interface AccessTokenInput {
   authTime?: number;
   /** RFC 9449 §6.1: `cnf.jkt`, the thumbprint of the DPoP key the token is bound to. */
   jkt?: string;
+  /** ES256 whatever the server's setting (FAPI 2.0 §5.4.1: no RS256 for fapi2 applications). */
+  es256?: boolean;
 }
 
 export interface MintedAccessToken {
@@ -74,6 +76,8 @@ export interface IdTokenInput {
   accessToken?: string;
   ttlSec: number;
   claims?: Record<string, unknown>;
+  /** ES256 instead of RS256 (FAPI 2.0 §5.4.1 for fapi2 applications). */
+  es256?: boolean;
 }
 
 /** OIDC Core §3.1.3.6: left half of SHA-256 of the ASCII access token, base64url. */
@@ -82,7 +86,7 @@ export function atHash(accessToken: string): string {
 }
 
 export class TokenMinter {
-  #signers = new Map<string, { access: Sign; id: Sign }>();
+  #signers = new Map<string, { access: Sign; id: Sign; accessEs: Sign; idEs: Sign }>();
 
   constructor(
     private readonly keys: KeyManager,
@@ -93,14 +97,15 @@ export class TokenMinter {
     private readonly accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
   ) {}
 
-  #signersFor(key: ActiveKey): { access: Sign; id: Sign } {
+  #signersFor(key: ActiveKey): { access: Sign; id: Sign; accessEs: Sign; idEs: Sign } {
     let s = this.#signers.get(key.kid);
     if (!s) {
-      const access =
-        this.accessTokenAlg === 'ES256' && key.ec
-          ? es256Signer(key.ec.kid, key.ec.privateKey)
-          : jwsSigner(key, 'at+jwt');
-      s = { access, id: jwsSigner(key, 'JWT') };
+      const rsAccess = jwsSigner(key, 'at+jwt');
+      const rsId = jwsSigner(key, 'JWT');
+      // A generation without an EC key (made before ES256 existed) signs RS256 only.
+      const accessEs = key.ec ? es256Signer(key.ec.kid, key.ec.privateKey) : rsAccess;
+      const idEs = key.ec ? es256Signer(key.ec.kid, key.ec.privateKey, 'JWT') : rsId;
+      s = { access: this.accessTokenAlg === 'ES256' ? accessEs : rsAccess, id: rsId, accessEs, idEs };
       this.#signers.set(key.kid, s);
     }
     return s;
@@ -124,7 +129,8 @@ export class TokenMinter {
     };
     if (input.authTime !== undefined) payload['auth_time'] = Math.floor(input.authTime / 1000);
     if (input.jkt !== undefined) payload['cnf'] = { jkt: input.jkt };
-    return { token: await this.#signersFor(key).access(payload), jti, iat, exp };
+    const signers = this.#signersFor(key);
+    return { token: await (input.es256 ? signers.accessEs : signers.access)(payload), jti, iat, exp };
   }
 
   /** OIDC Core §2: iss, sub, aud, exp, iat, auth_time, nonce, at_hash, sid. */
@@ -143,6 +149,7 @@ export class TokenMinter {
     if (input.nonce !== null) payload['nonce'] = input.nonce;
     if (input.accessToken !== undefined) payload['at_hash'] = atHash(input.accessToken);
     if (input.sid !== null) payload['sid'] = input.sid;
-    return this.#signersFor(key).id(payload);
+    const signers = this.#signersFor(key);
+    return (input.es256 ? signers.idEs : signers.id)(payload);
   }
 }

@@ -1,8 +1,9 @@
 /** The `latchkey` command as scripts use it: names, flags, JSON shapes, one-line errors, exit codes. */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair } from 'jose';
 import { runCli as run } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -260,6 +261,138 @@ describe('latchkey CLI', () => {
     assert.equal(JSON.parse(off.stdout).require_pushed_authorization_requests, false);
     const on = await run(['clients', 'update', c.client_id, '--require-par', '--json', '--db', db]);
     assert.equal(JSON.parse(on.stdout).require_pushed_authorization_requests, true);
+  });
+
+  it('clients create|update: private_key_jwt keys, --dpop-bound, --profile fapi2 (RFC 7591 names in --json)', async () => {
+    const jwksFile = join(dir, 'jwks.json');
+    const { publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1' };
+    writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
+    const base = ['clients', 'create', '--type', 'web', '--redirect-uri', 'https://rp.example.com/cb'];
+    const made = await run([
+      ...base,
+      '--name',
+      'Keys',
+      '--token-endpoint-auth-method',
+      'private_key_jwt',
+      '--jwks-file',
+      jwksFile,
+      '--dpop-bound',
+      '--json',
+      '--db',
+      db,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const c = JSON.parse(made.stdout);
+    assert.equal(c.token_endpoint_auth_method, 'private_key_jwt');
+    assert.deepEqual(c.jwks, { keys: [jwk] });
+    assert.equal(c.jwks_uri, null);
+    assert.equal(c.dpop_bound_access_tokens, true);
+    assert.equal(c.client_secret, undefined, 'no secret for private_key_jwt');
+    const listed = JSON.parse((await run(['clients', 'list', '--json', '--db', db])).stdout) as Record<
+      string,
+      unknown
+    >[];
+    const row = listed.find((x) => x['client_id'] === c.client_id)!;
+    assert.equal(row['dpop_bound_access_tokens'], true);
+    assert.deepEqual(row['jwks'], { keys: [jwk] });
+
+    // The profile: https redirect URIs, private_key_jwt; PAR and DPoP follow from it.
+    const fapi = JSON.parse(
+      (
+        await run([
+          'clients',
+          'update',
+          c.client_id,
+          '--profile',
+          'fapi2',
+          '--no-dpop-bound',
+          '--json',
+          '--db',
+          db,
+        ])
+      ).stdout,
+    );
+    assert.equal(fapi.profile, 'fapi2');
+    assert.equal(fapi.require_pushed_authorization_requests, true);
+    assert.equal(fapi.dpop_bound_access_tokens, true, 'fapi2 binds tokens whatever the switch says');
+    const httpUri = await run([
+      'clients',
+      'update',
+      c.client_id,
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+      '--db',
+      db,
+    ]);
+    assert.notEqual(httpUri.code, 0);
+    assert.match(httpUri.stderr, /fapi2 profile takes https redirect URIs only/);
+    const secretMethod = await run([
+      'clients',
+      'update',
+      c.client_id,
+      '--token-endpoint-auth-method',
+      'client_secret_basic',
+      '--db',
+      db,
+    ]);
+    assert.match(secretMethod.stderr, /fapi2 profile needs token_endpoint_auth_method private_key_jwt/);
+
+    // Back to a secret: the profile off, then the method; the new secret is printed once.
+    await run(['clients', 'update', c.client_id, '--profile', 'none', '--db', db]);
+    const basic = JSON.parse(
+      (
+        await run([
+          'clients',
+          'update',
+          c.client_id,
+          '--token-endpoint-auth-method',
+          'client_secret_basic',
+          '--json',
+          '--db',
+          db,
+        ])
+      ).stdout,
+    );
+    assert.match(basic.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(basic.jwks.keys.length, 1, 'the keys stay until removed');
+
+    // Refusals: no keys for private_key_jwt, no secret sealing without LATCHKEY_KEY_ENCRYPTION_KEY,
+    // a jwks_uri that is not https, a file that is not JSON.
+    const noKeys = await run([
+      ...base,
+      '--name',
+      'x',
+      '--token-endpoint-auth-method',
+      'private_key_jwt',
+      '--db',
+      db,
+    ]);
+    assert.match(noKeys.stderr, /private_key_jwt needs the application's public keys/);
+    const hs = await run([
+      ...base,
+      '--name',
+      'x',
+      '--token-endpoint-auth-method',
+      'client_secret_jwt',
+      '--db',
+      db,
+    ]);
+    assert.match(hs.stderr, /client_secret_jwt needs LATCHKEY_KEY_ENCRYPTION_KEY/);
+    const httpJwks = await run([
+      ...base,
+      '--name',
+      'x',
+      '--jwks-uri',
+      'http://keys.example.com/jwks',
+      '--db',
+      db,
+    ]);
+    assert.match(httpJwks.stderr, /jwks_uri: the URL must use https/);
+    writeFileSync(jwksFile, 'not json');
+    const bad = await run([...base, '--name', 'x', '--jwks-file', jwksFile, '--db', db]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /is not JSON/);
   });
 
   it('keys list and rotate', async () => {

@@ -35,7 +35,7 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_HANDLERS.keys()],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256'],
+    id_token_signing_alg_values_supported: ['RS256', 'ES256'],
     scopes_supported: [...KNOWN_SCOPES],
     claims_supported: [
       'sub',

@@ -1,5 +1,7 @@
 /** The authorization request as it is checked, and as it is kept while the user signs in. */
+
 import type { Client } from '../../storage/types.js';
+import { FAPI2_MAX_CODE_TTL_SEC, isFapi2 } from '../client-policy.js';
 import type { Params } from '../params.js';
 
 export type ResponseMode = 'query' | 'form_post';
@@ -20,6 +22,8 @@ export interface AuthorizationRequest {
   prompt: Prompt[];
   maxAge: number | null;
   loginHint: string | null;
+  /** The longest the code may live, when the application caps it (fapi2: 60 s). */
+  codeTtlCapSec?: number;
 }
 
 /** Mutable context the checks fill in, in order. */
@@ -63,5 +67,7 @@ export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
     prompt: ctx.prompt ?? [],
     maxAge: ctx.maxAge ?? null,
     loginHint: p.get('login_hint') ?? null,
+    // FAPI 2.0 §5.3.2.1: a fapi2 application's codes live at most 60 seconds.
+    ...(isFapi2(ctx.client!) ? { codeTtlCapSec: FAPI2_MAX_CODE_TTL_SEC } : {}),
   };
 }

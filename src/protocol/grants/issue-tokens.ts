@@ -3,6 +3,7 @@ import { randomToken, sha256 } from '../../crypto.js';
 import type { Client, Grant, User } from '../../storage/types.js';
 import { lifetimesOf } from '../../tokens/lifetimes.js';
 import type { MintedAccessToken } from '../../tokens/mint.js';
+import { isFapi2 } from '../client-policy.js';
 import { hasScope } from '../scopes.js';
 import type { IssueDeps, TokenResponse } from './types.js';
 
@@ -39,6 +40,7 @@ export async function issueAccessToken(
     ttlSec: ttl,
     ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
     ...(t.jkt !== undefined ? { jkt: t.jkt } : {}),
+    ...(isFapi2(client) ? { es256: true } : {}),
   });
   return { at, ttl };
 }
@@ -74,6 +76,8 @@ export async function issueUserTokens(
       accessToken: at.token,
       ttlSec: lifetimesOf(client, deps.lifetimes).idToken.seconds,
       claims: claimsFor(user, scope),
+      // FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA for everything signed for a fapi2 application.
+      ...(isFapi2(client) ? { es256: true } : {}),
     });
   }
   const refresh = opts.refresh ?? (mayRefresh(client, grant.scope) ? 'new' : undefined);

@@ -12,12 +12,14 @@
  * The window is the application's `refreshGrace` (0 = off) or, when it has none,
  * LATCHKEY_REFRESH_GRACE (default 30 s). docs/security.md describes the trade-off.
  */
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sha256 } from '../../crypto.js';
 import type { Client, RefreshTokenRecord } from '../../storage/types.js';
 import { lifetimesOf } from '../../tokens/lifetimes.js';
 import { openSuccessor, sealSuccessor } from '../../tokens/successor.js';
 import type { AuthenticatedClient } from '../client-auth.js';
+import { isFapi2 } from '../client-policy.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { parseScope } from '../scopes.js';
 import { issueRefreshToken, issueUserTokens } from './issue-tokens.js';
@@ -98,7 +100,10 @@ export const refreshTokenGrant: GrantHandler = {
             .join(' ')
         : current.scope;
 
-    const rotate = client.tokenEndpointAuthMethod === 'none' || client.rotateRefreshTokens;
+    // FAPI 2.0 §5.3.2.1: a fapi2 application's refresh tokens are sender-constrained (DPoP and its
+    // client authentication) and not rotated, so a lost response never strands the client.
+    const rotate =
+      !isFapi2(client) && (client.tokenEndpointAuthMethod === 'none' || client.rotateRefreshTokens);
     if (!rotate) {
       checkLifetime(current, now);
       const user = await activeUser(deps.stores, grant.userId);
