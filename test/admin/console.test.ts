@@ -1,6 +1,7 @@
 /** The admin console through its real HTML forms (cookies, CSRF tokens), over real HTTP. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair } from 'jose';
 import { Browser, formOf } from '../helpers/browser.js';
 import { obtainTokens, postForm, withServer } from '../helpers/flow.js';
 import { PASSWORD, type TestServer } from '../helpers/server.js';
@@ -293,6 +294,47 @@ describe('admin console', () => {
       { authorization: basic(fresh) },
     );
     assert.equal(withNew.json['error'], 'invalid_grant', 'the new secret authenticates');
+
+    // Client authentication with keys, DPoP, the FAPI 2.0 profile.
+    const { publicKey } = await generateKeyPair('ES256');
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'console-1' }] };
+    const keyed = await admin.post(detailPath, {
+      csrf,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: JSON.stringify(jwks),
+      jwks_uri: '',
+      dpop: 'required',
+    });
+    assert.equal(keyed.status, 303, decode(keyed.body).slice(0, 300));
+    const k = await s.server.ctx.storage.clients.get(clientId);
+    assert.equal(k?.tokenEndpointAuthMethod, 'private_key_jwt');
+    assert.deepEqual(k?.jwks, jwks);
+    assert.equal(k?.secretHash, null, 'no secret is left behind');
+    assert.equal(k?.dpopBoundAccessTokens, true);
+    const keyedPage = (await admin.get(detailPath)).body;
+    assert.match(keyedPage, /<option value="private_key_jwt" selected>/);
+    assert.match(keyedPage, /console-1/);
+    for (const [field, value, msg] of [
+      ['jwks', '{not json', /JWK Set in JSON/],
+      ['jwks', '{"keys":[{"kty":"EC","d":"secret"}]}', /public keys only/],
+      ['jwks_uri', 'http://keys.example.com/jwks', /must use https/],
+      ['profile', 'fapi3', /Profile must be fapi2/],
+      ['dpop', 'sometimes', /DPoP-bound tokens/],
+    ] as const) {
+      const bad = await admin.post(detailPath, { csrf, [field]: value });
+      assert.equal(bad.status, 400, `${field}=${value}`);
+      assert.match(decode(bad.body), msg);
+    }
+    assert.equal((await admin.post(detailPath, { csrf, profile: 'fapi2' })).status, 303);
+    assert.equal((await s.server.ctx.storage.clients.get(clientId))?.profile, 'fapi2');
+    // Back to a secret method: the new secret is shown once.
+    const back = await admin.post(detailPath, {
+      csrf,
+      profile: 'none',
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    assert.equal(back.status, 200);
+    assert.ok(secretOf(back.body));
 
     const confirm = await admin.get(`${detailPath}/delete`);
     assert.equal(confirm.status, 200);

@@ -329,6 +329,15 @@ export interface SettingsForm {
   refreshTokens: string;
   /** `required` or `optional`. */
   par: string;
+  /** token_endpoint_auth_method. */
+  authMethod: string;
+  /** The JWK Set as JSON text (empty: none). */
+  jwks: string;
+  jwksUri: string;
+  /** `required` or `optional`. */
+  dpop: string;
+  /** `fapi2` or `none`. */
+  profile: string;
 }
 
 export function settingsFormOf(c: Client): SettingsForm {
@@ -343,7 +352,71 @@ export function settingsFormOf(c: Client): SettingsForm {
     refreshGrace: c.refreshGrace === null ? '' : String(c.refreshGrace),
     refreshTokens: c.grantTypes.includes('refresh_token') ? 'on' : 'off',
     par: c.requirePushedAuthorizationRequests ? 'required' : 'optional',
+    authMethod: c.tokenEndpointAuthMethod,
+    jwks: c.jwks ? JSON.stringify(c.jwks, null, 2) : '',
+    jwksUri: c.jwksUri ?? '',
+    dpop: c.dpopBoundAccessTokens ? 'required' : 'optional',
+    profile: c.profile ?? 'none',
   };
+}
+
+const CONFIDENTIAL_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+];
+
+/**
+ * How the application proves itself and binds its tokens: the client authentication method and
+ * its keys (confidential applications), DPoP-bound tokens, the FAPI 2.0 profile.
+ */
+function SecurityFields(props: { form: SettingsForm; confidential: boolean }) {
+  const f = props.form;
+  return (
+    <>
+      {props.confidential ? (
+        <>
+          <label for="token_endpoint_auth_method">Client authentication (token endpoint)</label>
+          <select id="token_endpoint_auth_method" name="token_endpoint_auth_method">
+            {CONFIDENTIAL_METHODS.map((m) => (
+              <option value={m} selected={f.authMethod === m}>
+                {m}
+              </option>
+            ))}
+          </select>
+          <label for="jwks">Public keys for private_key_jwt: a JWK Set (JSON; empty = none)</label>
+          <textarea id="jwks" name="jwks" rows={4}>
+            {f.jwks}
+          </textarea>
+          <label for="jwks_uri">…or the https URL where the application publishes them</label>
+          <input type="url" id="jwks_uri" name="jwks_uri" value={f.jwksUri} />
+        </>
+      ) : null}
+      <label for="dpop">DPoP-bound tokens (RFC 9449)</label>
+      <select id="dpop" name="dpop">
+        <option value="optional" selected={f.dpop === 'optional'}>
+          Optional: bound when the application sends a proof
+        </option>
+        <option value="required" selected={f.dpop === 'required'}>
+          Required: every token request carries a DPoP proof
+        </option>
+      </select>
+      {props.confidential ? (
+        <>
+          <label for="profile">Security profile</label>
+          <select id="profile" name="profile">
+            <option value="none" selected={f.profile === 'none'}>
+              None
+            </option>
+            <option value="fapi2" selected={f.profile === 'fapi2'}>
+              FAPI 2.0 (private_key_jwt, PAR, DPoP, https redirect URIs, no RS256)
+            </option>
+          </select>
+        </>
+      ) : null}
+    </>
+  );
 }
 
 /** The fields of an application that people sign in to: redirect URIs and consent. */
@@ -463,6 +536,7 @@ export function applicationPage(p: {
         {c.type !== 'service' ? (
           <RefreshFields client={c} form={f} refreshGraceDefault={p.refreshGraceDefault} />
         ) : null}
+        <SecurityFields form={f} confidential={confidential} />
         <button type="submit">Save settings</button>
       </form>
       {confidential ? (

@@ -141,6 +141,11 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
       refreshGrace: p.get('refresh_grace') ?? current.refreshGrace,
       refreshTokens: p.get('refresh_tokens') ?? current.refreshTokens,
       par: p.get('par') ?? current.par,
+      authMethod: p.get('token_endpoint_auth_method') ?? current.authMethod,
+      jwks: p.get('jwks') ?? current.jwks,
+      jwksUri: p.get('jwks_uri') ?? current.jwksUri,
+      dpop: p.get('dpop') ?? current.dpop,
+      profile: p.get('profile') ?? current.profile,
     };
     const again = (error: string) =>
       sendHtml(
@@ -178,11 +183,39 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
           throw new FormError('Pushed authorization requests must be required or optional.');
         input['require_pushed_authorization_requests'] = form.par === 'required';
       }
+      if (p.has('token_endpoint_auth_method') && form.authMethod !== client.tokenEndpointAuthMethod)
+        input['token_endpoint_auth_method'] = form.authMethod;
+      // The keys: a changed JWK Set or URL replaces them; both emptied removes them.
+      if (p.has('jwks') && form.jwks.trim() !== current.jwks.trim()) {
+        if (form.jwks.trim() === '') input['jwks'] = null;
+        else {
+          try {
+            input['jwks'] = JSON.parse(form.jwks);
+          } catch {
+            throw new FormError('The public keys must be a JWK Set in JSON: {"keys": [...]}.');
+          }
+        }
+      }
+      if (p.has('jwks_uri') && form.jwksUri.trim() !== current.jwksUri)
+        input['jwks_uri'] = form.jwksUri.trim() === '' ? null : form.jwksUri.trim();
+      if (p.has('dpop')) {
+        if (form.dpop !== 'required' && form.dpop !== 'optional')
+          throw new FormError('DPoP-bound tokens must be required or optional.');
+        input['dpop_bound_access_tokens'] = form.dpop === 'required';
+      }
+      if (p.has('profile') && form.profile !== current.profile) input['profile'] = form.profile;
       const parsed = parseClientSettings(input, { mode: 'update' });
       if (!parsed.ok) throw new FormError(sentence(parsed.errors[0]!.message));
       const patch = parsed.value;
       const updated = await actions.updateClient(a.actor, client.clientId, patch);
       if (!updated) throw noClient();
+      // A change of method that needed a new secret shows it, once.
+      if (updated.secret !== undefined)
+        return sendHtml(
+          reply,
+          200,
+          secretRotatedPage({ chrome: a.chrome, client: updated.client, secret: updated.secret }),
+        );
       return seeOther(reply, `/admin/applications/${encodeURIComponent(client.clientId)}?saved=1`);
     } catch (err) {
       if (err instanceof FormError) return again(err.message);
