@@ -130,10 +130,13 @@ function checkKeys(
 }
 
 /**
- * FAPI 2.0 Security Profile §5.3.2 for one application (the rest is enforced where the request
+ * FAPI 2.0 Security Profile, authorization server requirements for one application (the rest is enforced where the request
  * is served): a confidential client, private_key_jwt, https redirect URIs only.
  */
-function checkFapi2(c: Pick<Client, 'type' | 'tokenEndpointAuthMethod' | 'redirectUris'>): void {
+function checkFapi2(
+  c: Pick<Client, 'type' | 'tokenEndpointAuthMethod' | 'redirectUris' | 'requirePkce'>,
+): void {
+  if (!c.requirePkce) throw new ClientInputError('the fapi2 profile needs PKCE (S256)');
   if (c.type !== 'web' && c.type !== 'service')
     throw new ClientInputError('the fapi2 profile is for confidential (web or service) applications');
   if (c.tokenEndpointAuthMethod !== 'private_key_jwt')
@@ -237,7 +240,12 @@ export class ClientAdmin {
     if (method === 'private_key_jwt' && !input.jwks && !input.jwksUri)
       throw new ClientInputError("private_key_jwt needs the application's public keys: jwks or jwks_uri");
     if (input.profile === 'fapi2')
-      checkFapi2({ type: input.type, tokenEndpointAuthMethod: method, redirectUris });
+      checkFapi2({
+        type: input.type,
+        tokenEndpointAuthMethod: method,
+        redirectUris,
+        requirePkce: input.requirePkce ?? true,
+      });
     const clientId = input.clientId ?? randomIdentifier(15);
     const issued = SECRET_METHODS.includes(method) ? this.newSecret(clientId, method) : undefined;
     const secret = issued?.secret;
@@ -358,6 +366,7 @@ export class ClientAdmin {
         type: existing.type,
         tokenEndpointAuthMethod: method,
         redirectUris: next.redirectUris ?? existing.redirectUris,
+        requirePkce: existing.requirePkce,
       });
     let secret: string | undefined;
     if (patch.tokenEndpointAuthMethod !== undefined && method !== existing.tokenEndpointAuthMethod) {

@@ -6,10 +6,10 @@
  *
  * The rules, in the order they are checked (every failure is `invalid_client`, RFC 7523 §3.2):
  * - a compact JWS of bounded size whose `alg` is one the method allows (never `none`; a MAC
- *   only for client_secret_jwt; RS256 not for fapi2 applications, FAPI 2.0 §5.4.1);
+ *   only for client_secret_jwt; RS256 not for fapi2 applications, FAPI 2.0 Security Profile, cryptography and secrets);
  * - the signature, with jose (the application's JWK Set, or its secret);
  * - `iss` = `sub` = the client_id (RFC 7523 §3 items 1–2);
- * - `aud` a single string naming this server: its issuer identifier (FAPI 2.0 §5.3.2.1, and the
+ * - `aud` a single string naming this server: its issuer identifier (FAPI 2.0 Security Profile, authorization server requirements, and the
  *   fix for the audience-injection attack published in 2025); for applications not under fapi2
  *   also the token endpoint URL (OIDC Core §9) or the URL of the endpoint that received it
  *   (RFC 9126 §2 for /par). A list is refused: it is what the attack relies on;

@@ -2,12 +2,12 @@
  * What an application's settings require of its requests, in one place (the profile adds to
  * the application's own switches): PAR (RFC 9126 §5), DPoP-bound tokens (RFC 9449 §5.2
  * `dpop_bound_access_tokens`), and the algorithms of everything it signs (FAPI 2.0 Security
- * Profile §5.4.1: PS256, ES256 or EdDSA; no RS256).
+ * Profile, cryptography and secrets: PS256, ES256 or EdDSA; no RS256).
  */
 import type { Client } from '../storage/types.js';
 import { DPOP_ALGS } from './dpop.js';
 
-/** FAPI 2.0 §5.3.2.1: the longest a fapi2 application's authorization code may live. */
+/** FAPI 2.0 Security Profile, authorization server requirements: the longest a fapi2 application's authorization code may live. */
 export const FAPI2_MAX_CODE_TTL_SEC = 60;
 
 export const isFapi2 = (c: Pick<Client, 'profile'>): boolean => c.profile === 'fapi2';

@@ -56,7 +56,7 @@ export interface AccessTokenInput {
   authTime?: number;
   /** RFC 9449 §6.1: `cnf.jkt`, the thumbprint of the DPoP key the token is bound to. */
   jkt?: string;
-  /** ES256 whatever the server's setting (FAPI 2.0 §5.4.1: no RS256 for fapi2 applications). */
+  /** ES256 whatever the server's setting (FAPI 2.0 Security Profile, cryptography and secrets: no RS256 for fapi2 applications). */
   es256?: boolean;
 }
 
@@ -76,7 +76,7 @@ export interface IdTokenInput {
   accessToken?: string;
   ttlSec: number;
   claims?: Record<string, unknown>;
-  /** ES256 instead of RS256 (FAPI 2.0 §5.4.1 for fapi2 applications). */
+  /** ES256 instead of RS256 (FAPI 2.0 Security Profile, cryptography and secrets for fapi2 applications). */
   es256?: boolean;
 }
 

@@ -18,7 +18,7 @@ export const checkRedirectUri: AuthorizeCheck = (ctx) => {
   if (requested === undefined) {
     const openid = (ctx.params.get('scope') ?? '').split(' ').includes('openid');
     if (openid) throw invalidRequest('The redirect_uri parameter is required for OpenID Connect requests.');
-    // FAPI 2.0 §5.3.2.2: the pushed request of a fapi2 application names its redirect_uri.
+    // FAPI 2.0 Security Profile, authorization server requirements: the pushed request of a fapi2 application names its redirect_uri.
     if (isFapi2(client))
       throw invalidRequest('The redirect_uri parameter is required for this (fapi2) application.');
     if (client.redirectUris.length !== 1) {

@@ -67,7 +67,7 @@ export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
     prompt: ctx.prompt ?? [],
     maxAge: ctx.maxAge ?? null,
     loginHint: p.get('login_hint') ?? null,
-    // FAPI 2.0 §5.3.2.1: a fapi2 application's codes live at most 60 seconds.
+    // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's codes live at most 60 seconds.
     ...(isFapi2(ctx.client!) ? { codeTtlCapSec: FAPI2_MAX_CODE_TTL_SEC } : {}),
   };
 }

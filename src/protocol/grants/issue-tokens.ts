@@ -76,7 +76,7 @@ export async function issueUserTokens(
       accessToken: at.token,
       ttlSec: lifetimesOf(client, deps.lifetimes).idToken.seconds,
       claims: claimsFor(user, scope),
-      // FAPI 2.0 §5.4.1: PS256, ES256 or EdDSA for everything signed for a fapi2 application.
+      // FAPI 2.0 Security Profile, cryptography and secrets: PS256, ES256 or EdDSA for everything signed for a fapi2 application.
       ...(isFapi2(client) ? { es256: true } : {}),
     });
   }

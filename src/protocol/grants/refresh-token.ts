@@ -100,7 +100,7 @@ export const refreshTokenGrant: GrantHandler = {
             .join(' ')
         : current.scope;
 
-    // FAPI 2.0 §5.3.2.1: a fapi2 application's refresh tokens are sender-constrained (DPoP and its
+    // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's refresh tokens are sender-constrained (DPoP and its
     // client authentication) and not rotated, so a lost response never strands the client.
     const rotate =
       !isFapi2(client) && (client.tokenEndpointAuthMethod === 'none' || client.rotateRefreshTokens);
