@@ -27,7 +27,8 @@ export type OAuthErrorCode =
   | 'request_uri_not_supported'
   | 'invalid_request_uri'
   | 'invalid_dpop_proof'
-  | 'use_dpop_nonce';
+  | 'use_dpop_nonce'
+  | 'invalid_request_object';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

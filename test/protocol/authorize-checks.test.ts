@@ -16,6 +16,7 @@ import { checkPkce } from '../../src/protocol/authorize/check-pkce.js';
 import { checkPromptAndMaxAge } from '../../src/protocol/authorize/check-prompt.js';
 import { checkPushed } from '../../src/protocol/authorize/check-pushed.js';
 import { checkRedirectUri } from '../../src/protocol/authorize/check-redirect-uri.js';
+import { checkRequestObject } from '../../src/protocol/authorize/check-request-object.js';
 import { checkResponseMode } from '../../src/protocol/authorize/check-response-mode.js';
 import { checkResponseType } from '../../src/protocol/authorize/check-response-type.js';
 import { checkScope } from '../../src/protocol/authorize/check-scope.js';
@@ -185,6 +186,7 @@ describe('the ordered list (index.ts)', () => {
   test('client, redirect URI, response mode, parameters, response type, scope, PKCE, prompt', () => {
     assert.deepEqual(AUTHORIZE_CHECKS, [
       checkClient,
+      checkRequestObject,
       checkPushed,
       checkRedirectUri,
       checkResponseMode,

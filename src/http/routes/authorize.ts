@@ -12,7 +12,11 @@ import type {
   RouteHandlerMethod,
 } from 'fastify';
 import type { ServerContext } from '../../context.js';
-import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
+import {
+  type AuthorizeContext,
+  type AuthorizeDeps,
+  runAuthorizeChecks,
+} from '../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
 import { isPushedReference, takePushedRequest } from '../../protocol/par.js';
 import { readParams } from '../../protocol/params.js';
@@ -92,9 +96,14 @@ async function authorize(
 }
 
 /** What the authorization checks read beyond the request (also for /par). */
-export const authorizeDeps = (ctx: ServerContext) => ({
+export const authorizeDeps = (ctx: ServerContext): AuthorizeDeps => ({
   getClient: (id: string) => ctx.storage.clients.get(id),
   requirePar: ctx.config.requirePar,
+  requestObjects: {
+    issuer: ctx.config.issuer,
+    now: () => ctx.clock.now(),
+    keysOf: (client, opts) => ctx.clientKeys.of(client, opts),
+  },
 });
 
 /** Raw form bodies of POST /authorize, for the same percent-encoding check as the query. */

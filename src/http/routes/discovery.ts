@@ -65,7 +65,9 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     prompt_values_supported: ['none', 'login', 'consent'],
     authorization_response_iss_parameter_supported: true,
     claims_parameter_supported: false,
-    request_parameter_supported: false,
+    // RFC 9101: request objects by value, signed with the application's registered keys.
+    request_parameter_supported: true,
+    request_object_signing_alg_values_supported: ASYMMETRIC_ALGS.filter((a) => a !== 'Ed25519'),
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
   };

@@ -3,7 +3,7 @@
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
-import { runAuthorizeChecks } from '../../protocol/authorize/index.js';
+import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
 import { newRequestUri, pushedParameters } from '../../protocol/par.js';
 import { readParams } from '../../protocol/params.js';
 import { authenticatedForm } from '../form.js';
@@ -22,14 +22,16 @@ export function postPar(ctx: ServerContext): RouteHandlerMethod {
   return async (req, reply) => {
     const { params, auth } = await authenticatedForm(ctx, req);
     const pushed = pushedParameters(params, auth.client);
-    await runAuthorizeChecks({ params: readParams(pushed), via: 'par' }, authorizeDeps(ctx));
+    // The checked parameters are kept: a request object (RFC 9101) is unpacked once, here.
+    const checked: AuthorizeContext = { params: readParams(pushed), via: 'par' };
+    await runAuthorizeChecks(checked, authorizeDeps(ctx));
     const { requestUri, hash } = newRequestUri();
     const now = ctx.clock.now();
     const expiresIn = ctx.config.parTtlSec;
     await ctx.storage.pushedRequests.save({
       uriHash: hash,
       clientId: auth.client.clientId,
-      params: pushed,
+      params: checked.params.toRecord(),
       createdAt: now,
       expiresAt: now + expiresIn * 1000,
     });

@@ -2,11 +2,15 @@ import { invalidRequest, OAuthError } from '../errors.js';
 import { assertWellFormed } from '../params.js';
 import type { AuthorizeCheck } from './request.js';
 
-/** RFC 6749 §3.1: no parameter more than once. OIDC Core §6: request objects are not supported. */
+/** RFC 6749 §3.1: no parameter more than once. A request object was unpacked before (check-request-object.ts). */
 export const checkParameters: AuthorizeCheck = (ctx) => {
   assertWellFormed(ctx.params);
+  // Left here only for an application without registered keys (check-request-object.ts).
   if (ctx.params.has('request'))
-    throw new OAuthError('request_not_supported', 'Request objects are not supported.');
+    throw new OAuthError(
+      'request_not_supported',
+      'Request objects need the application to register its keys (jwks or jwks_uri).',
+    );
   // A request_uri from /par was resolved before the checks (protocol/par.ts). Any other one (a
   // request object by reference, RFC 9101 §5.2) is not supported; inside a pushed request it is
   // an error of its own (RFC 9126 §2.1).

@@ -9,6 +9,7 @@ import { checkPkce } from './check-pkce.js';
 import { checkPromptAndMaxAge } from './check-prompt.js';
 import { checkPushed } from './check-pushed.js';
 import { checkRedirectUri } from './check-redirect-uri.js';
+import { checkRequestObject } from './check-request-object.js';
 import { checkResponseMode } from './check-response-mode.js';
 import { checkResponseType } from './check-response-type.js';
 import { checkScope } from './check-scope.js';
@@ -22,6 +23,7 @@ import {
 
 export const AUTHORIZE_CHECKS: readonly AuthorizeCheck[] = [
   checkClient,
+  checkRequestObject,
   checkPushed,
   checkRedirectUri,
   checkResponseMode,
@@ -40,4 +42,4 @@ export async function runAuthorizeChecks(
   return toRequest(ctx);
 }
 
-export type { AuthorizationRequest, AuthorizeContext } from './request.js';
+export type { AuthorizationRequest, AuthorizeContext, AuthorizeDeps } from './request.js';

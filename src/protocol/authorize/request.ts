@@ -1,6 +1,6 @@
 /** The authorization request as it is checked, and as it is kept while the user signs in. */
 
-import type { Client } from '../../storage/types.js';
+import type { Client, ClientJwks } from '../../storage/types.js';
 import { FAPI2_MAX_CODE_TTL_SEC, isFapi2 } from '../client-policy.js';
 import type { Params } from '../params.js';
 
@@ -51,6 +51,12 @@ export interface AuthorizeDeps {
   getClient(clientId: string): Promise<Client | undefined>;
   /** LATCHKEY_REQUIRE_PAR: every application's requests must come through /par. */
   requirePar: boolean;
+  /** What request objects (RFC 9101) are checked against; without it they are not supported. */
+  requestObjects?: {
+    issuer: string;
+    now(): number;
+    keysOf(client: Client, opts: { refresh: boolean }): Promise<ClientJwks>;
+  };
 }
 
 export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
