@@ -102,6 +102,7 @@ export async function issueCode(
       clientId: request.clientId,
       redirectUri: request.redirectUriGiven ? request.redirectUri : null,
       codeChallenge: request.codeChallenge,
+      ...(request.dpopJkt !== undefined ? { dpopJkt: request.dpopJkt } : {}),
       expiresAt: now + Math.min(ctx.config.codeTtlSec, request.codeTtlCapSec ?? Infinity) * 1000,
       consumedAt: null,
     },

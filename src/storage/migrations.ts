@@ -362,6 +362,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_code_dpop_binding': {
+    /** RFC 9449 §10: a code bound to a DPoP key (`dpop_jkt` at /authorize or /par). */
+    async up(db: AnyDb) {
+      await db.schema.alterTable('grants').addColumn('code_dpop_jkt', 'text').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -85,6 +85,8 @@ export interface GrantsTable {
   code_challenge: string | null;
   code_expires_at: number | null;
   code_consumed_at: number | null;
+  /** Migration 0014: RFC 9449 §10 `dpop_jkt`. */
+  code_dpop_jkt: string | null;
   /** When the purge may delete it (0005; storage/retention.ts). */
   purge_after: number | null;
 }

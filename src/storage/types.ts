@@ -168,6 +168,8 @@ export interface AuthorizationCode {
   codeChallenge: string | null;
   expiresAt: number;
   consumedAt: number | null;
+  /** RFC 9449 §10: the DPoP key thumbprint the code is bound to (`dpop_jkt`); absent: none. */
+  dpopJkt?: string;
 }
 
 export type ConsumeCodeResult =

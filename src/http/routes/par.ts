@@ -1,11 +1,15 @@
 /**
  * The pushed authorization request endpoint (RFC 9126 §2): POST /par, one handler, postPar.
  */
+
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
 import { type AuthorizeContext, runAuthorizeChecks } from '../../protocol/authorize/index.js';
+import { dpopAlgorithmsFor } from '../../protocol/client-policy.js';
+import { checkDpopProof } from '../../protocol/dpop.js';
 import { newRequestUri, pushedParameters } from '../../protocol/par.js';
 import { readParams } from '../../protocol/params.js';
+import { dpopDeps } from '../dpop.js';
 import { authenticatedForm } from '../form.js';
 import { authorizeDeps } from './authorize.js';
 
@@ -23,7 +27,16 @@ export function postPar(ctx: ServerContext): RouteHandlerMethod {
     const { params, auth } = await authenticatedForm(ctx, req);
     const pushed = pushedParameters(params, auth.client);
     // The checked parameters are kept: a request object (RFC 9101) is unpacked once, here.
-    const checked: AuthorizeContext = { params: readParams(pushed), via: 'par' };
+    // RFC 9449 §10.1: a DPoP proof on the pushed request binds the code to its key.
+    const proof = await checkDpopProof(
+      { header: req.headers.dpop, method: 'POST', uri: `${ctx.config.issuer}/par` },
+      { ...dpopDeps(ctx), algorithms: dpopAlgorithmsFor(auth.client) },
+    );
+    const checked: AuthorizeContext = {
+      params: readParams(pushed),
+      via: 'par',
+      ...(proof ? { proofJkt: proof.jkt } : {}),
+    };
     await runAuthorizeChecks(checked, authorizeDeps(ctx));
     const { requestUri, hash } = newRequestUri();
     const now = ctx.clock.now();
@@ -31,7 +44,8 @@ export function postPar(ctx: ServerContext): RouteHandlerMethod {
     await ctx.storage.pushedRequests.save({
       uriHash: hash,
       clientId: auth.client.clientId,
-      params: checked.params.toRecord(),
+      // The key the code is bound to (dpop_jkt, or the proof's), kept with the parameters.
+      params: { ...checked.params.toRecord(), ...(checked.dpopJkt ? { dpop_jkt: checked.dpopJkt } : {}) },
       createdAt: now,
       expiresAt: now + expiresIn * 1000,
     });

@@ -4,6 +4,7 @@
  * afterwards errors are sent back to the client.
  */
 import { checkClient } from './check-client.js';
+import { checkDpopJkt } from './check-dpop-jkt.js';
 import { checkParameters } from './check-parameters.js';
 import { checkPkce } from './check-pkce.js';
 import { checkPromptAndMaxAge } from './check-prompt.js';
@@ -28,6 +29,7 @@ export const AUTHORIZE_CHECKS: readonly AuthorizeCheck[] = [
   checkRedirectUri,
   checkResponseMode,
   checkParameters,
+  checkDpopJkt,
   checkResponseType,
   checkScope,
   checkPkce,

@@ -24,6 +24,8 @@ export interface AuthorizationRequest {
   loginHint: string | null;
   /** The longest the code may live, when the application caps it (fapi2: 60 s). */
   codeTtlCapSec?: number;
+  /** RFC 9449 §10: the DPoP key the code is bound to. */
+  dpopJkt?: string;
 }
 
 /** Mutable context the checks fill in, in order. */
@@ -35,6 +37,10 @@ export interface AuthorizeContext {
    */
   via: 'front' | 'pushed' | 'par';
   client?: Client;
+  /** /par: the thumbprint of the request's own DPoP proof (RFC 9449 §10.1). */
+  proofJkt?: string;
+  /** RFC 9449 §10: the key the code will be bound to (checkDpopJkt). */
+  dpopJkt?: string;
   /** Set once the redirect URI is known good: from then on errors go back to the client. */
   redirectUri?: string;
   redirectUriGiven?: boolean;
@@ -75,5 +81,6 @@ export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
     loginHint: p.get('login_hint') ?? null,
     // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's codes live at most 60 seconds.
     ...(isFapi2(ctx.client!) ? { codeTtlCapSec: FAPI2_MAX_CODE_TTL_SEC } : {}),
+    ...(ctx.dpopJkt !== undefined ? { dpopJkt: ctx.dpopJkt } : {}),
   };
 }

@@ -61,6 +61,9 @@ export const authorizationCodeGrant: GrantHandler = {
       if (!verifierMatches(verifier, stored.codeChallenge))
         throw invalidGrant('code_verifier does not match the code_challenge.');
     }
+    // RFC 9449 §10: a code bound to a key (dpop_jkt) is redeemed only with a proof of that key.
+    if (stored.dpopJkt !== undefined && stored.dpopJkt !== dpopJkt)
+      throw invalidGrant('The authorization code is bound to another DPoP key (dpop_jkt).');
     const user = await deps.stores.users.getById(grant.userId);
     if (!user || user.disabled)
       throw invalidGrant('The user of this authorization code can no longer sign in.');

@@ -50,6 +50,7 @@ export class MemoryGrantStore implements GrantStore {
         codeChallenge: code.codeChallenge,
         expiresAt: code.expiresAt,
         consumedAt: code.consumedAt,
+        ...(code.dpopJkt ? { dpopJkt: code.dpopJkt } : {}),
       },
     });
   }

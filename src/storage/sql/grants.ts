@@ -47,6 +47,7 @@ const grantRow = (g: Grant): Selectable<GrantsTable> => ({
   code_challenge: null,
   code_expires_at: null,
   code_consumed_at: null,
+  code_dpop_jkt: null,
   purge_after: g.createdAt + GRANT_RETENTION_MS,
 });
 
@@ -62,6 +63,7 @@ const codeOfGrant = (r: Selectable<GrantsTable>): AuthorizationCode | undefined 
         codeChallenge: r.code_challenge,
         expiresAt: r.code_expires_at,
         consumedAt: r.code_consumed_at,
+        ...(r.code_dpop_jkt ? { dpopJkt: r.code_dpop_jkt } : {}),
       };
 
 export class SqlGrantStore implements GrantStore {
@@ -80,6 +82,7 @@ export class SqlGrantStore implements GrantStore {
         code_challenge: code.codeChallenge,
         code_expires_at: code.expiresAt,
         code_consumed_at: code.consumedAt,
+        code_dpop_jkt: code.dpopJkt ?? null,
       })
       .execute();
   }
