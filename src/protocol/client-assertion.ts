@@ -25,6 +25,7 @@ import {
   decodeProtectedHeader,
   errors,
   type JWTPayload,
+  type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
 import type { Client, ClientJwks } from '../storage/types.js';
@@ -65,6 +66,26 @@ const hidden = (why: string) => {
   return new OAuthError(e.code, e.description, { status: e.status, headers: e.headers, detail: why });
 };
 
+/**
+ * Verifies `jwt` with the application's registered keys; a key the cached set lacks (the client
+ * rotated its jwks_uri) fetches the set once more (ClientKeys limits how often).
+ */
+export async function verifyWithClientKeys(
+  jwt: string,
+  client: Client,
+  keysOf: AssertionDeps['keysOf'],
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  const verify = async (refresh: boolean) =>
+    (await jwtVerify(jwt, createLocalJWKSet((await keysOf(client, { refresh })) as never), options)).payload;
+  try {
+    return await verify(false);
+  } catch (err) {
+    if (!(err instanceof errors.JWKSNoMatchingKey) || !client.jwksUri) throw err;
+    return verify(true);
+  }
+}
+
 /** The client_id an assertion claims (its `sub`, else `iss`), read before it is verified. */
 export function assertionSubject(assertion: string): string {
   if (assertion.length > MAX_ASSERTION_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(assertion))
@@ -101,32 +122,21 @@ export async function verifyClientAssertion(
     throw hidden(`client_assertion alg must be one of ${allowed.join(', ')} for this application.`);
 
   const nowSec = Math.floor(deps.now() / 1000);
-  const verify = async (refresh: boolean) => {
-    const options = {
-      algorithms: [...allowed],
-      issuer: client.clientId,
-      subject: client.clientId,
-      requiredClaims: ['exp', 'jti', 'aud'],
-      clockTolerance: LEEWAY_SEC,
-      currentDate: new Date(deps.now()),
-    };
-    if (method === 'client_secret_jwt') {
-      const secret = deps.secretOf(client);
-      if (secret === undefined) throw hidden('the application has no secret for client_secret_jwt.');
-      return jwtVerify(assertion, createSecretKey(Buffer.from(secret, 'utf8')), options);
-    }
-    const jwks = await deps.keysOf(client, { refresh });
-    return jwtVerify(assertion, createLocalJWKSet(jwks as never), options);
+  const options = {
+    algorithms: [...allowed],
+    issuer: client.clientId,
+    subject: client.clientId,
+    requiredClaims: ['exp', 'jti', 'aud'],
+    clockTolerance: LEEWAY_SEC,
+    currentDate: new Date(deps.now()),
   };
   let payload: JWTPayload;
   try {
-    try {
-      payload = (await verify(false)).payload;
-    } catch (err) {
-      // A key the cached set does not hold yet (the client rotated): fetch the set once more.
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !client.jwksUri) throw err;
-      payload = (await verify(true)).payload;
-    }
+    if (method === 'client_secret_jwt') {
+      const secret = deps.secretOf(client);
+      if (secret === undefined) throw hidden('the application has no secret for client_secret_jwt.');
+      payload = (await jwtVerify(assertion, createSecretKey(Buffer.from(secret, 'utf8')), options)).payload;
+    } else payload = await verifyWithClientKeys(assertion, client, deps.keysOf, options);
   } catch (err) {
     if (err instanceof errors.JWTExpired) throw fail('client_assertion has expired.');
     if (err instanceof errors.JWTClaimValidationFailed)

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { JWT_BEARER_ASSERTION } from '../../src/protocol/client-assertion.js';
-import { assertRfcError, getCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
+import { assertRfcError, getPushedCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
 
 const REDIRECT = 'https://rp.example.com/cb';
 const KEK = 'test-key-encryption-key-0123456789abcdef';
@@ -75,15 +75,7 @@ describe('client authentication with JWTs (private_key_jwt, client_secret_jwt)',
       insecure,
     );
     const par = await oauth.processPushedAuthorizationResponse(s.as, client, pushed);
-    const got = await getCode(s.server, { clientId, redirectUri: REDIRECT }, p, {
-      request_uri: par.request_uri,
-      redirect_uri: null,
-      response_type: null,
-      scope: null,
-      code_challenge: null,
-      code_challenge_method: null,
-      state: null,
-    });
+    const got = await getPushedCode(s.server, { clientId, redirectUri: REDIRECT }, p, par.request_uri);
     const params = oauth.validateAuthResponse(s.as, client, got.url, state);
     const res = await oauth.authorizationCodeGrantRequest(
       s.as,

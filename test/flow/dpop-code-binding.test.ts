@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { getCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
+import { getCode, getPushedCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
 import { createClient } from '../helpers/server.js';
 
 describe('codes bound to a DPoP key (dpop_jkt, RFC 9449 §10)', () => {
@@ -92,15 +92,7 @@ describe('codes bound to a DPoP key (dpop_jkt, RFC 9449 §10)', () => {
         { ...insecure, DPoP: mine.dpop },
       );
       const par = await oauth.processPushedAuthorizationResponse(s.as, client(), pushed);
-      const got = await getCode(s.server, app, p, {
-        request_uri: par.request_uri,
-        redirect_uri: null,
-        response_type: null,
-        scope: null,
-        code_challenge: null,
-        code_challenge_method: null,
-        state: null,
-      });
+      const got = await getPushedCode(s.server, app, p, par.request_uri);
       const r = await redeem(got, p.verifier, state, redeemWith.dpop);
       assert.equal(r.ok ? 'ok' : r.error, expected);
     }

@@ -16,7 +16,7 @@ import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import {
   assertErrorPage,
   assertRfcError,
-  getCode,
+  getPushedCode,
   insecure,
   pkce,
   postForm,
@@ -75,15 +75,7 @@ describe('the fapi2 profile, with oauth4webapi', () => {
       nonce,
     });
     const par = await oauth.processPushedAuthorizationResponse(s.as, client(), pushed);
-    const got = await getCode(s.server, { clientId, redirectUri: REDIRECT }, p, {
-      request_uri: par.request_uri,
-      redirect_uri: null,
-      response_type: null,
-      scope: null,
-      code_challenge: null,
-      code_challenge_method: null,
-      state: null,
-    });
+    const got = await getPushedCode(s.server, { clientId, redirectUri: REDIRECT }, p, par.request_uri);
     assert.equal(got.url.searchParams.get('iss'), s.server.issuer, 'RFC 9207 iss in the response');
     // The profile's 60 s, not the server's 300.
     const code = await databaseForTests(s.server.ctx.storage)

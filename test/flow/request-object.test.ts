@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
-import { assertErrorPage, getCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
+import { assertErrorPage, getPushedCode, insecure, pkce, postForm, withServer } from '../helpers/flow.js';
 
 const REDIRECT = 'https://jar.example.com/cb';
 
@@ -100,15 +100,7 @@ describe('request objects (RFC 9101), with oauth4webapi', () => {
     const request = await oauth.issueRequestObject(s.as, client(), requestParams(p, 'pushed-jar'), key);
     const pushed = await oauth.pushedAuthorizationRequest(s.as, client(), auth, { request }, insecure);
     const par = await oauth.processPushedAuthorizationResponse(s.as, client(), pushed);
-    const got = await getCode(s.server, { clientId, redirectUri: REDIRECT }, p, {
-      request_uri: par.request_uri,
-      redirect_uri: null,
-      response_type: null,
-      scope: null,
-      code_challenge: null,
-      code_challenge_method: null,
-      state: null,
-    });
+    const got = await getPushedCode(s.server, { clientId, redirectUri: REDIRECT }, p, par.request_uri);
     assert.equal(got.url.searchParams.get('state'), 'pushed-jar');
   });
 

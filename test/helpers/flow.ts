@@ -183,6 +183,27 @@ export async function getCode(
   return { code, verifier: p.verifier, url, browser };
 }
 
+/** getCode for a pushed request: /authorize with client_id and request_uri only (RFC 9126 §4). */
+export function getPushedCode(
+  base: Base,
+  app: App,
+  p: Pkce,
+  requestUri: string,
+  opts: { browser?: Browser; username?: string } = {},
+): Promise<CodeResult> {
+  const only: Record<string, string | null> = { request_uri: requestUri };
+  for (const name of [
+    'redirect_uri',
+    'response_type',
+    'scope',
+    'code_challenge',
+    'code_challenge_method',
+    'state',
+  ])
+    only[name] = null;
+  return getCode(base, app, p, only, opts);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The token endpoint and its neighbours
 

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkClient } from '../../src/protocol/authorize/check-client.js';
+import { checkDpopJkt } from '../../src/protocol/authorize/check-dpop-jkt.js';
 import { checkParameters } from '../../src/protocol/authorize/check-parameters.js';
 import { checkPkce } from '../../src/protocol/authorize/check-pkce.js';
 import { checkPromptAndMaxAge } from '../../src/protocol/authorize/check-prompt.js';
@@ -191,6 +192,7 @@ describe('the ordered list (index.ts)', () => {
       checkRedirectUri,
       checkResponseMode,
       checkParameters,
+      checkDpopJkt,
       checkResponseType,
       checkScope,
       checkPkce,

@@ -14,8 +14,8 @@
  * Failures are `invalid_request_object` (§6.3); they happen before the redirect URI is trusted,
  * so the front channel shows an error page and /par answers JSON.
  */
-import { createLocalJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
-import { ASYMMETRIC_ALGS, FAPI2_ALGS } from '../client-assertion.js';
+import { decodeProtectedHeader, errors, type JWTPayload } from 'jose';
+import { ASYMMETRIC_ALGS, FAPI2_ALGS, verifyWithClientKeys } from '../client-assertion.js';
 import { isFapi2 } from '../client-policy.js';
 import { OAuthError } from '../errors.js';
 import { readParams } from '../params.js';
@@ -50,8 +50,9 @@ export const checkRequestObject: AuthorizeCheck = async (ctx, deps) => {
   if (header.typ !== undefined && header.typ.toLowerCase() !== REQUEST_OBJECT_TYP && header.typ !== 'JWT')
     throw bad(`The request object's typ must be ${REQUEST_OBJECT_TYP}.`);
   const { issuer, now, keysOf } = deps.requestObjects;
-  const verify = async (refresh: boolean) =>
-    jwtVerify(jwt, createLocalJWKSet((await keysOf(client, { refresh })) as never), {
+  let payload: JWTPayload;
+  try {
+    payload = await verifyWithClientKeys(jwt, client, keysOf, {
       algorithms: [...allowed],
       issuer: client.clientId,
       audience: issuer,
@@ -59,14 +60,6 @@ export const checkRequestObject: AuthorizeCheck = async (ctx, deps) => {
       clockTolerance: LEEWAY_SEC,
       currentDate: new Date(now()),
     });
-  let payload: JWTPayload;
-  try {
-    try {
-      payload = (await verify(false)).payload;
-    } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !client.jwksUri) throw err;
-      payload = (await verify(true)).payload;
-    }
   } catch (err) {
     if (err instanceof errors.JWTExpired) throw bad('The request object has expired.');
     if (err instanceof errors.JWTClaimValidationFailed)
