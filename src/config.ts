@@ -59,6 +59,8 @@ export interface Config {
   requirePar: boolean;
   /** Lifetime of a pushed request's request_uri (RFC 9126 §2.2 `expires_in`). */
   parTtlSec: number;
+  /** RFC 9449 §8, §9: DPoP proofs at /token and /userinfo must carry a nonce the server gave. */
+  dpopNonce: boolean;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -105,6 +107,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   auditRetentionSec: 'LATCHKEY_AUDIT_RETENTION',
   requirePar: 'LATCHKEY_REQUIRE_PAR',
   parTtlSec: 'LATCHKEY_PAR_TTL',
+  dpopNonce: 'LATCHKEY_DPOP_NONCE',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -220,6 +223,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     requirePar: flag('requirePar', false),
     // A request_uri is meant to be used at once (RFC 9126 §2.2 suggests 5–600 s; we keep it short).
     parTtlSec: time('parTtlSec', 60, 5, 60),
+    dpopNonce: flag('dpopNonce', false),
   };
   checkConfig(cfg, label);
   return cfg;

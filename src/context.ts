@@ -8,6 +8,7 @@ import type { SignInDeps } from './auth/sign-in.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { Audit } from './ops/audit-log.js';
+import { DpopNonces } from './protocol/dpop-nonce.js';
 import type { GrantDeps } from './protocol/grants/types.js';
 import type { Storage } from './storage/index.js';
 import { EncryptedKeyStore } from './tokens/key-encryption.js';
@@ -28,6 +29,8 @@ export interface ServerContext {
   signIn: SignInDeps;
   /** What the /token grants use (src/protocol/grants/types.ts): no more than that. */
   grants: GrantDeps;
+  /** DPoP server nonces (RFC 9449 §8), with LATCHKEY_DPOP_NONCE; undefined when off. */
+  dpopNonces: DpopNonces | undefined;
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
@@ -82,6 +85,7 @@ export function createContext(
       audit,
       verifyPassword: (hash, password) => passwords.verify(hash, password),
     },
+    dpopNonces: config.dpopNonce ? new DpopNonces(keys.nonceKeys(), clock) : undefined,
     grants: {
       clock,
       lifetimes: config,
