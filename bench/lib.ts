@@ -38,6 +38,8 @@ export interface LoadResult {
   steps: Record<string, { p50: number | null; p99: number | null; count: number }>;
   /** A few access tokens for the verification benchmark. */
   accessTokens?: string[];
+  /** With DPoP: the private JWK each of `accessTokens` is bound to (same order). */
+  dpopKeys?: Record<string, unknown>[];
 }
 
 /** Latencies in milliseconds; percentiles by nearest rank. */

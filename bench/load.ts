@@ -8,6 +8,8 @@
  *             each time.
  *   refresh — each worker gets a refresh token through one flow (scope openid offline_access), then
  *             loops grant_type=refresh_token, always using the rotated token.
+ *   With `dpop`, flow and refresh send a DPoP proof (RFC 9449) with every /token request, each
+ *   worker with an ES256 key of its own, and check that the tokens are bound (token_type DPoP).
  *   signin  — a browser without a session: GET /authorize → sign-in page → POST the form
  *             (argon2id on the server) → redirects until the client gets its code.
  *
@@ -17,7 +19,9 @@
  *
  * Usage: tsx bench/load.ts '<json LoadConfig>'
  */
+import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { exportJWK, SignJWT } from 'jose';
 import { Pool } from 'undici';
 import {
   CookieJar,
@@ -55,6 +59,26 @@ export interface LoadConfig {
    * a late iteration starts at once, the schedule does not slip). Unset: flat out.
    */
   ratePerSecond?: number;
+  /** DPoP proofs at /token, one ES256 key per worker (the client's extra signature). */
+  dpop?: boolean;
+}
+
+/** A worker's DPoP key: the private key and the public JWK its proofs carry. */
+interface DpopKey {
+  privateKey: KeyObject;
+  jwk: Record<string, unknown>;
+}
+
+async function newDpopKey(): Promise<DpopKey> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = await exportJWK(publicKey);
+  return { privateKey, jwk: { kty, crv, x, y } };
+}
+
+function dpopProof(key: DpopKey, htu: string): Promise<string> {
+  return new SignJWT({ jti: randomUUID(), htm: 'POST', htu, iat: Math.floor(Date.now() / 1000) })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
+    .sign(key.privateKey);
 }
 
 /** User + system CPU time of a process and its descendants in ms (Linux; undefined elsewhere). */
@@ -95,7 +119,12 @@ async function get(path: string, cookie: string): Promise<Reply> {
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
-async function postForm(path: string, form: Record<string, string>, cookie?: string): Promise<Reply> {
+async function postForm(
+  path: string,
+  form: Record<string, string>,
+  cookie?: string,
+  dpop?: string,
+): Promise<Reply> {
   const res = await pool.request({
     method: 'POST',
     path,
@@ -103,6 +132,7 @@ async function postForm(path: string, form: Record<string, string>, cookie?: str
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json, text/html',
       ...(cookie ? { cookie } : {}),
+      ...(dpop ? { dpop } : {}),
     },
     body: new URLSearchParams(form).toString(),
   });
@@ -143,23 +173,27 @@ function codeFrom(location: string | undefined, state: string): string {
 
 interface Tokens {
   access_token?: string;
+  token_type?: string;
   id_token?: string;
   refresh_token?: string;
 }
 
-async function token(form: Record<string, string>): Promise<Tokens> {
-  const res = await postForm(tokenPath, { client_id: target.clientId, ...form });
+async function token(form: Record<string, string>, key?: DpopKey): Promise<Tokens> {
+  const proof = key ? await dpopProof(key, target.tokenEndpoint) : undefined;
+  const res = await postForm(tokenPath, { client_id: target.clientId, ...form }, undefined, proof);
   if (res.status !== 200) throw new BenchError(`token ${res.status}: ${res.body.slice(0, 200)}`);
   const body = JSON.parse(res.body) as Tokens;
   if (!body.access_token) throw new BenchError('token response without access_token');
+  if (key && body.token_type !== 'DPoP') throw new BenchError(`token_type ${body.token_type}, not DPoP`);
   return body;
 }
 
 const steps = { authorize: new Latencies(), token: new Latencies() };
 const keptTokens: string[] = [];
+const keptKeys: Record<string, unknown>[] = [];
 
 /** One full flow in a person's session; step latencies recorded when `record`. */
-async function flow(session: string, scope: string, record: boolean): Promise<Tokens> {
+async function flow(session: string, scope: string, record: boolean, key?: DpopKey): Promise<Tokens> {
   const { path, verifier, state } = authorizeQuery(scope);
   const t0 = performance.now();
   const res = await get(path, session);
@@ -167,18 +201,23 @@ async function flow(session: string, scope: string, record: boolean): Promise<To
     throw new BenchError(`authorize ${res.status}: ${res.body.slice(0, 200)}`);
   const code = codeFrom(header(res.headers, 'location'), state);
   const t1 = performance.now();
-  const tokens = await token({
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: REDIRECT_URI,
-    code_verifier: verifier,
-  });
+  const tokens = await token(
+    {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    },
+    key,
+  );
   if (scope.includes('openid') && !tokens.id_token) throw new BenchError('token response without id_token');
   if (record) {
     steps.authorize.add(t1 - t0);
     steps.token.add(performance.now() - t1);
-    if (tokens.access_token && keptTokens.length < (config.keepTokens ?? 0))
+    if (tokens.access_token && keptTokens.length < (config.keepTokens ?? 0)) {
       keptTokens.push(tokens.access_token);
+      if (key) keptKeys.push(await exportJWK(key.privateKey));
+    }
   }
   return tokens;
 }
@@ -240,6 +279,8 @@ async function main(): Promise<void> {
   if (people < config.concurrency) throw new Error(`${people} sessions for ${config.concurrency} workers`);
   const worker = async (w: number) => {
     let refreshToken: string | undefined;
+    // Each worker is its own client instance with its own key (made before the clock starts).
+    const key = config.dpop ? await newDpopKey() : undefined;
     // This worker's people: w, w + C, w + 2C, … (below the number of sessions).
     const mine = Array.from(
       { length: Math.ceil((people - w) / config.concurrency) },
@@ -261,17 +302,17 @@ async function main(): Promise<void> {
       const record = t0 >= measureFrom;
       try {
         if (config.scenario === 'flow') {
-          await flow(target.sessions[nextPerson()]!, 'openid profile email', record);
+          await flow(target.sessions[nextPerson()]!, 'openid profile email', record, key);
         } else if (config.scenario === 'signin') {
           await signIn(userName(nextPerson()));
         } else {
           if (!refreshToken) {
-            refreshToken = (await flow(target.sessions[nextPerson()]!, 'openid offline_access', false))
+            refreshToken = (await flow(target.sessions[nextPerson()]!, 'openid offline_access', false, key))
               .refresh_token;
             if (!refreshToken) throw new BenchError('no refresh_token issued for offline_access');
             continue;
           }
-          const tokens = await token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+          const tokens = await token({ grant_type: 'refresh_token', refresh_token: refreshToken }, key);
           if (!tokens.refresh_token) throw new BenchError('refresh grant did not rotate the refresh token');
           refreshToken = tokens.refresh_token;
         }
@@ -313,6 +354,7 @@ async function main(): Promise<void> {
       : {}),
     steps: { authorize: steps.authorize.summary(), token: steps.token.summary() },
     ...(config.keepTokens ? { accessTokens: keptTokens } : {}),
+    ...(config.keepTokens && config.dpop ? { dpopKeys: keptKeys } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

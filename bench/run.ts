@@ -21,6 +21,10 @@
  *                                  (crypto.sign alone on core 1) and the load generator's own CPU
  *   npm run bench -- --workers 2   Latchkey as `serve --workers 2` (with --only latchkey: 1 against 2)
  *   npm run bench -- --only latchkey|peer
+ *   npm run bench -- --dpop-only   Latchkey alone: the flow with Bearer tokens, then with DPoP
+ *                                  (RFC 9449; each worker its own key), and resource-server
+ *                                  verification of both kinds (brief: no peer, no other scenario)
+ *   npm run bench -- --no-dpop     leave the DPoP figures out of the full run
  *   npm run bench -- --rows 1000000  Latchkey on an empty file and on one grown to 1 M users, grants,
  *                                  refresh tokens (and 200 k sessions), alternating rounds; then
  *                                  /token p99 while the purge clears a backlog (30 % expired)
@@ -69,6 +73,10 @@ const rowsIdx = argv.indexOf('--rows');
 /** --workers N: Latchkey served by `serve --workers N` (CPU and memory summed over its processes). */
 const workersIdx = argv.indexOf('--workers');
 const serveWorkers = workersIdx >= 0 ? argv[workersIdx + 1] : undefined;
+/** --dpop-only: Latchkey's Bearer and DPoP flows and verifications, nothing else. */
+const dpopOnly = argv.includes('--dpop-only');
+/** DPoP figures for Latchkey (RS256) in the normal run. */
+const dpop = dpopOnly || (!profile && !argv.includes('--no-dpop'));
 /** --per-core: each server on core 1 (all its threads), the load generator on core 0. */
 const perCore = argv.includes('--per-core');
 const growRows = rowsIdx >= 0 ? Number(argv[rowsIdx + 1]) : undefined;
@@ -114,12 +122,16 @@ interface ServerFigures {
   /** The same flow with PEOPLE people over CONCURRENCY connections. */
   flowManyPeople: LoadResult | null;
   refresh: LoadResult | null;
+  /** The first flow scenario with a DPoP proof at /token (a key per worker); null when not run. */
+  flowDpop: LoadResult | null;
   refreshNote?: string;
   tokenIdle: LoadResult | null;
   signin: LoadResult | null;
   tokenDuringSignin: LoadResult | null;
   rssAfterLoadMiB: number | null;
   verification: VerifyResult | null;
+  /** latchkey/resource checking DPoP-bound tokens with their proofs. */
+  verificationDpop: VerifyResult | null;
   accessTokenFormat: string;
   profile?: string;
 }
@@ -137,7 +149,7 @@ async function measure(
   start: () => Promise<Started>,
   clientId: string,
   audience: string | null,
-  opts: { flowAndRefreshOnly?: boolean } = {},
+  opts: { flowAndRefreshOnly?: boolean; dpop?: boolean; dpopOnly?: boolean } = {},
 ): Promise<ServerFigures> {
   log(`\n== ${name}  (${entry.how})`);
   const started = await start();
@@ -146,7 +158,7 @@ async function measure(
     const discovery = (await (
       await fetch(`${started.base}/.well-known/openid-configuration`)
     ).json()) as Discovery;
-    const people = profile ? CONCURRENCY : PEOPLE;
+    const people = profile || opts.dpopOnly ? CONCURRENCY : PEOPLE;
     const signInStart = performance.now();
     const sessions = await signInPeople(started.base, discovery.authorization_endpoint, clientId, people);
     log(`   ${people} people signed in, ${Math.round(performance.now() - signInStart)} ms`);
@@ -170,8 +182,21 @@ async function measure(
       keepTokens: 64,
     });
 
+    let flowDpop: LoadResult | null = null;
+    if (opts.dpop) {
+      log(`   full PKCE flow with DPoP, ${CONCURRENCY} people, a key each, ${TIMES.flow} s …`);
+      flowDpop = await load({
+        ...base,
+        scenario: 'flow',
+        concurrency: CONCURRENCY,
+        seconds: TIMES.flow,
+        keepTokens: 64,
+        dpop: true,
+      });
+    }
+
     let flowManyPeople: LoadResult | null = null;
-    if (!profile) {
+    if (!profile && !opts.dpopOnly) {
       log(`   full PKCE flow, ${people} people over ${CONCURRENCY} connections, ${TIMES.flow} s …`);
       flowManyPeople = await load({
         ...base,
@@ -187,8 +212,10 @@ async function measure(
     let tokenIdle: LoadResult | null = null;
     let signin: LoadResult | null = null;
     let tokenDuringSignin: LoadResult | null = null;
-    if (profile) {
-      refreshNote = 'not run with --profile (the profile covers the flow load only)';
+    if (profile || opts.dpopOnly) {
+      refreshNote = profile
+        ? 'not run with --profile (the profile covers the flow load only)'
+        : 'not run with --dpop-only';
     } else {
       if (discovery.grant_types_supported?.includes('refresh_token')) {
         log(`   refresh grant, ${CONCURRENCY} users, ${TIMES.refresh} s …`);
@@ -203,7 +230,7 @@ async function measure(
         log(`   refresh grant: n/a (${refreshNote})`);
       }
     }
-    if (!profile && !opts.flowAndRefreshOnly) {
+    if (!profile && !opts.flowAndRefreshOnly && !opts.dpopOnly) {
       log(
         `   token endpoint idle (${PROBE_CONCURRENCY} users, ${PROBE_RATE} flows/s), ${TIMES.idleProbe} s …`,
       );
@@ -257,7 +284,35 @@ async function measure(
         log(`   verification failed: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
       }
     }
+    let verificationDpop: VerifyResult | null = null;
+    const bound = flowDpop?.accessTokens ?? [];
+    if (audience !== null && flowDpop && bound.length > 0 && flowDpop.dpopKeys?.length === bound.length) {
+      const proofs = quick ? 10_000 : 30_000;
+      log(`   resource-server verification with DPoP proofs, 1 core, ${proofs} proofs …`);
+      try {
+        const out = await run([
+          '--import',
+          'tsx',
+          join(ROOT, 'bench/verify.ts'),
+          JSON.stringify({
+            jwksUri: discovery.jwks_uri,
+            issuer: started.base,
+            audience,
+            tokens: bound,
+            seconds: TIMES.verify,
+            dpop: { keys: flowDpop.dpopKeys, url: 'https://api.example/hello', proofs },
+          }),
+        ]);
+        verificationDpop = JSON.parse(out.trim().split('\n').pop() ?? '') as VerifyResult;
+      } catch (err) {
+        log(`   DPoP verification failed: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      }
+    }
     delete flow.accessTokens;
+    if (flowDpop) {
+      delete flowDpop.accessTokens;
+      delete flowDpop.dpopKeys;
+    }
     return {
       server: name,
       runAs: entry.how,
@@ -265,12 +320,14 @@ async function measure(
       flow,
       flowManyPeople,
       refresh,
+      flowDpop,
       ...(refreshNote ? { refreshNote } : {}),
       tokenIdle,
       signin,
       tokenDuringSignin,
       rssAfterLoadMiB,
       verification,
+      verificationDpop,
       accessTokenFormat: isJwt ? 'JWT (RS256)' : 'opaque',
     };
   } finally {
@@ -310,7 +367,7 @@ async function latchkey(
   entry: Entry,
   dir: string,
   accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
-  opts: { db?: string; name?: string; flowAndRefreshOnly?: boolean } = {},
+  opts: { db?: string; name?: string; flowAndRefreshOnly?: boolean; dpop?: boolean } = {},
 ): Promise<ServerFigures> {
   const db = opts.db ?? join(dir, `latchkey-${accessTokenAlg}.db`);
   const clientId = await prepareLatchkey(entry, db);
@@ -347,7 +404,11 @@ async function latchkey(
       ),
     clientId,
     'api://default',
-    { flowAndRefreshOnly: opts.flowAndRefreshOnly ?? accessTokenAlg !== 'RS256' },
+    {
+      flowAndRefreshOnly: opts.flowAndRefreshOnly ?? accessTokenAlg !== 'RS256',
+      dpop: opts.dpop ?? (dpop && accessTokenAlg === 'RS256'),
+      dpopOnly,
+    },
   );
   if (profile) figures.profile = profileDir;
   return figures;
@@ -507,11 +568,13 @@ async function growthRun(entries: { latchkey: Entry }, rows: number): Promise<nu
         db: empty,
         name: `Latchkey, empty ${pgDatabases ? 'database' : 'file'}, round ${round}`,
         flowAndRefreshOnly: true,
+        dpop: false,
       });
       const g = await latchkey(entries.latchkey, dir, 'RS256', {
         db: grown,
         name: `Latchkey, ${rows} rows, round ${round}`,
         flowAndRefreshOnly: true,
+        dpop: false,
       });
       rounds.push({ round, empty: e, grown: g });
     }
@@ -611,8 +674,15 @@ const ROWS: Row[] = [
   ['  sign-in errors', (f) => f.signin?.errors, 'lower'],
   [`/token p99 ms idle (2 people, ${PROBE_RATE} flows/s)`, (f) => f.tokenIdle?.steps['token']?.p99, 'lower'],
   ['/token p99 ms during sign-ins', (f) => f.tokenDuringSignin?.steps['token']?.p99, 'lower'],
+  ['full PKCE flows/s with DPoP (16)', (f) => f.flowDpop?.perSecond, 'higher'],
+  ['  DPoP flow p99 ms', (f) => f.flowDpop?.p99, 'lower'],
+  ['  server CPU ms per DPoP flow', (f) => f.flowDpop?.serverCpuMsPerIteration, 'lower'],
+  ['  /token p50 ms with DPoP', (f) => f.flowDpop?.steps['token']?.p50, 'lower'],
+  ['  DPoP flow errors', (f) => f.flowDpop?.errors, 'lower'],
   ['resource verifications/s/core', (f) => f.verification?.perSecond, 'higher'],
   ['  raw RS256 verify/s/core', (f) => f.verification?.rawRs256PerSecond, 'higher'],
+  ['DPoP verifications/s/core (proof+token)', (f) => f.verificationDpop?.dpopPerSecond, 'higher'],
+  ['  ES256 proofs signed/s (client)', (f) => f.verificationDpop?.dpopProofsSignedPerSecond, 'higher'],
   ['cold start ms', (f) => f.coldStartMs, 'lower'],
   ['RSS after load MiB', (f) => f.rssAfterLoadMiB, 'lower'],
 ];
@@ -621,12 +691,12 @@ const ROWS: Row[] = [
 function table(l: ServerFigures | undefined, peers: Array<[string, ServerFigures]>, rows = ROWS): string {
   const fmt = (v: number | null | undefined) =>
     v === null || v === undefined ? 'n/a' : Number.isInteger(v) ? String(v) : v.toFixed(1);
-  const head = [`${'figure'.padEnd(34)}${'Latchkey'.padStart(10)}`];
+  const head = [`${'figure'.padEnd(40)}${'Latchkey'.padStart(10)}`];
   for (const [name] of peers) head.push(`${name.padStart(20)}${'L/P'.padStart(8)}`);
-  const lines = [head.join(''), '-'.repeat(44 + 28 * peers.length)];
+  const lines = [head.join(''), '-'.repeat(50 + 28 * peers.length)];
   for (const [label, pick, better] of rows) {
     const a = l ? pick(l) : undefined;
-    let line = `${label.padEnd(34)}${fmt(a).padStart(10)}`;
+    let line = `${label.padEnd(40)}${fmt(a).padStart(10)}`;
     for (const [, p] of peers) {
       const b = pick(p);
       const r =
@@ -663,7 +733,7 @@ async function perCoreRun(entries: { latchkey: Entry; peer: Entry }): Promise<nu
   let p: ServerFigures;
   let pj: ServerFigures;
   try {
-    l = await latchkey(entries.latchkey, dir, 'RS256', { flowAndRefreshOnly: true });
+    l = await latchkey(entries.latchkey, dir, 'RS256', { flowAndRefreshOnly: true, dpop: false });
     le = await latchkey(entries.latchkey, dir, 'ES256');
     p = await peer(entries.peer, false, { flowAndRefreshOnly: true });
     pj = await peer(entries.peer, true, { flowAndRefreshOnly: true });
@@ -731,9 +801,12 @@ async function main(): Promise<number> {
   let le: ServerFigures | undefined;
   try {
     if (only !== 'peer') l = await latchkey(entries.latchkey, dir);
-    if (only !== 'peer' && es256) le = await latchkey(entries.latchkey, dir, 'ES256');
-    if (only !== 'latchkey') p = await peer(entries.peer, false);
-    if (only !== 'latchkey' && peerJwt) pj = await peer(entries.peer, true);
+    // --dpop-only: nothing else, the Bearer and DPoP figures side by side.
+    if (!dpopOnly) {
+      if (only !== 'peer' && es256) le = await latchkey(entries.latchkey, dir, 'ES256');
+      if (only !== 'latchkey') p = await peer(entries.peer, false);
+      if (only !== 'latchkey' && peerJwt) pj = await peer(entries.peer, true);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

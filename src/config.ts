@@ -64,6 +64,8 @@ export interface Config {
    * (http allowed there). Off, only public https addresses are fetched (net/guarded-fetch.ts).
    */
   fetchAllowLoopback: boolean;
+  /** RFC 9449 §8, §9: DPoP proofs at /token and /userinfo must carry a nonce the server gave. */
+  dpopNonce: boolean;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -111,6 +113,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   requirePar: 'LATCHKEY_REQUIRE_PAR',
   parTtlSec: 'LATCHKEY_PAR_TTL',
   fetchAllowLoopback: 'LATCHKEY_FETCH_ALLOW_LOOPBACK',
+  dpopNonce: 'LATCHKEY_DPOP_NONCE',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -227,6 +230,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     // A request_uri is meant to be used at once (RFC 9126 §2.2 suggests 5–600 s; we keep it short).
     parTtlSec: time('parTtlSec', 60, 5, 60),
     fetchAllowLoopback: flag('fetchAllowLoopback', false),
+    dpopNonce: flag('dpopNonce', false),
   };
   checkConfig(cfg, label);
   return cfg;

@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ClientKeys } from './net/client-jwks.js';
 import { Audit } from './ops/audit-log.js';
+import { DpopNonces } from './protocol/dpop-nonce.js';
 import type { GrantDeps } from './protocol/grants/types.js';
 import type { Storage } from './storage/index.js';
 import { EncryptedKeyStore } from './tokens/key-encryption.js';
@@ -31,6 +32,8 @@ export interface ServerContext {
   grants: GrantDeps;
   /** private_key_jwt applications' public keys (inline, or their jwks_uri fetched and cached). */
   clientKeys: ClientKeys;
+  /** DPoP server nonces (RFC 9449 §8), with LATCHKEY_DPOP_NONCE; undefined when off. */
+  dpopNonces: DpopNonces | undefined;
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
@@ -87,6 +90,7 @@ export function createContext(
       audit,
       verifyPassword: (hash, password) => passwords.verify(hash, password),
     },
+    dpopNonces: config.dpopNonce ? new DpopNonces(keys.nonceKeys(), clock) : undefined,
     grants: {
       clock,
       lifetimes: config,

@@ -3,8 +3,9 @@
  * `sample-api`), built on the two SDKs exactly as an outside app would use them.
  */
 import { spawn } from 'node:child_process';
+import { decodeJwt, type JWK } from 'jose';
 import { randomString } from '../client/encoding.js';
-import { LatchkeyClient, LatchkeyError, type TokenSet } from '../client/index.js';
+import { DpopKey, LatchkeyClient, LatchkeyError, type TokenSet } from '../client/index.js';
 import { listenLoopback } from '../client/loopback.js';
 import { FileTokenStore, type StoredSession } from '../client/token-store.js';
 import { buildSampleApi } from '../resource/sample-api.js';
@@ -69,8 +70,9 @@ function checkIssuer(issuer: string | undefined): string {
   return issuer;
 }
 
-function toStored(issuer: string, clientId: string, t: TokenSet): StoredSession {
-  const s: StoredSession = { issuer, clientId, accessToken: t.accessToken, tokenType: 'Bearer' };
+function toStored(issuer: string, clientId: string, t: TokenSet, dpopKey?: JWK): StoredSession {
+  const s: StoredSession = { issuer, clientId, accessToken: t.accessToken, tokenType: t.tokenType };
+  if (dpopKey && t.tokenType === 'DPoP') s.dpopKey = dpopKey as Record<string, unknown>;
   if (t.expiresAt !== undefined) s.expiresAt = t.expiresAt;
   if (t.refreshToken !== undefined) s.refreshToken = t.refreshToken;
   if (t.idToken !== undefined) s.idToken = t.idToken;
@@ -79,11 +81,43 @@ function toStored(issuer: string, clientId: string, t: TokenSet): StoredSession 
   return s;
 }
 
+/** The session's DPoP key, read back from the token file (undefined for Bearer tokens). */
+async function sessionKey(session: StoredSession): Promise<DpopKey | undefined> {
+  if (session.tokenType !== 'DPoP' || !session.dpopKey) return undefined;
+  return DpopKey.fromPrivateJwk(session.dpopKey as JWK);
+}
+
+/** A client for a stored session: with its DPoP key when its tokens are bound. */
+async function sessionClient(session: StoredSession): Promise<LatchkeyClient> {
+  const key = await sessionKey(session);
+  return LatchkeyClient.discover({
+    issuer: session.issuer,
+    clientId: session.clientId,
+    ...(key ? { dpop: key } : {}),
+  });
+}
+
+/** The `cnf.jkt` of an access token (RFC 9449 §6.1), if it is a JWT that has one. */
+function boundThumbprint(accessToken: string): string | undefined {
+  try {
+    const cnf = decodeJwt(accessToken)['cnf'] as { jkt?: unknown } | undefined;
+    return typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runLogin(
-  opts: { issuer: string; clientId: string; scope?: string; noBrowser?: boolean },
+  opts: { issuer: string; clientId: string; scope?: string; noBrowser?: boolean; dpop?: boolean },
   io: SampleIO = defaultIO,
 ): Promise<StoredSession> {
-  const client = await LatchkeyClient.discover({ issuer: opts.issuer, clientId: opts.clientId });
+  // RFC 9449: a key of its own, kept in the token file (so extractable: see docs/sdk.md).
+  const key = opts.dpop ? await DpopKey.generate({ extractable: true }) : undefined;
+  const client = await LatchkeyClient.discover({
+    issuer: opts.issuer,
+    clientId: opts.clientId,
+    ...(key ? { dpop: key } : {}),
+  });
   const store = new FileTokenStore(io.configDir);
   // The state is chosen first: the receiver must know it, and the request needs the receiver's port.
   const state = randomString(24);
@@ -109,9 +143,28 @@ export async function runLogin(
     io.onAuthorizeUrl?.(request.url);
     const callback = await receiver.wait();
     const tokens = await client.completeAuthorization(callback, request);
-    const session = toStored(opts.issuer, opts.clientId, tokens);
+    const session = toStored(
+      opts.issuer,
+      opts.clientId,
+      tokens,
+      key ? await key.exportPrivateJwk() : undefined,
+    );
     await store.save(session);
     io.err(`Signed in${session.subject ? ` as ${session.subject}` : ''}; tokens saved to ${store.path}\n`);
+    if (key) {
+      const jkt = boundThumbprint(tokens.accessToken);
+      io.err(`token_type: ${tokens.tokenType}\n`);
+      if (tokens.tokenType !== 'DPoP')
+        io.err('Warning: the server did not bind the tokens to the DPoP key (it answered Bearer).\n');
+      else {
+        io.err(`cnf.jkt: ${jkt ?? '(not in the access token)'}\n`);
+        if (jkt !== undefined && jkt !== key.thumbprint)
+          throw new LatchkeyError(
+            'LATCHKEY_DPOP_ERROR',
+            'the access token is bound to another key than ours',
+          );
+      }
+    }
     return session;
   } finally {
     await receiver.close();
@@ -136,9 +189,14 @@ export async function currentSession(io: SampleIO = defaultIO, now = Date.now): 
         'LATCHKEY_NOT_LOGGED_IN',
         'the access token has expired; run `latchkey login` again',
       );
-    const client = await LatchkeyClient.discover({ issuer: latest.issuer, clientId: latest.clientId });
+    const client = await sessionClient(latest);
     const refreshed = await client.refresh(latest.refreshToken);
-    const next = toStored(latest.issuer, latest.clientId, refreshed);
+    const next = toStored(
+      latest.issuer,
+      latest.clientId,
+      refreshed,
+      latest.dpopKey ? (latest.dpopKey as JWK) : undefined,
+    );
     if (!next.subject && latest.subject) next.subject = latest.subject;
     if (!refreshed.idToken && latest.idToken) next.idToken = latest.idToken;
     await store.save(next);
@@ -148,11 +206,11 @@ export async function currentSession(io: SampleIO = defaultIO, now = Date.now): 
 
 export async function runWhoami(io: SampleIO = defaultIO): Promise<Record<string, unknown>> {
   const session = await currentSession(io);
-  const client = await LatchkeyClient.discover({ issuer: session.issuer, clientId: session.clientId });
-  const info = await client.userinfo(
-    session.accessToken,
-    session.subject ? { expectedSubject: session.subject } : {},
-  );
+  const client = await sessionClient(session);
+  const info = await client.userinfo(session.accessToken, {
+    tokenType: session.tokenType === 'DPoP' ? 'DPoP' : 'Bearer',
+    ...(session.subject ? { expectedSubject: session.subject } : {}),
+  });
   io.out(`${JSON.stringify(info, null, 2)}\n`);
   return info;
 }
@@ -192,6 +250,7 @@ async function loginCommand(argv: string[]): Promise<void> {
     'client-id': { type: 'string' },
     scope: { type: 'string' },
     'no-browser': { type: 'boolean', default: false },
+    dpop: { type: 'boolean', default: false },
   });
   const issuer = checkIssuer(values.issuer);
   if (!values['client-id']) throw new UsageError('--client-id ID is required');
@@ -202,6 +261,7 @@ async function loginCommand(argv: string[]): Promise<void> {
     clientId: values['client-id'],
     ...(values.scope ? { scope: values.scope } : {}),
     noBrowser: values['no-browser'] === true,
+    dpop: values.dpop === true,
   });
 }
 

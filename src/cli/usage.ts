@@ -253,9 +253,11 @@ export const USAGE: Record<string, string> = {
   users: groupUsage(GROUPS.users),
   keys: groupUsage(GROUPS.keys),
   audit: groupUsage(GROUPS.audit),
-  login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser]
+  login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop]
 
-  The sample native app: signs in with PKCE through a loopback redirect and keeps the tokens.`,
+  The sample native app: signs in with PKCE through a loopback redirect and keeps the tokens.
+  --dpop binds them to a DPoP key of its own (RFC 9449; kept in the token file) and shows the
+  token_type (DPoP) and the access token's cnf.jkt.`,
   whoami: 'latchkey whoami\n\n  Shows who the sample native app is signed in as.',
   token:
     'latchkey token\n\n  Prints a valid access token of the sample native app (refreshing it when needed).',

@@ -2,12 +2,15 @@
  * The OAuth 2.1 / OpenID Connect client side of the Authorization Code Flow with PKCE, as a
  * native app or SPA runs it against Latchkey: discovery, authorize URL, callback validation
  * (state, RFC 9207 iss, error), code exchange with ID token validation (jose), refresh (with
- * rotation; concurrent calls for one token share one request), revocation, userinfo, logout URL.
+ * rotation; concurrent calls for one token share one request), revocation, userinfo, logout URL,
+ * and DPoP (RFC 9449, client/dpop.ts): with the `dpop` option every token request and resource
+ * call carries a proof, and a `use_dpop_nonce` answer is retried once with the server's nonce.
  *
  * Browser-safe: fetch, WebCrypto and jose only; nothing from node:*.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { checkTimeClaims } from '../tokens/clock-rules.js';
+import { DpopKey, dpopChallengeError } from './dpop.js';
 import { base64url, randomString, sha256 } from './encoding.js';
 import { invalidArgument, LatchkeyError } from './errors.js';
 import { createPkcePair } from './pkce.js';
@@ -39,6 +42,11 @@ export interface ClientOptions {
   clockToleranceSec?: number;
   /** HTTP timeout per request, ms (default 10000). */
   timeoutMs?: number;
+  /**
+   * DPoP (RFC 9449): `true` makes a non-extractable ES256 key on first use (DpopKey.generate);
+   * or a DpopKey to use. Tokens are then bound to the key (`tokenType` 'DPoP').
+   */
+  dpop?: boolean | DpopKey;
 }
 
 export interface AuthorizationRequest {
@@ -58,7 +66,8 @@ export interface CallbackParams {
 
 export interface TokenSet {
   accessToken: string;
-  tokenType: 'Bearer';
+  /** 'DPoP' when the access token is bound to the client's DPoP key (RFC 9449 §5). */
+  tokenType: 'Bearer' | 'DPoP';
   /** Milliseconds since the epoch, from `expires_in`. */
   expiresAt: number | undefined;
   refreshToken: string | undefined;
@@ -69,6 +78,16 @@ export interface TokenSet {
 }
 
 export type FetchLike = typeof fetch;
+
+/** A URL for messages: no query (it may hold secrets). */
+const htuOfSafe = (url: string): string => {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return 'the resource';
+  }
+};
 
 function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value === '') throw invalidArgument(`${name} must be a non-empty string`);
@@ -174,6 +193,7 @@ export class LatchkeyClient {
   readonly #timeoutMs: number;
   #jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   readonly #refreshing = new Map<string, Promise<TokenSet>>();
+  #dpop: Promise<DpopKey> | undefined;
 
   constructor(opts: ClientOptions) {
     if (!opts || typeof opts !== 'object') throw invalidArgument('options are required');
@@ -189,6 +209,23 @@ export class LatchkeyClient {
     this.#now = opts.now ?? Date.now;
     this.#tolerance = opts.clockToleranceSec ?? 30;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    if (opts.dpop instanceof DpopKey) this.#dpop = Promise.resolve(opts.dpop);
+    else if (opts.dpop === true) this.#dpop = undefined;
+    else if (opts.dpop !== undefined && opts.dpop !== false)
+      throw invalidArgument('dpop must be true, false or a DpopKey');
+    this.#dpopWanted = opts.dpop !== undefined && opts.dpop !== false;
+  }
+
+  readonly #dpopWanted: boolean;
+
+  /** The DPoP key of this client (made on first use with `dpop: true`); undefined without DPoP. */
+  async dpopKey(): Promise<DpopKey | undefined> {
+    if (!this.#dpopWanted) return undefined;
+    this.#dpop ??= DpopKey.generate().catch((err: unknown) => {
+      this.#dpop = undefined;
+      throw err;
+    });
+    return this.#dpop;
   }
 
   /** Discovery + a client in one step. */
@@ -301,7 +338,28 @@ export class LatchkeyClient {
     return { code, state, iss };
   }
 
-  async #post(url: string, body: URLSearchParams, what: string): Promise<Response> {
+  /**
+   * POSTs a form to an endpoint of the server, with a DPoP proof when `dpop` (the token
+   * endpoint). RFC 9449 §8: a 400 `use_dpop_nonce` with a `DPoP-Nonce` is retried once with it.
+   */
+  async #post(url: string, body: URLSearchParams, what: string, dpop = false): Promise<Response> {
+    const key = dpop ? await this.dpopKey() : undefined;
+    const res = await this.#postOnce(url, body, what, key);
+    if (!key) return res;
+    key.rememberNonce(url, res.headers.get('dpop-nonce'));
+    if (res.status !== 400 || !res.headers.get('dpop-nonce')) return res;
+    const error = await res
+      .clone()
+      .json()
+      .then((b: { error?: unknown }) => b?.error)
+      .catch(() => undefined);
+    if (error !== 'use_dpop_nonce') return res;
+    const retried = await this.#postOnce(url, body, what, key);
+    key.rememberNonce(url, retried.headers.get('dpop-nonce'));
+    return retried;
+  }
+
+  async #postOnce(url: string, body: URLSearchParams, what: string, key?: DpopKey): Promise<Response> {
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -313,6 +371,7 @@ export class LatchkeyClient {
     } else {
       body.set('client_id', this.clientId);
     }
+    if (key) headers['dpop'] = await key.proof({ method: 'POST', url }, this.#now);
     try {
       return await this.#fetch(url, {
         method: 'POST',
@@ -334,14 +393,16 @@ export class LatchkeyClient {
     body: URLSearchParams,
     opts: { nonce?: string; previous?: TokenSet },
   ): Promise<TokenSet> {
-    const res = await this.#post(this.metadata.token_endpoint, body, 'token');
+    const res = await this.#post(this.metadata.token_endpoint, body, 'token', true);
     if (res.status !== 200) throw await oauthFailure(res, 'token', 'LATCHKEY_TOKEN_ERROR');
     const json = await readJson(res, 'token', 'LATCHKEY_INVALID_RESPONSE');
     const bad = (msg: string) => new LatchkeyError('LATCHKEY_INVALID_RESPONSE', `the token response ${msg}`);
     const accessToken = json['access_token'];
     if (typeof accessToken !== 'string' || accessToken === '') throw bad('has no access_token');
-    if (typeof json['token_type'] !== 'string' || json['token_type'].toLowerCase() !== 'bearer')
-      throw bad('has a token_type other than Bearer');
+    const tokenType = typeof json['token_type'] === 'string' ? json['token_type'].toLowerCase() : undefined;
+    // RFC 9449 §5: DPoP when the server bound the token; a server without DPoP answers Bearer.
+    if (tokenType !== 'bearer' && !(tokenType === 'dpop' && this.#dpopWanted))
+      throw bad(`has a token_type other than ${this.#dpopWanted ? 'DPoP or Bearer' : 'Bearer'}`);
     const expiresIn = json['expires_in'];
     if (
       expiresIn !== undefined &&
@@ -361,7 +422,7 @@ export class LatchkeyClient {
     }
     return {
       accessToken,
-      tokenType: 'Bearer',
+      tokenType: tokenType === 'dpop' ? 'DPoP' : 'Bearer',
       expiresAt: expiresIn !== undefined ? this.#now() + (expiresIn as number) * 1000 : undefined,
       // RFC 6749 §6: without a new refresh token, the old one stays valid (no rotation).
       refreshToken: (json['refresh_token'] as string | undefined) ?? opts.previous?.refreshToken,
@@ -497,23 +558,23 @@ export class LatchkeyClient {
     if (res.status !== 200) throw await oauthFailure(res, 'revocation', 'LATCHKEY_REVOCATION_ERROR');
   }
 
-  /** OIDC userinfo with the access token; `sub` must match the ID token's when given. */
+  /**
+   * OIDC userinfo with the access token; `sub` must match the ID token's when given. A DPoP
+   * token (a TokenSet whose tokenType is DPoP, or a string with `tokenType: 'DPoP'`, the default
+   * of a client with `dpop`) goes with the DPoP scheme and a proof (RFC 9449 §7).
+   */
   async userinfo(
-    accessToken: string,
-    opts: { expectedSubject?: string } = {},
+    accessToken: string | TokenSet,
+    opts: { expectedSubject?: string; tokenType?: 'Bearer' | 'DPoP' } = {},
   ): Promise<Record<string, unknown>> {
-    requireString(accessToken, 'accessToken');
     const endpoint = this.metadata.userinfo_endpoint;
     if (!endpoint) throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server has no userinfo_endpoint');
-    let res: Response;
-    try {
-      res = await this.#fetch(endpoint, {
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (cause) {
-      throw new LatchkeyError('LATCHKEY_NETWORK_ERROR', 'the userinfo request failed', { cause });
-    }
+    const res = await this.#resourceRequest(
+      endpoint,
+      accessToken,
+      { headers: { accept: 'application/json' } },
+      opts.tokenType,
+    );
     if (res.status !== 200) {
       const err = await oauthFailure(res, 'userinfo', 'LATCHKEY_USERINFO_ERROR');
       // RFC 6750: the error may be only in WWW-Authenticate.
@@ -528,6 +589,74 @@ export class LatchkeyClient {
     if (opts.expectedSubject !== undefined && json['sub'] !== opts.expectedSubject)
       throw new LatchkeyError('LATCHKEY_INVALID_RESPONSE', 'the userinfo sub is not the signed-in user');
     return json;
+  }
+
+  /**
+   * A request to a resource server (an API) with the access token: `Authorization: Bearer`, or
+   * for a DPoP token `Authorization: DPoP` and a proof with `ath` (RFC 9449 §7). A 401 whose DPoP
+   * challenge is `use_dpop_nonce` is sent again once with the `DPoP-Nonce` it gave (§9); the
+   * latest nonce of each origin is remembered. Returns the response whatever its status. A body
+   * that can be sent twice (a string, URLSearchParams, bytes) survives the retry; a stream
+   * cannot.
+   */
+  fetchResource(
+    url: string | URL,
+    accessToken: string | TokenSet,
+    init: RequestInit & { tokenType?: 'Bearer' | 'DPoP' } = {},
+  ): Promise<Response> {
+    const { tokenType, ...rest } = init;
+    return this.#resourceRequest(String(url), accessToken, rest, tokenType);
+  }
+
+  async #resourceRequest(
+    url: string,
+    accessToken: string | TokenSet,
+    init: RequestInit,
+    tokenType: 'Bearer' | 'DPoP' | undefined,
+  ): Promise<Response> {
+    const token = requireString(
+      typeof accessToken === 'string' ? accessToken : accessToken?.accessToken,
+      'accessToken',
+    );
+    requireUrl(url, 'url');
+    const scheme =
+      tokenType ??
+      (typeof accessToken === 'string' ? (this.#dpopWanted ? 'DPoP' : 'Bearer') : accessToken.tokenType);
+    if (scheme !== 'Bearer' && scheme !== 'DPoP') throw invalidArgument('tokenType must be Bearer or DPoP');
+    const key = scheme === 'DPoP' ? await this.dpopKey() : undefined;
+    if (scheme === 'DPoP' && !key)
+      throw invalidArgument('a DPoP-bound token needs a client made with the dpop option');
+    const method = (init.method ?? 'GET').toUpperCase();
+    const send = async (): Promise<Response> => {
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `${scheme} ${token}`);
+      if (key) headers.set('dpop', await key.proof({ method, url, accessToken: token }, this.#now));
+      try {
+        return await this.#fetch(url, {
+          ...init,
+          method,
+          headers,
+          signal: init.signal ?? AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (cause) {
+        const timeout = cause instanceof Error && cause.name === 'TimeoutError';
+        throw new LatchkeyError(
+          timeout ? 'LATCHKEY_TIMEOUT' : 'LATCHKEY_NETWORK_ERROR',
+          `the request to ${htuOfSafe(url)} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { cause },
+        );
+      }
+    };
+    const res = await send();
+    if (!key) return res;
+    key.rememberNonce(url, res.headers.get('dpop-nonce'));
+    if (res.status !== 401 || dpopChallengeError(res) !== 'use_dpop_nonce' || !res.headers.get('dpop-nonce'))
+      return res;
+    // RFC 9449 §9: once, with the resource server's nonce.
+    await res.body?.cancel();
+    const retried = await send();
+    key.rememberNonce(url, retried.headers.get('dpop-nonce'));
+    return retried;
   }
 
   /** RP-initiated logout URL (OIDC RP-Initiated Logout 1.0) from `end_session_endpoint`. */

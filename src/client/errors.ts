@@ -15,7 +15,8 @@ export type LatchkeyErrorCode =
   | 'LATCHKEY_UNSUPPORTED'
   | 'LATCHKEY_NETWORK_ERROR'
   | 'LATCHKEY_TIMEOUT'
-  | 'LATCHKEY_NOT_LOGGED_IN';
+  | 'LATCHKEY_NOT_LOGGED_IN'
+  | 'LATCHKEY_DPOP_ERROR';
 
 export class LatchkeyError extends Error {
   override name = 'LatchkeyError';

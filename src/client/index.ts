@@ -16,6 +16,7 @@ export {
   type ServerMetadata,
   type TokenSet,
 } from './client.js';
+export { type DpopAlgorithm, DpopKey, type DpopProofInput, htuOf } from './dpop.js';
 export { LatchkeyError, type LatchkeyErrorCode } from './errors.js';
 export type { LoopbackOptions, LoopbackReceiver } from './loopback.js';
 export { computeChallenge, createPkcePair, type PkcePair, VERIFIER_PATTERN } from './pkce.js';

@@ -8,7 +8,8 @@ export interface StoredSession {
   issuer: string;
   clientId: string;
   accessToken: string;
-  tokenType: 'Bearer';
+  /** 'DPoP' when the tokens are bound to `dpopKey` (RFC 9449). */
+  tokenType: 'Bearer' | 'DPoP';
   /** ms since the epoch */
   expiresAt?: number;
   refreshToken?: string;
@@ -16,6 +17,11 @@ export interface StoredSession {
   scope?: string;
   /** `sub` of the ID token. */
   subject?: string;
+  /**
+   * The DPoP private key (a JWK) the tokens are bound to, when they are. Kept beside the refresh
+   * token, under the file's 0600 mode: a CLI has no store for non-extractable keys.
+   */
+  dpopKey?: Record<string, unknown>;
 }
 
 /** `$LATCHKEY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/latchkey`, else `~/.config/latchkey`. */

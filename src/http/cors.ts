@@ -34,6 +34,8 @@ export function corsHooks(app: FastifyInstance, ctx: ServerContext): void {
     reply.header('vary', 'Origin');
     if (!(await allowed()).has(origin)) return;
     reply.header('access-control-allow-origin', origin);
+    // RFC 9449 §8, §9: a browser client must read the nonce, and at /userinfo the challenge.
+    reply.header('access-control-expose-headers', 'DPoP-Nonce, WWW-Authenticate');
   });
 
   // Preflight for the CORS routes.

@@ -7,7 +7,8 @@
  *      refuses a private key);
  * 3, 8–9. `jti`, `htm` equal to the request's method, `htu` equal to its URI without query and
  *      fragment (§4.3 item 9; compared after normalising scheme and host case, default ports);
- * 10. a server nonce, when one is required (§8), is `use_dpop_nonce`'s business (not here yet);
+ * 10. a server nonce, when one is required (§8, §9): without the current one, `use_dpop_nonce`
+ *     with the nonce to use (DpopNonceError; the jti is not spent then);
  * 11. `iat` within the window around now (§11.1);
  * 12. with an access token: `ath` is its SHA-256 (§4.3 item 12; the `cnf.jkt` match is the
  *      caller's, which knows the token).
@@ -31,6 +32,19 @@ export class DpopError extends OAuthError {
   }
 }
 
+/**
+ * RFC 9449 §8 (authorization server) and §9 (resource server): the proof lacks the nonce the
+ * server requires; `nonce` is the one to use, sent back in `DPoP-Nonce`.
+ */
+export class DpopNonceError extends OAuthError {
+  constructor(
+    description: string,
+    readonly nonce: string,
+  ) {
+    super('use_dpop_nonce', description, { headers: { 'dpop-nonce': nonce } });
+  }
+}
+
 export interface DpopRequest {
   /** The DPoP header's values as received (undefined: none; an array: more than one). */
   header: string | string[] | undefined;
@@ -46,6 +60,8 @@ export interface DpopDeps {
   /** True the first time (replays.use). */
   useJti(key: string, expiresAt: number): Promise<boolean>;
   algorithms?: readonly string[];
+  /** Server nonces, when required (protocol/dpop-nonce.ts). */
+  nonces?: { isValid(nonce: unknown): Promise<boolean>; current(): Promise<string> };
 }
 
 export interface CheckedProof {
@@ -108,6 +124,14 @@ export async function checkDpopProof(req: DpopRequest, deps: DpopDeps): Promise<
     normalizeHtu(htu) !== normalizeHtu(req.uri)
   )
     throw new DpopError(`The DPoP proof's htu is not ${normalizeHtu(req.uri)}.`);
+  // RFC 9449 §8: a proof without the current server nonce is answered with the nonce to use.
+  if (deps.nonces && !(await deps.nonces.isValid(payload['nonce'])))
+    throw new DpopNonceError(
+      payload['nonce'] === undefined
+        ? 'The DPoP proof must carry the server nonce (DPoP-Nonce).'
+        : 'The DPoP proof carries an old or unknown nonce; use the one in DPoP-Nonce.',
+      await deps.nonces.current(),
+    );
   const nowSec = deps.now() / 1000;
   if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(nowSec - iat) > DPOP_IAT_WINDOW_SEC)
     throw new DpopError('The DPoP proof is too old or from the future (iat).');

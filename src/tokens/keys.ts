@@ -3,9 +3,16 @@
  * cannot both create one), rotated with a publication delay, published in the JWKS until
  * every token they signed has expired.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+} from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
+import type { NonceKeys } from '../protocol/dpop-nonce.js';
 import type { KeyStore, SigningKey } from '../storage/types.js';
 
 export interface KeyTimings {
@@ -65,6 +72,7 @@ export type KeyGenerator = (generation: number, now: number, activeAt: number) =
 export class KeyManager {
   #cache: { keys: SigningKey[]; loadedAt: number } | undefined;
   #privateKeys = new Map<string, KeyObject>();
+  #derived = new Map<string, Uint8Array>();
 
   /**
    * `openPrivate` turns a stored private key into PEM (tokens/key-encryption.ts: sealed keys are
@@ -156,6 +164,37 @@ export class KeyManager {
       alg: key.alg,
       privateKey: this.#privateKey(key.kid, key.privatePem),
       ec: key.ec ? { kid: key.ec.kid, privateKey: this.#privateKey(key.ec.kid, key.ec.privatePem) } : null,
+    };
+  }
+
+  /**
+   * HMAC keys for DPoP nonces (protocol/dpop-nonce.ts), one per generation: HKDF-SHA256 (RFC 5869)
+   * over the generation's RSA private key with an info string of their own, so every node has
+   * them without a secret of their own, and they rotate with the signing keys. A nonce names its
+   * generation; a generation still published (24 h after it retired) still checks its nonces.
+   */
+  nonceKeys(): NonceKeys {
+    const derive = (k: SigningKey): Uint8Array => {
+      let key = this.#derived.get(k.kid);
+      if (!key) {
+        const der = this.#privateKey(k.kid, k.privatePem).export({ format: 'der', type: 'pkcs8' });
+        key = new Uint8Array(hkdfSync('sha256', der, 'latchkey', 'latchkey dpop nonces v1', 32));
+        this.#derived.set(k.kid, key);
+      }
+      return key;
+    };
+    return {
+      current: async () => {
+        const now = this.clock.now();
+        const keys = await this.#published();
+        const key = keys.find((k) => k.activeAt <= now) ?? keys[keys.length - 1];
+        if (!key) throw new Error('no signing key: the key store is empty');
+        return { id: key.generation, key: derive(key) };
+      },
+      byId: async (id) => {
+        const key = (await this.#published()).find((k) => k.generation === id);
+        return key ? derive(key) : undefined;
+      },
     };
   }
 

@@ -1,13 +1,17 @@
 /**
  * The sample native app: `latchkey login --no-browser` run as a real child process against a
- * real server, the browser side driven through the HTML form, then `token`, `whoami`, `logout`.
+ * real server, the browser side driven through the HTML form, then `token`, `whoami`, `logout`;
+ * and `latchkey login --dpop` through the bin (dist/cli/latchkey.js) against a server that
+ * requires DPoP nonces.
  */
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import { main } from '../../src/cli/main.js';
 import { currentSession, runLogout, runWhoami, type SampleIO } from '../../src/cli/samples.js';
+import { DpopKey } from '../../src/client/index.js';
 import { FileTokenStore } from '../../src/client/node.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { runCliProcess, spawnCli } from '../helpers/cli-process.js';
@@ -146,5 +150,73 @@ describe('latchkey login / token / whoami / logout', () => {
     } finally {
       process.stderr.write = write;
     }
+  });
+});
+
+describe('latchkey login --dpop (the bin, against a server that requires DPoP nonces)', () => {
+  let server: TestServer;
+  let user: { id: string };
+  let configDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    server = await startTestServer({ overrides: { dpopNonce: true } });
+    user = await createUser(server);
+    configDir = join(tempDir('latchkey-cli-dpop-'), 'cfg');
+    env = { LATCHKEY_CONFIG_DIR: configDir };
+  });
+  after(() => server.cleanup());
+
+  it('binds the tokens to its key and shows token_type DPoP and cnf.jkt; whoami and refresh prove the key', async () => {
+    const app = await createClient(server, { type: 'native' });
+    const child = spawnCli(
+      ['login', '--issuer', server.issuer, '--client-id', app.clientId, '--no-browser', '--dpop'],
+      { env },
+    );
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+    const authorizeUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('http'));
+        if (line) resolve(line.trim());
+      });
+      child.on('close', () => reject(new Error(`login exited early: ${err}`)));
+    });
+    const browser = new Browser(server.url);
+    const final = await authorizeThroughBrowser(browser, authorizeUrl, { consent: 'allow' });
+    assert.equal(final.status, 303);
+    await browser.get(final.location!);
+    assert.equal(await exited, 0, err);
+    assert.match(err, new RegExp(`Signed in as ${user.id}`));
+    assert.match(err, /^token_type: DPoP$/m);
+    const shown = /^cnf\.jkt: (\S+)$/m.exec(err)?.[1];
+    assert.ok(shown, err);
+
+    const stored = (await new FileTokenStore(configDir).load())!;
+    assert.equal(stored.tokenType, 'DPoP');
+    assert.equal(statSync(join(configDir, 'tokens.json')).mode & 0o777, 0o600);
+    const key = await DpopKey.fromPrivateJwk(stored.dpopKey!);
+    assert.equal(shown, key.thumbprint, "the thumbprint shown is the saved key's");
+    assert.deepEqual(decodeJwt(stored.accessToken)['cnf'], { jkt: key.thumbprint });
+
+    const who = await runCliProcess(['whoami'], { env });
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(JSON.parse(who.stdout).sub, user.id);
+
+    // The refresh `latchkey token` makes when the token is about to expire proves the same key.
+    const io: SampleIO = { out() {}, err() {}, openBrowser: async () => false, configDir };
+    const next = await currentSession(io, () => stored.expiresAt! - 10_000);
+    assert.notEqual(next.accessToken, stored.accessToken);
+    assert.equal(next.tokenType, 'DPoP');
+    assert.deepEqual(decodeJwt(next.accessToken)['cnf'], { jkt: key.thumbprint });
+    assert.deepEqual(next.dpopKey, stored.dpopKey);
+
+    const help = await runCliProcess(['login', '--help'], { env });
+    assert.match(help.stdout + help.stderr, /--dpop/);
   });
 });

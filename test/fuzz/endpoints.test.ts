@@ -1,11 +1,12 @@
 /**
- * Property-based fuzzing of /authorize (GET and POST) and /token over real HTTP against a real
+ * Property-based fuzzing of /authorize (GET and POST), /token and /par over real HTTP against a real
  * test server (test/helpers/fuzz.ts has the machinery, the seed and the replay).
  *
  * Whatever arrives: no 5xx, no stack trace or internals, no redirect anywhere but the client's
  * registered redirect URI. /token answers RFC 6749 §5.2 JSON errors from its list, or a 200 that
  * the request earned (the real, unspent code with its verifier, the real refresh token, the
- * client's real secret). /authorize answers an error page, the sign-in (or consent) page, or an
+ * client's real secret). /par answers the same JSON errors (RFC 9126 §2.3: those of RFC 6749 §5.2
+ * and §4.1.2.1), or a 201 with a request_uri for an authenticated client's acceptable request. /authorize answers an error page, the sign-in (or consent) page, or an
  * authorization response to the redirect URI — with `code` only for a signed-in person and a
  * request that asked for one properly, or an error of RFC 6749 §4.1.2.1 / OIDC Core §3.1.2.6.
  *
@@ -66,6 +67,17 @@ const TOKEN_ERRORS = [
   'invalid_scope',
 ] as const;
 
+/**
+ * RFC 9126 §2.3: the token endpoint's (RFC 6749 §5.2), the authorization endpoint's (§4.1.2.1),
+ * and OIDC Core §6's request_not_supported (a `request` object).
+ */
+const PAR_ERRORS = [
+  ...TOKEN_ERRORS,
+  'unsupported_response_type',
+  'access_denied',
+  'request_not_supported',
+] as const;
+
 /** PKCE pairs fixed for the generators, so that a seed gives the same requests every time. */
 const FIXED: [Pkce, Pkce, Pkce] = ['one', 'two', 'three'].map((word) => {
   const verifier = `fuzz-verifier-${word}-`.padEnd(43, 'x');
@@ -93,7 +105,7 @@ interface World {
   values: Record<string, string>;
 }
 
-describe('fuzzing /authorize and /token', () => {
+describe('fuzzing /authorize, /token and /par', () => {
   let w: World;
 
   before(async () => {
@@ -162,7 +174,7 @@ describe('fuzzing /authorize and /token', () => {
 
   /**
    * The endpoints and the rules of their answers. A POST form endpoint with client
-   * authentication and JSON errors (/par, say) is one more row: oauthJsonAnswer with its error
+   * authentication and JSON errors (as /par) is one more row: oauthJsonAnswer with its error
    * list, success status and success rule; then one `fuzz(...)` line below with its requests.
    */
   const ENDPOINTS = {
@@ -173,6 +185,12 @@ describe('fuzzing /authorize and /token', () => {
       path: '/token',
       carries: 'body',
       check: oauthJsonAnswer({ errors: TOKEN_ERRORS, success: tokenSuccess }),
+    },
+    par: {
+      method: 'POST',
+      path: '/par',
+      carries: 'body',
+      check: oauthJsonAnswer({ errors: PAR_ERRORS, successStatus: 201, success: parSuccess }),
     },
   } satisfies Record<string, Endpoint>;
 
@@ -295,6 +313,44 @@ describe('fuzzing /authorize and /token', () => {
         break;
       default:
         assert.fail(`a 200 for grant_type ${String(p.only('grant_type'))}: ${where}`);
+    }
+  }
+
+  /**
+   * /par 201 (RFC 9126 §2.2): a fresh request_uri and its lifetime, for a client that
+   * authenticated (as at /token) and a request /authorize would take: one known client (not a
+   * service), a redirect URI it registered (or none when it has one), response_type=code, PKCE
+   * S256 where required.
+   */
+  function parSuccess(json: Record<string, unknown>, sent: Sent, where: string): void {
+    assert.match(String(json['request_uri']), /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/, where);
+    assert.equal(json['expires_in'], 60, where);
+    for (const k of Object.keys(json))
+      assert.ok(['request_uri', 'expires_in'].includes(k), `member ${k}: ${where}`);
+    const p = sent.params;
+    const byBasic = sent.basic ? w.byId.get(sent.basic.id) : undefined;
+    const c = byBasic ?? w.byId.get(p.only('client_id') ?? '');
+    assert.ok(c && c.key !== 'service', `a known client that signs people in: ${where}`);
+    if (c.public) assert.ok(p.only('client_id') === c.clientId && !sent.basic, `public: client_id: ${where}`);
+    else
+      assert.ok(
+        (sent.basic?.secret === c.secret &&
+          (p.count('client_id') === 0 || p.only('client_id') === c.clientId)) ||
+          (p.only('client_secret') === c.secret && p.only('client_id') === c.clientId),
+        `the client's real secret: ${where}`,
+      );
+    const asked = p.only('redirect_uri');
+    assert.ok(
+      asked === undefined
+        ? c.redirectUris.length === 1
+        : c.redirectUris.some((r) => sameRedirectUri(asked, r)),
+      `a registered redirect URI: ${where}`,
+    );
+    assert.equal(p.only('response_type'), 'code', `response_type=code: ${where}`);
+    assert.equal(p.count('request_uri'), 0, `no request_uri in a pushed request: ${where}`);
+    if (c.requirePkce) {
+      assert.equal(p.only('code_challenge_method'), 'S256', `PKCE S256: ${where}`);
+      assert.match(p.only('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/, `a code_challenge: ${where}`);
     }
   }
 
@@ -541,6 +597,53 @@ describe('fuzzing /authorize and /token', () => {
         return { fields, separators, headers, ...(body ? { body } : {}) };
       })
       .filter((r) => headerBytes(r, carrier) < HEADER_BUDGET);
+  }
+
+  // /par
+
+  /**
+   * A pushed authorization request (RFC 9126 §2.1): /authorize's parameters for one client, with
+   * its authentication as at /token — client_id for public clients, Basic or client_secret for
+   * the web app — then mutated; random fields sometimes.
+   */
+  function parRequest(): fc.Arbitrary<FuzzRequest> {
+    const vocabulary: Vocabulary = {
+      ...authorizeVocabulary(),
+      client_secret: { like: fc.oneof(refArb('web_secret'), fc.constantFrom('', 'secret')), weight: 2 },
+    };
+    const fields = fc.record({ base: authorizeBase(), post: fc.boolean() }).chain(({ base, post }) => {
+      const id = base.find((f) => f.name === 'client_id')?.value;
+      const c = typeof id === 'string' ? w.byId.get(id) : undefined;
+      const confidential = c !== undefined && !c.public;
+      // Basic carries the client_id: the body leaves it out (it may also repeat it).
+      const withAuth = confidential
+        ? post
+          ? [...base, field('client_secret', ref(`${c.key}_secret`))]
+          : base.filter((f) => f.name !== 'client_id')
+        : base;
+      return fc.record({
+        fields: fc.oneof(
+          { weight: 14, arbitrary: mutatedFields(withAuth, vocabulary) },
+          { weight: 1, arbitrary: randomFields },
+        ),
+        auth:
+          confidential && !post
+            ? authArb(c.key)
+            : fc.oneof(
+                { weight: 5, arbitrary: fc.constant(undefined) },
+                { weight: 1, arbitrary: authArb(undefined) },
+              ),
+      });
+    });
+    return fc
+      .record({ fields, separators: separatorsArb, type: contentTypeArb, body: bodyArb })
+      .map(({ fields: { fields, auth }, separators, type, body }) => {
+        const headers: Record<string, HeaderValue> = {};
+        if (auth !== undefined) headers['authorization'] = auth;
+        if (type !== undefined) headers['content-type'] = type;
+        return { fields, separators, headers, body };
+      })
+      .filter((r) => headerBytes(r, 'body') < HEADER_BUDGET);
   }
 
   // /token
@@ -874,5 +977,11 @@ describe('fuzzing /authorize and /token', () => {
     250,
     tokenCase,
     prepare,
+  );
+  fuzz(
+    'POST /par: RFC 9126 §2.3 JSON errors, or a 201 request_uri for an acceptable request',
+    ENDPOINTS.par,
+    200,
+    () => plain(parRequest()),
   );
 });

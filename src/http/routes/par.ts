@@ -9,7 +9,7 @@ import { dpopAlgorithmsFor } from '../../protocol/client-policy.js';
 import { checkDpopProof } from '../../protocol/dpop.js';
 import { newRequestUri, pushedParameters } from '../../protocol/par.js';
 import { readParams } from '../../protocol/params.js';
-import { dpopDeps } from '../dpop.js';
+import { dpopDeps, sendNonce } from '../dpop.js';
 import { authenticatedForm } from '../form.js';
 import { authorizeDeps } from './authorize.js';
 
@@ -49,6 +49,7 @@ export function postPar(ctx: ServerContext): RouteHandlerMethod {
       createdAt: now,
       expiresAt: now + expiresIn * 1000,
     });
+    if (proof) await sendNonce(ctx, reply);
     return reply
       .code(201)
       .header('cache-control', 'no-store')

@@ -9,7 +9,7 @@ import { checkDpopProof } from '../../protocol/dpop.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../../protocol/errors.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import type { GrantType } from '../../storage/types.js';
-import { dpopDeps } from '../dpop.js';
+import { dpopDeps, sendNonce } from '../dpop.js';
 import { authenticatedForm } from '../form.js';
 
 export function tokenRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -41,6 +41,7 @@ export function postToken(ctx: ServerContext): RouteHandlerMethod {
       ip: req.ip,
       ...(proof ? { dpopJkt: proof.jkt } : {}),
     });
+    if (proof) await sendNonce(ctx, reply);
     // RFC 6749 §5.1: no caching of token responses.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(body);
   };

@@ -4,13 +4,13 @@
  */
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../context.js';
-import { checkDpopProof, DPOP_ALGS } from '../../protocol/dpop.js';
+import { checkDpopProof, DPOP_ALGS, DpopNonceError } from '../../protocol/dpop.js';
 import { invalidRequest, invalidToken, OAuthError } from '../../protocol/errors.js';
 import { claimsFor } from '../../protocol/grants/issue-tokens.js';
 import { readParams } from '../../protocol/params.js';
 import { hasScope } from '../../protocol/scopes.js';
 import { boundKey, verifyAccessToken } from '../../tokens/verify.js';
-import { dpopDeps } from '../dpop.js';
+import { dpopDeps, sendNonce } from '../dpop.js';
 import { isForm } from '../form.js';
 
 export function userinfoRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -26,7 +26,7 @@ export function serveUserinfo(ctx: ServerContext): RouteHandlerMethod {
     const verified = await verifyAccessToken(ctx, token);
     if (!verified || verified.revoked) throw invalidToken('The access token is invalid, expired or revoked.');
     const { payload } = verified;
-    await checkSenderConstraint(ctx, req, token, scheme, boundKey(payload));
+    const bound = await checkSenderConstraint(ctx, req, token, scheme, boundKey(payload));
     if (!hasScope(payload.scope, 'openid')) {
       throw new OAuthError('insufficient_scope', 'The access token does not carry the openid scope.', {
         status: 403,
@@ -37,6 +37,7 @@ export function serveUserinfo(ctx: ServerContext): RouteHandlerMethod {
     }
     const user = await ctx.storage.users.getById(payload.sub);
     if (!user || user.disabled) throw invalidToken('The user of this access token can no longer sign in.');
+    if (bound) await sendNonce(ctx, reply);
     return reply
       .header('cache-control', 'no-store')
       .send({ sub: user.id, ...claimsFor(user, payload.scope) });
@@ -46,7 +47,7 @@ export function serveUserinfo(ctx: ServerContext): RouteHandlerMethod {
 /**
  * RFC 9449 §7: a DPoP-bound token comes with the `DPoP` scheme and a proof of its key for this
  * request (`ath` its hash); as a Bearer token it is refused. An unbound token under the DPoP
- * scheme is refused too.
+ * scheme is refused too. True when the token was bound (and its proof checked).
  */
 async function checkSenderConstraint(
   ctx: ServerContext,
@@ -54,7 +55,7 @@ async function checkSenderConstraint(
   token: string,
   scheme: 'Bearer' | 'DPoP',
   jkt: string | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const challenge = (error: string, description: string) =>
     new OAuthError(error === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token', description, {
       status: 401,
@@ -64,7 +65,7 @@ async function checkSenderConstraint(
     });
   if (jkt === undefined) {
     if (scheme === 'DPoP') throw challenge('invalid_token', 'This access token is not bound to a DPoP key.');
-    return;
+    return false;
   }
   if (scheme !== 'DPoP')
     throw challenge(
@@ -83,6 +84,15 @@ async function checkSenderConstraint(
       dpopDeps(ctx),
     );
   } catch (err) {
+    // RFC 9449 §9: a resource server's nonce is asked for with a 401 challenge, not a 400.
+    if (err instanceof DpopNonceError)
+      throw new OAuthError('use_dpop_nonce', err.description, {
+        status: 401,
+        headers: {
+          'www-authenticate': `DPoP algs="${DPOP_ALGS.join(' ')}", error="use_dpop_nonce", error_description="${err.description}"`,
+          'dpop-nonce': err.nonce,
+        },
+      });
     if (err instanceof OAuthError) throw challenge('invalid_dpop_proof', err.description);
     throw err;
   }
@@ -92,6 +102,7 @@ async function checkSenderConstraint(
       'invalid_dpop_proof',
       'The DPoP proof is made with another key than the token is bound to.',
     );
+  return true;
 }
 
 /** RFC 6750 §2 (and RFC 9449 §7.1 for DPoP): exactly one method; header or (POST form) body, never the query. */
