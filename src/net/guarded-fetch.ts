@@ -27,8 +27,14 @@ export interface GuardedFetchOptions {
 export const FETCH_TIMEOUT_MS = 5000;
 export const FETCH_MAX_BYTES = 64 * 1024;
 
-/** Addresses that are never fetched (IANA special-purpose registries, RFC 6890). */
-const BLOCKED = new BlockList();
+/**
+ * Addresses that are never fetched (IANA special-purpose registries, RFC 6890). Two lists: a
+ * BlockList checks an IPv4 address against IPv6 rules too (as ::ffff:a.b.c.d), so one IPv6 rule
+ * for the mapped range would block every IPv4 address; IPv4-mapped IPv6 addresses are refused
+ * outright instead (addressAllowed).
+ */
+const BLOCKED4 = new BlockList();
+const BLOCKED6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -46,11 +52,10 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
-  BLOCKED.addSubnet(net, prefix, 'ipv4');
+  BLOCKED4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001::', 23],
@@ -59,7 +64,7 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
-  BLOCKED.addSubnet(net, prefix, 'ipv6');
+  BLOCKED6.addSubnet(net, prefix, 'ipv6');
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -70,9 +75,12 @@ const isLoopback = (address: string) => LOOPBACK.check(address, family(address))
 
 /** Whether the fetch may connect to `address`. */
 export function addressAllowed(address: string, allowLoopback: boolean): boolean {
-  if (isIP(address) === 0) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
   if (isLoopback(address)) return allowLoopback;
-  return !BLOCKED.check(address, family(address));
+  if (version === 4) return !BLOCKED4.check(address, 'ipv4');
+  if (/^(::|(0{1,4}:){5})ffff:/i.test(address)) return false;
+  return !BLOCKED6.check(address, 'ipv6');
 }
 
 /** The URL checks that need no DNS; throws GuardedFetchError. */
