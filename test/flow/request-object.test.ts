@@ -104,6 +104,14 @@ describe('request objects (RFC 9101), with oauth4webapi', () => {
     assert.equal(got.url.searchParams.get('state'), 'pushed-jar');
   });
 
+  it('a number keeps its meaning (max_age, OIDC Core §6.1): the request goes through', async () => {
+    const final = await front(await handMade({ max_age: 3600, state: 'numbers' }));
+    assert.equal(final.status, 303, final.body.slice(0, 300));
+    const url = new URL(final.location!);
+    assert.equal(url.searchParams.get('state'), 'numbers');
+    assert.ok(url.searchParams.get('code'));
+  });
+
   const refusals: [string, () => Promise<string>][] = [
     ['alg none', async () => `${b64({ alg: 'none' })}.${b64({ iss: clientId, aud: s.server.issuer })}.`],
     ['signed by another key', () => handMade({}, { key: otherKey })],
@@ -114,7 +122,7 @@ describe('request objects (RFC 9101), with oauth4webapi', () => {
     ['exp a day away', () => handMade({ exp: nowSec() + 86400 })],
     ['client_id another client', () => handMade({ client_id: 'someone-else' })],
     ['typ of an access token', () => handMade({}, { typ: 'at+jwt' })],
-    ['a parameter that is not a string', () => handMade({ max_age: 60 })],
+    ['a parameter that is a list', () => handMade({ scope: ['openid'] })],
     ['a request inside', () => handMade({ request: 'eyJ.e30.x' })],
     ['not a JWT', async () => 'not-a-jwt'],
   ];

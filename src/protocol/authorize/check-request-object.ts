@@ -77,13 +77,18 @@ export const checkRequestObject: AuthorizeCheck = async (ctx, deps) => {
     throw bad("The request object's iat is in the future.");
   if (payload['client_id'] !== undefined && payload['client_id'] !== client.clientId)
     throw bad('client_id in the request object differs from the client_id of the request.');
-  // §6.3: the object's parameters only. Each must be a string, as on the front channel.
+  // §6.3: the object's parameters only.
   const inner: Record<string, string> = { client_id: client.clientId };
   for (const [name, value] of Object.entries(payload)) {
     if (JWT_CLAIMS.has(name) || name === 'client_id') continue;
     if (name === 'request' || name === 'request_uri') throw bad(`A request object cannot carry ${name}.`);
-    if (typeof value !== 'string') throw bad(`${name.slice(0, 40)} in the request object must be a string.`);
-    inner[name] = value;
+    // OIDC Core §6.1: JSON values keep their JSON types (max_age a number, claims an object);
+    // on the front channel they are strings, so they become the strings they would have been.
+    if (typeof value === 'string') inner[name] = value;
+    else if (typeof value === 'number' && Number.isFinite(value)) inner[name] = String(value);
+    else if (name === 'claims' && typeof value === 'object' && value !== null && !Array.isArray(value))
+      inner[name] = JSON.stringify(value);
+    else throw bad(`${name.slice(0, 40)} in the request object must be a string (or a number).`);
   }
   ctx.params = readParams(inner);
 };
