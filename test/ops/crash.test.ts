@@ -171,10 +171,24 @@ function crashSuite(name: string, open: () => Promise<Backend>, skip: string | f
       // The server is frozen first, so every loop's next request is sent and stays unanswered
       // (on a busy machine the client can otherwise be the slow side, with every answer already
       // written when the kill comes); whatever the server was doing at the freeze is cut too.
+      // Answers the server wrote before the freeze may still sit in the sockets: the loops read
+      // them and send their next requests, which stay unanswered. Only when no answer has
+      // arrived for a second is every loop's request one the frozen server holds.
       first.child.kill('SIGSTOP');
+      const answered = () => states.reduce((n, s) => n + s.answers, 0);
+      let seen = answered();
+      let quietSince = Date.now();
       await waitFor(
-        () => states.every((s) => s.pending !== undefined || s.error),
-        10_000,
+        () => {
+          const now = answered();
+          if (now !== seen) {
+            seen = now;
+            quietSince = Date.now();
+            return false;
+          }
+          return Date.now() - quietSince >= 1000 && states.every((s) => s.pending !== undefined || s.error);
+        },
+        15_000,
         'requests in flight',
       );
       // No loop starts another request; the ones in flight are what the kill cuts off.
