@@ -4,6 +4,7 @@ import { type Dialect, type OpenOptions, openDatabase } from './connect.js';
 import { migrate, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlClientStore } from './sql/clients.js';
+import { SqlFactorStore, SqlWebauthnChallengeStore } from './sql/factors.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
 import { SqlPushedRequestStore, SqlReplayStore } from './sql/one-time.js';
@@ -79,6 +80,8 @@ export function storesFor(db: Kysely<Database>): Stores {
     throttle: new SqlThrottleStore(db),
     pushedRequests: new SqlPushedRequestStore(db),
     replays: new SqlReplayStore(db),
+    factors: new SqlFactorStore(db),
+    webauthnChallenges: new SqlWebauthnChallengeStore(db),
   };
 }
 

@@ -368,6 +368,75 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('grants').addColumn('code_dpop_jkt', 'text').execute();
     },
   },
+  '0015_strong_sign_in': {
+    /**
+     * Passkeys (WebAuthn credentials), TOTP factors, recovery codes and single-use WebAuthn
+     * challenges; what a session's and an interaction's person did to sign in (RFC 8176 method
+     * values with their times); the `amr`/`acr` a grant's tokens carry; per-application MFA
+     * policy; an administrator's "enrol a factor at the next sign-in".
+     */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', ms, (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('backup_eligible', 'integer', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('aaguid', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('last_used_at', ms)
+        .execute();
+      await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+      await db.schema
+        .createTable('totp_factors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('confirmed_at', ms)
+        .addColumn('last_used_at', ms)
+        .addColumn('last_step', ms, (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('totp_factors_user').on('totp_factors').column('user_id').execute();
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('set_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('used_at', ms)
+        .execute();
+      await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
+      await db.schema
+        .createTable('webauthn_challenges')
+        .addColumn('challenge', 'text', (c) => c.primaryKey())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('binding', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webauthn_challenges_expires')
+        .on('webauthn_challenges')
+        .column('expires_at')
+        .execute();
+      await db.schema.alterTable('sessions').addColumn('auth_methods', 'text').execute();
+      await db.schema.alterTable('interactions').addColumn('auth_methods', 'text').execute();
+      await db.schema.alterTable('grants').addColumn('amr', 'text').execute();
+      await db.schema.alterTable('grants').addColumn('acr', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('mfa', 'text').execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('mfa_enrol_required', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -28,6 +28,8 @@ export interface ClientsTable {
   secret_sealed: string | null;
   dpop_bound: number;
   profile: string | null;
+  /** Migration 0015: none | optional | required, null = the server's LATCHKEY_MFA. */
+  mfa: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -41,6 +43,8 @@ export interface UsersTable {
   disabled: number;
   /** 0/1; added by migration 0002_admin_role. */
   is_admin: number;
+  /** 0/1 (0015): an administrator asked for a factor to be enrolled at the next sign-in. */
+  mfa_enrol_required: number;
   created_at: number;
   updated_at: number;
 }
@@ -53,6 +57,8 @@ export interface SessionsTable {
   last_seen_at: number;
   expires_at: number;
   ended_at: number | null;
+  /** 0015: JSON AuthMethods (method → when); null for sessions older than it (a password). */
+  auth_methods: string | null;
 }
 
 export interface InteractionsTable {
@@ -66,6 +72,8 @@ export interface InteractionsTable {
   created_at: number;
   expires_at: number;
   completed_at: number | null;
+  /** 0015: JSON AuthMethods done so far in this interaction (before its session exists). */
+  auth_methods: string | null;
 }
 
 export interface GrantsTable {
@@ -87,6 +95,9 @@ export interface GrantsTable {
   code_consumed_at: number | null;
   /** Migration 0014: RFC 9449 §10 `dpop_jkt`. */
   code_dpop_jkt: string | null;
+  /** 0015: the tokens' `amr` (JSON array) and `acr`; null for older grants. */
+  amr: string | null;
+  acr: string | null;
   /** When the purge may delete it (0005; storage/retention.ts). */
   purge_after: number | null;
 }
@@ -195,6 +206,59 @@ export interface ReplaysTable {
   expires_at: number;
 }
 
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url; unique. */
+  credential_id: string;
+  /** base64url COSE public key. */
+  public_key: string;
+  counter: number;
+  /** JSON array of AuthenticatorTransport. */
+  transports: string;
+  backup_eligible: number;
+  backed_up: number;
+  aaguid: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface TotpFactorsTable {
+  id: string;
+  user_id: string;
+  /** The base32 secret, sealed with the key-encryption key when one is set (tokens/key-encryption.ts). */
+  secret_sealed: string;
+  name: string;
+  created_at: number;
+  /** Null until the first valid code confirmed the enrolment. */
+  confirmed_at: number | null;
+  last_used_at: number | null;
+  /** The last time step accepted (RFC 6238 §5.2: a code is used once). */
+  last_step: number;
+}
+
+export interface RecoveryCodesTable {
+  /** SHA-256 of the normalised code. */
+  code_hash: string;
+  user_id: string;
+  /** The set the code was generated in (the factor's id). */
+  set_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface WebauthnChallengesTable {
+  /** base64url, random. */
+  challenge: string;
+  /** `sign-in` or `register`. */
+  purpose: string;
+  /** What the challenge belongs to: an interaction id or a session's hash. */
+  binding: string;
+  user_id: string | null;
+  expires_at: number;
+}
+
 export interface Database {
   clients: ClientsTable;
   users: UsersTable;
@@ -210,4 +274,8 @@ export interface Database {
   login_failures: LoginFailuresTable;
   pushed_requests: PushedRequestsTable;
   replays: ReplaysTable;
+  passkeys: PasskeysTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }

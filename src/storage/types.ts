@@ -17,6 +17,8 @@ export interface ClientJwks {
 /** A security profile an application is held to (absent: none beyond the defaults). */
 export type ClientProfile = 'fapi2';
 export type ConsentSetting = 'none' | 'required';
+/** Multi-factor policy: `optional` asks a person who has a second factor for it. */
+export type MfaPolicy = 'none' | 'optional' | 'required';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 export interface Client {
@@ -55,12 +57,14 @@ export interface Client {
   dpopBoundAccessTokens?: boolean;
   /** `fapi2`: the FAPI 2.0 Security Profile is enforced for this application. */
   profile?: ClientProfile;
+  /** Multi-factor policy; absent follows the server's LATCHKEY_MFA. */
+  mfa?: MfaPolicy;
   createdAt: number;
   updatedAt: number;
 }
 
 /** The optional settings a patch can clear (null) as well as set. */
-type Clearable = 'jwks' | 'jwksUri' | 'secretSealed' | 'profile';
+type Clearable = 'jwks' | 'jwksUri' | 'secretSealed' | 'profile' | 'mfa';
 
 /** A change to a client: fields left out keep their value; null clears a Clearable one. */
 export type ClientPatch = Partial<Omit<Client, 'clientId' | 'createdAt' | Clearable>> & {
@@ -87,6 +91,8 @@ export interface User {
   disabled: boolean;
   /** May use the admin console and API. Absent means false (present only when true when read back). */
   isAdmin?: boolean;
+  /** An administrator asked for a factor to be enrolled at the next sign-in (absent: no). */
+  mfaEnrolRequired?: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -101,6 +107,21 @@ export interface UserStore {
   setDisabled(id: string, disabled: boolean, at: number): Promise<boolean>;
   /** Grants or withdraws the admin role; false when the user does not exist. */
   setAdmin(id: string, isAdmin: boolean, at: number): Promise<boolean>;
+  /** Sets or clears "enrol a factor at the next sign-in"; false when the user does not exist. */
+  setMfaEnrolRequired(id: string, required: boolean, at: number): Promise<boolean>;
+}
+
+/**
+ * What a person did to sign in, each with when it was done (ms): RFC 8176 method values —
+ * `pwd` a password, `otp` a one-time code (TOTP or a recovery code), `hwk`/`swk` a device-bound
+ * or a synced passkey — and `uv`, when a passkey verified the person (PIN, biometrics).
+ */
+export interface AuthMethods {
+  pwd?: number;
+  otp?: number;
+  hwk?: number;
+  swk?: number;
+  uv?: number;
 }
 
 export interface Session {
@@ -111,6 +132,8 @@ export interface Session {
   lastSeenAt: number;
   expiresAt: number;
   endedAt: number | null;
+  /** Absent for sessions made before strong sign-in: a password at authTime. */
+  authMethods?: AuthMethods;
 }
 
 export interface SessionStore {
@@ -122,6 +145,10 @@ export interface SessionStore {
   touch(idHash: string, at: number): Promise<void>;
   end(idHash: string, at: number): Promise<void>;
   endAllForUser(userId: string, at: number): Promise<number>;
+  /** Records a further sign-in step (step-up): the methods and the new auth_time. */
+  setAuthMethods(idHash: string, methods: AuthMethods, authTime: number): Promise<void>;
+  /** The user's sessions still open (not ended, not past their absolute expiry), newest first. */
+  listForUser(userId: string, now: number): Promise<Session[]>;
 }
 
 export interface Interaction {
@@ -136,6 +163,8 @@ export interface Interaction {
   createdAt: number;
   expiresAt: number;
   completedAt: number | null;
+  /** What the person did so far in this interaction, before the session exists. */
+  authMethods?: AuthMethods;
 }
 
 export interface InteractionStore {
@@ -143,6 +172,11 @@ export interface InteractionStore {
   get(id: string): Promise<Interaction | undefined>;
   /** Records who signed in for this interaction. */
   setUser(id: string, userId: string, sessionHash: string, authTime: number): Promise<void>;
+  /**
+   * Records a first step (a password) whose sign-in is not finished: who it is and what they did,
+   * with no session yet (a second factor or an enrolment comes next).
+   */
+  setPartial(id: string, userId: string, methods: AuthMethods): Promise<void>;
   /** Atomically marks it completed; false when it already was (a replayed form post). */
   complete(id: string, at: number): Promise<boolean>;
 }
@@ -157,6 +191,9 @@ export interface Grant {
   authTime: number;
   createdAt: number;
   revokedAt: number | null;
+  /** RFC 8176 `amr` and the `acr` of the sign-in behind the grant (absent: older grants, a password). */
+  amr?: string[];
+  acr?: string;
 }
 
 export interface AuthorizationCode {
@@ -406,6 +443,98 @@ export interface ReplayStore {
   use(key: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
+/** A WebAuthn credential (passkey) a person registered. */
+export interface Passkey {
+  id: string;
+  userId: string;
+  /** base64url credential id (unique). */
+  credentialId: string;
+  /** base64url COSE public key. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  /** BE flag: the credential may be synced (a `swk` then, else `hwk`). */
+  backupEligible: boolean;
+  /** BS flag, as last seen. */
+  backedUp: boolean;
+  aaguid: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** A TOTP factor (RFC 6238); `confirmedAt` null while enrolment waits for a first code. */
+export interface TotpFactor {
+  id: string;
+  userId: string;
+  secretSealed: string;
+  name: string;
+  createdAt: number;
+  confirmedAt: number | null;
+  lastUsedAt: number | null;
+  lastStep: number;
+}
+
+/** A person's recovery codes as a factor (the codes themselves are only hashes). */
+export interface RecoveryCodeSet {
+  id: string;
+  userId: string;
+  total: number;
+  left: number;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface FactorStore {
+  /** Throws DuplicateError when the credential id is registered already. */
+  addPasskey(p: Passkey): Promise<void>;
+  passkeysOf(userId: string): Promise<Passkey[]>;
+  passkeyByCredentialId(credentialId: string): Promise<Passkey | undefined>;
+  /**
+   * Records a use, atomically: only when `counter` moves past the stored one, or both are 0 (an
+   * authenticator without a counter). False otherwise: a regression (WebAuthn §6.1.1, a clone).
+   */
+  usePasskey(id: string, use: { counter: number; backedUp: boolean; at: number }): Promise<boolean>;
+  renamePasskey(userId: string, id: string, name: string): Promise<boolean>;
+  removePasskey(userId: string, id: string): Promise<boolean>;
+  /** Saves a new (unconfirmed) TOTP factor, dropping the user's unconfirmed ones. */
+  addTotp(t: TotpFactor): Promise<void>;
+  /** The user's TOTP factors, confirmed and pending. */
+  totpOf(userId: string): Promise<TotpFactor[]>;
+  /**
+   * Accepts time step `step` for the factor, atomically: only when it is later than the last one
+   * accepted (RFC 6238 §5.2), and confirms a pending factor. False when the step was used.
+   */
+  useTotpStep(id: string, step: number, at: number): Promise<boolean>;
+  removeTotp(userId: string, id: string): Promise<boolean>;
+  /** Replaces the user's recovery codes with a new set (hashes), in one transaction. */
+  replaceRecoveryCodes(userId: string, setId: string, hashes: string[], at: number): Promise<void>;
+  /** Uses one code, atomically; false when unknown or used. */
+  useRecoveryCode(userId: string, hash: string, at: number): Promise<boolean>;
+  recoveryCodesOf(userId: string): Promise<RecoveryCodeSet | undefined>;
+  removeRecoveryCodes(userId: string, setId: string): Promise<boolean>;
+}
+
+/** A WebAuthn challenge, used once, bound to the interaction or session it was made for. */
+export interface WebauthnChallenge {
+  challenge: string;
+  purpose: 'sign-in' | 'register';
+  binding: string;
+  userId: string | null;
+  expiresAt: number;
+}
+
+export interface WebauthnChallengeStore {
+  save(c: WebauthnChallenge): Promise<void>;
+  /** Takes it out once: one atomic delete that returns it, only for its purpose and binding, before expiry. */
+  consume(
+    challenge: string,
+    purpose: WebauthnChallenge['purpose'],
+    binding: string,
+    now: number,
+  ): Promise<WebauthnChallenge | undefined>;
+}
+
 export interface Stores {
   clients: ClientStore;
   users: UserStore;
@@ -420,6 +549,8 @@ export interface Stores {
   throttle: ThrottleStore;
   pushedRequests: PushedRequestStore;
   replays: ReplayStore;
+  factors: FactorStore;
+  webauthnChallenges: WebauthnChallengeStore;
 }
 
 export class DuplicateError extends Error {

@@ -626,6 +626,222 @@ for (const backend of backends) {
       assert.equal(await s.replays.use(k, T0 + 9000, T0 + 2000), false, 'the new use holds');
     });
 
+    test('factors: passkeys by credential id, counters only move forward, once under a race', async () => {
+      const userId = id('u');
+      const pk = {
+        id: id('pk'),
+        userId,
+        credentialId: id('cred'),
+        publicKey: 'pQECAyYgASFYIA',
+        counter: 5,
+        transports: ['internal', 'hybrid'],
+        backupEligible: true,
+        backedUp: false,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: 'Laptop',
+        createdAt: T0,
+        lastUsedAt: null,
+      };
+      await s.factors.addPasskey(pk);
+      await assert.rejects(
+        s.factors.addPasskey({ ...pk, id: id('pk') }),
+        DuplicateError,
+        'one credential id once',
+      );
+      assert.deepEqual(await s.factors.passkeyByCredentialId(pk.credentialId), pk);
+      assert.deepEqual(await s.factors.passkeysOf(userId), [pk]);
+      assert.equal(
+        await s.factors.usePasskey(pk.id, { counter: 5, backedUp: true, at: T0 + 1 }),
+        false,
+        'same',
+      );
+      assert.equal(
+        await s.factors.usePasskey(pk.id, { counter: 4, backedUp: true, at: T0 + 1 }),
+        false,
+        'back',
+      );
+      const race = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          s.factors.usePasskey(pk.id, { counter: 6, backedUp: true, at: T0 + 2 }),
+        ),
+      );
+      assert.equal(race.filter(Boolean).length, 1, 'one assertion with counter 6');
+      const used = await s.factors.passkeyByCredentialId(pk.credentialId);
+      assert.equal(used?.counter, 6);
+      assert.equal(used?.backedUp, true);
+      assert.equal(used?.lastUsedAt, T0 + 2);
+      // An authenticator without a counter (0 every time) is accepted every time.
+      const zero = { ...pk, id: id('pk'), credentialId: id('cred'), counter: 0 };
+      await s.factors.addPasskey(zero);
+      assert.equal(await s.factors.usePasskey(zero.id, { counter: 0, backedUp: true, at: T0 + 3 }), true);
+      assert.equal(await s.factors.usePasskey(zero.id, { counter: 0, backedUp: true, at: T0 + 4 }), true);
+      assert.equal(await s.factors.renamePasskey('someone-else', pk.id, 'x'), false, "another's");
+      assert.equal(await s.factors.renamePasskey(userId, pk.id, 'Work laptop'), true);
+      assert.equal((await s.factors.passkeysOf(userId)).find((p) => p.id === pk.id)?.name, 'Work laptop');
+      assert.equal(await s.factors.removePasskey('someone-else', pk.id), false);
+      assert.equal(await s.factors.removePasskey(userId, pk.id), true);
+      assert.deepEqual(
+        (await s.factors.passkeysOf(userId)).map((p) => p.id),
+        [zero.id],
+      );
+    });
+
+    test('factors: a TOTP step is accepted once (also under a race) and confirms the factor', async () => {
+      const userId = id('u');
+      const t = {
+        id: id('totp'),
+        userId,
+        secretSealed: 'sealed',
+        name: 'Phone',
+        createdAt: T0,
+        confirmedAt: null,
+        lastUsedAt: null,
+        lastStep: 0,
+      };
+      await s.factors.addTotp(t);
+      const again = { ...t, id: id('totp'), createdAt: T0 + 1 };
+      await s.factors.addTotp(again);
+      assert.deepEqual(
+        (await s.factors.totpOf(userId)).map((x) => x.id),
+        [again.id],
+        'a new enrolment drops the unconfirmed one',
+      );
+      const race = await Promise.all(
+        Array.from({ length: 10 }, () => s.factors.useTotpStep(again.id, 100, T0 + 5)),
+      );
+      assert.equal(race.filter(Boolean).length, 1);
+      assert.equal(await s.factors.useTotpStep(again.id, 99, T0 + 6), false, 'an earlier step');
+      const [confirmed] = await s.factors.totpOf(userId);
+      assert.equal(confirmed?.confirmedAt, T0 + 5);
+      assert.equal(confirmed?.lastStep, 100);
+      assert.equal(await s.factors.useTotpStep(again.id, 101, T0 + 7), true);
+      assert.equal((await s.factors.totpOf(userId))[0]?.confirmedAt, T0 + 5, 'confirmed once');
+      await s.factors.addTotp({ ...t, id: id('totp'), createdAt: T0 + 8 });
+      assert.equal((await s.factors.totpOf(userId)).length, 2, 'a confirmed factor stays');
+      assert.equal(await s.factors.removeTotp('someone-else', again.id), false);
+      assert.equal(await s.factors.removeTotp(userId, again.id), true);
+    });
+
+    test('factors: recovery codes are replaced as a set and each is used once', async () => {
+      const userId = id('u');
+      assert.equal(await s.factors.recoveryCodesOf(userId), undefined);
+      const hashes = Array.from({ length: 10 }, () => id('h'));
+      await s.factors.replaceRecoveryCodes(userId, 'set-1', hashes, T0);
+      assert.deepEqual(await s.factors.recoveryCodesOf(userId), {
+        id: 'set-1',
+        userId,
+        total: 10,
+        left: 10,
+        createdAt: T0,
+        lastUsedAt: null,
+      });
+      const race = await Promise.all(
+        Array.from({ length: 10 }, () => s.factors.useRecoveryCode(userId, hashes[0] as string, T0 + 1)),
+      );
+      assert.equal(race.filter(Boolean).length, 1);
+      assert.equal(await s.factors.useRecoveryCode('someone-else', hashes[1] as string, T0 + 1), false);
+      assert.equal((await s.factors.recoveryCodesOf(userId))?.left, 9);
+      assert.equal((await s.factors.recoveryCodesOf(userId))?.lastUsedAt, T0 + 1);
+      const fresh = Array.from({ length: 10 }, () => id('h'));
+      await s.factors.replaceRecoveryCodes(userId, 'set-2', fresh, T0 + 2);
+      assert.equal(
+        await s.factors.useRecoveryCode(userId, hashes[2] as string, T0 + 3),
+        false,
+        'the old set is gone',
+      );
+      assert.equal((await s.factors.recoveryCodesOf(userId))?.id, 'set-2');
+      assert.equal(await s.factors.removeRecoveryCodes(userId, 'set-2'), true);
+      assert.equal(await s.factors.recoveryCodesOf(userId), undefined);
+    });
+
+    test('webauthn challenges: used once, for their purpose and binding, before expiry', async () => {
+      const c = {
+        challenge: id('ch'),
+        purpose: 'sign-in' as const,
+        binding: 'i-1',
+        userId: null,
+        expiresAt: T0 + 1000,
+      };
+      await s.webauthnChallenges.save(c);
+      assert.equal(await s.webauthnChallenges.consume(c.challenge, 'register', 'i-1', T0), undefined);
+      assert.equal(await s.webauthnChallenges.consume(c.challenge, 'sign-in', 'i-2', T0), undefined);
+      const race = await Promise.all(
+        Array.from({ length: 10 }, () => s.webauthnChallenges.consume(c.challenge, 'sign-in', 'i-1', T0)),
+      );
+      assert.deepEqual(
+        race.filter((r) => r !== undefined),
+        [c],
+      );
+      const late = { ...c, challenge: id('ch') };
+      await s.webauthnChallenges.save(late);
+      assert.equal(
+        await s.webauthnChallenges.consume(late.challenge, 'sign-in', 'i-1', T0 + 1000),
+        undefined,
+        'expired',
+      );
+    });
+
+    test('grants keep the amr and acr of their sign-in', async () => {
+      const g = grant({ amr: ['pwd', 'otp', 'mfa'], acr: 'urn:latchkey:acr:mfa' });
+      await s.grants.createGrant(g);
+      assert.deepEqual(await s.grants.getGrant(g.id), g);
+      const plain = grant();
+      await s.grants.createGrant(plain);
+      const back = await s.grants.getGrant(plain.id);
+      assert.equal(back?.amr, undefined);
+      assert.equal(back?.acr, undefined);
+    });
+
+    test('sessions and interactions keep what the person did to sign in', async () => {
+      const u = user();
+      await s.users.create(u);
+      const idHash = id('sess');
+      await s.sessions.create({
+        idHash,
+        userId: u.id,
+        authTime: T0,
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: T0 + 3_600_000,
+        endedAt: null,
+        authMethods: { pwd: T0 },
+      });
+      assert.deepEqual((await s.sessions.get(idHash))?.authMethods, { pwd: T0 });
+      await s.sessions.setAuthMethods(idHash, { pwd: T0, otp: T0 + 5 }, T0 + 5);
+      const got = await s.sessions.getWithUser(idHash);
+      assert.deepEqual(got?.session.authMethods, { pwd: T0, otp: T0 + 5 });
+      assert.equal(got?.session.authTime, T0 + 5);
+      assert.deepEqual(
+        (await s.sessions.listForUser(u.id, T0 + 10)).map((x) => x.idHash),
+        [idHash],
+      );
+      assert.deepEqual(await s.sessions.listForUser(u.id, T0 + 3_600_000), [], 'expired');
+      assert.equal(await s.users.setMfaEnrolRequired(u.id, true, T0 + 1), true);
+      assert.equal((await s.users.getById(u.id))?.mfaEnrolRequired, true);
+      assert.equal((await s.sessions.getWithUser(idHash))?.user.mfaEnrolRequired, true);
+      await s.users.setMfaEnrolRequired(u.id, false, T0 + 2);
+      assert.equal((await s.users.getById(u.id))?.mfaEnrolRequired, undefined);
+
+      const iid = id('int');
+      await s.interactions.create({
+        id: iid,
+        clientId: 'c',
+        request: '{}',
+        csrf: 'x',
+        userId: null,
+        sessionHash: null,
+        authTime: null,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        completedAt: null,
+      });
+      await s.interactions.setPartial(iid, u.id, { pwd: T0 + 3 });
+      const i = await s.interactions.get(iid);
+      assert.equal(i?.userId, u.id);
+      assert.equal(i?.sessionHash, null);
+      assert.deepEqual(i?.authMethods, { pwd: T0 + 3 });
+    });
+
     test('consents: save remembers the union, also for concurrent saves', async () => {
       const userId = id('u');
       assert.equal(await s.consents.get(userId, 'c1'), undefined);

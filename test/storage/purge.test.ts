@@ -152,6 +152,16 @@ for (const backend of backends) {
       await pushed('par-live', NOW + 30_000);
       await s.replays.use('jti-expired', NOW - 1, NOW - 100);
       await s.replays.use('jti-live', NOW + 30_000, NOW - 100);
+      const challenge = (c: string, expiresAt: number) =>
+        s.webauthnChallenges.save({
+          challenge: c,
+          purpose: 'sign-in',
+          binding: 'i',
+          userId: null,
+          expiresAt,
+        });
+      await challenge('wa-expired', NOW - 1);
+      await challenge('wa-live', NOW + 30_000);
 
       const counts = await purgeExpired(s, NOW);
       assert.deepEqual(counts, {
@@ -165,7 +175,9 @@ for (const backend of backends) {
         audit_events: 0,
         pushed_requests: 1,
         replays: 1,
+        webauthn_challenges: 1,
       });
+      assert.ok(await s.webauthnChallenges.consume('wa-live', 'sign-in', 'i', NOW), 'a live challenge stays');
       assert.equal(await s.replays.use('jti-live', NOW + 60_000, NOW), false, 'a live jti stays');
       assert.ok(await s.pushedRequests.consume('par-live', 'c1', NOW), 'a live request stays');
       assert.deepEqual(
@@ -202,6 +214,7 @@ for (const backend of backends) {
         access_tokens: 0,
         pushed_requests: 0,
         replays: 0,
+        webauthn_challenges: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
       assert.deepEqual(later, {
@@ -215,6 +228,7 @@ for (const backend of backends) {
         audit_events: 0,
         pushed_requests: 0,
         replays: 1,
+        webauthn_challenges: 0,
       });
     });
 

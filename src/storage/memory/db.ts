@@ -11,11 +11,14 @@ import type {
   Consent,
   Grant,
   Interaction,
+  Passkey,
   PushedRequest,
   RefreshTokenRecord,
   Session,
   SigningKey,
+  TotpFactor,
   User,
+  WebauthnChallenge,
 } from '../types.js';
 
 /** A grant with the code written in its row (as migration 0005 has it in SQL). */
@@ -53,6 +56,21 @@ export interface MemoryTables {
   /** By request_uri hash. */
   pushedRequests: Map<string, PushedRequest>;
   replays: Map<string, { key: string; expiresAt: number }>;
+  /** By id; credential ids are unique too (checked on insert). */
+  passkeys: Map<string, Passkey>;
+  totpFactors: Map<string, TotpFactor>;
+  /** By code hash. */
+  recoveryCodes: Map<string, RecoveryCodeRow>;
+  /** By challenge. */
+  webauthnChallenges: Map<string, WebauthnChallenge>;
+}
+
+export interface RecoveryCodeRow {
+  codeHash: string;
+  userId: string;
+  setId: string;
+  createdAt: number;
+  usedAt: number | null;
 }
 
 export type TableName = keyof MemoryTables;
@@ -73,6 +91,10 @@ export function emptyTables(): MemoryTables {
     loginFailures: new Map(),
     pushedRequests: new Map(),
     replays: new Map(),
+    passkeys: new Map(),
+    totpFactors: new Map(),
+    recoveryCodes: new Map(),
+    webauthnChallenges: new Map(),
   };
 }
 

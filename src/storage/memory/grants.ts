@@ -19,6 +19,8 @@ const grantRow = (g: Grant): Grant => ({
   authTime: g.authTime,
   createdAt: g.createdAt,
   revokedAt: g.revokedAt,
+  ...(g.amr ? { amr: [...g.amr] } : {}),
+  ...(g.acr ? { acr: g.acr } : {}),
 });
 
 const codeOf = (r: GrantRow): AuthorizationCode | undefined =>

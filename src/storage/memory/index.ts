@@ -22,6 +22,7 @@ import type { Storage } from '../index.js';
 import type { Stores } from '../types.js';
 import { MemoryClientStore } from './clients.js';
 import { emptyTables, type Lifecycle, MemoryDb, type MemoryTables, type UndoLog } from './db.js';
+import { MemoryFactorStore, MemoryWebauthnChallengeStore } from './factors.js';
 import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
 import { MemoryPushedRequestStore, MemoryReplayStore } from './one-time.js';
@@ -51,6 +52,8 @@ function storesOn(db: MemoryDb): Stores {
     throttle: new MemoryThrottleStore(db),
     pushedRequests: new MemoryPushedRequestStore(db),
     replays: new MemoryReplayStore(db),
+    factors: new MemoryFactorStore(db),
+    webauthnChallenges: new MemoryWebauthnChallengeStore(db),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Interaction, InteractionStore, Session, SessionStore, User } from '../types.js';
+import type { AuthMethods, Interaction, InteractionStore, Session, SessionStore, User } from '../types.js';
 import { DuplicateError } from '../types.js';
 import { copy, type MemoryDb } from './db.js';
 
@@ -10,6 +10,7 @@ const sessionRow = (s: Session): Session => ({
   lastSeenAt: s.lastSeenAt,
   expiresAt: s.expiresAt,
   endedAt: s.endedAt,
+  ...(s.authMethods ? { authMethods: copy(s.authMethods) } : {}),
 });
 
 export class MemorySessionStore implements SessionStore {
@@ -51,6 +52,18 @@ export class MemorySessionStore implements SessionStore {
     }
     return n;
   }
+
+  async setAuthMethods(idHash: string, methods: AuthMethods, authTime: number): Promise<void> {
+    const s = this.db.rows('sessions').get(idHash);
+    if (s) this.db.put('sessions', idHash, { ...s, authMethods: copy(methods), authTime });
+  }
+
+  async listForUser(userId: string, now: number): Promise<Session[]> {
+    return [...this.db.rows('sessions').values()]
+      .filter((s) => s.userId === userId && s.endedAt === null && s.expiresAt > now)
+      .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
+      .map(copy);
+  }
 }
 
 const interactionRow = (i: Interaction): Interaction => ({
@@ -64,6 +77,7 @@ const interactionRow = (i: Interaction): Interaction => ({
   createdAt: i.createdAt,
   expiresAt: i.expiresAt,
   completedAt: i.completedAt,
+  ...(i.authMethods ? { authMethods: copy(i.authMethods) } : {}),
 });
 
 export class MemoryInteractionStore implements InteractionStore {
@@ -82,6 +96,11 @@ export class MemoryInteractionStore implements InteractionStore {
   async setUser(id: string, userId: string, sessionHash: string, authTime: number): Promise<void> {
     const i = this.db.rows('interactions').get(id);
     if (i) this.db.put('interactions', id, { ...i, userId, sessionHash, authTime });
+  }
+
+  async setPartial(id: string, userId: string, methods: AuthMethods): Promise<void> {
+    const i = this.db.rows('interactions').get(id);
+    if (i) this.db.put('interactions', id, { ...i, userId, authMethods: copy(methods) });
   }
 
   async complete(id: string, at: number): Promise<boolean> {

@@ -12,6 +12,7 @@ function normalized(u: User): User {
     passwordHash: u.passwordHash,
     disabled: u.disabled,
     ...(u.isAdmin === true ? { isAdmin: true } : {}),
+    ...(u.mfaEnrolRequired === true ? { mfaEnrolRequired: true } : {}),
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
   };
@@ -63,5 +64,12 @@ export class MemoryUserStore implements UserStore {
 
   async setAdmin(id: string, isAdmin: boolean, at: number): Promise<boolean> {
     return this.#update(id, (u) => ({ ...u, isAdmin, updatedAt: at }));
+  }
+
+  async setMfaEnrolRequired(id: string, required: boolean, at: number): Promise<boolean> {
+    return this.#update(id, (u) => {
+      const { mfaEnrolRequired: _, ...rest } = u;
+      return { ...rest, ...(required ? { mfaEnrolRequired: true } : {}), updatedAt: at };
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ClientsTable, Database } from '../schema.js';
-import type { Client, ClientPatch, ClientProfile, ClientStore } from '../types.js';
+import type { Client, ClientPatch, ClientProfile, ClientStore, MfaPolicy } from '../types.js';
 import { mapDuplicate } from './errors.js';
 
 const toClient = (r: Selectable<ClientsTable>): Client => ({
@@ -26,6 +26,7 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   ...(r.secret_sealed ? { secretSealed: r.secret_sealed } : {}),
   ...(r.dpop_bound === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(r.profile ? { profile: r.profile as ClientProfile } : {}),
+  ...(r.mfa ? { mfa: r.mfa as MfaPolicy } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -56,6 +57,7 @@ function toRow(c: ClientPatch & Partial<Pick<Client, 'clientId' | 'createdAt'>>)
   if (c.secretSealed !== undefined) row.secret_sealed = c.secretSealed;
   if (c.dpopBoundAccessTokens !== undefined) row.dpop_bound = c.dpopBoundAccessTokens ? 1 : 0;
   if (c.profile !== undefined) row.profile = c.profile;
+  if (c.mfa !== undefined) row.mfa = c.mfa;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;

@@ -20,6 +20,8 @@ const toGrant = (r: Selectable<GrantsTable>): Grant => ({
   authTime: r.auth_time,
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
+  ...(r.amr ? { amr: JSON.parse(r.amr) as string[] } : {}),
+  ...(r.acr ? { acr: r.acr } : {}),
 });
 
 const toCode = (r: Selectable<CodesTable>): AuthorizationCode => ({
@@ -48,6 +50,8 @@ const grantRow = (g: Grant): Selectable<GrantsTable> => ({
   code_expires_at: null,
   code_consumed_at: null,
   code_dpop_jkt: null,
+  amr: g.amr ? JSON.stringify(g.amr) : null,
+  acr: g.acr ?? null,
   purge_after: g.createdAt + GRANT_RETENTION_MS,
 });
 

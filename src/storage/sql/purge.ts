@@ -52,6 +52,7 @@ const KEYS = {
   audit_events: 'id',
   pushed_requests: 'uri_hash',
   replays: 'key',
+  webauthn_challenges: 'challenge',
 } as const;
 export type PurgedTable = keyof typeof KEYS;
 export const PURGED_TABLES = Object.keys(KEYS) as PurgedTable[];
@@ -124,6 +125,7 @@ export function purgeStatements(now: number, opts: PurgeOptions = {}): PurgeStat
     statement('login_failures', 'login_failures', (eb) => eb('at', '<', now - LOGIN_FAILURE_RETENTION_MS)),
     statement('pushed_requests', 'pushed_requests', (eb) => eb('expires_at', '<', now)),
     statement('replays', 'replays', (eb) => eb('expires_at', '<', now)),
+    statement('webauthn_challenges', 'webauthn_challenges', (eb) => eb('expires_at', '<', now)),
   ];
   const audit = opts.auditRetentionMs;
   if (audit !== null && audit !== undefined)

@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, InteractionsTable, SessionsTable } from '../schema.js';
-import type { Interaction, InteractionStore, Session, SessionStore, User } from '../types.js';
+import type { AuthMethods, Interaction, InteractionStore, Session, SessionStore, User } from '../types.js';
 import { toUser } from './users.js';
 
 const toSession = (r: Selectable<SessionsTable>): Session => ({
@@ -11,7 +11,10 @@ const toSession = (r: Selectable<SessionsTable>): Session => ({
   lastSeenAt: r.last_seen_at,
   expiresAt: r.expires_at,
   endedAt: r.ended_at,
+  ...(r.auth_methods ? { authMethods: JSON.parse(r.auth_methods) as AuthMethods } : {}),
 });
+
+const methodsText = (m: AuthMethods | undefined): string | null => (m ? JSON.stringify(m) : null);
 
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -27,6 +30,7 @@ export class SqlSessionStore implements SessionStore {
         last_seen_at: s.lastSeenAt,
         expires_at: s.expiresAt,
         ended_at: s.endedAt,
+        auth_methods: methodsText(s.authMethods),
       })
       .execute();
   }
@@ -52,6 +56,7 @@ export class SqlSessionStore implements SessionStore {
         'u.password_hash',
         'u.disabled',
         'u.is_admin',
+        'u.mfa_enrol_required',
         'u.created_at as user_created_at',
         'u.updated_at as user_updated_at',
       ])
@@ -66,6 +71,7 @@ export class SqlSessionStore implements SessionStore {
       password_hash: r.password_hash,
       disabled: r.disabled,
       is_admin: r.is_admin,
+      mfa_enrol_required: r.mfa_enrol_required,
       created_at: r.user_created_at,
       updated_at: r.user_updated_at,
     });
@@ -94,6 +100,26 @@ export class SqlSessionStore implements SessionStore {
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }
+
+  async setAuthMethods(idHash: string, methods: AuthMethods, authTime: number): Promise<void> {
+    await this.db
+      .updateTable('sessions')
+      .set({ auth_methods: methodsText(methods), auth_time: authTime })
+      .where('id_hash', '=', idHash)
+      .execute();
+  }
+
+  async listForUser(userId: string, now: number): Promise<Session[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('ended_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('last_seen_at', 'desc')
+      .execute();
+    return rows.map(toSession);
+  }
 }
 
 const toInteraction = (r: Selectable<InteractionsTable>): Interaction => ({
@@ -107,6 +133,7 @@ const toInteraction = (r: Selectable<InteractionsTable>): Interaction => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   completedAt: r.completed_at,
+  ...(r.auth_methods ? { authMethods: JSON.parse(r.auth_methods) as AuthMethods } : {}),
 });
 
 export class SqlInteractionStore implements InteractionStore {
@@ -126,6 +153,7 @@ export class SqlInteractionStore implements InteractionStore {
         created_at: i.createdAt,
         expires_at: i.expiresAt,
         completed_at: i.completedAt,
+        auth_methods: methodsText(i.authMethods),
       })
       .execute();
   }
@@ -139,6 +167,14 @@ export class SqlInteractionStore implements InteractionStore {
     await this.db
       .updateTable('interactions')
       .set({ user_id: userId, session_hash: sessionHash, auth_time: authTime })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setPartial(id: string, userId: string, methods: AuthMethods): Promise<void> {
+    await this.db
+      .updateTable('interactions')
+      .set({ user_id: userId, auth_methods: methodsText(methods) })
       .where('id', '=', id)
       .execute();
   }

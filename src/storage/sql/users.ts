@@ -11,6 +11,7 @@ export const toUser = (r: Selectable<UsersTable>): User => ({
   passwordHash: r.password_hash,
   disabled: r.disabled === 1,
   ...(r.is_admin === 1 ? { isAdmin: true } : {}),
+  ...(r.mfa_enrol_required === 1 ? { mfaEnrolRequired: true } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -30,6 +31,7 @@ export class SqlUserStore implements UserStore {
           password_hash: u.passwordHash,
           disabled: u.disabled ? 1 : 0,
           is_admin: u.isAdmin === true ? 1 : 0,
+          mfa_enrol_required: u.mfaEnrolRequired === true ? 1 : 0,
           created_at: u.createdAt,
           updated_at: u.updatedAt,
         })
@@ -74,6 +76,15 @@ export class SqlUserStore implements UserStore {
     const r = await this.db
       .updateTable('users')
       .set({ disabled: disabled ? 1 : 0, updated_at: at })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setMfaEnrolRequired(id: string, required: boolean, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('users')
+      .set({ mfa_enrol_required: required ? 1 : 0, updated_at: at })
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
