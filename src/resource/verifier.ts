@@ -13,6 +13,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createVerifier as createJwsVerifier, TokenError } from 'fast-jwt';
+import { ProofKeyCache } from '../protocol/dpop-keys.js';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from '../tokens/clock-rules.js';
 import { checkBoundToken, type DpopContext, JtiCache } from './dpop-proofs.js';
 import { VerificationError } from './errors.js';
@@ -262,6 +263,7 @@ interface VerifierState extends Settings {
   jwks: JwksCache;
   headerCache: Map<string, Record<string, unknown>>;
   jtis: JtiCache;
+  proofKeys: ProofKeyCache;
 }
 
 export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
@@ -276,7 +278,13 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
         now: settings.now,
         timeoutMs: settings.timeoutMs,
       });
-  const state: VerifierState = { ...settings, jwks, headerCache: new Map(), jtis: new JtiCache() };
+  const state: VerifierState = {
+    ...settings,
+    jwks,
+    headerCache: new Map(),
+    jtis: new JtiCache(),
+    proofKeys: new ProofKeyCache(),
+  };
   return {
     verify: (token, opts = {}) => verifyToken(state, token, opts),
     issuer: settings.issuer,
@@ -364,7 +372,11 @@ async function verifyToken(
         'LATCHKEY_DPOP_BOUND',
         'the token is bound to a DPoP key: send it with the DPoP scheme and a proof',
       );
-    await checkBoundToken(token, jkt, opts.dpop, { now: state.now, jtis: state.jtis });
+    await checkBoundToken(token, jkt, opts.dpop, {
+      now: state.now,
+      jtis: state.jtis,
+      keys: state.proofKeys,
+    });
   }
   const scope = claims['scope'];
   if (scope !== undefined && typeof scope !== 'string')
