@@ -2,9 +2,11 @@
  * DPoP proofs (RFC 9449): checking the `DPoP` header of a request, in the order of §4.3.
  *
  * 1–2. exactly one header, one well-formed JWS (compact, bounded size);
- * 3–5. `typ` dpop+jwt, an asymmetric `alg` from the allow-list (never `none`, no MAC), a `jwk`;
- * 6–7. the signature verifies with that `jwk`, which holds no private part (jose's EmbeddedJWK
- *      refuses a private key);
+ * 3–5. `typ` dpop+jwt, an asymmetric `alg` from the allow-list (never `none`, no MAC), a `jwk`,
+ *      no `crit`;
+ * 6–7. the signature verifies with that `jwk`, which holds no private part (protocol/dpop-keys.ts:
+ *      the key's members are checked on every proof, the imported key is kept by thumbprint;
+ *      the signature is checked with node:crypto, which costs half of WebCrypto's);
  * 3, 8–9. `jti`, `htm` equal to the request's method, `htu` equal to its URI without query and
  *      fragment (§4.3 item 9; compared after normalising scheme and host case, default ports);
  * 10. a server nonce, when one is required (§8, §9): without the current one, `use_dpop_nonce`
@@ -16,7 +18,14 @@
  * as the proof could be accepted.
  */
 import { createHash } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  type ProofKey,
+  type ProofKeyCache,
+  ProofKeyError,
+  proofKeys,
+  verifyProofSignature,
+} from './dpop-keys.js';
 import { OAuthError } from './errors.js';
 
 /** Algorithms accepted for proofs (asymmetric only); fapi2 applications leave RS256 out. */
@@ -62,6 +71,8 @@ export interface DpopDeps {
   algorithms?: readonly string[];
   /** Server nonces, when required (protocol/dpop-nonce.ts). */
   nonces?: { isValid(nonce: unknown): Promise<boolean>; current(): Promise<string> };
+  /** Where imported proof keys are kept (default: the process-wide protocol/dpop-keys.ts one). */
+  keys?: ProofKeyCache;
 }
 
 export interface CheckedProof {
@@ -100,30 +111,46 @@ export async function checkDpopProof(req: DpopRequest, deps: DpopDeps): Promise<
   const algorithms = deps.algorithms ?? DPOP_ALGS;
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
     throw new DpopError(`The DPoP proof must be signed with one of ${algorithms.join(', ')}.`);
-  if (typeof header.jwk !== 'object' || header.jwk === null)
+  if (typeof header.jwk !== 'object' || header.jwk === null || Array.isArray(header.jwk))
     throw new DpopError('The DPoP proof must carry its public key (jwk).');
-  let payload: Record<string, unknown>;
+  // RFC 7515 §4.1.11: no extension is understood here, so any `crit` is refused.
+  if (header.crit !== undefined)
+    throw new DpopError('The DPoP proof has critical header parameters (crit), which are not supported.');
+  let key: ProofKey;
   try {
-    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
-      typ: 'dpop+jwt',
-      algorithms: [...algorithms],
-      // iat is checked below against our own window; exp/nbf, if present, by jose.
-      currentDate: new Date(deps.now()),
-    }));
+    key = (deps.keys ?? proofKeys).get(header.alg, header.jwk as Record<string, unknown>);
   } catch (err) {
-    if (err instanceof errors.JOSEError) throw new DpopError('The DPoP proof signature or key is invalid.');
+    if (err instanceof ProofKeyError)
+      throw new DpopError(`The DPoP proof signature or key is invalid: ${err.message}.`);
     throw err;
   }
+  // The shape check above leaves exactly three segments: header.payload is the signing input.
+  const lastDot = proof.lastIndexOf('.');
+  const signature = Buffer.from(proof.slice(lastDot + 1), 'base64url');
+  if (!verifyProofSignature(header.alg, key.key, proof.slice(0, lastDot), signature))
+    throw new DpopError('The DPoP proof signature or key is invalid.');
+  // Only a payload whose signature holds is read.
+  let payload: Record<string, unknown>;
+  try {
+    payload = decodeJwt(proof);
+  } catch {
+    throw new DpopError('The DPoP proof payload is not a JSON object.');
+  }
+  // exp and nbf are optional in a proof; when present they hold (as jose's jwtVerify checked).
+  const nowEpoch = Math.floor(deps.now() / 1000);
+  const { exp, nbf } = payload;
+  if (exp !== undefined && (typeof exp !== 'number' || exp <= nowEpoch))
+    throw new DpopError('The DPoP proof has expired (exp).');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowEpoch))
+    throw new DpopError('The DPoP proof is not valid yet (nbf).');
   const { jti, htm, htu, iat } = payload;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     throw new DpopError('The DPoP proof needs a jti (at most 256 characters).');
   if (htm !== req.method) throw new DpopError(`The DPoP proof's htm is not ${req.method}.`);
-  if (
-    typeof htu !== 'string' ||
-    normalizeHtu(htu) === undefined ||
-    normalizeHtu(htu) !== normalizeHtu(req.uri)
-  )
-    throw new DpopError(`The DPoP proof's htu is not ${normalizeHtu(req.uri)}.`);
+  const expectedHtu = normalizeHtu(req.uri);
+  const givenHtu = typeof htu === 'string' ? normalizeHtu(htu) : undefined;
+  if (givenHtu === undefined || givenHtu !== expectedHtu)
+    throw new DpopError(`The DPoP proof's htu is not ${expectedHtu}.`);
   // RFC 9449 §8: a proof without the current server nonce is answered with the nonce to use.
   if (deps.nonces && !(await deps.nonces.isValid(payload['nonce'])))
     throw new DpopNonceError(
@@ -139,10 +166,7 @@ export async function checkDpopProof(req: DpopRequest, deps: DpopDeps): Promise<
     if (payload['ath'] !== sha256url(req.accessToken))
       throw new DpopError('The DPoP proof does not belong to this access token (ath).');
   }
-  const jkt = await calculateJwkThumbprint(
-    header.jwk as Parameters<typeof calculateJwkThumbprint>[0],
-    'sha256',
-  );
+  const { jkt } = key;
   // Kept as long as the proof could be accepted: iat + window, with a margin for clock steps.
   const expiresAt = (iat + DPOP_IAT_WINDOW_SEC + 5) * 1000;
   if (!(await deps.useJti(`dpop:${sha256url(`${jkt}:${jti}`)}`, expiresAt)))

@@ -50,6 +50,13 @@ export interface GuardOptions {
    * `htu` behind a proxy; default: the request's own protocol and Host.
    */
   publicOrigin?: string;
+  /**
+   * Whether DPoP proofs on this route must carry a server nonce (RFC 9449 §9); default: the
+   * verifier's `dpopNonce` option. When they must, a proof without the current nonce is answered
+   * 401 `use_dpop_nonce` with a `DPoP-Nonce` header, and every accepted DPoP request's response
+   * carries the current nonce in `DPoP-Nonce`.
+   */
+  dpopNonce?: boolean;
 }
 
 /** What the middleware reads from a request. */
@@ -73,6 +80,7 @@ export async function authenticate(
   const verified = await verifier.verify(token, {
     ...(opts.requiredScopes ? { requiredScopes: opts.requiredScopes } : {}),
     ...(dpop ? { dpop } : {}),
+    ...(opts.dpopNonce !== undefined ? { dpopNonce: opts.dpopNonce } : {}),
   });
   // RFC 9449 §7.1: the DPoP scheme is for bound tokens only.
   if (scheme === 'DPoP' && verified.claims['cnf' as keyof typeof verified.claims] === undefined)

@@ -18,14 +18,19 @@ export type VerificationErrorCode =
   | 'LATCHKEY_JWKS_UNAVAILABLE'
   | 'LATCHKEY_DPOP_BOUND'
   | 'LATCHKEY_DPOP_INVALID'
+  | 'LATCHKEY_DPOP_NONCE'
   | 'LATCHKEY_INVALID_ARGUMENT';
 
-/** The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be read). */
+/**
+ * The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be
+ * read; RFC 9449 §9 `use_dpop_nonce` when a DPoP proof lacks the current server nonce).
+ */
 export type BearerError =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  | 'use_dpop_nonce';
 
 export class VerificationError extends Error {
   override name = 'VerificationError';
@@ -36,7 +41,13 @@ export class VerificationError extends Error {
   constructor(
     readonly code: VerificationErrorCode,
     message: string,
-    opts: { error?: BearerError; status?: number; requiredScopes?: string[]; cause?: unknown } = {},
+    opts: {
+      error?: BearerError;
+      status?: number;
+      requiredScopes?: string[];
+      dpopNonce?: string;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.error = opts.error ?? 'invalid_token';
@@ -50,9 +61,12 @@ export class VerificationError extends Error {
             ? 503
             : 401);
     this.requiredScopes = opts.requiredScopes;
+    this.dpopNonce = opts.dpopNonce;
   }
   /** Scopes the request needed (for `scope="…"` on insufficient_scope). */
   readonly requiredScopes: string[] | undefined;
+  /** With `use_dpop_nonce`: the nonce the client must put in its next proof (`DPoP-Nonce`). */
+  readonly dpopNonce: string | undefined;
 }
 
 /** A quoted-string safe value for WWW-Authenticate (RFC 6750 §3: no `"` or `\`, printable ASCII only). */
@@ -70,10 +84,23 @@ export function wwwAuthenticate(err: VerificationError | null, realm?: string): 
     if (err.error === 'insufficient_scope' && err.requiredScopes?.length)
       parts.push(`scope="${headerSafe(err.requiredScopes.join(' '))}"`);
   }
-  // RFC 9449 §7.1: a DPoP failure is challenged with the DPoP scheme and its algorithms.
-  if (err?.code === 'LATCHKEY_DPOP_INVALID' || err?.code === 'LATCHKEY_DPOP_BOUND')
+  // RFC 9449 §7.1: a DPoP failure is challenged with the DPoP scheme and its algorithms (§9: so
+  // is a missing or stale nonce, error="use_dpop_nonce").
+  if (
+    err?.code === 'LATCHKEY_DPOP_INVALID' ||
+    err?.code === 'LATCHKEY_DPOP_BOUND' ||
+    err?.code === 'LATCHKEY_DPOP_NONCE'
+  )
     return `DPoP ${['algs="ES256 EdDSA PS256 RS256"', ...parts].join(', ')}`;
   return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+}
+
+/** The headers a failure's response carries besides the status (the middlewares set these). */
+export function failureHeaders(err: VerificationError, realm?: string): Record<string, string> {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (err.status !== 503) headers['www-authenticate'] = wwwAuthenticate(err, realm);
+  if (err.dpopNonce !== undefined) headers['dpop-nonce'] = err.dpopNonce;
+  return headers;
 }
 
 /** The JSON body matching the header (RFC 6749 style). */

@@ -6,7 +6,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
-import { errorBody, wwwAuthenticate } from './errors.js';
+import { errorBody, failureHeaders } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 export type RequestWithAuth = Request & { auth?: VerifiedAccessToken };
@@ -25,12 +25,13 @@ export function expressRequireToken(
     authenticate(verifier, parts, opts).then(
       (verified) => {
         (req as RequestWithAuth).auth = verified;
+        // RFC 9449 §9: the nonce for the client's next proof comes with the response.
+        if (verified.dpopNonce !== undefined) res.setHeader('dpop-nonce', verified.dpopNonce);
         next();
       },
       (e: unknown) => {
         const err = toVerificationError(e);
-        res.status(err.status).setHeader('cache-control', 'no-store');
-        if (err.status !== 503) res.setHeader('www-authenticate', wwwAuthenticate(err, opts.realm));
+        res.status(err.status).set(failureHeaders(err, opts.realm));
         res.json(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
       },
     );

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
-import { errorBody, wwwAuthenticate } from './errors.js';
+import { errorBody, failureHeaders } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 declare module 'fastify' {
@@ -34,11 +34,12 @@ export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions =
         },
         opts,
       );
+      // RFC 9449 §9: the nonce for the client's next proof comes with the response.
+      if (request.auth.dpopNonce !== undefined) reply.header('dpop-nonce', request.auth.dpopNonce);
       return undefined;
     } catch (e) {
       const err = toVerificationError(e);
-      reply.code(err.status).header('cache-control', 'no-store');
-      if (err.status !== 503) reply.header('www-authenticate', wwwAuthenticate(err, opts.realm));
+      reply.code(err.status).headers(failureHeaders(err, opts.realm));
       // Returning the reply after send() tells Fastify the response is done: the handler never runs.
       return reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
     }

@@ -3,6 +3,7 @@ export { extractBearer, type GuardOptions } from './bearer.js';
 export {
   type BearerError,
   errorBody,
+  failureHeaders,
   VerificationError,
   type VerificationErrorCode,
   wwwAuthenticate,
@@ -14,6 +15,7 @@ export {
   type AccessTokenVerifier,
   type Algorithm,
   createVerifier,
+  type DpopNonceOptions,
   SUPPORTED_ALGORITHMS,
   type VerifiedAccessToken,
   type VerifierOptions,

@@ -13,8 +13,15 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createVerifier as createJwsVerifier, TokenError } from 'fast-jwt';
+import { ProofKeyCache } from '../protocol/dpop-keys.js';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from '../tokens/clock-rules.js';
-import { checkBoundToken, type DpopContext, JtiCache } from './dpop-proofs.js';
+import {
+  checkBoundToken,
+  type DpopContext,
+  JtiCache,
+  type NonceSettings,
+  nonceSettings,
+} from './dpop-proofs.js';
 import { VerificationError } from './errors.js';
 import { JwksCache, type KeyEntry } from './jwks.js';
 
@@ -55,6 +62,27 @@ export interface VerifierOptions {
   fetch?: typeof fetch;
   /** HTTP timeout for discovery and JWKS requests, ms (default 5000). */
   timeoutMs?: number;
+  /**
+   * Server nonces in DPoP proofs (RFC 9449 §9). `true`: every proof must carry a nonce this
+   * verifier gave (`use_dpop_nonce` otherwise, with the nonce in `DPoP-Nonce`), made with a key
+   * of this process. With several instances of the API, give them one `secret` so that each
+   * accepts the others' nonces. A nonce is valid for its window and the next (`windowSec`,
+   * default 300: 5 to 10 minutes). `required: false` makes the nonces without requiring them
+   * (a call's or route's `dpopNonce: true` asks for them). Default: no nonces.
+   */
+  dpopNonce?: boolean | DpopNonceOptions;
+}
+
+export interface DpopNonceOptions {
+  /**
+   * The secret nonces are made with, at least 16 characters or bytes (HMAC-SHA256 is keyed with
+   * a value derived from it); default: a random one of this process.
+   */
+  secret?: string | Uint8Array;
+  /** Length of a nonce window in seconds, 10 to 3600 (default 300). */
+  windowSec?: number;
+  /** Whether every DPoP proof needs a nonce unless a call says otherwise (default true). */
+  required?: boolean;
 }
 
 export interface AccessTokenClaims {
@@ -77,6 +105,11 @@ export interface VerifiedAccessToken {
   scopes: string[];
   header: { alg: Algorithm; kid?: string; typ: string };
   token: string;
+  /**
+   * When the call required a DPoP nonce: the current one, to send in a `DPoP-Nonce` header of
+   * the response (RFC 9449 §9: the client then uses it in its next proof, no round trip lost).
+   */
+  dpopNonce?: string;
 }
 
 export interface VerifyOptions {
@@ -87,6 +120,11 @@ export interface VerifyOptions {
    * (LATCHKEY_DPOP_BOUND): it proves nothing as a bearer token.
    */
   dpop?: DpopContext;
+  /**
+   * Whether this call's DPoP proof must carry a server nonce (RFC 9449 §9); default: what the
+   * verifier's `dpopNonce` option says.
+   */
+  dpopNonce?: boolean;
 }
 
 export interface AccessTokenVerifier {
@@ -184,6 +222,7 @@ interface Settings {
   now: () => number;
   doFetch: typeof fetch;
   timeoutMs: number;
+  nonce: NonceSettings | undefined;
 }
 
 /** Checks the options (before any I/O), in the order the errors name them. */
@@ -224,6 +263,7 @@ function checkOptions(options: VerifierOptions): Settings {
       throw argError('jwksUri must be a URL');
     }
   }
+  const now = options.now ?? Date.now;
   return {
     issuer,
     base: issuerUrl.href.replace(/\/$/, ''),
@@ -231,10 +271,39 @@ function checkOptions(options: VerifierOptions): Settings {
     allowed: new Set<string>(algorithms),
     tolerance,
     cooldownSec,
-    now: options.now ?? Date.now,
+    now,
     doFetch: options.fetch ?? globalThis.fetch,
     timeoutMs: options.timeoutMs ?? 5000,
+    nonce: checkNonceOptions(options.dpopNonce, now),
   };
+}
+
+function checkNonceOptions(
+  option: VerifierOptions['dpopNonce'],
+  now: () => number,
+): NonceSettings | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return nonceSettings({}, now);
+  if (typeof option !== 'object' || option === null)
+    throw argError('dpopNonce must be true, false or { secret, windowSec, required }');
+  const { secret, windowSec, required } = option;
+  if (
+    secret !== undefined &&
+    !((typeof secret === 'string' || secret instanceof Uint8Array) && secret.length >= 16)
+  )
+    throw argError('dpopNonce.secret must be a string or bytes of at least 16 characters');
+  if (windowSec !== undefined && !(Number.isInteger(windowSec) && windowSec >= 10 && windowSec <= 3600))
+    throw argError('dpopNonce.windowSec must be a whole number of seconds from 10 to 3600');
+  if (required !== undefined && typeof required !== 'boolean')
+    throw argError('dpopNonce.required must be a boolean');
+  return nonceSettings(
+    {
+      ...(secret !== undefined ? { secret } : {}),
+      ...(windowSec !== undefined ? { windowSec } : {}),
+      ...(required !== undefined ? { required } : {}),
+    },
+    now,
+  );
 }
 
 /** The JWKS URL: `jwksUri`, else the issuer's own discovery document's, else `${issuer}/jwks`. */
@@ -262,6 +331,9 @@ interface VerifierState extends Settings {
   jwks: JwksCache;
   headerCache: Map<string, Record<string, unknown>>;
   jtis: JtiCache;
+  proofKeys: ProofKeyCache;
+  /** Nonces for calls that ask for them without the verifier's `dpopNonce` (made on first use). */
+  lazyNonce?: NonceSettings;
 }
 
 export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
@@ -276,7 +348,13 @@ export function createVerifier(options: VerifierOptions): AccessTokenVerifier {
         now: settings.now,
         timeoutMs: settings.timeoutMs,
       });
-  const state: VerifierState = { ...settings, jwks, headerCache: new Map(), jtis: new JtiCache() };
+  const state: VerifierState = {
+    ...settings,
+    jwks,
+    headerCache: new Map(),
+    jtis: new JtiCache(),
+    proofKeys: new ProofKeyCache(),
+  };
   return {
     verify: (token, opts = {}) => verifyToken(state, token, opts),
     issuer: settings.issuer,
@@ -351,6 +429,7 @@ async function verifyToken(
       throw fail('LATCHKEY_CLAIM_INVALID', `${name} must be a non-empty string`);
   }
   // RFC 9449 §7: a DPoP-bound token (cnf.jkt) proves nothing without a proof of its key.
+  let dpopNonce: string | undefined;
   const cnf = claims['cnf'];
   if (cnf !== undefined) {
     const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['jkt'] : undefined;
@@ -364,7 +443,13 @@ async function verifyToken(
         'LATCHKEY_DPOP_BOUND',
         'the token is bound to a DPoP key: send it with the DPoP scheme and a proof',
       );
-    await checkBoundToken(token, jkt, opts.dpop, { now: state.now, jtis: state.jtis });
+    const bound = await checkBoundToken(token, jkt, opts.dpop, {
+      now: state.now,
+      jtis: state.jtis,
+      keys: state.proofKeys,
+      nonces: noncesFor(state, opts),
+    });
+    dpopNonce = bound.nonce;
   }
   const scope = claims['scope'];
   if (scope !== undefined && typeof scope !== 'string')
@@ -386,5 +471,16 @@ async function verifyToken(
   }
   const out: VerifiedAccessToken['header'] = { alg: alg as Algorithm, typ };
   if (kid !== undefined) out.kid = kid;
-  return { claims: claims as AccessTokenClaims, scopes, header: out, token };
+  const verified: VerifiedAccessToken = { claims: claims as AccessTokenClaims, scopes, header: out, token };
+  if (dpopNonce !== undefined) verified.dpopNonce = dpopNonce;
+  return verified;
+}
+
+/** The nonces a call's proof must carry (RFC 9449 §9), if any. */
+function noncesFor(state: VerifierState, opts: VerifyOptions) {
+  const required = opts.dpopNonce ?? state.nonce?.required ?? false;
+  if (!required) return undefined;
+  if (state.nonce) return state.nonce.nonces;
+  state.lazyNonce ??= nonceSettings({}, state.now);
+  return state.lazyNonce.nonces;
 }
