@@ -66,6 +66,10 @@ export interface Config {
   fetchAllowLoopback: boolean;
   /** RFC 9449 §8, §9: DPoP proofs at /token and /userinfo must carry a nonce the server gave. */
   dpopNonce: boolean;
+  /** Multi-factor policy of applications that set none (auth/sign-in-policy.ts). */
+  mfa: 'none' | 'optional' | 'required';
+  /** After a password sign-in, offer a passkey to a person who has none (or require one). */
+  passkeyEnrolment: 'off' | 'suggest' | 'require';
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -114,6 +118,8 @@ const ENV: Partial<Record<keyof Config, string>> = {
   parTtlSec: 'LATCHKEY_PAR_TTL',
   fetchAllowLoopback: 'LATCHKEY_FETCH_ALLOW_LOOPBACK',
   dpopNonce: 'LATCHKEY_DPOP_NONCE',
+  mfa: 'LATCHKEY_MFA',
+  passkeyEnrolment: 'LATCHKEY_PASSKEY_ENROLMENT',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -231,6 +237,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     parTtlSec: time('parTtlSec', 60, 5, 60),
     fetchAllowLoopback: flag('fetchAllowLoopback', false),
     dpopNonce: flag('dpopNonce', false),
+    mfa: String(pick('mfa') ?? 'optional') as Config['mfa'],
+    passkeyEnrolment: String(pick('passkeyEnrolment') ?? 'off') as Config['passkeyEnrolment'],
   };
   checkConfig(cfg, label);
   return cfg;
@@ -246,6 +254,10 @@ function checkConfig(cfg: Config, label: (key: keyof Config) => string): void {
   if (!['auto', 'json', 'short'].includes(cfg.logFormat)) {
     throw new ConfigError(`${label('logFormat')} must be auto, json or short`);
   }
+  if (!['none', 'optional', 'required'].includes(cfg.mfa))
+    throw new ConfigError(`${label('mfa')} must be none, optional or required`);
+  if (!['off', 'suggest', 'require'].includes(cfg.passkeyEnrolment))
+    throw new ConfigError(`${label('passkeyEnrolment')} must be off, suggest or require`);
   if (cfg.accessTokenAlg !== 'RS256' && cfg.accessTokenAlg !== 'ES256') {
     throw new ConfigError(`${label('accessTokenAlg')} must be RS256 or ES256`);
   }

@@ -2,9 +2,12 @@
 
 import { ClientAdmin } from './admin/clients.js';
 import { UserAdmin } from './admin/users.js';
-import { LoginThrottle } from './auth/login-throttle.js';
+import { LoginThrottle, THROTTLE_DEFAULTS } from './auth/login-throttle.js';
+import { PasskeyService } from './auth/passkeys.js';
 import { type PasswordHasher, passwordHasher } from './auth/passwords.js';
+import { RecoveryCodes } from './auth/recovery-codes.js';
 import type { SignInDeps } from './auth/sign-in.js';
+import { TotpService } from './auth/totp.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ClientKeys } from './net/client-jwks.js';
@@ -34,6 +37,8 @@ export interface ServerContext {
   clientKeys: ClientKeys;
   /** DPoP server nonces (RFC 9449 §8), with LATCHKEY_DPOP_NONCE; undefined when off. */
   dpopNonces: DpopNonces | undefined;
+  /** Passkeys, one-time codes and recovery codes: one service per method (src/auth/). */
+  factors: { passkeys: PasskeyService; totp: TotpService; recovery: RecoveryCodes };
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
@@ -66,6 +71,14 @@ export function createContext(
   );
   const audit = new Audit(storage.audit, clock);
   const throttle = new LoginThrottle(storage.throttle, clock, config.rateLimit);
+  // One-time codes count their failures apart from passwords (per person), the IP with them.
+  const factorThrottle = new LoginThrottle(
+    storage.throttle,
+    clock,
+    config.rateLimit,
+    THROTTLE_DEFAULTS,
+    'factor',
+  );
   const minter = new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg);
   return {
     config,
@@ -100,5 +113,23 @@ export function createContext(
       transaction: (fn) => storage.transaction(fn),
     },
     clientKeys: new ClientKeys(clock, { allowLoopback: config.fetchAllowLoopback }),
+    factors: {
+      passkeys: new PasskeyService({
+        factors: storage.factors,
+        challenges: storage.webauthnChallenges,
+        clock,
+        audit,
+        users: storage.users,
+        issuer: config.issuer,
+      }),
+      totp: new TotpService({
+        factors: storage.factors,
+        clock,
+        throttle: factorThrottle,
+        kek: config.keyEncryptionKey,
+        issuerName: new URL(config.issuer).host,
+      }),
+      recovery: new RecoveryCodes({ factors: storage.factors, clock, throttle: factorThrottle }),
+    },
   };
 }

@@ -39,7 +39,8 @@ const POLL_FIRST_MS = 10;
 const POLL_MAX_MS = 100;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const accountKey = (username: string) => `account:${username.toLowerCase().slice(0, 128)}`;
+/** `account:<username>` for passwords; other kinds of attempt (second factors) count apart. */
+const accountKey = (prefix: string, username: string) => `${prefix}:${username.toLowerCase().slice(0, 128)}`;
 const ipKey = (ip: string) => `ip:${ip}`;
 
 /** An attempt in progress: its reservation rows, until it fails, succeeds or is abandoned. */
@@ -61,6 +62,8 @@ export class LoginThrottle {
     private readonly clock: Clock,
     private readonly enabled: boolean,
     private readonly limits: ThrottleLimits = THROTTLE_DEFAULTS,
+    /** What the per-account key counts: `account` (passwords) or `factor` (one-time codes). */
+    private readonly accountPrefix: 'account' | 'factor' = 'account',
   ) {}
 
   /**
@@ -71,7 +74,7 @@ export class LoginThrottle {
   async begin(username: string, ip: string): Promise<AttemptDecision> {
     if (!this.enabled) return { allowed: true, attempt: { username, ids: [] } };
     const keys = [
-      { key: accountKey(username), limit: this.limits.accountFailures },
+      { key: accountKey(this.accountPrefix, username), limit: this.limits.accountFailures },
       { key: ipKey(ip), limit: this.limits.ipFailures },
     ];
     const leaseMs = this.limits.leaseSec * 1000;
@@ -146,7 +149,7 @@ export class LoginThrottle {
   async succeeded(attempt: SignInAttempt): Promise<void> {
     if (!this.enabled) return;
     await this.store.forget(attempt.ids);
-    await this.store.clear(accountKey(attempt.username));
+    await this.store.clear(accountKey(this.accountPrefix, attempt.username));
   }
 
   /** The password could not be checked: nothing was learnt about it, so no failure either. */

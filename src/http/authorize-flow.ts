@@ -3,11 +3,12 @@
  * consent, then a single-use code sent back to the client.
  */
 import type { FastifyReply } from 'fastify';
+import { acrOf, amrOf, nextStep, type Step } from '../auth/sign-in-policy.js';
 import type { ServerContext } from '../context.js';
 import { randomToken, sha256, timeOrderedId } from '../crypto.js';
 import type { AuthorizationRequest } from '../protocol/authorize/index.js';
 import { OAuthError } from '../protocol/errors.js';
-import type { Client } from '../storage/types.js';
+import type { Client, Session } from '../storage/types.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
 import { type ActiveSession, INTERACTION_COOKIE, secureCookies } from './session.js';
 
@@ -79,9 +80,12 @@ export async function issueCode(
   ctx: ServerContext,
   request: AuthorizationRequest,
   userId: string,
-  session: { idHash: string; authTime: number },
+  session: Pick<Session, 'idHash' | 'authTime' | 'authMethods'>,
 ): Promise<string> {
   const now = ctx.clock.now();
+  // RFC 8176 amr and the acr reached, for the tokens (a session from before: a password).
+  const methods = session.authMethods ?? { pwd: session.authTime };
+  const acr = acrOf(methods);
   const code = randomToken(32);
   const grantId = timeOrderedId(now);
   await ctx.storage.grants.issueCode(
@@ -95,6 +99,8 @@ export async function issueCode(
       authTime: session.authTime,
       createdAt: now,
       revokedAt: null,
+      amr: amrOf(methods),
+      ...(acr !== undefined ? { acr } : {}),
     },
     {
       hash: sha256(code),
@@ -120,6 +126,30 @@ export async function respondWithCode(
   return sendAuthorizationResponse(ctx, reply, request, { code });
 }
 
+/**
+ * What the policy says of a signed-in session for this request. Without a policy that could ask
+ * for more (no MFA, no acr_values, no enrolment asked), the factors are not even read.
+ */
+async function sessionStep(
+  ctx: ServerContext,
+  client: Client,
+  request: AuthorizationRequest,
+  s: ActiveSession,
+): Promise<Step> {
+  const methods = s.session.authMethods ?? { pwd: s.session.authTime };
+  const input = {
+    mfa: client.mfa ?? ctx.config.mfa,
+    acrValues: request.acrValues ?? [],
+    methods,
+    enrolRequired: s.user.mfaEnrolRequired === true,
+    passkeyEnrolment: 'off' as const,
+    suggestionSkipped: true,
+  };
+  if (input.mfa === 'none' && input.acrValues.length === 0 && !input.enrolRequired)
+    return nextStep({ ...input, factors: { passkeys: 0, totp: false, recoveryCodesLeft: 0 } });
+  return nextStep({ ...input, factors: await ctx.storage.factors.summary(s.user.id) });
+}
+
 /** The decision after /authorize validated the request. */
 export async function proceed(
   ctx: ServerContext,
@@ -140,6 +170,25 @@ export async function proceed(
     return startInteraction(ctx, reply, request, undefined);
   }
   const active = signedIn!;
+  // The session may not be enough for this application (its MFA policy, acr_values): step-up.
+  const step = await sessionStep(ctx, client, request, active);
+  if (step.step === 'unmet')
+    return sendAuthorizationError(
+      ctx,
+      reply,
+      request,
+      new OAuthError('unmet_authentication_requirements', step.reason),
+    );
+  if (step.step !== 'done') {
+    if (none)
+      return sendAuthorizationError(
+        ctx,
+        reply,
+        request,
+        new OAuthError('interaction_required', 'The sign-in needs another step from the user.'),
+      );
+    return startInteraction(ctx, reply, request, active);
+  }
   if (await needsConsent(ctx, client, request, active.user.id)) {
     if (none) {
       return sendAuthorizationError(

@@ -6,7 +6,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { randomToken, sha256 } from '../crypto.js';
-import type { Session, User } from '../storage/types.js';
+import type { AuthMethods, Session, User } from '../storage/types.js';
 
 export const SESSION_COOKIE = 'latchkey_session';
 export const INTERACTION_COOKIE = 'latchkey_interaction';
@@ -47,10 +47,12 @@ export async function currentSession(
   return { session, user };
 }
 
+/** A new session for `user`, who signed in with `methods` (RFC 8176 values with their times). */
 export async function startSession(
   ctx: ServerContext,
   reply: FastifyReply,
   user: User,
+  methods: AuthMethods,
 ): Promise<ActiveSession> {
   const raw = randomToken(32);
   const now = ctx.clock.now();
@@ -62,6 +64,7 @@ export async function startSession(
     lastSeenAt: now,
     expiresAt: now + ctx.config.sessionAbsoluteSec * 1000,
     endedAt: null,
+    authMethods: methods,
   };
   await ctx.storage.sessions.create(session);
   reply.setCookie(SESSION_COOKIE, raw, {

@@ -7,27 +7,48 @@ import type { Clock } from '../clock.js';
 import { randomToken } from '../crypto.js';
 import type { AuditEvent, AuditStore } from '../storage/types.js';
 
-export type AuditType =
-  | 'login_success'
-  | 'login_failure'
-  | 'login_throttled'
-  | 'consent_granted'
-  | 'consent_denied'
-  | 'code_reuse_detected'
-  | 'refresh_reuse_detected'
-  | 'logout'
-  | 'client_created'
-  | 'client_updated'
-  | 'client_deleted'
-  | 'client_secret_rotated'
-  | 'user_created'
-  | 'user_password_set'
-  | 'user_disabled'
-  | 'user_enabled'
-  | 'user_admin_granted'
-  | 'user_admin_revoked'
-  | 'key_rotated'
-  | 'keys_encrypted';
+/** Every kind of audit event (the console's filter offers them all). */
+export const AUDIT_TYPES = [
+  'login_success',
+  'login_failure',
+  'login_throttled',
+  'consent_granted',
+  'consent_denied',
+  'code_reuse_detected',
+  'refresh_reuse_detected',
+  'logout',
+  'client_created',
+  'client_updated',
+  'client_deleted',
+  'client_secret_rotated',
+  'user_created',
+  'user_password_set',
+  'user_disabled',
+  'user_enabled',
+  'user_admin_granted',
+  'user_admin_revoked',
+  'key_rotated',
+  'keys_encrypted',
+  'passkey_added',
+  'passkey_renamed',
+  'passkey_removed',
+  'passkey_failure',
+  'passkey_counter_regression',
+  'totp_enrolled',
+  'totp_removed',
+  'second_factor_success',
+  'second_factor_failure',
+  'recovery_codes_generated',
+  'recovery_code_used',
+  'password_changed',
+  'session_ended',
+  'grant_revoked_by_user',
+  'user_factor_removed',
+  'user_mfa_enrolment_required',
+  'user_logged_out',
+] as const;
+
+export type AuditType = (typeof AUDIT_TYPES)[number];
 
 export interface AuditInput {
   clientId?: string | null;

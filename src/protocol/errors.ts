@@ -28,7 +28,11 @@ export type OAuthErrorCode =
   | 'invalid_request_uri'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
-  | 'invalid_request_object';
+  | 'invalid_request_object'
+  /** OpenID Connect Unmet Authentication Requirements 1.0 §2. */
+  | 'unmet_authentication_requirements'
+  /** RFC 9470 §3: the token's authentication is not enough for the resource. */
+  | 'insufficient_user_authentication';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

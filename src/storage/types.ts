@@ -485,7 +485,16 @@ export interface RecoveryCodeSet {
   lastUsedAt: number | null;
 }
 
+/** What a person has enrolled, counted in one read (every sign-in decision needs it). */
+export interface FactorSummary {
+  passkeys: number;
+  /** A confirmed TOTP factor. */
+  totp: boolean;
+  recoveryCodesLeft: number;
+}
+
 export interface FactorStore {
+  summary(userId: string): Promise<FactorSummary>;
   /** Throws DuplicateError when the credential id is registered already. */
   addPasskey(p: Passkey): Promise<void>;
   passkeysOf(userId: string): Promise<Passkey[]>;

@@ -54,6 +54,8 @@ export interface AccessTokenInput {
   scope: string;
   ttlSec: number;
   authTime?: number;
+  /** RFC 9068 §2.2.1: the `acr` of the sign-in, for APIs that demand step-up (RFC 9470). */
+  acr?: string;
   /** RFC 9449 §6.1: `cnf.jkt`, the thumbprint of the DPoP key the token is bound to. */
   jkt?: string;
   /** ES256 whatever the server's setting (FAPI 2.0 Security Profile, cryptography and secrets: no RS256 for fapi2 applications). */
@@ -76,6 +78,9 @@ export interface IdTokenInput {
   accessToken?: string;
   ttlSec: number;
   claims?: Record<string, unknown>;
+  /** OIDC Core §2 `amr` (RFC 8176 values) and `acr`. */
+  amr?: string[];
+  acr?: string;
   /** ES256 instead of RS256 (FAPI 2.0 Security Profile, cryptography and secrets for fapi2 applications). */
   es256?: boolean;
 }
@@ -128,6 +133,7 @@ export class TokenMinter {
       jti,
     };
     if (input.authTime !== undefined) payload['auth_time'] = Math.floor(input.authTime / 1000);
+    if (input.acr !== undefined) payload['acr'] = input.acr;
     if (input.jkt !== undefined) payload['cnf'] = { jkt: input.jkt };
     const signers = this.#signersFor(key);
     return { token: await (input.es256 ? signers.accessEs : signers.access)(payload), jti, iat, exp };
@@ -149,6 +155,8 @@ export class TokenMinter {
     if (input.nonce !== null) payload['nonce'] = input.nonce;
     if (input.accessToken !== undefined) payload['at_hash'] = atHash(input.accessToken);
     if (input.sid !== null) payload['sid'] = input.sid;
+    if (input.amr !== undefined && input.amr.length > 0) payload['amr'] = input.amr;
+    if (input.acr !== undefined) payload['acr'] = input.acr;
     const signers = this.#signersFor(key);
     return (input.es256 ? signers.idEs : signers.id)(payload);
   }

@@ -24,6 +24,8 @@ export function Layout(props: {
   children: ComponentChildren;
   scriptNonce?: string;
   script?: string;
+  /** Our own scripts by URL (same origin), loaded with the page's nonce. */
+  scripts?: string[];
 }) {
   return (
     <html lang="en">
@@ -39,6 +41,9 @@ export function Layout(props: {
           </div>
           {props.children}
         </main>
+        {props.scriptNonce !== undefined
+          ? (props.scripts ?? []).map((src) => <script nonce={props.scriptNonce} src={src} key={src} />)
+          : null}
         {props.script !== undefined && props.scriptNonce !== undefined ? (
           <script nonce={props.scriptNonce} dangerouslySetInnerHTML={{ __html: props.script }} />
         ) : null}

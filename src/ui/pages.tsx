@@ -1,12 +1,18 @@
 /** Server-rendered pages: sign-in, consent, error, form_post response, logout. */
 import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
+import { PasskeyForm, type PasskeyFormProps, passkeyScripts } from './passkey-form.js';
 
 /**
  * Username and password fields, labelled, with the browser's autocomplete hints; focus goes to
  * the first empty one. Shared by the sign-in page and the admin console's sign-in.
  */
-export function CredentialFields(props: { username: string | undefined; errorId: string | undefined }) {
+export function CredentialFields(props: {
+  username: string | undefined;
+  errorId: string | undefined;
+  /** Offer passkeys in the username field's autofill (WebAuthn conditional mediation). */
+  webauthn?: boolean;
+}) {
   return (
     <>
       <label for="username">Username</label>
@@ -14,7 +20,7 @@ export function CredentialFields(props: { username: string | undefined; errorId:
         type="text"
         id="username"
         name="username"
-        autocomplete="username"
+        autocomplete={props.webauthn ? 'username webauthn' : 'username'}
         autocapitalize="none"
         spellcheck={false}
         required
@@ -44,9 +50,11 @@ export function loginPage(p: {
   username?: string;
   error?: string;
   cancelAction: string;
+  /** Passkey sign-in: where the assertion goes, the options for navigator.credentials.get(), the nonce. */
+  passkey?: PasskeyFormProps;
 }): string {
   return renderPage(
-    <Layout title="Sign in">
+    <Layout title="Sign in" {...passkeyScripts(p.passkey)}>
       <h1>Sign in</h1>
       <p class="lead">
         to continue to <strong>{p.clientName}</strong>
@@ -58,9 +66,21 @@ export function loginPage(p: {
       ) : null}
       <form method="post" action={p.action} novalidate={false}>
         <input type="hidden" name="csrf" value={p.csrf} />
-        <CredentialFields username={p.username} errorId={p.error ? 'login-error' : undefined} />
+        <CredentialFields
+          username={p.username}
+          errorId={p.error ? 'login-error' : undefined}
+          webauthn={p.passkey !== undefined}
+        />
         <button type="submit">Sign in</button>
       </form>
+      {p.passkey ? (
+        <>
+          <p class="divider" hidden data-webauthn-only>
+            or
+          </p>
+          <PasskeyForm {...p.passkey} label="Sign in with a passkey" secondary />
+        </>
+      ) : null}
       <form method="post" action={p.cancelAction}>
         <input type="hidden" name="csrf" value={p.csrf} />
         <button type="submit" class="secondary">

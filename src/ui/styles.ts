@@ -40,4 +40,11 @@ dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; } 
 .notice { border:1px solid var(--accent); border-radius:8px; padding:10px 12px; } .warning { border:1px solid var(--danger); border-radius:8px; padding:10px 12px; color:var(--danger); }
 .tag { margin-left:8px; font-size:12px; padding:1px 6px; border:1px solid var(--border); border-radius:6px; color:var(--muted); }
 ul.cards { list-style:none; padding:0; display:flex; gap:16px; } ul.cards li a { display:block; padding:16px 20px; border:1px solid var(--border); border-radius:12px; color:var(--fg); text-decoration:none; }
+/* Strong sign-in */
+.divider { display:flex; align-items:center; gap:12px; color:var(--muted); font-size:13px; margin:20px 0 0; } .divider::before, .divider::after { content:""; flex:1; border-top:1px solid var(--border); }
+.qr { display:flex; justify-content:center; margin:16px 0; } .qr svg { border-radius:8px; }
+ol.codes { columns:2; font-family:ui-monospace,Menlo,monospace; padding-left:24px; } ol.codes li { margin:4px 0; }
+input.code { font-family:ui-monospace,Menlo,monospace; letter-spacing:.2em; }
+.passkey-status:empty { display:none; }
+section.account { margin-top:24px; } section.account h2 { font-size:18px; margin:0 0 8px; } ul.items { list-style:none; padding:0; margin:0; } ul.items li { display:flex; justify-content:space-between; align-items:center; gap:8px; padding:8px 0; border-bottom:1px solid var(--border); } ul.items form { margin:0; } ul.items button { margin:0; }
 `;

@@ -86,7 +86,7 @@ describe('sign-in in a real browser', () => {
     const password = page.getByLabel('Password');
     assert.equal(await username.getAttribute('name'), 'username');
     assert.equal(await password.getAttribute('type'), 'password');
-    assert.equal(await username.getAttribute('autocomplete'), 'username');
+    assert.equal(await username.getAttribute('autocomplete'), 'username webauthn');
     assert.equal(await password.getAttribute('autocomplete'), 'current-password');
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -136,7 +136,7 @@ describe('sign-in in a real browser', () => {
     await page.goto(authorizeUrl('s2', p.challenge));
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForLoadState();
     const alert = page.getByRole('alert');
     assert.ok(await alert.isVisible(), 'the message is shown');
@@ -167,7 +167,7 @@ describe('sign-in in a real browser', () => {
     await first.getByLabel('Password').fill(PASSWORD);
     await Promise.all([
       first.waitForURL((u) => u.href.startsWith(callbackBase)),
-      first.getByRole('button', { name: 'Sign in' }).click(),
+      first.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     assert.equal(new URL(first.url()).searchParams.get('state'), 'tab-1');
     assert.ok(new URL(first.url()).searchParams.get('code'));
@@ -176,7 +176,7 @@ describe('sign-in in a real browser', () => {
     await second.getByLabel('Password').fill(PASSWORD);
     await Promise.all([
       second.waitForURL((u) => u.href.startsWith(callbackBase)),
-      second.getByRole('button', { name: 'Sign in' }).click(),
+      second.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     assert.equal(new URL(second.url()).searchParams.get('state'), 'tab-2');
     await context.close();
@@ -196,7 +196,7 @@ describe('sign-in in a real browser', () => {
     const before = posts.length;
     await Promise.all([
       page.waitForURL((u) => u.href.startsWith(callbackBase)),
-      page.getByRole('button', { name: 'Sign in' }).click(),
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     assert.equal(posts.length, before + 1, 'the callback received a POST');
     const form = posts.at(-1)!;

@@ -675,6 +675,7 @@ for (const backend of backends) {
       await s.factors.addPasskey(zero);
       assert.equal(await s.factors.usePasskey(zero.id, { counter: 0, backedUp: true, at: T0 + 3 }), true);
       assert.equal(await s.factors.usePasskey(zero.id, { counter: 0, backedUp: true, at: T0 + 4 }), true);
+      assert.deepEqual(await s.factors.summary(userId), { passkeys: 2, totp: false, recoveryCodesLeft: 0 });
       assert.equal(await s.factors.renamePasskey('someone-else', pk.id, 'x'), false, "another's");
       assert.equal(await s.factors.renamePasskey(userId, pk.id, 'Work laptop'), true);
       assert.equal((await s.factors.passkeysOf(userId)).find((p) => p.id === pk.id)?.name, 'Work laptop');
@@ -718,6 +719,7 @@ for (const backend of backends) {
       assert.equal((await s.factors.totpOf(userId))[0]?.confirmedAt, T0 + 5, 'confirmed once');
       await s.factors.addTotp({ ...t, id: id('totp'), createdAt: T0 + 8 });
       assert.equal((await s.factors.totpOf(userId)).length, 2, 'a confirmed factor stays');
+      assert.deepEqual(await s.factors.summary(userId), { passkeys: 0, totp: true, recoveryCodesLeft: 0 });
       assert.equal(await s.factors.removeTotp('someone-else', again.id), false);
       assert.equal(await s.factors.removeTotp(userId, again.id), true);
     });
@@ -750,6 +752,7 @@ for (const backend of backends) {
         'the old set is gone',
       );
       assert.equal((await s.factors.recoveryCodesOf(userId))?.id, 'set-2');
+      assert.deepEqual(await s.factors.summary(userId), { passkeys: 0, totp: false, recoveryCodesLeft: 10 });
       assert.equal(await s.factors.removeRecoveryCodes(userId, 'set-2'), true);
       assert.equal(await s.factors.recoveryCodesOf(userId), undefined);
     });

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
 /**
  * OIDC Discovery 1.0 and RFC 8414 metadata, JWKS, health and the stylesheet: the documents
  * list exactly what exists. discoveryRoutes registers one named handler per document.
@@ -5,11 +9,13 @@
 
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { AUTH_METHODS } from '../../admin/client-settings.js';
+import { ACR_VALUES_SUPPORTED } from '../../auth/sign-in-policy.js';
 import type { ServerContext } from '../../context.js';
 import { ASYMMETRIC_ALGS, MAC_ALGS } from '../../protocol/client-assertion.js';
 import { DPOP_ALGS } from '../../protocol/dpop.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import { KNOWN_SCOPES } from '../../protocol/scopes.js';
+import { PASSKEY_SCRIPT } from '../../ui/passkey-script.js';
 import { STYLESHEET } from '../../ui/styles.js';
 
 /** The proof algorithms, by their JOSE names (Ed25519 is the newer name of EdDSA with that curve). */
@@ -47,6 +53,8 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
       'nonce',
       'at_hash',
       'sid',
+      'amr',
+      'acr',
       'name',
       'preferred_username',
       'updated_at',
@@ -63,6 +71,8 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     // RFC 9449 §5.1.
     dpop_signing_alg_values_supported: [...DPOP_ALGS_ADVERTISED],
     prompt_values_supported: ['none', 'login', 'consent'],
+    // OIDC Discovery §3; the levels of auth/sign-in-policy.ts.
+    acr_values_supported: ACR_VALUES_SUPPORTED,
     authorization_response_iss_parameter_supported: true,
     claims_parameter_supported: false,
     // RFC 9101: request objects by value, signed with the application's registered keys.
@@ -81,6 +91,8 @@ export function discoveryRoutes(app: FastifyInstance, ctx: ServerContext): void 
   app.get('/jwks', { config: cors }, getJwks(ctx));
   app.get('/healthz', getHealthz());
   app.get('/assets/latchkey.css', getStylesheet());
+  app.get('/assets/webauthn.js', getWebauthnScript());
+  app.get('/assets/passkeys.js', getPasskeyScript());
 }
 
 /** GET /.well-known/openid-configuration and /.well-known/oauth-authorization-server. */
@@ -118,4 +130,30 @@ export function getStylesheet(): RouteHandlerMethod {
       .header('content-type', 'text/css; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
       .send(STYLESHEET);
+}
+
+/** GET /assets/webauthn.js: @simplewebauthn/browser's bundle, served by us (no CDN). */
+export function getWebauthnScript(): RouteHandlerMethod {
+  const require = createRequire(import.meta.url);
+  // The package's own bundle, next to the entry point `require` resolves.
+  const bundle = join(
+    dirname(require.resolve('@simplewebauthn/browser')),
+    '..',
+    'dist/bundle/index.umd.min.js',
+  );
+  const body = readFileSync(bundle, 'utf8');
+  return async (_req, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(body);
+}
+
+/** GET /assets/passkeys.js: the passkey forms' script (ui/passkey-script.ts). */
+export function getPasskeyScript(): RouteHandlerMethod {
+  return async (_req, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(PASSKEY_SCRIPT);
 }

@@ -22,6 +22,8 @@ export interface AuthorizationRequest {
   prompt: Prompt[];
   maxAge: number | null;
   loginHint: string | null;
+  /** OIDC Core §3.1.2.1 `acr_values`, space-separated in order of preference (absent: none asked). */
+  acrValues?: string[];
   /** The longest the code may live, when the application caps it (fapi2: 60 s). */
   codeTtlCapSec?: number;
   /** RFC 9449 §10: the DPoP key the code is bound to. */
@@ -79,8 +81,18 @@ export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
     prompt: ctx.prompt ?? [],
     maxAge: ctx.maxAge ?? null,
     loginHint: p.get('login_hint') ?? null,
+    ...acrValuesOf(p.get('acr_values')),
     // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's codes live at most 60 seconds.
     ...(isFapi2(ctx.client!) ? { codeTtlCapSec: FAPI2_MAX_CODE_TTL_SEC } : {}),
     ...(ctx.dpopJkt !== undefined ? { dpopJkt: ctx.dpopJkt } : {}),
   };
+}
+
+/** At most 8 values of at most 128 characters: a longer list is no request anyone makes. */
+function acrValuesOf(raw: string | undefined): { acrValues?: string[] } {
+  const values = (raw ?? '')
+    .split(' ')
+    .filter((v) => v.length > 0 && v.length <= 128)
+    .slice(0, 8);
+  return values.length > 0 ? { acrValues: values } : {};
 }

@@ -29,7 +29,7 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
 export async function issueAccessToken(
   deps: Pick<IssueDeps, 'lifetimes' | 'minter'>,
   client: Client,
-  t: { sub: string; scope: string; grantId: string | null; authTime?: number; jkt?: string },
+  t: { sub: string; scope: string; grantId: string | null; authTime?: number; acr?: string; jkt?: string },
 ): Promise<{ at: MintedAccessToken; ttl: number }> {
   const ttl = lifetimesOf(client, deps.lifetimes).accessToken.seconds;
   const at = await deps.minter.accessToken({
@@ -39,6 +39,7 @@ export async function issueAccessToken(
     scope: t.scope,
     ttlSec: ttl,
     ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
+    ...(t.acr !== undefined ? { acr: t.acr } : {}),
     ...(t.jkt !== undefined ? { jkt: t.jkt } : {}),
     ...(isFapi2(client) ? { es256: true } : {}),
   });
@@ -58,6 +59,7 @@ export async function issueUserTokens(
     scope,
     grantId: grant.id,
     authTime: grant.authTime,
+    ...(grant.acr !== undefined ? { acr: grant.acr } : {}),
     ...(opts.jkt !== undefined ? { jkt: opts.jkt } : {}),
   });
   const response: TokenResponse = {
@@ -76,6 +78,8 @@ export async function issueUserTokens(
       accessToken: at.token,
       ttlSec: lifetimesOf(client, deps.lifetimes).idToken.seconds,
       claims: claimsFor(user, scope),
+      ...(grant.amr !== undefined ? { amr: grant.amr } : {}),
+      ...(grant.acr !== undefined ? { acr: grant.acr } : {}),
       // FAPI 2.0 Security Profile, cryptography and secrets: PS256, ES256 or EdDSA for everything signed for a fapi2 application.
       ...(isFapi2(client) ? { es256: true } : {}),
     });

@@ -1,5 +1,6 @@
 import type {
   FactorStore,
+  FactorSummary,
   Passkey,
   RecoveryCodeSet,
   TotpFactor,
@@ -14,6 +15,14 @@ const byCreation = <T extends { createdAt: number; id: string }>(a: T, b: T) =>
 
 export class MemoryFactorStore implements FactorStore {
   constructor(private readonly db: MemoryDb) {}
+
+  async summary(userId: string): Promise<FactorSummary> {
+    return {
+      passkeys: (await this.passkeysOf(userId)).length,
+      totp: (await this.totpOf(userId)).some((t) => t.confirmedAt !== null),
+      recoveryCodesLeft: (await this.recoveryCodesOf(userId))?.left ?? 0,
+    };
+  }
 
   async addPasskey(p: Passkey): Promise<void> {
     const rows = this.db.rows('passkeys');

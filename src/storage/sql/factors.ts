@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, PasskeysTable, TotpFactorsTable } from '../schema.js';
 import type {
   FactorStore,
+  FactorSummary,
   Passkey,
   RecoveryCodeSet,
   TotpFactor,
@@ -39,6 +40,35 @@ const toTotp = (r: Selectable<TotpFactorsTable>): TotpFactor => ({
 
 export class SqlFactorStore implements FactorStore {
   constructor(private readonly db: Kysely<Database>) {}
+
+  async summary(userId: string): Promise<FactorSummary> {
+    const r = await this.db
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom('passkeys')
+          .select(eb.fn.countAll().as('n'))
+          .where('user_id', '=', userId)
+          .as('passkeys'),
+        eb
+          .selectFrom('totp_factors')
+          .select(eb.fn.countAll().as('n'))
+          .where('user_id', '=', userId)
+          .where('confirmed_at', 'is not', null)
+          .as('totp'),
+        eb
+          .selectFrom('recovery_codes')
+          .select(eb.fn.countAll().as('n'))
+          .where('user_id', '=', userId)
+          .where('used_at', 'is', null)
+          .as('recovery'),
+      ])
+      .executeTakeFirstOrThrow();
+    return {
+      passkeys: Number(r.passkeys ?? 0),
+      totp: Number(r.totp ?? 0) > 0,
+      recoveryCodesLeft: Number(r.recovery ?? 0),
+    };
+  }
 
   async addPasskey(p: Passkey): Promise<void> {
     await mapDuplicate('the passkey is registered already', () =>

@@ -93,7 +93,7 @@ export function postSignIn(ctx: ServerContext): RouteHandlerMethod {
       );
     }
     const user = result.user;
-    await startSession(ctx, reply, user);
+    await startSession(ctx, reply, user, { pwd: ctx.clock.now() });
     reply.clearCookie(ADMIN_LOGIN_COOKIE, loginCookieOpts(ctx));
     return seeOther(reply, '/admin');
   };

@@ -9,6 +9,7 @@ import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { respondWithCode } from '../../authorize-flow.js';
 import { sendAuthorizationError } from '../../respond.js';
 import { checkPost, complete, expired, interactionSession, load } from './load.js';
+import { sessionMethods, skipped, stepFor } from './steps.js';
 
 export function postConsent(ctx: ServerContext): RouteHandlerMethod {
   return async (req, reply) => {
@@ -16,6 +17,10 @@ export function postConsent(ctx: ServerContext): RouteHandlerMethod {
     const params = checkPost(req, l);
     const s = await interactionSession(ctx, req, l);
     if (!s) throw expired();
+    // Consent counts only once the sign-in is finished (a step-up still waiting is not).
+    const step = await stepFor(ctx, l, s.user, sessionMethods(s.session), skipped(req, l));
+    if (step.step !== 'done')
+      return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
     const decision = params.get('decision');
     if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
     if (decision === 'deny') {

@@ -6,12 +6,13 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../../context.js';
-import { safeEqual } from '../../../crypto.js';
+import { randomToken, safeEqual } from '../../../crypto.js';
 import type { AuthorizationRequest } from '../../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { type Params, readParams } from '../../../protocol/params.js';
-import type { Client, Interaction } from '../../../storage/types.js';
+import type { Client, Interaction, User } from '../../../storage/types.js';
 import { consentPage, loginPage } from '../../../ui/pages.js';
+import type { PasskeyFormProps } from '../../../ui/passkey-form.js';
 import { isForm } from '../../form.js';
 import { sendHtml } from '../../respond.js';
 import { type ActiveSession, cookieValue, currentSession, INTERACTION_COOKIE } from '../../session.js';
@@ -71,30 +72,67 @@ export function checkPost(req: FastifyRequest, loaded: Loaded): Params {
   return params;
 }
 
-const paths = (id: string) => ({
+export const paths = (id: string) => ({
+  show: `/interaction/${id}`,
   login: `/interaction/${id}/login`,
   consent: `/interaction/${id}/consent`,
   cancel: `/interaction/${id}/cancel`,
+  passkey: `/interaction/${id}/passkey`,
+  otp: `/interaction/${id}/otp`,
+  recovery: `/interaction/${id}/recovery`,
+  enrolTotp: `/interaction/${id}/enrol/totp`,
+  enrolTotpConfirm: `/interaction/${id}/enrol/totp/confirm`,
+  enrolPasskey: `/interaction/${id}/enrol/passkey`,
+  skip: `/interaction/${id}/enrol/skip`,
+  continue: `/interaction/${id}/continue`,
 });
 
-export const renderLogin = (
+/** The passkey form of an interaction page: a fresh challenge bound to the interaction. */
+export async function passkeyForm(
+  ctx: ServerContext,
+  l: Loaded,
+  mode: 'sign-in' | 'second' | 'register',
+  user?: User,
+): Promise<PasskeyFormProps> {
+  const p = paths(l.interaction.id);
+  const options =
+    mode === 'register'
+      ? await ctx.factors.passkeys.registrationOptions(user!, l.interaction.id)
+      : await ctx.factors.passkeys.signInOptions(l.interaction.id, mode === 'second' ? user : undefined);
+  return {
+    action: mode === 'register' ? p.enrolPasskey : p.passkey,
+    csrf: l.interaction.csrf,
+    options,
+    mode,
+    nonce: randomToken(16),
+  };
+}
+
+export async function renderLogin(
+  ctx: ServerContext,
   reply: FastifyReply,
   l: Loaded,
   status: number,
   opts: { username?: string; error?: string } = {},
-) =>
-  sendHtml(
+): Promise<FastifyReply> {
+  const p = paths(l.interaction.id);
+  // The passkey offered beside the password (a discoverable credential, no username needed).
+  const passkey = await passkeyForm(ctx, l, 'sign-in');
+  reply.header('x-latchkey-script-nonce', passkey.nonce);
+  return sendHtml(
     reply,
     status,
     loginPage({
-      action: paths(l.interaction.id).login,
-      cancelAction: paths(l.interaction.id).cancel,
+      action: p.login,
+      cancelAction: p.cancel,
       csrf: l.interaction.csrf,
       clientName: l.client.name,
       username: opts.username ?? l.request.loginHint ?? undefined,
       ...(opts.error ? { error: opts.error } : {}),
+      passkey,
     }),
   );
+}
 
 export const renderConsent = (reply: FastifyReply, l: Loaded, username: string) =>
   sendHtml(

@@ -1,17 +1,30 @@
 /**
- * GET /interaction/:id: the sign-in page, or, once the interaction is signed in and still needs
- * the user's consent, the consent page (for the session it was signed in with only).
+ * GET /interaction/:id: the page for where the sign-in stands — the sign-in page before a first
+ * step, then the policy's next step (a second factor, an enrolment), then consent when the
+ * application needs it; an unmet requirement goes back to the client.
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
-import { expired, interactionSession, load, renderConsent, renderLogin } from './load.js';
+import { needsConsent, respondWithCode } from '../../authorize-flow.js';
+import { complete, load, renderConsent, renderLogin } from './load.js';
+import { advance, renderStep, sendUnmet, signInState, skipped, stepFor } from './steps.js';
 
 export function showInteraction(ctx: ServerContext): RouteHandlerMethod {
   return async (req, reply) => {
     const l = await load(ctx, req);
-    if (l.interaction.userId === null) return renderLogin(reply, l, 200);
-    const s = await interactionSession(ctx, req, l);
-    if (!s) throw expired();
-    return renderConsent(reply, l, s.user.username);
+    const state = await signInState(ctx, req, l);
+    if (!state) return renderLogin(ctx, reply, l, 200);
+    const step = await stepFor(ctx, l, state.user, state.methods, skipped(req, l));
+    if (step.step === 'first') return renderLogin(ctx, reply, l, 200);
+    if (step.step === 'unmet') return sendUnmet(ctx, reply, l, step.reason);
+    if (step.step !== 'done') return renderStep(ctx, reply, l, state, step);
+    // Done: advance started the session; if the policy changed meanwhile, it starts now.
+    if (!state.session) return advance(ctx, req, reply, l, state, {});
+    // Consent, or (a step-up just finished) the code.
+    if (!(await needsConsent(ctx, l.client, l.request, state.user.id))) {
+      await complete(ctx, l);
+      return respondWithCode(ctx, reply, l.request, { session: state.session, user: state.user });
+    }
+    return renderConsent(reply, l, state.user.username);
   };
 }
