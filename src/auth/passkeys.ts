@@ -12,6 +12,8 @@
  * Every input is the browser's JSON, size-capped and shape-checked before the library sees it;
  * whatever is wrong with it ends as a PasskeyError with a message for the page, never a 500.
  */
+
+import { isIP } from 'node:net';
 import {
   type AuthenticationResponseJSON,
   type AuthenticatorTransportFuture,
@@ -117,11 +119,17 @@ function challengeOf(clientDataJSON: string): string {
 export class PasskeyService {
   readonly rpId: string;
   readonly origin: string;
+  /**
+   * WebAuthn's RP ID is a domain (WebAuthn §5.1.4: a valid domain string), so an issuer whose
+   * host is an IP address (http://127.0.0.1:…) cannot offer passkeys; `localhost` can.
+   */
+  readonly available: boolean;
 
   constructor(private readonly deps: PasskeyDeps) {
     const u = new URL(deps.issuer);
     this.rpId = u.hostname;
     this.origin = u.origin;
+    this.available = isIP(u.hostname.replace(/^\[|\]$/g, '')) === 0;
   }
 
   async #challenge(purpose: 'sign-in' | 'register', binding: string, userId: string | null): Promise<string> {
@@ -145,7 +153,7 @@ export class PasskeyService {
       userName: user.username,
       userDisplayName: user.name ?? user.username,
       userID: new TextEncoder().encode(user.id),
-      challenge: await this.#challenge('register', binding, user.id),
+      challenge: Buffer.from(await this.#challenge('register', binding, user.id), 'base64url'),
       attestationType: 'none',
       timeout: CHALLENGE_TTL_MS,
       excludeCredentials: existing.map((p) => ({
@@ -214,7 +222,7 @@ export class PasskeyService {
     const allow = user ? await this.deps.factors.passkeysOf(user.id) : [];
     return generateAuthenticationOptions({
       rpID: this.rpId,
-      challenge: await this.#challenge('sign-in', binding, user?.id ?? null),
+      challenge: Buffer.from(await this.#challenge('sign-in', binding, user?.id ?? null), 'base64url'),
       timeout: CHALLENGE_TTL_MS,
       userVerification: user ? 'preferred' : 'required',
       allowCredentials: allow.map((p) => ({

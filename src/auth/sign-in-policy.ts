@@ -68,6 +68,8 @@ export interface PolicyInput {
   passkeyEnrolment: 'off' | 'suggest' | 'require';
   /** The person skipped the suggestion in this interaction. */
   suggestionSkipped: boolean;
+  /** Whether this server can offer passkeys at all (an issuer on an IP address cannot); default yes. */
+  passkeysAvailable?: boolean;
 }
 
 export type Step =
@@ -89,13 +91,23 @@ function requestedLevel(input: PolicyInput, canEnrol: boolean): Level | 'unmet' 
     const level = (Object.keys(ACR) as Level[]).find((l) => ACR[l] === v) as Level;
     if (level === 'pwd') return level;
     if (level === 'mfa' && (hasSecondFactor(input.factors) || canEnrol)) return level;
-    if (level === 'phr' && (input.factors.passkeys > 0 || (canEnrol && !hasAnyFactor(input.factors))))
+    if (
+      level === 'phr' &&
+      (input.factors.passkeys > 0 ||
+        (canEnrol && !hasAnyFactor(input.factors) && input.passkeysAvailable !== false))
+    )
       return level;
   }
   return 'unmet';
 }
 
-export function nextStep(input: PolicyInput): Step {
+export function nextStep(raw: PolicyInput): Step {
+  // Without passkeys on this server, the person's passkeys cannot be used and none can be added.
+  const noPasskeys = raw.passkeysAvailable === false;
+  const input: PolicyInput = noPasskeys
+    ? { ...raw, factors: { ...raw.factors, passkeys: 0 }, passkeyEnrolment: 'off' }
+    : raw;
+  const enrolKinds: ('totp' | 'passkey')[] = noPasskeys ? ['totp'] : ['passkey', 'totp'];
   const have = levelOf(input.methods);
   if (have === 'none') return { step: 'first' };
   const anyFactor = hasAnyFactor(input.factors);
@@ -111,16 +123,15 @@ export function nextStep(input: PolicyInput): Step {
       : 'pwd';
   if (asked !== undefined && RANK[asked] > RANK[need]) need = asked;
 
-  if (input.enrolRequired && !anyFactor)
-    return { step: 'enrol', kinds: ['passkey', 'totp'], skippable: false };
+  if (input.enrolRequired && !anyFactor) return { step: 'enrol', kinds: enrolKinds, skippable: false };
   if (RANK[have] < RANK[need]) {
     if (need === 'phr') {
       if (input.factors.passkeys > 0) return { step: 'second', level: 'phr' };
-      if (canEnrol) return { step: 'enrol', kinds: ['passkey'], skippable: false };
+      if (canEnrol && !noPasskeys) return { step: 'enrol', kinds: ['passkey'], skippable: false };
       return { step: 'unmet', reason: 'A passkey is required and this person has none.' };
     }
     if (hasSecondFactor(input.factors)) return { step: 'second', level: 'mfa' };
-    if (canEnrol) return { step: 'enrol', kinds: ['passkey', 'totp'], skippable: false };
+    if (canEnrol) return { step: 'enrol', kinds: enrolKinds, skippable: false };
     return { step: 'unmet', reason: 'A second factor is required and this person has none.' };
   }
   // After a password, offer a passkey to someone who has none (LATCHKEY_PASSKEY_ENROLMENT).

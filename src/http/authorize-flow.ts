@@ -144,6 +144,7 @@ async function sessionStep(
     enrolRequired: s.user.mfaEnrolRequired === true,
     passkeyEnrolment: 'off' as const,
     suggestionSkipped: true,
+    passkeysAvailable: ctx.factors.passkeys.available,
   };
   if (input.mfa === 'none' && input.acrValues.length === 0 && !input.enrolRequired)
     return nextStep({ ...input, factors: { passkeys: 0, totp: false, recoveryCodesLeft: 0 } });

@@ -86,7 +86,7 @@ describe('sign-in in a real browser', () => {
     const password = page.getByLabel('Password');
     assert.equal(await username.getAttribute('name'), 'username');
     assert.equal(await password.getAttribute('type'), 'password');
-    assert.equal(await username.getAttribute('autocomplete'), 'username webauthn');
+    assert.equal(await username.getAttribute('autocomplete'), 'username');
     assert.equal(await password.getAttribute('autocomplete'), 'current-password');
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -78,7 +78,7 @@ export async function startTestServer(
   return {
     ...server,
     clock,
-    issuer,
+    issuer: config.issuer,
     dir,
     dbPath,
     stop: () => server.close(),

@@ -93,7 +93,8 @@ export async function passkeyForm(
   l: Loaded,
   mode: 'sign-in' | 'second' | 'register',
   user?: User,
-): Promise<PasskeyFormProps> {
+): Promise<PasskeyFormProps | undefined> {
+  if (!ctx.factors.passkeys.available) return undefined;
   const p = paths(l.interaction.id);
   const options =
     mode === 'register'
@@ -118,7 +119,7 @@ export async function renderLogin(
   const p = paths(l.interaction.id);
   // The passkey offered beside the password (a discoverable credential, no username needed).
   const passkey = await passkeyForm(ctx, l, 'sign-in');
-  reply.header('x-latchkey-script-nonce', passkey.nonce);
+  if (passkey) reply.header('x-latchkey-script-nonce', passkey.nonce);
   return sendHtml(
     reply,
     status,
@@ -129,7 +130,7 @@ export async function renderLogin(
       clientName: l.client.name,
       username: opts.username ?? l.request.loginHint ?? undefined,
       ...(opts.error ? { error: opts.error } : {}),
-      passkey,
+      ...(passkey ? { passkey } : {}),
     }),
   );
 }

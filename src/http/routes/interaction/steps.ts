@@ -77,6 +77,7 @@ export async function stepFor(
     enrolRequired: user.mfaEnrolRequired === true,
     passkeyEnrolment: ctx.config.passkeyEnrolment,
     suggestionSkipped,
+    passkeysAvailable: ctx.factors.passkeys.available,
   });
 }
 
@@ -162,6 +163,7 @@ export async function renderStep(
     const summary = await ctx.storage.factors.summary(state.user.id);
     const phr = step.level === 'phr';
     const passkey = summary.passkeys > 0 ? await passkeyForm(ctx, l, 'second', state.user) : undefined;
+    if (phr && !passkey) return sendUnmet(ctx, reply, l, 'A passkey is required and none can be used here.');
     if (passkey) reply.header('x-latchkey-script-nonce', passkey.nonce);
     return sendHtml(
       reply,
