@@ -6,8 +6,17 @@
 
 import type { Clock } from '../clock.js';
 import type { AuditInput, AuditType } from '../ops/audit-log.js';
-import type { Client, ClientStore, GrantStore, User, UserStore } from '../storage/types.js';
+import type {
+  Client,
+  ClientStore,
+  FactorStore,
+  GrantStore,
+  SessionStore,
+  User,
+  UserStore,
+} from '../storage/types.js';
 import type { ClientAdmin, ClientSettingsPatch, NewClientInput } from './clients.js';
+import { type UserFactor, UserFactorAdmin } from './user-factors.js';
 import { type UserAdmin, UserInputError } from './users.js';
 
 /** What the admin operations use (the server context has all of it). */
@@ -16,7 +25,13 @@ export interface AdminDeps {
   users: UserAdmin;
   audit: { record(type: AuditType, input?: AuditInput): Promise<void> };
   clock: Clock;
-  storage: { clients: ClientStore; users: UserStore; grants: GrantStore };
+  storage: {
+    clients: ClientStore;
+    users: UserStore;
+    grants: GrantStore;
+    sessions: SessionStore;
+    factors: FactorStore;
+  };
 }
 
 export interface Actor {
@@ -29,7 +44,10 @@ export interface Actor {
 const who = (a: Actor) => ({ via: a.via, ...(a.admin !== undefined ? { admin: a.admin } : {}) });
 
 export class AdminActions {
-  constructor(private readonly ctx: AdminDeps) {}
+  readonly #factors: UserFactorAdmin;
+  constructor(private readonly ctx: AdminDeps) {
+    this.#factors = new UserFactorAdmin(ctx.storage.factors);
+  }
 
   async createClient(actor: Actor, input: NewClientInput): Promise<{ client: Client; secret?: string }> {
     const r = await this.ctx.clients.create(input);
@@ -151,4 +169,77 @@ export class AdminActions {
     if (user) await this.ctx.audit.record('user_password_set', { userId, ip: actor.ip, detail: who(actor) });
     return user;
   }
+
+  /** The person's factors (passkeys, confirmed TOTP factors, recovery codes); undefined: no such user. */
+  async listUserFactors(userId: string): Promise<{ user: User; factors: UserFactor[] } | undefined> {
+    const user = await this.ctx.storage.users.getById(userId);
+    if (!user) return undefined;
+    return { user, factors: await this.#factors.list(userId) };
+  }
+
+  /**
+   * Removes one factor of the person (a lost phone or security key), whatever its type; the
+   * recovery codes go as one set. Throws UserInputError when the person has no factor with this id.
+   */
+  async removeUserFactor(
+    actor: Actor,
+    userId: string,
+    factorId: string,
+  ): Promise<{ user: User; factor: UserFactor } | undefined> {
+    const user = await this.ctx.storage.users.getById(userId);
+    if (!user) return undefined;
+    const factor = await this.#factors.remove(userId, factorId);
+    if (!factor)
+      throw new FactorNotFoundError(`${user.username} has no factor with id ${factorId.slice(0, 80)}`);
+    await this.ctx.audit.record('user_factor_removed', {
+      userId,
+      ip: actor.ip,
+      detail: { ...who(actor), type: factor.type, id: factor.id, name: factor.name },
+    });
+    return { user, factor };
+  }
+
+  /**
+   * Asks for a second factor at the person's next sign-in: one who has none enrols a passkey or an
+   * authenticator app then (whatever the application's MFA policy), one who has a factor uses it.
+   * The flag clears itself once the person has a passkey or a TOTP factor and has signed in.
+   */
+  async requireMfaEnrolment(actor: Actor, userId: string): Promise<User | undefined> {
+    const existing = await this.ctx.storage.users.getById(userId);
+    if (!existing) return undefined;
+    await this.ctx.storage.users.setMfaEnrolRequired(userId, true, this.ctx.clock.now());
+    await this.ctx.audit.record('user_mfa_enrolment_required', {
+      userId,
+      ip: actor.ip,
+      detail: who(actor),
+    });
+    return this.ctx.storage.users.getById(userId);
+  }
+
+  /**
+   * Signs the person out everywhere: every session ends and every grant is revoked (with it each
+   * refresh-token family and the access tokens issued under it). The account stays enabled: they
+   * can sign in again at once.
+   */
+  async logoutUser(
+    actor: Actor,
+    userId: string,
+  ): Promise<{ user: User; sessionsEnded: number; grantsRevoked: number } | undefined> {
+    const user = await this.ctx.storage.users.getById(userId);
+    if (!user) return undefined;
+    const now = this.ctx.clock.now();
+    const sessionsEnded = await this.ctx.storage.sessions.endAllForUser(userId, now);
+    const grantsRevoked = await this.ctx.storage.grants.revokeAllForUser(userId, now);
+    await this.ctx.audit.record('user_logged_out', {
+      userId,
+      ip: actor.ip,
+      detail: { ...who(actor), sessions: sessionsEnded, grants: grantsRevoked },
+    });
+    return { user, sessionsEnded, grantsRevoked };
+  }
+}
+
+/** No factor with the given id for this person: a "not found" of its own kind (CLI exit 2, API 404). */
+export class FactorNotFoundError extends Error {
+  override name = 'FactorNotFoundError';
 }

@@ -13,6 +13,7 @@ import type {
   ClientProfile,
   ClientType,
   ConsentSetting,
+  MfaPolicy,
   TokenEndpointAuthMethod,
 } from '../storage/types.js';
 
@@ -38,6 +39,8 @@ export interface NewClientInput {
   /** RFC 9449 §5.2: every token request carries a DPoP proof. */
   dpopBoundAccessTokens?: boolean;
   profile?: ClientProfile;
+  /** Multi-factor policy; absent follows the server's LATCHKEY_MFA. */
+  mfa?: MfaPolicy;
   clientId?: string;
 }
 
@@ -62,6 +65,8 @@ export interface ClientSettingsPatch {
   dpopBoundAccessTokens?: boolean;
   /** null: no profile. */
   profile?: ClientProfile | null;
+  /** null: the server's LATCHKEY_MFA (inherit). */
+  mfa?: MfaPolicy | null;
 }
 
 export const CLIENT_TYPES: readonly ClientType[] = ['native', 'spa', 'web', 'service'];
@@ -74,6 +79,10 @@ export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'private_key_jwt',
 ];
 export const PROFILES: readonly ClientProfile[] = ['fapi2'];
+export const MFA_POLICIES: readonly MfaPolicy[] = ['none', 'optional', 'required'];
+/** The word for "no policy of its own: the server's LATCHKEY_MFA" (JSON null works too). */
+export const MFA_INHERIT = 'inherit';
+export const MFA_MESSAGE = `MFA must be ${MFA_POLICIES.join(', ')} or ${MFA_INHERIT} (the server's LATCHKEY_MFA)`;
 
 /** The fields each mode takes (the admin API's JSON names). */
 export const CLIENT_SETTING_FIELDS = {
@@ -93,6 +102,7 @@ export const CLIENT_SETTING_FIELDS = {
     'jwks_uri',
     'dpop_bound_access_tokens',
     'profile',
+    'mfa',
   ],
   update: [
     'name',
@@ -111,6 +121,7 @@ export const CLIENT_SETTING_FIELDS = {
     'jwks_uri',
     'dpop_bound_access_tokens',
     'profile',
+    'mfa',
   ],
 } as const;
 
@@ -271,6 +282,14 @@ export function parseClientSettings(
           `profile must be ${PROFILES.join(' or ')}${opts.mode === 'update' ? ' (or none)' : ''}`,
         ),
       );
+  }
+
+  // mfa: none, optional or required; inherit (or null) follows LATCHKEY_MFA (create: the default).
+  if (has('mfa')) {
+    const v = input['mfa'];
+    if (v === null || v === MFA_INHERIT) {
+      if (opts.mode === 'update') out['mfa'] = null;
+    } else set('mfa', oneOf('mfa', MFA_POLICIES, MFA_MESSAGE));
   }
 
   if (errors.length > 0) return { ok: false, errors };

@@ -13,6 +13,7 @@ import type {
   ClientStore,
   ClientType,
   GrantType,
+  MfaPolicy,
   TokenEndpointAuthMethod,
 } from '../storage/types.js';
 import { CLIENT_SECRET_JWT_NEEDS_KEK, sealClientSecret } from '../tokens/client-secrets.js';
@@ -25,6 +26,8 @@ import {
 import {
   CLIENT_TYPES,
   type ClientSettingsPatch,
+  MFA_MESSAGE,
+  MFA_POLICIES,
   NAME_MESSAGE,
   type NewClientInput,
   TIME_SETTINGS,
@@ -71,7 +74,8 @@ export function effectiveRefreshGrace(c: ClientLifetimeSettings, defaults: Clien
 /**
  * The public view of a client (what `--json` prints and the admin API returns). `refresh_grace`
  * is the grace in force; `refresh_grace_source` says whether it is the application's own
- * (`application`) or the server default (`server`, LATCHKEY_REFRESH_GRACE).
+ * (`application`) or the server default (`server`, LATCHKEY_REFRESH_GRACE). `mfa` is the
+ * application's own multi-factor policy, null when it follows the server's LATCHKEY_MFA.
  */
 export function describeClient(
   c: Client,
@@ -101,6 +105,7 @@ export function describeClient(
     jwks: c.jwks ?? null,
     jwks_uri: c.jwksUri ?? null,
     profile: c.profile ?? null,
+    mfa: c.mfa ?? null,
     created_at: new Date(c.createdAt).toISOString(),
   };
   if (secret !== undefined) out['client_secret'] = secret;
@@ -144,6 +149,13 @@ function checkFapi2(
   for (const u of c.redirectUris)
     if (!u.startsWith('https://'))
       throw new ClientInputError(`the fapi2 profile takes https redirect URIs only (not ${u.slice(0, 80)})`);
+}
+
+/** A multi-factor policy is for applications people sign in to; a service signs no one in. */
+function checkMfa(mfa: MfaPolicy, type: ClientType): void {
+  if (!MFA_POLICIES.includes(mfa)) throw new ClientInputError(MFA_MESSAGE);
+  if (type === 'service')
+    throw new ClientInputError('MFA is for applications people sign in to, not service applications');
 }
 
 function checkName(name: string): string {
@@ -225,6 +237,7 @@ export class ClientAdmin {
       throw new ClientInputError('PKCE can be switched off only for confidential web applications');
     }
     checkTtl(TIME_SETTINGS.refreshGrace, input.refreshGrace);
+    if (input.mfa !== undefined) checkMfa(input.mfa, input.type);
     const consent = input.consent ?? 'none';
     if (consent !== 'none' && consent !== 'required')
       throw new ClientInputError('consent must be none or required');
@@ -276,6 +289,7 @@ export class ClientAdmin {
       ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
       ...(input.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true } : {}),
       ...(input.profile ? { profile: input.profile } : {}),
+      ...(input.mfa ? { mfa: input.mfa } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -333,6 +347,10 @@ export class ClientAdmin {
         : ['authorization_code'];
     }
     if (patch.dpopBoundAccessTokens !== undefined) next.dpopBoundAccessTokens = patch.dpopBoundAccessTokens;
+    if (patch.mfa !== undefined) {
+      if (patch.mfa !== null) checkMfa(patch.mfa, existing.type);
+      next.mfa = patch.mfa;
+    }
     const confidential = isConfidential(existing);
     const method = patch.tokenEndpointAuthMethod ?? existing.tokenEndpointAuthMethod;
     if (patch.tokenEndpointAuthMethod !== undefined) {

@@ -24,6 +24,7 @@ export function describeUser(u: User): Record<string, unknown> {
     name: u.name,
     disabled: u.disabled,
     is_admin: u.isAdmin === true,
+    mfa_enrolment_required: u.mfaEnrolRequired === true,
     created_at: new Date(u.createdAt).toISOString(),
   };
 }

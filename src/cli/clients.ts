@@ -30,6 +30,11 @@ function graceText(client: Client, ctx: ServerContext): string {
   return `${g.seconds} s${g.seconds === 0 ? ' (off)' : ''}${g.source === 'server' ? ' (server default, LATCHKEY_REFRESH_GRACE)' : ''}`;
 }
 
+/** The policy in force, for people: `required`, `inherit (server default, LATCHKEY_MFA: optional)`. */
+function mfaText(client: Client, ctx: ServerContext): string {
+  return client.mfa ?? `inherit (server default, LATCHKEY_MFA: ${ctx.config.mfa})`;
+}
+
 /** --jwks-file FILE: the application's public JWK Set, read as JSON (`-` reads standard input). */
 function jwksOf(file: string | undefined): unknown {
   if (file === undefined) return undefined;
@@ -69,6 +74,7 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
     'jwks-uri': { type: 'string' },
     'dpop-bound': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    mfa: { type: 'string' },
   });
   const input = settingsOrUsage(
     parseClientSettings(
@@ -88,6 +94,7 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         jwks_uri: values['jwks-uri'],
         dpop_bound_access_tokens: values['dpop-bound'] ? true : undefined,
         profile: values.profile,
+        mfa: values.mfa,
       },
       { mode: 'create' },
     ),
@@ -105,6 +112,7 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         ...(client.grantTypes.includes('refresh_token')
           ? [`  refresh_grace: ${graceText(client, ctx)}`]
           : []),
+        ...(client.type !== 'service' ? [`  mfa: ${mfaText(client, ctx)}`] : []),
       ].join('\n'),
     );
   });
@@ -151,6 +159,7 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
       'dpop-bound': { type: 'boolean' },
       'no-dpop-bound': { type: 'boolean' },
       profile: { type: 'string' },
+      mfa: { type: 'string' },
     },
     1,
   );
@@ -180,6 +189,8 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
         jwks_uri: values['jwks-uri'],
         dpop_bound_access_tokens: values['dpop-bound'] ? true : values['no-dpop-bound'] ? false : undefined,
         profile: values.profile,
+        // none, optional, required, or inherit (null: the server's LATCHKEY_MFA).
+        mfa: values.mfa,
       },
       { mode: 'update' },
     ),
@@ -193,6 +204,7 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
         `Updated ${client.clientId} (${client.name})`,
         ...(secret ? [`  client_secret: ${secret}   (new; shown once; store it now)`] : []),
         ...(patch.refreshGrace !== undefined ? [`  refresh_grace: ${graceText(client, ctx)}`] : []),
+        ...(patch.mfa !== undefined ? [`  mfa: ${mfaText(client, ctx)}`] : []),
       ].join('\n'),
     );
   });

@@ -18,7 +18,8 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
                           [--post-logout-redirect-uri URI]... [--consent none|required] [--scope S]... [--json]
   latchkey clients list|update|rotate-secret|delete …
   latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
-  latchkey users list|set-password|disable|enable|grant-admin|revoke-admin …
+  latchkey users list|set-password|disable|enable|grant-admin|revoke-admin|logout …
+  latchkey users factors list|remove|require-enrolment USERNAME …   (passkeys, TOTP, recovery codes)
   latchkey keys list|rotate|encrypt [--json]
   latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]
   latchkey audit export --since S | --from ISO [--to ISO]   (JSON lines, oldest first)

@@ -19,6 +19,44 @@ export interface GroupUsage {
 const DB_FLAG = '  --db PATH_OR_URL   the database (default LATCHKEY_DATABASE; pending migrations run first)';
 const JSON_FLAG = '  --json             prints the result as JSON';
 const TIMES = 'Times (S) are seconds or a duration: 90s, 15m, 1h, 7d, 1h30m.';
+const MFA_FLAG = `  --mfa none|optional|required|inherit
+                                   second factor at sign-in: none (never asked), optional (asked
+                                   of people who have one), required (enrolled on the spot when
+                                   missing); inherit = the server's LATCHKEY_MFA (default)`;
+
+/** `latchkey users factors …`: a person's sign-in factors. */
+const USER_FACTORS = {
+  subcommands: {
+    list: {
+      synopsis: 'latchkey users factors list USERNAME [--json]',
+      details: `  Lists a person's sign-in factors: passkeys, authenticator apps (TOTP) and the recovery
+  codes (one entry, named with how many are left). --json prints an array of
+  {"id", "type": "passkey"|"totp"|"recovery_codes", "name", "created_at", "last_used_at"}
+  (ISO 8601 times; last_used_at is null when never used).
+${DB_FLAG}
+${JSON_FLAG}`,
+    },
+    remove: {
+      synopsis: 'latchkey users factors remove USERNAME --id ID [--json]     # a lost phone or security key',
+      details: `  Removes one factor of a person by its id (as listed), whatever its type; the recovery codes
+  go as one set. An id the person has no factor with is an error (exit 2). Their sessions stay
+  open: users logout ends them.
+  --id ID            the factor's id
+${DB_FLAG}
+${JSON_FLAG}`,
+    },
+    'require-enrolment': {
+      synopsis: 'latchkey users factors require-enrolment USERNAME [--json]',
+      details: `  Asks for a second factor at the person's next sign-in, whatever the application's MFA
+  policy: one who has none must enrol a passkey or an authenticator app, one who has a factor
+  must use it. Cleared once they sign in with a passkey or an authenticator app enrolled.
+${DB_FLAG}
+${JSON_FLAG}`,
+    },
+  },
+  notes: `  Every subcommand takes --db PATH_OR_URL. Every change is audited (user_factor_removed,
+  user_mfa_enrolment_required).`,
+} satisfies GroupUsage;
 
 /** `latchkey clients|users|keys|audit …`: `latchkey <group> <sub> --help` prints the sub's usage. */
 export const GROUPS = {
@@ -30,7 +68,7 @@ export const GROUPS = {
                         [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
                         [--refresh-grace S|default] [--scope S]... [--require-par]
                         [--jwks-file FILE | --jwks-uri URL] [--dpop-bound] [--profile fapi2]
-                        [--db PATH_OR_URL] [--json]`,
+                        [--mfa none|optional|required|inherit] [--db PATH_OR_URL] [--json]`,
         details: `  Registers an application; web and service applications get a client_secret, shown once.
   --redirect-uri URI               sign-in redirect URI (repeatable; not for service)
   --post-logout-redirect-uri URI   sign-out redirect URI (repeatable)
@@ -49,6 +87,7 @@ export const GROUPS = {
   --dpop-bound                     every token request must carry a DPoP proof (RFC 9449)
   --profile fapi2                  holds the application to the FAPI 2.0 Security Profile
                                    (private_key_jwt, PAR, DPoP, https redirect URIs, no RS256)
+${MFA_FLAG}
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
@@ -66,7 +105,7 @@ ${JSON_FLAG}`,
                         [--refresh-tokens] [--scope S]... [--require-par] [--no-require-par]
                         [--token-endpoint-auth-method M] [--jwks-file FILE | --jwks-uri URL]
                         [--dpop-bound] [--no-dpop-bound] [--profile fapi2|none]
-                        [--json] [--] CLIENT_ID`,
+                        [--mfa none|optional|required|inherit] [--json] [--] CLIENT_ID`,
         details: `  Changes the given settings of an application; the others stay as they are.
   Flags may come before or after CLIENT_ID; after "--" everything is CLIENT_ID.
   --name N                         the application's name
@@ -88,6 +127,7 @@ ${JSON_FLAG}`,
   --jwks-file FILE, --jwks-uri URL replaces the application's public keys (one or the other)
   --dpop-bound, --no-dpop-bound    requires DPoP proofs at /token (RFC 9449 §5.2), or not
   --profile fapi2|none             the FAPI 2.0 Security Profile for this application, or none
+${MFA_FLAG}
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
@@ -163,10 +203,24 @@ ${JSON_FLAG}`,
 ${DB_FLAG}
 ${JSON_FLAG}`,
       },
+      logout: {
+        synopsis:
+          'latchkey users logout USERNAME [--json]     # ends every session, revokes every refresh token',
+        details: `  Signs a person out everywhere without disabling the account: every session ends and every
+  grant is revoked, so their refresh tokens and access tokens stop working. They can sign in
+  again at once. --json adds sessions_ended and grants_revoked.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      factors: {
+        synopsis: groupUsage({ subcommands: USER_FACTORS.subcommands, notes: '' }),
+        details: '',
+      },
     },
     notes: `  Every subcommand takes --db PATH_OR_URL. --password-stdin reads the password from standard
   input (one trailing newline is stripped): echo 'a good password' | latchkey users create …`,
   },
+  'users factors': USER_FACTORS,
   keys: {
     subcommands: {
       list: {

@@ -13,12 +13,12 @@ import { type CommandGroup, runGroup } from '../../src/cli/command-table.js';
 import type { Io } from '../../src/cli/io.js';
 import { keysCommand } from '../../src/cli/keys.js';
 import { GROUPS } from '../../src/cli/usage.js';
-import { usersCommand } from '../../src/cli/users.js';
+import { userFactorsCommand, usersCommand } from '../../src/cli/users.js';
 import { openStorage } from '../../src/storage/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
 
-const groups: CommandGroup[] = [clientsCommand, usersCommand, keysCommand, auditCommand];
+const groups: CommandGroup[] = [clientsCommand, usersCommand, userFactorsCommand, keysCommand, auditCommand];
 
 async function helpOf(group: CommandGroup, argv: string[]): Promise<string> {
   let out = '';
@@ -62,6 +62,15 @@ describe('latchkey command table', () => {
       const all = await helpOf(group, ['--help']);
       for (const sub of names) assert.match(all, new RegExp(`latchkey ${group.name} ${sub}\\b`));
     }
+  });
+
+  it('a nested group answers --help per sub-command through its parent: users factors remove --help', async () => {
+    const sub = await helpOf(usersCommand, ['factors', 'remove', '--help']);
+    assert.equal(sub, `${userFactorsCommand.subcommands['remove']!.usage}\n`);
+    assert.match(sub, /^latchkey users factors remove USERNAME --id ID/);
+    const group = await helpOf(usersCommand, ['factors', '--help']);
+    assert.equal(group, `${userFactorsCommand.usage}\n`);
+    assert.equal(usersCommand.subcommands['factors']!.group, userFactorsCommand);
   });
 
   it('latchkey clients update --help, and an unknown sub-command is exit 2 naming the real ones', async () => {

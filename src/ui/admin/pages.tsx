@@ -3,7 +3,8 @@
  * and links only: everything works without JavaScript, and no third-party resources.
  */
 import type { ComponentChildren } from 'preact';
-import type { AuditEvent, Client, ClientType, User } from '../../storage/types.js';
+import type { FactorType, UserFactor } from '../../admin/user-factors.js';
+import type { AuditEvent, Client, ClientType, MfaPolicy, User } from '../../storage/types.js';
 import { Head, renderPage } from '../layout.js';
 import { CredentialFields } from '../pages.js';
 
@@ -209,9 +210,16 @@ export interface NewApplicationForm {
   redirectUris?: string;
   postLogoutRedirectUris?: string;
   consent?: string;
+  mfa?: string;
 }
 
-export function newApplicationPage(p: { chrome: Chrome; form: NewApplicationForm; error?: string }): string {
+export function newApplicationPage(p: {
+  chrome: Chrome;
+  form: NewApplicationForm;
+  /** The server's LATCHKEY_MFA, which "inherit" follows. */
+  mfaDefault: MfaPolicy;
+  error?: string;
+}): string {
   const f = p.form;
   return renderPage(
     <Shell title="Add Application" chrome={p.chrome}>
@@ -250,6 +258,8 @@ export function newApplicationPage(p: { chrome: Chrome; form: NewApplicationForm
             Required (ask the user)
           </option>
         </select>
+        <MfaField value={f.mfa ?? 'inherit'} serverDefault={p.mfaDefault} />
+        <p class="small">Service applications sign no one in: leave the second factor on Inherit.</p>
         <button type="submit">Create application</button>
       </form>
     </Shell>,
@@ -338,6 +348,8 @@ export interface SettingsForm {
   dpop: string;
   /** `fapi2` or `none`. */
   profile: string;
+  /** `inherit` (the server's LATCHKEY_MFA), `none`, `optional` or `required`. */
+  mfa: string;
 }
 
 export function settingsFormOf(c: Client): SettingsForm {
@@ -357,7 +369,33 @@ export function settingsFormOf(c: Client): SettingsForm {
     jwksUri: c.jwksUri ?? '',
     dpop: c.dpopBoundAccessTokens ? 'required' : 'optional',
     profile: c.profile ?? 'none',
+    mfa: c.mfa ?? 'inherit',
   };
+}
+
+const MFA_LABEL: Record<MfaPolicy, string> = {
+  none: 'None: never asked for a second factor',
+  optional: 'Optional: asked of people who have a second factor',
+  required: 'Required: every sign-in; people without one enrol on the spot',
+};
+
+/** The application's second-factor policy, or the server's (LATCHKEY_MFA). */
+function MfaField(props: { value: string; serverDefault: MfaPolicy }) {
+  return (
+    <>
+      <label for="mfa">Second factor at sign-in (MFA)</label>
+      <select id="mfa" name="mfa">
+        <option value="inherit" selected={props.value === 'inherit'}>
+          Inherit server default (LATCHKEY_MFA: {props.serverDefault})
+        </option>
+        {(['none', 'optional', 'required'] as const).map((m) => (
+          <option value={m} key={m} selected={props.value === m}>
+            {MFA_LABEL[m]}
+          </option>
+        ))}
+      </select>
+    </>
+  );
 }
 
 const CONFIDENTIAL_METHODS = [
@@ -504,6 +542,8 @@ export function applicationPage(p: {
   form: SettingsForm;
   /** The server's refresh grace (LATCHKEY_REFRESH_GRACE), which an empty field follows. */
   refreshGraceDefault: number;
+  /** The server's LATCHKEY_MFA, which "inherit" follows. */
+  mfaDefault: MfaPolicy;
   error?: string;
   notice?: string;
 }): string {
@@ -523,6 +563,7 @@ export function applicationPage(p: {
         <label for="name">Name</label>
         <input type="text" id="name" name="name" required maxLength={200} value={f.name} />
         {c.type !== 'service' ? <SignInFields form={f} /> : null}
+        {c.type !== 'service' ? <MfaField value={f.mfa} serverDefault={p.mfaDefault} /> : null}
         <label for="access_token_ttl">
           Access token lifetime, seconds (60–86400; empty = server default)
         </label>
@@ -653,7 +694,64 @@ export function newUserPage(p: { chrome: Chrome; form: NewUserForm; error?: stri
   );
 }
 
-export function userPage(p: { chrome: Chrome; user: User; error?: string; notice?: string }): string {
+const FACTOR_LABEL: Record<FactorType, string> = {
+  passkey: 'Passkey',
+  totp: 'Authenticator app (TOTP)',
+  recovery_codes: 'Recovery codes',
+};
+
+/** The person's factors, each with a Remove button (a lost phone or security key). */
+function FactorsTable(props: { chrome: Chrome; base: string; factors: UserFactor[] }) {
+  if (props.factors.length === 0)
+    return (
+      <p class="lead" id="no-factors">
+        No passkeys, authenticator apps or recovery codes: a password only.
+      </p>
+    );
+  return (
+    <table id="factors">
+      <thead>
+        <tr>
+          <th>Type</th>
+          <th>Name</th>
+          <th>Created (UTC)</th>
+          <th>Last used (UTC)</th>
+          <th>
+            <span class="small-inline">Action</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.factors.map((f) => (
+          <tr key={f.id} data-factor-id={f.id}>
+            <td>{FACTOR_LABEL[f.type]}</td>
+            <td>{f.name}</td>
+            <td>{time(f.createdAt)}</td>
+            <td>{f.lastUsedAt === null ? 'Never' : time(f.lastUsedAt)}</td>
+            <td>
+              <form method="post" action={`${props.base}/factors/${encodeURIComponent(f.id)}/remove`}>
+                <Csrf chrome={props.chrome} />
+                <button type="submit" class="link" aria-label={`Remove ${FACTOR_LABEL[f.type]}: ${f.name}`}>
+                  Remove
+                </button>
+              </form>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function userPage(p: {
+  chrome: Chrome;
+  user: User;
+  factors: UserFactor[];
+  /** Sessions still open (not ended, not expired). */
+  openSessions: number;
+  error?: string;
+  notice?: string;
+}): string {
   const u = p.user;
   const base = `/admin/users/${encodeURIComponent(u.id)}`;
   return renderPage(
@@ -674,9 +772,42 @@ export function userPage(p: { chrome: Chrome; user: User; error?: string; notice
         <dd id="user-status">{u.disabled ? 'Disabled' : 'Active'}</dd>
         <dt>Administrator</dt>
         <dd>{u.isAdmin ? 'Yes' : 'No'}</dd>
+        <dt>Open sessions</dt>
+        <dd id="open-sessions">{p.openSessions}</dd>
+        <dt>Second factor at next sign-in</dt>
+        <dd id="mfa-enrolment">
+          {u.mfaEnrolRequired ? 'Required (asked by an administrator)' : 'Not asked'}
+        </dd>
         <dt>Created</dt>
         <dd>{time(u.createdAt)}</dd>
       </dl>
+      <h2>Sign-in factors</h2>
+      <FactorsTable chrome={p.chrome} base={base} factors={p.factors} />
+      <p class="small">
+        Remove a factor the person lost (a phone, a security key). Removing it does not end their sessions:
+        sign them out everywhere too if someone else may hold it.
+      </p>
+      <form method="post" action={`${base}/require-enrolment`} class="narrow">
+        <Csrf chrome={p.chrome} />
+        <p class="small">
+          At their next sign-in, whatever the application's MFA setting, the person must use a second factor,
+          or enrol a passkey or an authenticator app if they have none.
+        </p>
+        <button type="submit" class="secondary" disabled={u.mfaEnrolRequired === true}>
+          Require a factor at next sign-in
+        </button>
+      </form>
+      <h2>Sessions</h2>
+      <form method="post" action={`${base}/logout`} class="narrow">
+        <Csrf chrome={p.chrome} />
+        <p class="small">
+          Ends every session and revokes every refresh token of this person; the account stays enabled and
+          they can sign in again.
+        </p>
+        <button type="submit" class="secondary">
+          Sign out everywhere
+        </button>
+      </form>
       <h2>{u.disabled ? 'Enable' : 'Disable'}</h2>
       <form method="post" action={`${base}/${u.disabled ? 'enable' : 'disable'}`}>
         <Csrf chrome={p.chrome} />

@@ -18,7 +18,18 @@ import {
   rotateClientSecret,
   updateClient,
 } from './clients.js';
-import { createUser, getUser, listUsers, setUserAdmin, setUserDisabled, setUserPassword } from './users.js';
+import {
+  createUser,
+  getUser,
+  listUserFactors,
+  listUsers,
+  logoutUser,
+  removeUserFactor,
+  requireMfaEnrolment,
+  setUserAdmin,
+  setUserDisabled,
+  setUserPassword,
+} from './users.js';
 
 export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   // Applications.
@@ -38,6 +49,10 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/admin/api/users/:id/grant-admin', setUserAdmin(ctx, 'grant-admin'));
   app.post('/admin/api/users/:id/revoke-admin', setUserAdmin(ctx, 'revoke-admin'));
   app.post('/admin/api/users/:id/password', setUserPassword(ctx));
+  app.post('/admin/api/users/:id/logout', logoutUser(ctx));
+  app.get('/admin/api/users/:id/factors', listUserFactors(ctx));
+  app.delete('/admin/api/users/:id/factors/:factor_id', removeUserFactor(ctx));
+  app.post('/admin/api/users/:id/require-enrolment', requireMfaEnrolment(ctx));
 
   // Audit log.
   app.get('/admin/api/audit', listAudit(ctx));

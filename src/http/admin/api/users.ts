@@ -1,10 +1,12 @@
 /**
  * The admin API's users under /admin/api/users: list, create, read, disable / enable (the answer
  * says how many sessions ended and grants were revoked), grant / withdraw the administrator
- * role, set a password.
+ * role, set a password, sign out everywhere; a person's factors: list, remove one, require one
+ * at the next sign-in.
  */
 import type { RouteHandlerMethod } from 'fastify';
-import { AdminActions } from '../../../admin/actions.js';
+import { AdminActions, FactorNotFoundError } from '../../../admin/actions.js';
+import { describeFactor } from '../../../admin/user-factors.js';
 import { describeUser } from '../../../admin/users.js';
 import type { ServerContext } from '../../../context.js';
 import { authenticate } from './auth.js';
@@ -89,6 +91,63 @@ export function setUserPassword(ctx: ServerContext): RouteHandlerMethod {
     const b = jsonBody(req, ['password']);
     const password = str(b, 'password', true);
     const user = await mapped(() => actions.setUserPassword(actor, idOf(req), password));
+    if (!user) throw notFound('No user has this id.');
+    return send(reply, 200, describeUser(user));
+  };
+}
+
+/** POST /admin/api/users/:id/logout: ends every session, revokes every grant; stays enabled. */
+export function logoutUser(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return async (req, reply) => {
+    const actor = await authenticate(ctx, req);
+    jsonBody(req, []);
+    const r = await actions.logoutUser(actor, idOf(req));
+    if (!r) throw notFound('No user has this id.');
+    return send(reply, 200, {
+      ...describeUser(r.user),
+      sessions_ended: r.sessionsEnded,
+      grants_revoked: r.grantsRevoked,
+    });
+  };
+}
+
+/** GET /admin/api/users/:id/factors: [{id, type, name, created_at, last_used_at}]. */
+export function listUserFactors(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return async (req, reply) => {
+    await authenticate(ctx, req);
+    const r = await actions.listUserFactors(idOf(req));
+    if (!r) throw notFound('No user has this id.');
+    return send(reply, 200, r.factors.map(describeFactor));
+  };
+}
+
+/** DELETE /admin/api/users/:id/factors/:factor_id: the factor removed, with `removed: true`. */
+export function removeUserFactor(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return async (req, reply) => {
+    const actor = await authenticate(ctx, req);
+    const factorId = (req.params as { factor_id: string }).factor_id;
+    let r: Awaited<ReturnType<AdminActions['removeUserFactor']>>;
+    try {
+      r = await actions.removeUserFactor(actor, idOf(req), factorId);
+    } catch (err) {
+      if (err instanceof FactorNotFoundError) throw notFound('This user has no factor with this id.');
+      throw err;
+    }
+    if (!r) throw notFound('No user has this id.');
+    return send(reply, 200, { ...describeFactor(r.factor), removed: true });
+  };
+}
+
+/** POST /admin/api/users/:id/require-enrolment: a second factor at the next sign-in. */
+export function requireMfaEnrolment(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return async (req, reply) => {
+    const actor = await authenticate(ctx, req);
+    jsonBody(req, []);
+    const user = await actions.requireMfaEnrolment(actor, idOf(req));
     if (!user) throw notFound('No user has this id.');
     return send(reply, 200, describeUser(user));
   };

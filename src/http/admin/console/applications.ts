@@ -54,7 +54,11 @@ export function getNewApplication(ctx: ServerContext): RouteHandlerMethod {
   return page(ctx, 'applications', async (_req, reply, a) => {
     const t = a.params.get('type');
     const type = t !== undefined && (CLIENT_TYPES as readonly string[]).includes(t) ? t : 'native';
-    return sendHtml(reply, 200, newApplicationPage({ chrome: a.chrome, form: { type } }));
+    return sendHtml(
+      reply,
+      200,
+      newApplicationPage({ chrome: a.chrome, form: { type }, mfaDefault: ctx.config.mfa }),
+    );
   });
 }
 
@@ -69,9 +73,10 @@ export function postApplication(ctx: ServerContext): RouteHandlerMethod {
       redirectUris: p.get('redirect_uris') ?? '',
       postLogoutRedirectUris: p.get('post_logout_redirect_uris') ?? '',
       consent: p.get('consent') ?? 'none',
+      mfa: p.get('mfa') ?? 'inherit',
     };
     const again = (error: string) =>
-      sendHtml(reply, 400, newApplicationPage({ chrome: a.chrome, form, error }));
+      sendHtml(reply, 400, newApplicationPage({ chrome: a.chrome, form, mfaDefault: ctx.config.mfa, error }));
     if (p.malformed.length > 0) return again('A field is too long or malformed.');
     if (!(CLIENT_TYPES as readonly string[]).includes(form.type))
       return again('Choose the platform: Native, Single-Page App, Web or Service.');
@@ -83,6 +88,8 @@ export function postApplication(ctx: ServerContext): RouteHandlerMethod {
         redirect_uris: lines(form.redirectUris),
         post_logout_redirect_uris: lines(form.postLogoutRedirectUris),
         consent: form.consent,
+        // inherit: no policy of its own (LATCHKEY_MFA).
+        mfa: form.mfa,
       },
       { mode: 'create' },
     );
@@ -116,6 +123,7 @@ export function getApplication(ctx: ServerContext): RouteHandlerMethod {
         client,
         form: settingsFormOf(client),
         refreshGraceDefault: ctx.config.refreshGraceSec,
+        mfaDefault: ctx.config.mfa,
         ...(notice ? { notice } : {}),
       }),
     );
@@ -146,6 +154,7 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
       jwksUri: p.get('jwks_uri') ?? current.jwksUri,
       dpop: p.get('dpop') ?? current.dpop,
       profile: p.get('profile') ?? current.profile,
+      mfa: p.get('mfa') ?? current.mfa,
     };
     const again = (error: string) =>
       sendHtml(
@@ -156,6 +165,7 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
           client,
           form,
           refreshGraceDefault: ctx.config.refreshGraceSec,
+          mfaDefault: ctx.config.mfa,
           error,
         }),
       );
@@ -204,6 +214,8 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
         input['dpop_bound_access_tokens'] = form.dpop === 'required';
       }
       if (p.has('profile') && form.profile !== current.profile) input['profile'] = form.profile;
+      // inherit: back to the server's LATCHKEY_MFA.
+      if (p.has('mfa') && form.mfa !== current.mfa) input['mfa'] = form.mfa;
       const parsed = parseClientSettings(input, { mode: 'update' });
       if (!parsed.ok) throw new FormError(sentence(parsed.errors[0]!.message));
       const patch = parsed.value;

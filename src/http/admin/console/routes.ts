@@ -27,7 +27,10 @@ import {
   postUser,
   postUserAdmin,
   postUserDisabled,
+  postUserFactorRemove,
+  postUserLogout,
   postUserPassword,
+  postUserRequireEnrolment,
 } from './users.js';
 
 export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -59,6 +62,9 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.post('/admin/users/:id/grant-admin', { config }, postUserAdmin(ctx, 'grant-admin'));
   app.post('/admin/users/:id/revoke-admin', { config }, postUserAdmin(ctx, 'revoke-admin'));
   app.post('/admin/users/:id/password', { config }, postUserPassword(ctx));
+  app.post('/admin/users/:id/logout', { config }, postUserLogout(ctx));
+  app.post('/admin/users/:id/require-enrolment', { config }, postUserRequireEnrolment(ctx));
+  app.post('/admin/users/:id/factors/:factor_id/remove', { config }, postUserFactorRemove(ctx));
 
   // Audit log.
   app.get('/admin/audit', { config }, getAudit(ctx));

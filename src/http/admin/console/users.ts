@@ -1,11 +1,13 @@
 /**
  * The admin console's user pages under /admin/users: the list, the new-user form, one user's
- * page and the actions on it (disable / enable, grant / withdraw the administrator role, set a
- * password). Each action redirects back to the user's page with a notice; an input error (such
- * as disabling yourself) re-renders that page with a 400 and the message.
+ * page (with their sign-in factors and open sessions) and the actions on it (disable / enable,
+ * grant / withdraw the administrator role, set a password, sign out everywhere, remove a factor,
+ * require a factor at the next sign-in). Each action redirects back to the user's page with a
+ * notice; an input error (such as disabling yourself) re-renders that page with a 400 and the
+ * message.
  */
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { AdminActions } from '../../../admin/actions.js';
+import { AdminActions, FactorNotFoundError } from '../../../admin/actions.js';
 import { UserInputError } from '../../../admin/users.js';
 import type { ServerContext } from '../../../context.js';
 import { OAuthError } from '../../../protocol/errors.js';
@@ -24,7 +26,30 @@ const DONE: Record<string, string> = {
   password: 'Password set.',
   'grant-admin': 'Administrator role granted.',
   'revoke-admin': 'Administrator role withdrawn.',
+  logout: 'Signed out everywhere: their sessions ended and their refresh tokens were revoked.',
+  'factor-removed': 'Factor removed.',
+  'require-enrolment': 'A second factor will be asked for at their next sign-in.',
 };
+
+/** What the user's page shows besides the user: their factors and open sessions. */
+async function userPageOf(
+  ctx: ServerContext,
+  a: AdminRequest,
+  user: User,
+  message: { notice?: string; error?: string } = {},
+): Promise<string> {
+  const [factors, sessions] = await Promise.all([
+    new AdminActions(ctx).listUserFactors(user.id),
+    ctx.storage.sessions.listForUser(user.id, ctx.clock.now()),
+  ]);
+  return userPage({
+    chrome: a.chrome,
+    user,
+    factors: factors?.factors ?? [],
+    openSessions: sessions.length,
+    ...message,
+  });
+}
 
 /** GET /admin/users. */
 export function getUsers(ctx: ServerContext): RouteHandlerMethod {
@@ -77,7 +102,7 @@ export function getUser(ctx: ServerContext): RouteHandlerMethod {
     const user = await ctx.storage.users.getById(idOf(req));
     if (!user) throw noUser();
     const notice = DONE[a.params.get('done') ?? ''];
-    return sendHtml(reply, 200, userPage({ chrome: a.chrome, user, ...(notice ? { notice } : {}) }));
+    return sendHtml(reply, 200, await userPageOf(ctx, a, user, notice ? { notice } : {}));
   });
 }
 
@@ -96,8 +121,17 @@ async function onUser(
     await op(user);
     return seeOther(reply, `/admin/users/${encodeURIComponent(user.id)}?done=${done}`);
   } catch (err) {
+    // A factor removed in the meantime (another administrator, or the person): the page as it is now.
+    if (err instanceof FactorNotFoundError)
+      return sendHtml(
+        reply,
+        404,
+        await userPageOf(ctx, a, user, {
+          error: 'This factor is not there any more: it was removed already.',
+        }),
+      );
     const msg = inputMessage(err);
-    if (msg) return sendHtml(reply, 400, userPage({ chrome: a.chrome, user, error: msg }));
+    if (msg) return sendHtml(reply, 400, await userPageOf(ctx, a, user, { error: msg }));
     throw err;
   }
 }
@@ -144,4 +178,35 @@ export function postUserPassword(ctx: ServerContext): RouteHandlerMethod {
       'password',
     );
   });
+}
+
+/** POST /admin/users/:id/logout: ends every session and revokes every grant; stays enabled. */
+export function postUserLogout(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return page(ctx, 'users', (req, reply, a) =>
+    onUser(ctx, req, reply, a, (u) => actions.logoutUser(a.actor, u.id), 'logout'),
+  );
+}
+
+/** POST /admin/users/:id/require-enrolment: a second factor at the next sign-in. */
+export function postUserRequireEnrolment(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return page(ctx, 'users', (req, reply, a) =>
+    onUser(ctx, req, reply, a, (u) => actions.requireMfaEnrolment(a.actor, u.id), 'require-enrolment'),
+  );
+}
+
+/** POST /admin/users/:id/factors/:factor_id/remove: removes one factor (a lost phone). */
+export function postUserFactorRemove(ctx: ServerContext): RouteHandlerMethod {
+  const actions = new AdminActions(ctx);
+  return page(ctx, 'users', (req, reply, a) =>
+    onUser(
+      ctx,
+      req,
+      reply,
+      a,
+      (u) => actions.removeUserFactor(a.actor, u.id, (req.params as { factor_id: string }).factor_id),
+      'factor-removed',
+    ),
+  );
 }
