@@ -101,6 +101,14 @@ export function parseCredentialJson<T extends RegistrationResponseJSON | Authent
   return o as unknown as T;
 }
 
+/**
+ * A stored challenge (base64url) as the bytes the options carry. Given a string, the library
+ * would encode its UTF-8 bytes instead, and the browser would sign (and send back in
+ * clientDataJSON) a base64url of the base64url text: a challenge no store lookup finds.
+ */
+const challengeBytes = (challenge: string): Uint8Array<ArrayBuffer> =>
+  new Uint8Array(Buffer.from(challenge, 'base64url'));
+
 /** The challenge the browser signed, from clientDataJSON (checked again by the library). */
 function challengeOf(clientDataJSON: string): string {
   try {
@@ -145,7 +153,7 @@ export class PasskeyService {
       userName: user.username,
       userDisplayName: user.name ?? user.username,
       userID: new TextEncoder().encode(user.id),
-      challenge: await this.#challenge('register', binding, user.id),
+      challenge: challengeBytes(await this.#challenge('register', binding, user.id)),
       attestationType: 'none',
       timeout: CHALLENGE_TTL_MS,
       excludeCredentials: existing.map((p) => ({
@@ -214,7 +222,7 @@ export class PasskeyService {
     const allow = user ? await this.deps.factors.passkeysOf(user.id) : [];
     return generateAuthenticationOptions({
       rpID: this.rpId,
-      challenge: await this.#challenge('sign-in', binding, user?.id ?? null),
+      challenge: challengeBytes(await this.#challenge('sign-in', binding, user?.id ?? null)),
       timeout: CHALLENGE_TTL_MS,
       userVerification: user ? 'preferred' : 'required',
       allowCredentials: allow.map((p) => ({
