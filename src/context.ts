@@ -31,6 +31,8 @@ export interface ServerContext {
   throttle: LoginThrottle;
   /** What password sign-in uses (src/auth/sign-in.ts), for every form that takes a password. */
   signIn: SignInDeps;
+  /** The password hasher (the account page's password change hashes with it). */
+  passwords: PasswordHasher;
   /** What the /token grants use (src/protocol/grants/types.ts): no more than that. */
   grants: GrantDeps;
   /** private_key_jwt applications' public keys (inline, or their jwks_uri fetched and cached). */
@@ -97,6 +99,7 @@ export function createContext(
       passwords,
     ),
     throttle,
+    passwords,
     signIn: {
       users: storage.users,
       throttle,

@@ -26,7 +26,7 @@ export interface SignInDeps {
 }
 
 /** Which form the password came through: written to the audit events as `detail.via`. */
-export type SignInVia = 'sign-in' | 'console';
+export type SignInVia = 'sign-in' | 'console' | 'account';
 
 export interface PasswordSignIn {
   /** As typed; surrounding spaces are dropped. */

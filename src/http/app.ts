@@ -17,6 +17,7 @@ import { adminConsoleRoutes } from './admin/console/routes.js';
 import { corsHooks } from './cors.js';
 import { withRedaction } from './logging.js';
 import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.js';
+import { accountRoutes } from './routes/account.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { demoRoutes } from './routes/demo.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -193,6 +194,7 @@ function routes(
   discoveryRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   interactionRoutes(app, ctx);
+  accountRoutes(app, ctx);
   tokenRoutes(app, ctx);
   parRoutes(app, ctx);
   userinfoRoutes(app, ctx);

@@ -130,7 +130,7 @@ export async function respondWithCode(
  * What the policy says of a signed-in session for this request. Without a policy that could ask
  * for more (no MFA, no acr_values, no enrolment asked), the factors are not even read.
  */
-async function sessionStep(
+export async function sessionStep(
   ctx: ServerContext,
   client: Client,
   request: AuthorizationRequest,

@@ -47,7 +47,23 @@ export async function currentSession(
   return { session, user };
 }
 
-/** A new session for `user`, who signed in with `methods` (RFC 8176 values with their times). */
+/** The longest User-Agent a session keeps (the account page shows it; headers can be kilobytes). */
+export const MAX_USER_AGENT = 256;
+
+/** Where a request comes from, as a session remembers it: the client IP and a printable User-Agent. */
+export function deviceOf(req: FastifyRequest): Pick<Session, 'ip' | 'userAgent'> {
+  const header = req.headers['user-agent'];
+  const ua = (typeof header === 'string' ? header : '')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_USER_AGENT);
+  return { ...(req.ip ? { ip: req.ip } : {}), ...(ua ? { userAgent: ua } : {}) };
+}
+
+/**
+ * A new session for `user`, who signed in with `methods` (RFC 8176 values with their times),
+ * remembering the IP and User-Agent of the request it answers (the account page lists them).
+ */
 export async function startSession(
   ctx: ServerContext,
   reply: FastifyReply,
@@ -57,6 +73,7 @@ export async function startSession(
   const raw = randomToken(32);
   const now = ctx.clock.now();
   const session: Session = {
+    ...deviceOf(reply.request),
     idHash: sha256(raw),
     userId: user.id,
     authTime: now,

@@ -40,6 +40,7 @@ export const AUDIT_TYPES = [
   'second_factor_failure',
   'recovery_codes_generated',
   'recovery_code_used',
+  'recovery_codes_removed',
   'password_changed',
   'session_ended',
   'grant_revoked_by_user',

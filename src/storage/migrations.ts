@@ -437,6 +437,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0016_session_device': {
+    /**
+     * Where a session was started from, for the account page's list of sessions: the client IP
+     * and the User-Agent header (at most 256 characters); null for sessions older than this.
+     */
+    async up(db: AnyDb) {
+      await db.schema.alterTable('sessions').addColumn('ip', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('user_agent', 'text').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

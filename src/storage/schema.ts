@@ -59,6 +59,9 @@ export interface SessionsTable {
   ended_at: number | null;
   /** 0015: JSON AuthMethods (method → when); null for sessions older than it (a password). */
   auth_methods: string | null;
+  /** 0016: the client IP and User-Agent the session was started from (null: older sessions). */
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export interface InteractionsTable {

@@ -134,6 +134,10 @@ export interface Session {
   endedAt: number | null;
   /** Absent for sessions made before strong sign-in: a password at authTime. */
   authMethods?: AuthMethods;
+  /** The client IP the session was started from (absent: unknown, or older than migration 0016). */
+  ip?: string;
+  /** The User-Agent header it was started with, at most 256 characters (absent: none, or older). */
+  userAgent?: string;
 }
 
 export interface SessionStore {
@@ -232,6 +236,13 @@ export interface GrantStore {
    * tokens (client credentials) die with the client: verification checks that it still exists.
    */
   revokeAllForClient(clientId: string, at: number): Promise<number>;
+  /** Revokes the user's grants to one client (and their tokens): the person took its access away. */
+  revokeAllForUserAndClient(userId: string, clientId: string, at: number): Promise<number>;
+  /**
+   * The clients the user has grants to that are not revoked, each with the time of its newest
+   * such grant, newest first (grants are purged a while after their tokens end: storage/retention.ts).
+   */
+  activeClientsOfUser(userId: string): Promise<{ clientId: string; lastGrantAt: number }[]>;
 }
 
 export interface AccessTokenRecord {
@@ -312,6 +323,10 @@ export interface ConsentStore {
   get(userId: string, clientId: string): Promise<Consent | undefined>;
   /** Remembers the union of what was granted before and now. */
   save(consent: Consent): Promise<void>;
+  /** The user's consents, newest first. */
+  listForUser(userId: string): Promise<Consent[]>;
+  /** Forgets the consent; true when there was one. */
+  delete(userId: string, clientId: string): Promise<boolean>;
 }
 
 export interface SigningKey {

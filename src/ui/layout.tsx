@@ -26,12 +26,14 @@ export function Layout(props: {
   script?: string;
   /** Our own scripts by URL (same origin), loaded with the page's nonce. */
   scripts?: string[];
+  /** A wider card (the account page's lists). */
+  wide?: boolean;
 }) {
   return (
     <html lang="en">
       <Head title={`${props.title} · Latchkey`} />
       <body>
-        <main>
+        <main class={props.wide ? 'wide' : undefined}>
           <div class="brand" aria-hidden="true">
             <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2">
               <rect x="4" y="10" width="16" height="11" rx="2" />

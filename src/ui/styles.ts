@@ -47,4 +47,12 @@ ol.codes { columns:2; font-family:ui-monospace,Menlo,monospace; padding-left:24p
 input.code { font-family:ui-monospace,Menlo,monospace; letter-spacing:.2em; }
 .passkey-status:empty { display:none; }
 section.account { margin-top:24px; } section.account h2 { font-size:18px; margin:0 0 8px; } ul.items { list-style:none; padding:0; margin:0; } ul.items li { display:flex; justify-content:space-between; align-items:center; gap:8px; padding:8px 0; border-bottom:1px solid var(--border); } ul.items form { margin:0; } ul.items button { margin:0; }
+/* Account page */
+main.wide { max-width:760px; }
+section.account { border-top:1px solid var(--border); padding-top:16px; }
+ul.items li > div:first-child { min-width:0; flex:1; } .meta { display:block; font-size:13px; color:var(--muted); } .meta.ua { word-break:break-all; font-size:12px; }
+.actions { display:flex; gap:8px; align-items:center; flex-wrap:wrap; justify-content:flex-end; }
+form.inline { display:flex; gap:8px; align-items:center; } form.inline input[type=text] { width:11em; padding:4px 8px; }
+button.inline, a.button.inline { width:auto; margin-top:12px; } a.button.block { display:block; text-align:center; margin-top:24px; }
+.title-row h1 { margin:0; } .title-row form { margin:0; } p.empty { color:var(--muted); }
 `;

@@ -864,6 +864,86 @@ for (const backend of backends) {
       assert.deepEqual(new Set(raced?.scope.split(' ')), new Set(scopes), 'no concurrent save is lost');
     });
 
+    test("consents: listForUser newest first, only the user's; delete once", async () => {
+      const userId = id('u');
+      const other = id('u');
+      await s.consents.save({ userId, clientId: 'c-old', scope: 'openid', createdAt: T0 });
+      await s.consents.save({ userId, clientId: 'c-new', scope: 'openid profile', createdAt: T0 + 5 });
+      await s.consents.save({ userId: other, clientId: 'c-old', scope: 'openid', createdAt: T0 + 9 });
+      assert.deepEqual(await s.consents.listForUser(userId), [
+        { userId, clientId: 'c-new', scope: 'openid profile', createdAt: T0 + 5 },
+        { userId, clientId: 'c-old', scope: 'openid', createdAt: T0 },
+      ]);
+      assert.deepEqual(await s.consents.listForUser(id('nobody')), []);
+      assert.equal(await s.consents.delete(userId, 'c-old'), true);
+      assert.equal(await s.consents.delete(userId, 'c-old'), false, 'gone already');
+      assert.equal(await s.consents.get(userId, 'c-old'), undefined);
+      assert.ok(await s.consents.get(other, 'c-old'), "another person's consent stays");
+      assert.deepEqual(
+        (await s.consents.listForUser(userId)).map((c) => c.clientId),
+        ['c-new'],
+      );
+    });
+
+    test("grants: revokeAllForUserAndClient revokes one person's grants to one client; activeClientsOfUser", async () => {
+      const userId = id('u');
+      const otherUser = id('u');
+      const a1 = grant({ userId, clientId: 'ca', createdAt: T0 });
+      const a2 = grant({ userId, clientId: 'ca', createdAt: T0 + 20 });
+      const b = grant({ userId, clientId: 'cb', createdAt: T0 + 10 });
+      const gone = grant({ userId, clientId: 'cc', createdAt: T0 + 30, revokedAt: T0 + 31 });
+      const others = grant({ userId: otherUser, clientId: 'ca', createdAt: T0 });
+      for (const g of [a1, a2, b, gone, others]) await s.grants.createGrant(g);
+      assert.deepEqual(await s.grants.activeClientsOfUser(userId), [
+        { clientId: 'ca', lastGrantAt: T0 + 20 },
+        { clientId: 'cb', lastGrantAt: T0 + 10 },
+      ]);
+      const jti = `${a2.id}.${id('r')}`;
+      assert.equal(await s.accessTokens.isRevoked(jti, a2.id), false);
+
+      assert.equal(await s.grants.revokeAllForUserAndClient(userId, 'ca', T0 + 40), 2);
+      assert.equal((await s.grants.getGrant(a1.id))?.revokedAt, T0 + 40);
+      assert.equal(await s.accessTokens.isRevoked(jti, a2.id), true, 'its access tokens follow');
+      assert.equal((await s.grants.getGrant(b.id))?.revokedAt, null, 'another client: untouched');
+      assert.equal((await s.grants.getGrant(others.id))?.revokedAt, null, 'another person: untouched');
+      assert.equal((await s.grants.getGrant(gone.id))?.revokedAt, T0 + 31, 'first revocation kept');
+      assert.equal(await s.grants.revokeAllForUserAndClient(userId, 'ca', T0 + 50), 0);
+      assert.deepEqual(await s.grants.activeClientsOfUser(userId), [
+        { clientId: 'cb', lastGrantAt: T0 + 10 },
+      ]);
+      assert.deepEqual(await s.grants.activeClientsOfUser(id('nobody')), []);
+    });
+
+    test('sessions keep the IP and User-Agent they were started from (absent when unknown)', async () => {
+      const u = user();
+      await s.users.create(u);
+      const base = {
+        userId: u.id,
+        authTime: T0,
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: T0 + 3_600_000,
+        endedAt: null,
+      };
+      const withDevice = {
+        ...base,
+        idHash: id('sd'),
+        ip: '2001:db8::7',
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0 — “quoted” ✓',
+      };
+      const without = { ...base, idHash: id('sn') };
+      await s.sessions.create(withDevice);
+      await s.sessions.create(without);
+      assert.deepEqual(await s.sessions.get(withDevice.idHash), withDevice);
+      assert.deepEqual((await s.sessions.getWithUser(withDevice.idHash))?.session, withDevice);
+      const plain = await s.sessions.get(without.idHash);
+      assert.deepEqual(plain, without);
+      assert.equal('ip' in (plain ?? {}), false, 'absent, not null');
+      assert.equal('userAgent' in (plain ?? {}), false);
+      const listed = await s.sessions.listForUser(u.id, T0 + 1);
+      assert.deepEqual(new Set(listed.map((x) => x.ip)), new Set(['2001:db8::7', undefined]));
+    });
+
     test('keys: insertIfGenerationFree once per generation, also concurrently; publish and retire', async () => {
       const base = (await s.keys.listAll())[0]?.generation ?? 0;
       const g1 = base + 1;

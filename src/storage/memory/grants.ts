@@ -100,6 +100,21 @@ export class MemoryGrantStore implements GrantStore {
     return n;
   }
 
+  async revokeAllForUserAndClient(userId: string, clientId: string, at: number): Promise<number> {
+    return this.#revokeWhere((g) => g.userId === userId && g.clientId === clientId, at);
+  }
+
+  async activeClientsOfUser(userId: string): Promise<{ clientId: string; lastGrantAt: number }[]> {
+    const latest = new Map<string, number>();
+    for (const { grant: g } of this.db.rows('grants').values()) {
+      if (g.userId !== userId || g.revokedAt !== null) continue;
+      latest.set(g.clientId, Math.max(latest.get(g.clientId) ?? 0, g.createdAt));
+    }
+    return [...latest]
+      .map(([clientId, lastGrantAt]) => ({ clientId, lastGrantAt }))
+      .sort((a, b) => b.lastGrantAt - a.lastGrantAt || (a.clientId < b.clientId ? -1 : 1));
+  }
+
   async revokeAllForUser(userId: string, at: number): Promise<number> {
     return this.#revokeWhere((g) => g.userId === userId, at);
   }

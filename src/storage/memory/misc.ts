@@ -24,6 +24,17 @@ export class MemoryConsentStore implements ConsentStore {
       createdAt: c.createdAt,
     });
   }
+
+  async listForUser(userId: string): Promise<Consent[]> {
+    return [...this.db.rows('consents').values()]
+      .filter((c) => c.userId === userId)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.clientId < b.clientId ? -1 : 1))
+      .map(copy);
+  }
+
+  async delete(userId: string, clientId: string): Promise<boolean> {
+    return this.db.delete('consents', consentKey(userId, clientId));
+  }
 }
 
 const newestFirst = (a: SigningKey, b: SigningKey) => b.generation - a.generation;

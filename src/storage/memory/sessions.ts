@@ -11,6 +11,8 @@ const sessionRow = (s: Session): Session => ({
   expiresAt: s.expiresAt,
   endedAt: s.endedAt,
   ...(s.authMethods ? { authMethods: copy(s.authMethods) } : {}),
+  ...(s.ip !== undefined ? { ip: s.ip } : {}),
+  ...(s.userAgent !== undefined ? { userAgent: s.userAgent } : {}),
 });
 
 export class MemorySessionStore implements SessionStore {

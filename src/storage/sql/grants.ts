@@ -165,6 +165,31 @@ export class SqlGrantStore implements GrantStore {
     return Number(r.numUpdatedRows);
   }
 
+  async revokeAllForUserAndClient(userId: string, clientId: string, at: number): Promise<number> {
+    // Access tokens follow their grant (AccessTokenStore.isRevoked), refresh tokens too.
+    const r = await this.db
+      .updateTable('grants')
+      .set({ revoked_at: at })
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async activeClientsOfUser(userId: string): Promise<{ clientId: string; lastGrantAt: number }[]> {
+    const rows = await this.db
+      .selectFrom('grants')
+      .select(['client_id', (eb) => eb.fn.max('created_at').as('last_grant_at')])
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .groupBy('client_id')
+      .execute();
+    return rows
+      .map((r) => ({ clientId: r.client_id, lastGrantAt: Number(r.last_grant_at) }))
+      .sort((a, b) => b.lastGrantAt - a.lastGrantAt || (a.clientId < b.clientId ? -1 : 1));
+  }
+
   async revokeAllForUser(userId: string, at: number): Promise<number> {
     const r = await this.db
       .updateTable('grants')

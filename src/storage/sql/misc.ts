@@ -45,6 +45,31 @@ export class SqlConsentStore implements ConsentStore {
     }
     throw new Error('consent could not be saved: too many concurrent updates');
   }
+
+  async listForUser(userId: string): Promise<Consent[]> {
+    const rows = await this.db
+      .selectFrom('consents')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .orderBy('client_id')
+      .execute();
+    return rows.map((r) => ({
+      userId: r.user_id,
+      clientId: r.client_id,
+      scope: r.scope,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async delete(userId: string, clientId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom('consents')
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
 }
 
 const toKey = (r: Selectable<SigningKeysTable>): SigningKey => ({

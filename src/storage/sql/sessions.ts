@@ -12,6 +12,8 @@ const toSession = (r: Selectable<SessionsTable>): Session => ({
   expiresAt: r.expires_at,
   endedAt: r.ended_at,
   ...(r.auth_methods ? { authMethods: JSON.parse(r.auth_methods) as AuthMethods } : {}),
+  ...(r.ip !== null ? { ip: r.ip } : {}),
+  ...(r.user_agent !== null ? { userAgent: r.user_agent } : {}),
 });
 
 const methodsText = (m: AuthMethods | undefined): string | null => (m ? JSON.stringify(m) : null);
@@ -31,6 +33,8 @@ export class SqlSessionStore implements SessionStore {
         expires_at: s.expiresAt,
         ended_at: s.endedAt,
         auth_methods: methodsText(s.authMethods),
+        ip: s.ip ?? null,
+        user_agent: s.userAgent ?? null,
       })
       .execute();
   }

@@ -6,8 +6,8 @@
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
-import { respondWithCode } from '../../authorize-flow.js';
 import { sendAuthorizationError } from '../../respond.js';
+import { finishSignIn } from '../account/sign-in.js';
 import { checkPost, complete, expired, interactionSession, load } from './load.js';
 import { sessionMethods, skipped, stepFor } from './steps.js';
 
@@ -51,6 +51,6 @@ export function postConsent(ctx: ServerContext): RouteHandlerMethod {
       ip: req.ip,
       detail: { scope: l.request.scopes.join(' ') },
     });
-    return respondWithCode(ctx, reply, l.request, s);
+    return finishSignIn(ctx, req, reply, l.request, s);
   };
 }

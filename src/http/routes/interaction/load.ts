@@ -2,7 +2,8 @@
  * What the interaction handlers share: loading the pending interaction of `/interaction/:id`
  * (unknown, used or expired → "expired"; another browser's → 403), checking a form post's CSRF
  * token, completing the interaction exactly once, finding the session it was signed in with,
- * and rendering the sign-in and consent pages.
+ * and rendering the sign-in and consent pages. The account page's sign-in (account/sign-in.ts)
+ * runs through here too, for its pseudo-application.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../../context.js';
@@ -16,6 +17,7 @@ import type { PasskeyFormProps } from '../../../ui/passkey-form.js';
 import { isForm } from '../../form.js';
 import { sendHtml } from '../../respond.js';
 import { type ActiveSession, cookieValue, currentSession, INTERACTION_COOKIE } from '../../session.js';
+import { accountClientFor } from '../account/sign-in.js';
 
 const ID = /^[A-Za-z0-9_-]{16,64}$/;
 
@@ -50,9 +52,13 @@ export async function load(ctx: ServerContext, req: FastifyRequest): Promise<Loa
       },
     );
   }
-  const client = await ctx.storage.clients.get(interaction.clientId);
+  const request = JSON.parse(interaction.request) as AuthorizationRequest;
+  // The account page's sign-in is for a pseudo-application that is not stored (account/sign-in.ts).
+  const client =
+    (interaction.clientId === request.clientId ? accountClientFor(request) : undefined) ??
+    (await ctx.storage.clients.get(interaction.clientId));
   if (!client) throw expired();
-  return { interaction, request: JSON.parse(interaction.request) as AuthorizationRequest, client };
+  return { interaction, request, client };
 }
 
 /** The form of a POST, once its CSRF token matches the interaction's. */

@@ -5,7 +5,8 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
-import { needsConsent, respondWithCode } from '../../authorize-flow.js';
+import { needsConsent } from '../../authorize-flow.js';
+import { finishSignIn } from '../account/sign-in.js';
 import { complete, load, renderConsent, renderLogin } from './load.js';
 import { advance, renderStep, sendUnmet, signInState, skipped, stepFor } from './steps.js';
 
@@ -23,7 +24,7 @@ export function showInteraction(ctx: ServerContext): RouteHandlerMethod {
     // Consent, or (a step-up just finished) the code.
     if (!(await needsConsent(ctx, l.client, l.request, state.user.id))) {
       await complete(ctx, l);
-      return respondWithCode(ctx, reply, l.request, { session: state.session, user: state.user });
+      return finishSignIn(ctx, req, reply, l.request, { session: state.session, user: state.user });
     }
     return renderConsent(reply, l, state.user.username);
   };

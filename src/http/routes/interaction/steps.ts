@@ -3,7 +3,7 @@
  * (no one yet, a first step done with no session yet, or the browser's session for a step-up),
  * what they did, and the policy's next step (auth/sign-in-policy.ts). Each factor's handler adds
  * what the person just did and calls `advance`, which records it and either shows the next step,
- * starts the session, asks for consent or answers the client.
+ * starts the session, asks for consent or answers the client (the account page: its page).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastAuthTime, nextStep, type Step } from '../../../auth/sign-in-policy.js';
@@ -11,9 +11,10 @@ import type { ServerContext } from '../../../context.js';
 import { OAuthError } from '../../../protocol/errors.js';
 import type { AuthMethods, Session, User } from '../../../storage/types.js';
 import { enrolPage, secondFactorPage } from '../../../ui/sign-in-pages.js';
-import { needsConsent, respondWithCode } from '../../authorize-flow.js';
+import { needsConsent } from '../../authorize-flow.js';
 import { sendAuthorizationError, sendHtml } from '../../respond.js';
 import { type ActiveSession, secureCookies, startSession } from '../../session.js';
+import { finishSignIn } from '../account/sign-in.js';
 import { complete, expired, interactionSession, type Loaded, passkeyForm, paths } from './load.js';
 
 /** Where the person stands: who, what they did, and the session when there is one. */
@@ -139,7 +140,7 @@ export async function advance(
   if (await needsConsent(ctx, l.client, l.request, state.user.id))
     return reply.code(303).header('location', paths(l.interaction.id).show).send();
   await complete(ctx, l);
-  return respondWithCode(ctx, reply, l.request, signedIn);
+  return finishSignIn(ctx, req, reply, l.request, signedIn);
 }
 
 /** Renders a step that is a page of its own (second factor, enrolment). */
