@@ -103,6 +103,14 @@ export function parseCredentialJson<T extends RegistrationResponseJSON | Authent
   return o as unknown as T;
 }
 
+/**
+ * A stored challenge (base64url) as the bytes the options carry. Given a string, the library
+ * would encode its UTF-8 bytes instead, and the browser would sign (and send back in
+ * clientDataJSON) a base64url of the base64url text: a challenge no store lookup finds.
+ */
+const challengeBytes = (challenge: string): Uint8Array<ArrayBuffer> =>
+  new Uint8Array(Buffer.from(challenge, 'base64url'));
+
 /** The challenge the browser signed, from clientDataJSON (checked again by the library). */
 function challengeOf(clientDataJSON: string): string {
   try {
@@ -153,7 +161,7 @@ export class PasskeyService {
       userName: user.username,
       userDisplayName: user.name ?? user.username,
       userID: new TextEncoder().encode(user.id),
-      challenge: Buffer.from(await this.#challenge('register', binding, user.id), 'base64url'),
+      challenge: challengeBytes(await this.#challenge('register', binding, user.id)),
       attestationType: 'none',
       timeout: CHALLENGE_TTL_MS,
       excludeCredentials: existing.map((p) => ({
@@ -222,7 +230,7 @@ export class PasskeyService {
     const allow = user ? await this.deps.factors.passkeysOf(user.id) : [];
     return generateAuthenticationOptions({
       rpID: this.rpId,
-      challenge: Buffer.from(await this.#challenge('sign-in', binding, user?.id ?? null), 'base64url'),
+      challenge: challengeBytes(await this.#challenge('sign-in', binding, user?.id ?? null)),
       timeout: CHALLENGE_TTL_MS,
       userVerification: user ? 'preferred' : 'required',
       allowCredentials: allow.map((p) => ({
