@@ -10,7 +10,7 @@ import type { ServerContext } from '../../../context.js';
 import { noticePage } from '../../../ui/sign-in-pages.js';
 import { sendHtml } from '../../respond.js';
 import { checkPost, expired, type Loaded, load, paths } from './load.js';
-import { advance, renderCurrentStep, type SignInState, signInState } from './steps.js';
+import { advance, recordMethods, renderCurrentStep, type SignInState, signInState } from './steps.js';
 
 const WRONG_CODE = 'That code is not right. Check the time on your device and try again.';
 const WRONG_RECOVERY = 'That recovery code is not right, or it was used already.';
@@ -80,10 +80,7 @@ export function postRecovery(ctx: ServerContext): RouteHandlerMethod {
       detail: { left: check.left },
     });
     // Recorded now; the person reads how many are left, then goes on (postContinue).
-    const methods = { ...state.methods, otp: ctx.clock.now() };
-    if (state.session)
-      await ctx.storage.sessions.setAuthMethods(state.session.idHash, methods, ctx.clock.now());
-    else await ctx.storage.interactions.setPartial(l.interaction.id, state.user.id, methods);
+    await recordMethods(ctx, l, state, { ...state.methods, otp: ctx.clock.now() });
     const left = check.left;
     return sendHtml(
       reply,

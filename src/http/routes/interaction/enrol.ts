@@ -21,6 +21,7 @@ import { sendHtml } from '../../respond.js';
 import { checkPost, expired, type Loaded, load, paths } from './load.js';
 import {
   advance,
+  recordMethods,
   rememberSkip,
   renderStep,
   type SignInState,
@@ -63,10 +64,7 @@ async function afterEnrolment(
     ip: req.ip,
     detail: { via: 'sign-in' },
   });
-  const methods = { ...state.methods, ...added };
-  if (state.session)
-    await ctx.storage.sessions.setAuthMethods(state.session.idHash, methods, state.session.authTime);
-  else await ctx.storage.interactions.setPartial(l.interaction.id, state.user.id, methods);
+  await recordMethods(ctx, l, state, { ...state.methods, ...added });
   return sendHtml(
     reply,
     200,

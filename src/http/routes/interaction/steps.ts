@@ -94,6 +94,24 @@ export async function sendUnmet(ctx: ServerContext, reply: FastifyReply, l: Load
 }
 
 /**
+ * Records the methods the person now has: on the session of a step-up (with the auth_time they
+ * make, OIDC Core §2: the time of the latest authentication), else on the interaction until the
+ * sign-in is done and the session starts.
+ */
+export async function recordMethods(
+  ctx: ServerContext,
+  l: Loaded,
+  state: SignInState,
+  methods: AuthMethods,
+): Promise<void> {
+  if (!state.session) return ctx.storage.interactions.setPartial(l.interaction.id, state.user.id, methods);
+  const authTime = lastAuthTime(methods);
+  await ctx.storage.sessions.setAuthMethods(state.session.idHash, methods, authTime);
+  state.session.authMethods = methods;
+  state.session.authTime = authTime;
+}
+
+/**
  * Records what the person just did and moves on. The sign-in is finished only when the policy
  * says `done`: then the session starts (or, for a step-up, the session learns the new methods),
  * and consent or the code follow. Until then nothing but the interaction knows the person.
@@ -108,16 +126,10 @@ export async function advance(
 ): Promise<FastifyReply> {
   const methods: AuthMethods = { ...state.methods, ...added };
   const step = await stepFor(ctx, l, state.user, methods, skipped(req, l));
-  if (state.session) {
-    if (Object.keys(added).length > 0) {
-      const authTime = lastAuthTime(methods);
-      await ctx.storage.sessions.setAuthMethods(state.session.idHash, methods, authTime);
-      state.session.authMethods = methods;
-      state.session.authTime = authTime;
-    }
-  } else if (step.step !== 'done') {
-    await ctx.storage.interactions.setPartial(l.interaction.id, state.user.id, methods);
-  }
+  // A step-up's session learns what was added; a first sign-in's interaction keeps what was done
+  // until the session starts with it.
+  if (state.session ? Object.keys(added).length > 0 : step.step !== 'done')
+    await recordMethods(ctx, l, state, methods);
   if (step.step === 'unmet') return sendUnmet(ctx, reply, l, step.reason);
   if (step.step !== 'done') return reply.code(303).header('location', paths(l.interaction.id).show).send();
   let signedIn: ActiveSession;
