@@ -33,7 +33,7 @@ a.button { display:inline-block; padding:8px 14px; border-radius:8px; background
 .title-row { display:flex; justify-content:space-between; align-items:center; gap:12px; }
 table { width:100%; border-collapse:collapse; margin-top:16px; font-size:14px; } th, td { text-align:left; padding:8px; border-bottom:1px solid var(--border); vertical-align:top; }
 table.audit code { font-size:12px; } table.audit td:nth-child(2) code, table.audit td:first-child { white-space:nowrap; word-break:normal; }
-textarea, select, input[type=number] { width:100%; padding:10px 12px; border:1px solid var(--border); border-radius:8px; font:inherit; background:transparent; color:inherit; }
+textarea, select, input[type=number], input[type=url], input[type=email] { width:100%; padding:10px 12px; border:1px solid var(--border); border-radius:8px; font:inherit; background:transparent; color:inherit; }
 form.narrow { max-width:420px; } form.filter { display:flex; gap:12px; align-items:end; } form.filter button { width:auto; margin:0; } form.filter label { margin:0; white-space:nowrap; align-self:center; }
 fieldset.types { border:0; padding:0; margin:0; } .choice { display:flex; gap:10px; font-weight:400; align-items:flex-start; } .small-block { display:block; font-size:13px; color:var(--muted); }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; } dl.facts dt { font-weight:600; } dl.facts dd { margin:0; }

@@ -120,6 +120,9 @@ describe('admin console factors and MFA in a real browser', () => {
     );
     await page.selectOption('#mfa', 'required');
     await page.screenshot({ path: join(RESULTS, 'admin-application-mfa.png'), fullPage: true });
+    // Every field of the settings form is styled as the others (an unstyled input stood out once).
+    const width = (sel: string) => page.locator(sel).evaluate((el) => el.getBoundingClientRect().width);
+    assert.equal(Math.round(await width('#jwks_uri')), Math.round(await width('#jwks')));
     await page.click('button:has-text("Save settings")');
     assert.match((await page.textContent('.notice')) ?? '', /Settings saved/);
     assert.equal(await page.inputValue('#mfa'), 'required');

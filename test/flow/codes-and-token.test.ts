@@ -39,6 +39,20 @@ describe('authorization codes and /token', () => {
       assert.ok(events.length >= 1);
     });
 
+    it('codes and refresh tokens carry at least 128 bits of entropy (FAPI 2.0 §5.4)', async () => {
+      const p = pkce();
+      const { code } = await getCode(s.server, s.app, p, { scope: 'openid offline_access' });
+      const tokens = await redeem(s.server, s.app, code, p.verifier);
+      const refresh = String(tokens.json['refresh_token']);
+      // 128 bits are 22 base64url characters; Latchkey's random parts are 32 bytes (43 characters).
+      for (const value of [code, refresh]) {
+        const longestRandomRun = Math.max(...value.split(/[^A-Za-z0-9_-]/).map((part) => part.length));
+        assert.ok(longestRandomRun >= 43, `${value.length} characters: ${value.slice(0, 6)}…`);
+      }
+      const again = await getCode(s.server, s.app, pkce());
+      assert.notEqual(again.code, code);
+    });
+
     it('code reuse also kills the refresh token the first redemption issued', async () => {
       const p = pkce();
       const { code } = await getCode(s.server, s.app, p, {
