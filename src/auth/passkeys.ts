@@ -287,7 +287,17 @@ export class PasskeyService {
   async signIn(
     binding: string,
     raw: string | undefined,
-    opts: { requireUserVerification: boolean; ip?: string; clientId?: string },
+    opts: {
+      requireUserVerification: boolean;
+      /**
+       * A second factor: the person the passkey must be of. Checked before the assertion, so
+       * another person's passkey is neither verified nor marked used (a challenge made before
+       * anyone was known, on the sign-in page, takes any passkey).
+       */
+      userId?: string;
+      ip?: string;
+      clientId?: string;
+    },
   ): Promise<PasskeySignIn> {
     const response = parseCredentialJson<AuthenticationResponseJSON>(raw, 'assertion');
     const challenge = challengeOf(response.response.clientDataJSON);
@@ -297,6 +307,8 @@ export class PasskeyService {
     const passkey = await this.deps.factors.passkeyByCredentialId(response.id);
     if (!passkey || (stored.userId !== null && stored.userId !== passkey.userId))
       throw new PasskeyError('This passkey is not registered here.');
+    if (opts.userId !== undefined && opts.userId !== passkey.userId)
+      throw new PasskeyError('This passkey belongs to another account.');
     const user = await this.deps.users.getById(passkey.userId);
     if (!user || user.disabled) throw new PasskeyError('This passkey is not registered here.');
     const audit = { userId: user.id, clientId: opts.clientId ?? null, ip: opts.ip ?? null };

@@ -398,6 +398,20 @@ describe('passkey endpoints refuse bad input: a clear page, nothing stored, neve
       await refused(other, await post(other, assertion(other, 'pia')), otherBefore, /not registered here/);
     });
 
+    it("another person's passkey with the sign-in page's challenge of the same interaction", async () => {
+      // That challenge (made before anyone was known) takes any passkey: the person of the
+      // interaction still decides, before the assertion is checked and the passkey marked used.
+      const b = new Browser(server.url);
+      const signInPage = ceremonyOf(b, await interactionPage(b));
+      const r = await passwordSteps(server, b, signInPage.page, 'sam');
+      const c = ceremonyOf(b, await b.get(r.location!));
+      const before = await snapshot(c);
+      await refused(c, await post(c, assertion(signInPage, 'pia')), before, /belongs to another account/);
+      // sam's own passkey with that challenge is sam's second step.
+      const own = await post(c, assertion(c, 'sam'));
+      assert.equal(own.status, 303, textOf(own.body).slice(0, 300));
+    });
+
     it('an expired challenge', async () => {
       const c = await secondFactorCeremony();
       const before = await snapshot(c);

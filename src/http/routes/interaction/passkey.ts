@@ -22,11 +22,10 @@ export function postPasskey(ctx: ServerContext): RouteHandlerMethod {
       const signIn = await ctx.factors.passkeys.signIn(l.interaction.id, credentialField(req.body), {
         // Passwordless, or a phishing-resistant step: the authenticator must verify the person.
         requireUserVerification: !state || phr,
+        ...(state ? { userId: state.user.id } : {}),
         ip: req.ip,
         clientId: l.client.clientId,
       });
-      if (state && signIn.user.id !== state.user.id)
-        throw new PasskeyError('This passkey belongs to another account.');
       const now = ctx.clock.now();
       const added: AuthMethods = { [passkeyMethod(signIn.passkey)]: now };
       if (signIn.userVerified) added.uv = now;
