@@ -68,6 +68,40 @@ export interface PasskeySignIn {
 export const passkeyMethod = (p: Pick<Passkey, 'backupEligible'>): 'swk' | 'hwk' =>
   p.backupEligible ? 'swk' : 'hwk';
 
+/**
+ * The form's `credential` field as the browser sent it. The form parameters' usual limit (4096
+ * characters, protocol/params.ts) would drop a real response (a credential id may have 1023
+ * bytes, and it appears four times), so the field is read from the body here; its size is
+ * checked by parseCredentialJson (the body itself is capped at the same 64 KiB). Sent twice, it
+ * is refused.
+ */
+export function credentialField(body: unknown): string | undefined {
+  const v =
+    body !== null && typeof body === 'object' ? (body as Record<string, unknown>)['credential'] : undefined;
+  if (v === undefined || typeof v === 'string') return v;
+  throw new PasskeyError('The passkey response is not a WebAuthn credential.');
+}
+
+/** The transports WebAuthn defines (§5.8.4), the only ones kept from a response's hints. */
+const TRANSPORTS: ReadonlySet<string> = new Set<AuthenticatorTransportFuture>([
+  'ble',
+  'cable',
+  'hybrid',
+  'internal',
+  'nfc',
+  'smart-card',
+  'usb',
+]);
+
+/**
+ * The response's `transports` (hints for later ceremonies, passed through by the library
+ * unchecked): the known names, at most 8; anything else is dropped, never stored.
+ */
+const cleanTransports = (t: unknown): string[] =>
+  Array.isArray(t)
+    ? [...new Set(t.filter((x): x is string => typeof x === 'string' && TRANSPORTS.has(x)))].slice(0, 8)
+    : [];
+
 /** The browser's response, parsed: an object with the fields WebAuthn's JSON has, or an error. */
 export function parseCredentialJson<T extends RegistrationResponseJSON | AuthenticationResponseJSON>(
   raw: string | undefined,
@@ -189,18 +223,24 @@ export class PasskeyService {
         expectedRPID: this.rpId,
         requireUserVerification: false,
       });
-      info = v.verified ? v.registrationInfo : undefined;
+      if (!v.verified || !v.registrationInfo) throw new Error('not verified');
+      info = v.registrationInfo;
     } catch (err) {
-      throw new PasskeyError(`The passkey could not be registered: ${(err as Error).message}`);
+      // The library's reason goes to the audit log, not to the page: it can be the text of an
+      // internal error (a garbled attestation object) or echo what the response claimed.
+      await this.deps.audit.record('passkey_failure', {
+        userId: user.id,
+        detail: { ceremony: 'registration', reason: (err as Error).message.slice(0, 200) },
+      });
+      throw new PasskeyError('The passkey could not be registered. Try again.');
     }
-    if (!info) throw new PasskeyError('The passkey could not be registered.');
     const passkey: Passkey = {
       id: randomToken(12),
       userId: user.id,
       credentialId: info.credential.id,
       publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
       counter: info.credential.counter,
-      transports: (info.credential.transports ?? []).slice(0, 8),
+      transports: cleanTransports(info.credential.transports),
       backupEligible: info.credentialDeviceType === 'multiDevice',
       backedUp: info.credentialBackedUp,
       aaguid: info.aaguid,
@@ -247,7 +287,17 @@ export class PasskeyService {
   async signIn(
     binding: string,
     raw: string | undefined,
-    opts: { requireUserVerification: boolean; ip?: string; clientId?: string },
+    opts: {
+      requireUserVerification: boolean;
+      /**
+       * A second factor: the person the passkey must be of. Checked before the assertion, so
+       * another person's passkey is neither verified nor marked used (a challenge made before
+       * anyone was known, on the sign-in page, takes any passkey).
+       */
+      userId?: string;
+      ip?: string;
+      clientId?: string;
+    },
   ): Promise<PasskeySignIn> {
     const response = parseCredentialJson<AuthenticationResponseJSON>(raw, 'assertion');
     const challenge = challengeOf(response.response.clientDataJSON);
@@ -257,6 +307,8 @@ export class PasskeyService {
     const passkey = await this.deps.factors.passkeyByCredentialId(response.id);
     if (!passkey || (stored.userId !== null && stored.userId !== passkey.userId))
       throw new PasskeyError('This passkey is not registered here.');
+    if (opts.userId !== undefined && opts.userId !== passkey.userId)
+      throw new PasskeyError('This passkey belongs to another account.');
     const user = await this.deps.users.getById(passkey.userId);
     if (!user || user.disabled) throw new PasskeyError('This passkey is not registered here.');
     const audit = { userId: user.id, clientId: opts.clientId ?? null, ip: opts.ip ?? null };

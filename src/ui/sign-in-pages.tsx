@@ -81,12 +81,16 @@ export function secondFactorPage(
     <Layout title="Verify it's you" {...passkeyScripts(p.passkey)}>
       <h1>{p.passkeyOnly ? 'Use your passkey' : "Verify it's you"}</h1>
       <p class="lead">
-        <strong>{p.clientName}</strong>{' '}
-        {p.passkeyOnly ? 'asks for a passkey sign-in' : 'asks for a second step'} for{' '}
-        <strong>{p.username}</strong>.
+        Signing in to <strong>{p.clientName}</strong> as <strong>{p.username}</strong> needs{' '}
+        {p.passkeyOnly ? 'a passkey' : 'a second step'}.
       </p>
       <ErrorBox error={p.error} id="factor-error" />
       {p.passkey ? <PasskeyForm {...p.passkey} label="Use a passkey" /> : null}
+      {p.passkey && p.totpAction ? (
+        <p class="divider" hidden data-webauthn-only>
+          or
+        </p>
+      ) : null}
       {p.passkeyOnly && p.passkey ? (
         <noscript>
           <p class="warning">A passkey needs JavaScript in this browser.</p>
@@ -134,7 +138,7 @@ export function enrolPage(
       <p class="lead">
         {suggestion
           ? 'Add a passkey so you can skip the password next time.'
-          : `${p.clientName} needs a second step for ${p.username}. Set one up now.`}
+          : `Signing in to ${p.clientName} as ${p.username} needs a second step. Set one up now.`}
       </p>
       <ErrorBox error={p.error} id="enrol-error" />
       {p.kinds.includes('passkey') && p.passkey ? (

@@ -43,7 +43,8 @@ ul.cards { list-style:none; padding:0; display:flex; gap:16px; } ul.cards li a {
 /* Strong sign-in */
 .divider { display:flex; align-items:center; gap:12px; color:var(--muted); font-size:13px; margin:20px 0 0; } .divider::before, .divider::after { content:""; flex:1; border-top:1px solid var(--border); }
 .qr { display:flex; justify-content:center; margin:16px 0; } .qr svg { border-radius:8px; }
-ol.codes { columns:2; font-family:ui-monospace,Menlo,monospace; padding-left:24px; } ol.codes li { margin:4px 0; }
+ol.codes { columns:2; font-family:ui-monospace,Menlo,monospace; padding-left:24px; } ol.codes li { padding:2px 0; break-inside:avoid; } ol.codes code { font-size:inherit; }
+details { margin-top:16px; } summary { cursor:pointer; }
 input.code { font-family:ui-monospace,Menlo,monospace; letter-spacing:.2em; }
 .passkey-status:empty { display:none; }
 section.account { margin-top:24px; } section.account h2 { font-size:18px; margin:0 0 8px; } ul.items { list-style:none; padding:0; margin:0; } ul.items li { display:flex; justify-content:space-between; align-items:center; gap:8px; padding:8px 0; border-bottom:1px solid var(--border); } ul.items form { margin:0; } ul.items button { margin:0; }

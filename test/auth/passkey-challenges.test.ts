@@ -2,6 +2,7 @@
  * The challenge in a passkey ceremony's options is the one stored for it: the browser signs the
  * options' `challenge` and sends it back in clientDataJSON, where the service looks it up.
  * (@simplewebauthn/server encodes a string challenge's UTF-8 bytes, which made the two differ.)
+ * And what a registration stores of the response's hints.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import { PasskeyService } from '../../src/auth/passkeys.js';
 import { ManualClock } from '../../src/clock.js';
 import { openMemoryStorage } from '../../src/storage/memory/index.js';
 import type { User } from '../../src/storage/types.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 describe('passkey challenges', () => {
   const storage = openMemoryStorage();
@@ -47,6 +49,26 @@ describe('passkey challenges', () => {
       now,
     );
     assert.equal(stored?.userId, 'u1');
+  });
+
+  it("registration: the response's transports are hints, and only known names are kept", async () => {
+    // The library passes `transports` through unchecked: a number made a TypeError (a 500), a
+    // string was stored as it was and sent back in the next ceremony's excludeCredentials.
+    const key = new SoftAuthenticator('https://login.example.com');
+    const kept: unknown[] = [];
+    for (const transports of [5, 'usb', { length: 1 }, ['usb', 'usb', 'warp', 1, 'hybrid']]) {
+      const options = await service.registrationOptions(user, 'session-hash');
+      const p = await service.register(
+        user,
+        'session-hash',
+        JSON.stringify(key.create(options, { transports })),
+      );
+      kept.push(p.transports);
+    }
+    assert.deepEqual(kept, [[], [], [], ['usb', 'hybrid']]);
+    const next = await service.registrationOptions(user, 'session-hash');
+    assert.equal(next.excludeCredentials?.length, 4);
+    for (const c of next.excludeCredentials ?? []) assert.ok(Array.isArray(c.transports));
   });
 
   it('sign-in: the same for an assertion', async () => {

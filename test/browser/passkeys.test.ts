@@ -3,7 +3,10 @@
  * (CTAP2, resident keys, user verification): after a password sign-in the person adds a passkey
  * (LATCHKEY_PASSKEY_ENROLMENT=suggest), signs out, and signs in with the passkey and no
  * username or password; the ID token says how (RFC 8176). A replayed assertion and one made for
- * another origin are refused, and nothing is signed in by them. Screenshots go to test-results/.
+ * another origin are refused, and nothing is signed in by them. A step-up: signed in with a
+ * password, an application asks acr_values=urn:latchkey:acr:mfa, and the second-factor page
+ * follows (a passkey made in-process and handed to the virtual authenticator answers it).
+ * Screenshots go to test-results/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { totpCodeAt } from '../../src/auth/totp.js';
 import { launchChromium, requireChromium } from '../helpers/chromium.js';
 import { authorizeQuery, pkce, redeem } from '../helpers/flow.js';
 import {
@@ -22,6 +26,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
+import { SoftAuthenticator } from '../helpers/webauthn.js';
 
 const SHOTS = 'test-results';
 
@@ -59,10 +64,15 @@ describe('passkeys in a real browser', () => {
     await server?.cleanup();
   });
 
-  function authorizeUrl(challenge: string): string {
-    const q = authorizeQuery({ clientId: app.clientId, redirectUri: callbackBase }, challenge, {
+  function authorizeUrl(
+    challenge: string,
+    extra: Record<string, string> = {},
+    clientId = app.clientId,
+  ): string {
+    const q = authorizeQuery({ clientId, redirectUri: callbackBase }, challenge, {
       scope: 'openid profile',
       state: 'passkey-state',
+      ...extra,
     });
     return `${server.issuer}/authorize?${q}`;
   }
@@ -217,6 +227,77 @@ describe('passkeys in a real browser', () => {
       JSON.stringify(failures),
     );
     await other.close();
+    await context.close();
+  });
+
+  it('step-up: signed in with a password, an application asks acr_values=mfa and gets the second step', async () => {
+    // bob has a passkey (made by a software authenticator and registered here), an authenticator
+    // app and recovery codes; the application asks for nothing more than a password itself.
+    const bob = await createUser(server, 'bob');
+    const user = (await server.ctx.storage.users.getById(bob.id))!;
+    const key = new SoftAuthenticator(server.issuer);
+    const options = await server.ctx.factors.passkeys.registrationOptions(user, 'test-setup');
+    await server.ctx.factors.passkeys.register(user, 'test-setup', JSON.stringify(key.create(options)));
+    const totp = await server.ctx.factors.totp.startEnrolment(user);
+    server.clock.advanceSeconds(-30);
+    await server.ctx.factors.totp.confirm(
+      user,
+      totp.factor.id,
+      totpCodeAt(totp.secret, server.clock.now()),
+      '::1',
+    );
+    server.clock.advanceSeconds(30);
+    await server.ctx.factors.recovery.regenerateIfNone(user.id);
+    const reports = await createClient(server, { type: 'native', name: 'Latchkey Reports', consent: 'none' });
+    await server.ctx.storage.clients.update(reports.clientId, { mfa: 'none' });
+    const client = { clientId: reports.clientId, redirectUri: callbackBase };
+
+    // 1. The password alone (the browser's authenticator holds no passkey yet, so the sign-in
+    // page's autofill cannot answer first).
+    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    const { page, cdp, id } = await withAuthenticator(context);
+    const first = pkce();
+    await page.goto(authorizeUrl(first.challenge, {}, reports.clientId));
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL((u) => u.href.startsWith(callbackBase));
+    const pwd = await redeem(server, client, codeOf(page.url()), first.verifier);
+    assert.equal(decodeJwt(String(pwd.json.id_token)).acr, 'urn:latchkey:acr:pwd');
+
+    // 2. The application asks for more: the session's person is asked for the second step only.
+    const credential = key.credentials.values().next().value!;
+    await cdp.send('WebAuthn.addCredential', {
+      authenticatorId: id,
+      credential: {
+        credentialId: Buffer.from(credential.id, 'base64url').toString('base64'),
+        isResidentCredential: true,
+        rpId: credential.rpId,
+        privateKey: credential.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        userHandle: Buffer.from(credential.userHandle, 'base64url').toString('base64'),
+        signCount: credential.counter,
+      },
+    });
+    const second = pkce();
+    await page.goto(authorizeUrl(second.challenge, { acr_values: 'urn:latchkey:acr:mfa' }, reports.clientId));
+    await page.getByRole('heading', { name: "Verify it's you" }).waitFor();
+    assert.match(
+      (await page.locator('p.lead').textContent()) ?? '',
+      /Signing in to Latchkey Reports as bob needs a second step\./,
+    );
+    assert.equal(await page.getByLabel('Password').count(), 0, 'no password again');
+    assert.ok(await page.getByRole('button', { name: 'Use a passkey' }).isVisible());
+    assert.ok(await page.getByLabel('Code from your authenticator app').isVisible());
+    assert.ok(await page.getByText('Lost your device? Use a recovery code').isVisible());
+    await page.screenshot({ path: `${SHOTS}/passkey-step-up.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.waitForURL((u) => u.href.startsWith(callbackBase));
+    const up = await redeem(server, client, codeOf(page.url()), second.verifier);
+    const idToken = decodeJwt(String(up.json.id_token));
+    // More than asked: a passkey that verified the person is phishing-resistant.
+    assert.equal(idToken.acr, 'urn:latchkey:acr:phr');
+    assert.deepEqual(idToken.amr, ['pwd', 'hwk', 'user', 'mfa']);
+    assert.equal(idToken.sub, bob.id);
     await context.close();
   });
 });

@@ -11,7 +11,7 @@
  *   keep one stays (factors.ts).
  */
 import type { FastifyReply, RouteHandlerMethod } from 'fastify';
-import { cleanName, PasskeyError } from '../../../auth/passkeys.js';
+import { cleanName, credentialField, PasskeyError } from '../../../auth/passkeys.js';
 import type { ServerContext } from '../../../context.js';
 import { randomToken } from '../../../crypto.js';
 import { newPasskeyPage } from '../../../ui/account-pages.js';
@@ -61,7 +61,7 @@ export function postPasskey(ctx: ServerContext): RouteHandlerMethod {
       await ctx.factors.passkeys.register(
         a.signedIn.user,
         a.signedIn.session.idHash,
-        a.params.get('credential'),
+        credentialField(req.body),
         a.params.get('name'),
       );
     } catch (err) {

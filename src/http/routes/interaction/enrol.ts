@@ -10,7 +10,7 @@
  * A person's first factor comes with ten recovery codes, shown once before the sign-in goes on.
  */
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { PasskeyError } from '../../../auth/passkeys.js';
+import { credentialField, PasskeyError } from '../../../auth/passkeys.js';
 import type { Step } from '../../../auth/sign-in-policy.js';
 import type { ServerContext } from '../../../context.js';
 import { invalidRequest } from '../../../protocol/errors.js';
@@ -153,7 +153,7 @@ export function postEnrolPasskey(ctx: ServerContext): RouteHandlerMethod {
       await ctx.factors.passkeys.register(
         state.user,
         l.interaction.id,
-        params.get('credential'),
+        credentialField(req.body),
         params.get('name'),
       );
     } catch (err) {

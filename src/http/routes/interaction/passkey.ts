@@ -5,7 +5,7 @@
  * Anything wrong with it re-renders the page with the reason (400), and nothing is recorded.
  */
 import type { RouteHandlerMethod } from 'fastify';
-import { PasskeyError, passkeyMethod } from '../../../auth/passkeys.js';
+import { credentialField, PasskeyError, passkeyMethod } from '../../../auth/passkeys.js';
 import type { ServerContext } from '../../../context.js';
 import type { AuthMethods } from '../../../storage/types.js';
 import { checkPost, load, renderLogin } from './load.js';
@@ -14,19 +14,18 @@ import { advance, renderCurrentStep, signInState, skipped, stepFor } from './ste
 export function postPasskey(ctx: ServerContext): RouteHandlerMethod {
   return async (req, reply) => {
     const l = await load(ctx, req);
-    const params = checkPost(req, l);
+    checkPost(req, l);
     const state = await signInState(ctx, req, l);
     const step = state ? await stepFor(ctx, l, state.user, state.methods, skipped(req, l)) : undefined;
     const phr = step?.step === 'second' && step.level === 'phr';
     try {
-      const signIn = await ctx.factors.passkeys.signIn(l.interaction.id, params.get('credential'), {
+      const signIn = await ctx.factors.passkeys.signIn(l.interaction.id, credentialField(req.body), {
         // Passwordless, or a phishing-resistant step: the authenticator must verify the person.
         requireUserVerification: !state || phr,
+        ...(state ? { userId: state.user.id } : {}),
         ip: req.ip,
         clientId: l.client.clientId,
       });
-      if (state && signIn.user.id !== state.user.id)
-        throw new PasskeyError('This passkey belongs to another account.');
       const now = ctx.clock.now();
       const added: AuthMethods = { [passkeyMethod(signIn.passkey)]: now };
       if (signIn.userVerified) added.uv = now;
