@@ -1,5 +1,6 @@
 /** Everything a request handler may use, built once at start-up and passed explicitly. */
 
+import { ApiAdmin } from './admin/apis.js';
 import { ClientAdmin } from './admin/clients.js';
 import { UserAdmin } from './admin/users.js';
 import { LoginThrottle, THROTTLE_DEFAULTS } from './auth/login-throttle.js';
@@ -27,6 +28,8 @@ export interface ServerContext {
   minter: TokenMinter;
   audit: Audit;
   clients: ClientAdmin;
+  /** APIs (resource servers) and the default one, LATCHKEY_AUDIENCE. */
+  apis: ApiAdmin;
   users: UserAdmin;
   throttle: LoginThrottle;
   /** What password sign-in uses (src/auth/sign-in.ts), for every form that takes a password. */
@@ -92,6 +95,7 @@ export function createContext(
     clients: new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
       fetchAllowLoopback: config.fetchAllowLoopback,
     }),
+    apis: new ApiAdmin(storage.apis, clock, config.audience),
     users: new UserAdmin(
       storage.users,
       clock,

@@ -7,6 +7,7 @@
 import type { Clock } from '../clock.js';
 import type { AuditInput, AuditType } from '../ops/audit-log.js';
 import type {
+  Api,
   Client,
   ClientStore,
   FactorStore,
@@ -15,6 +16,7 @@ import type {
   User,
   UserStore,
 } from '../storage/types.js';
+import type { ApiAdmin, ApiSettingsPatch, NewApiInput } from './apis.js';
 import type { ClientAdmin, ClientSettingsPatch, NewClientInput } from './clients.js';
 import { type UserFactor, UserFactorAdmin } from './user-factors.js';
 import { type UserAdmin, UserInputError } from './users.js';
@@ -22,6 +24,7 @@ import { type UserAdmin, UserInputError } from './users.js';
 /** What the admin operations use (the server context has all of it). */
 export interface AdminDeps {
   clients: ClientAdmin;
+  apis: ApiAdmin;
   users: UserAdmin;
   audit: { record(type: AuditType, input?: AuditInput): Promise<void> };
   clock: Clock;
@@ -96,6 +99,37 @@ export class AdminActions {
         detail: { ...who(actor), grants_revoked: revoked },
       });
     }
+    return deleted;
+  }
+
+  async createApi(actor: Actor, input: NewApiInput): Promise<Api> {
+    const api = await this.ctx.apis.create(input);
+    await this.ctx.audit.record('api_created', {
+      ip: actor.ip,
+      detail: {
+        ...who(actor),
+        identifier: api.identifier,
+        name: api.name,
+        scopes: api.scopes.map((s) => s.value),
+      },
+    });
+    return api;
+  }
+
+  async updateApi(actor: Actor, identifier: string, patch: ApiSettingsPatch): Promise<Api | undefined> {
+    const api = await this.ctx.apis.update(identifier, patch);
+    if (api)
+      await this.ctx.audit.record('api_updated', {
+        ip: actor.ip,
+        detail: { ...who(actor), identifier, fields: Object.keys(patch) },
+      });
+    return api;
+  }
+
+  async deleteApi(actor: Actor, identifier: string): Promise<boolean> {
+    const deleted = await this.ctx.apis.delete(identifier);
+    if (deleted)
+      await this.ctx.audit.record('api_deleted', { ip: actor.ip, detail: { ...who(actor), identifier } });
     return deleted;
   }
 

@@ -17,6 +17,8 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey clients create --name NAME --type native|spa|web|service [--redirect-uri URI]...
                           [--post-logout-redirect-uri URI]... [--consent none|required] [--scope S]... [--json]
   latchkey clients list|update|rotate-secret|delete …
+  latchkey apis create --identifier URI --name NAME [--scope VALUE="DESCRIPTION"]... [--json]
+  latchkey apis list|show|update|delete …             (APIs: the tokens' audiences and scopes)
   latchkey users create --username NAME [--email E] [--name FULL_NAME] --password-stdin [--admin] [--json]
   latchkey users list|set-password|disable|enable|grant-admin|revoke-admin|logout …
   latchkey users factors list|remove|require-enrolment USERNAME …   (passkeys, TOTP, recovery codes)
@@ -54,11 +56,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const [g, { runGroup }] = await Promise.all([load(), import('./command-table.js')]);
     return (args, cmdIo) => runGroup(g, args, cmdIo);
   };
-  const groups = new Set(['clients', 'users', 'keys', 'audit']);
+  const groups = new Set(['clients', 'apis', 'users', 'keys', 'audit']);
   const commands: Record<string, () => Promise<Command>> = {
     serve: async () => (await import('./serve.js')).serveCommand,
     migrate: async () => migrateCommand,
     clients: group(async () => (await import('./clients.js')).clientsCommand),
+    apis: group(async () => (await import('./apis.js')).apisCommand),
     users: group(async () => (await import('./users.js')).usersCommand),
     keys: group(async () => (await import('./keys.js')).keysCommand),
     audit: group(async () => (await import('./audit.js')).auditCommand),

@@ -150,6 +150,59 @@ ${JSON_FLAG}`,
   token gets the same answer (0-60; 0 = off; default = LATCHKEY_REFRESH_GRACE, 30 s).
   ${TIMES} latchkey clients SUBCOMMAND --help: one subcommand.`,
   },
+  apis: {
+    subcommands: {
+      create: {
+        synopsis: `latchkey apis create --identifier URI --name NAME [--scope VALUE="DESCRIPTION"]...
+                     [--access-token-ttl S] [--token-alg RS256|ES256] [--allow-dynamic-clients]
+                     [--db PATH_OR_URL] [--json]`,
+        details: `  Registers an API (a resource server): its identifier is the access tokens' aud (RFC 8707).
+  --identifier URI          an absolute URI without a fragment, such as https://api.example.com
+  --name NAME               what people read on the consent page
+  --scope VALUE=DESCRIPTION a scope of the API and the words that describe it (repeatable)
+  --access-token-ttl S      access token lifetime for this API (60 s to 24 h; default: the
+                            server's LATCHKEY_ACCESS_TOKEN_TTL; an application's own wins)
+  --token-alg RS256|ES256   how its access tokens are signed (default LATCHKEY_ACCESS_TOKEN_ALG)
+  --allow-dynamic-clients   self-registered clients may ask for it (always with consent)
+${DB_FLAG}
+${JSON_FLAG}
+  ${TIMES}`,
+      },
+      list: {
+        synopsis: 'latchkey apis list [--json]',
+        details: `  Lists the APIs, the default one (LATCHKEY_AUDIENCE) first.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      show: {
+        synopsis: 'latchkey apis show IDENTIFIER [--json]',
+        details: `  Shows one API: its scopes with their descriptions and its settings.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      update: {
+        synopsis: `latchkey apis update IDENTIFIER [--name NAME] [--scope VALUE="DESCRIPTION"]...
+                     [--access-token-ttl S|default] [--token-alg RS256|ES256|default]
+                     [--allow-dynamic-clients | --no-dynamic-clients] [--db PATH_OR_URL] [--json]`,
+        details: `  Changes an API's settings; the default API (LATCHKEY_AUDIENCE) can be changed too.
+  --scope VALUE=DESCRIPTION the API's scopes from now on (repeatable; replaces the list)
+  --access-token-ttl S|default   default: the server's setting again
+  --token-alg RS256|ES256|default
+  --allow-dynamic-clients / --no-dynamic-clients
+${DB_FLAG}
+${JSON_FLAG}
+  ${TIMES}`,
+      },
+      delete: {
+        synopsis: 'latchkey apis delete IDENTIFIER [--json]',
+        details: `  Deletes an API (not the default one). Tokens already issued for it stay valid until they expire.
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes:
+      '  Every subcommand takes --db PATH_OR_URL. Every change is audited (api_created, api_updated, api_deleted).',
+  },
   users: {
     subcommands: {
       create: {
@@ -304,6 +357,7 @@ export const USAGE: Record<string, string> = {
 
   Runs pending database migrations and creates the first signing key, then exits.`,
   clients: groupUsage(GROUPS.clients),
+  apis: groupUsage(GROUPS.apis),
   users: groupUsage(GROUPS.users),
   keys: groupUsage(GROUPS.keys),
   audit: groupUsage(GROUPS.audit),

@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { type Dialect, type OpenOptions, openDatabase } from './connect.js';
 import { migrate, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
+import { SqlApiStore } from './sql/apis.js';
 import { SqlClientStore } from './sql/clients.js';
 import { SqlFactorStore, SqlWebauthnChallengeStore } from './sql/factors.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
@@ -68,6 +69,7 @@ export function databaseForTests(storage: Storage): Kysely<Database> {
 export function storesFor(db: Kysely<Database>): Stores {
   return {
     clients: new SqlClientStore(db),
+    apis: new SqlApiStore(db),
     users: new SqlUserStore(db),
     sessions: new SqlSessionStore(db),
     interactions: new SqlInteractionStore(db),

@@ -447,6 +447,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('sessions').addColumn('user_agent', 'text').execute();
     },
   },
+  '0017_apis': {
+    /**
+     * Protected APIs (resource servers, RFC 8707): identifier (the tokens' `aud`), name, scopes
+     * with their descriptions (JSON), and settings that override the server's when set.
+     */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('apis')
+        .addColumn('identifier', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('access_token_ttl', 'integer')
+        .addColumn('token_alg', 'text')
+        .addColumn('allow_dynamic_clients', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('updated_at', ms, (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

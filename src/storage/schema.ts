@@ -193,6 +193,18 @@ export interface LoginFailuresTable {
   expires_at: number | null;
 }
 
+export interface ApisTable {
+  identifier: string;
+  name: string;
+  /** JSON array of {value, description}. */
+  scopes: string;
+  access_token_ttl: number | null;
+  token_alg: string | null;
+  allow_dynamic_clients: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface PushedRequestsTable {
   /** SHA-256 of the request_uri's random part. */
   uri_hash: string;
@@ -264,6 +276,7 @@ export interface WebauthnChallengesTable {
 
 export interface Database {
   clients: ClientsTable;
+  apis: ApisTable;
   users: UsersTable;
   sessions: SessionsTable;
   interactions: InteractionsTable;

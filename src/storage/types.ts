@@ -82,6 +82,49 @@ export interface ClientStore {
   delete(clientId: string): Promise<boolean>;
 }
 
+/** A scope an API defines, with the words the consent page shows for it. */
+export interface ApiScope {
+  value: string;
+  description: string;
+}
+
+/** The algorithms an API's access tokens may be signed with. */
+export type ApiTokenAlg = 'RS256' | 'ES256';
+
+/**
+ * A protected API (a resource server, RFC 8707 §2): its identifier is the access token's `aud`.
+ * A setting left null follows the server's.
+ */
+export interface Api {
+  /** An absolute URI without a fragment (RFC 8707 §2), e.g. https://api.example.com. */
+  identifier: string;
+  name: string;
+  scopes: ApiScope[];
+  /** Access token lifetime in seconds; null: the server's (LATCHKEY_ACCESS_TOKEN_TTL). */
+  accessTokenTtl: number | null;
+  /** null: the server's (LATCHKEY_ACCESS_TOKEN_ALG). */
+  tokenAlg: ApiTokenAlg | null;
+  /** Whether self-registered clients may ask for it (always with consent). */
+  allowDynamicClients: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A change to an API: fields left out keep their value. */
+export type ApiPatch = Partial<Omit<Api, 'identifier' | 'createdAt'>>;
+
+export interface ApiStore {
+  /** Throws DuplicateError when the identifier exists. */
+  create(api: Api): Promise<void>;
+  get(identifier: string): Promise<Api | undefined>;
+  /** Oldest first. */
+  list(): Promise<Api[]>;
+  /** Returns the updated API, or undefined when it does not exist. */
+  update(identifier: string, patch: ApiPatch): Promise<Api | undefined>;
+  /** True when an API was deleted. */
+  delete(identifier: string): Promise<boolean>;
+}
+
 export interface User {
   id: string;
   username: string;
@@ -561,6 +604,7 @@ export interface WebauthnChallengeStore {
 
 export interface Stores {
   clients: ClientStore;
+  apis: ApiStore;
   users: UserStore;
   sessions: SessionStore;
   interactions: InteractionStore;

@@ -120,6 +120,35 @@ describe('the packed package, installed and run through its bin link', () => {
     assert.equal((JSON.parse(lines[0]!) as { type: string }).type, 'client_created');
   });
 
+  it('node_modules/.bin/latchkey apis create --json, with a quoted scope description, and apis list', async () => {
+    const bin = join(app, 'node_modules/.bin/latchkey');
+    const made = await sh(
+      bin,
+      [
+        'apis',
+        'create',
+        '--identifier',
+        'https://api.example.com',
+        '--name',
+        'Orders API',
+        '--scope',
+        'orders:read=Read your orders',
+        '--json',
+        '--db',
+        './app.db',
+      ],
+      { cwd: app },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const api = JSON.parse(made.stdout) as { identifier: string; scopes: unknown };
+    assert.equal(api.identifier, 'https://api.example.com');
+    assert.deepEqual(api.scopes, [{ value: 'orders:read', description: 'Read your orders' }]);
+    const list = await sh(bin, ['apis', 'list', '--json', '--db', './app.db'], { cwd: app });
+    assert.equal(list.code, 0, list.stderr);
+    const ids = (JSON.parse(list.stdout) as { identifier: string }[]).map((a) => a.identifier);
+    assert.deepEqual(ids, ['api://default', 'https://api.example.com']);
+  });
+
   it('npx latchkey serve --demo starts, answers and stops', async () => {
     const port = await freePort();
     const child = spawn('npx', ['--no', 'latchkey', 'serve', '--demo', '--port', String(port)], {

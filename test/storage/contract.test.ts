@@ -262,6 +262,63 @@ for (const backend of backends) {
       assert.equal(await s.clients.get(c.clientId), undefined);
     });
 
+    test('apis: create, get, list oldest first, update, delete; duplicate identifier → DuplicateError', async () => {
+      const identifier = `https://api.example.com/${randomToken(6)}`;
+      const api = {
+        identifier,
+        name: 'Orders API',
+        scopes: [
+          { value: 'orders:read', description: 'Read your orders' },
+          { value: 'orders:write', description: 'Place orders "for you" — ünïcode' },
+        ],
+        accessTokenTtl: null,
+        tokenAlg: null,
+        allowDynamicClients: false,
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      await s.apis.create(api);
+      assert.deepEqual(await s.apis.get(identifier), api);
+      await assert.rejects(s.apis.create({ ...api, name: 'again' }), DuplicateError);
+      const later = {
+        ...api,
+        identifier: `urn:example:${randomToken(6)}`,
+        createdAt: T0 + 1,
+        updatedAt: T0 + 1,
+      };
+      await s.apis.create(later);
+      const listed = (await s.apis.list()).map((a) => a.identifier);
+      assert.ok(listed.indexOf(identifier) < listed.indexOf(later.identifier));
+      const changed = await s.apis.update(identifier, {
+        name: 'Orders',
+        scopes: [{ value: 'orders:read', description: 'Read' }],
+        accessTokenTtl: 600,
+        tokenAlg: 'ES256',
+        allowDynamicClients: true,
+        updatedAt: T0 + 5,
+      });
+      assert.deepEqual(changed, {
+        ...api,
+        name: 'Orders',
+        scopes: [{ value: 'orders:read', description: 'Read' }],
+        accessTokenTtl: 600,
+        tokenAlg: 'ES256',
+        allowDynamicClients: true,
+        updatedAt: T0 + 5,
+      });
+      // null goes back to the server's setting.
+      assert.equal(
+        (await s.apis.update(identifier, { accessTokenTtl: null, tokenAlg: null }))?.accessTokenTtl,
+        null,
+      );
+      assert.equal((await s.apis.get(identifier))?.tokenAlg, null);
+      assert.equal(await s.apis.update('https://nowhere.example', { name: 'x' }), undefined);
+      assert.equal(await s.apis.delete(identifier), true);
+      assert.equal(await s.apis.delete(identifier), false);
+      assert.equal(await s.apis.get(identifier), undefined);
+      await s.apis.delete(later.identifier);
+    });
+
     test('users: create, lookups, duplicate username → DuplicateError, password and disabled', async () => {
       const u = user({ email: 'a@example.com' });
       await s.users.create(u);

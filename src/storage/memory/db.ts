@@ -5,6 +5,7 @@
  */
 import type {
   AccessTokenRecord,
+  Api,
   AuditEvent,
   AuthorizationCode,
   Client,
@@ -38,6 +39,8 @@ export interface LoginFailureRow {
 /** Every table, keyed by its primary key. */
 export interface MemoryTables {
   clients: Map<string, Client>;
+  /** By identifier. */
+  apis: Map<string, Api>;
   /** By id; usernames are unique too (checked on insert). */
   users: Map<string, User>;
   sessions: Map<string, Session>;
@@ -79,6 +82,7 @@ export type RowOf<N extends TableName> = MemoryTables[N] extends Map<string, inf
 export function emptyTables(): MemoryTables {
   return {
     clients: new Map(),
+    apis: new Map(),
     users: new Map(),
     sessions: new Map(),
     interactions: new Map(),

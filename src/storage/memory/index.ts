@@ -20,6 +20,7 @@
  */
 import type { Storage } from '../index.js';
 import type { Stores } from '../types.js';
+import { MemoryApiStore } from './apis.js';
 import { MemoryClientStore } from './clients.js';
 import { emptyTables, type Lifecycle, MemoryDb, type MemoryTables, type UndoLog } from './db.js';
 import { MemoryFactorStore, MemoryWebauthnChallengeStore } from './factors.js';
@@ -40,6 +41,7 @@ export interface MemoryStorage extends Stores, Pick<Storage, 'transaction' | 'se
 function storesOn(db: MemoryDb): Stores {
   return {
     clients: new MemoryClientStore(db),
+    apis: new MemoryApiStore(db),
     users: new MemoryUserStore(db),
     sessions: new MemorySessionStore(db),
     interactions: new MemoryInteractionStore(db),

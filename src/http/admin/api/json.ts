@@ -4,6 +4,7 @@
  * the mapping of the admin layer's input errors to 400 (409 for a taken name), never a 500.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiInputError } from '../../../admin/apis.js';
 import { ClientInputError } from '../../../admin/clients.js';
 import { UserInputError } from '../../../admin/users.js';
 import { OAuthError } from '../../../protocol/errors.js';
@@ -66,7 +67,8 @@ export async function mapped<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (err instanceof ClientInputError || err instanceof UserInputError) throw bad(err.message);
+    if (err instanceof ClientInputError || err instanceof UserInputError || err instanceof ApiInputError)
+      throw bad(err.message);
     if (err instanceof DuplicateError) throw new OAuthError('invalid_request', err.message, { status: 409 });
     throw err;
   }

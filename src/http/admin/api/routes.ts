@@ -5,10 +5,12 @@
  * session plus the `X-Latchkey-CSRF` header (auth.ts). Same JSON shapes as the CLI's `--json`. An
  * application's settings are read by parseClientSettings (the CLI's and the console's too), the
  * other fields are type-checked in json.ts; the values are validated by ClientAdmin / UserAdmin.
- * This file only registers the routes; the handlers are in clients.ts, users.ts and audit.ts.
+ * This file only registers the routes; the handlers are in clients.ts, apis.ts, users.ts and
+ * audit.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { createApi, deleteApi, getApi, listApis, updateApi } from './apis.js';
 import { listAudit } from './audit.js';
 import {
   createClient,
@@ -39,6 +41,13 @@ export function adminApiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.patch('/admin/api/clients/:id', updateClient(ctx));
   app.delete('/admin/api/clients/:id', deleteClient(ctx));
   app.post('/admin/api/clients/:id/rotate-secret', rotateClientSecret(ctx));
+
+  // APIs (resource servers); the identifier is URL-encoded in the path.
+  app.get('/admin/api/apis', listApis(ctx));
+  app.post('/admin/api/apis', createApi(ctx));
+  app.get('/admin/api/apis/:id', getApi(ctx));
+  app.patch('/admin/api/apis/:id', updateApi(ctx));
+  app.delete('/admin/api/apis/:id', deleteApi(ctx));
 
   // Users.
   app.get('/admin/api/users', listUsers(ctx));
