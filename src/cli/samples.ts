@@ -297,7 +297,8 @@ async function sampleApiCommand(argv: string[]): Promise<void> {
   const address = await app.listen({ port, host: values.host ?? '127.0.0.1' });
   process.stdout.write(
     `Sample API on ${address} (issuer ${issuer}, audience ${values.audience ?? 'api://default'})\n` +
-      `  GET ${address}/hello    any valid access token\n  GET ${address}/profile  needs scope "profile"\n`,
+      `  GET ${address}/hello    any valid access token\n  GET ${address}/profile  needs scope "profile"\n` +
+      `  GET ${address}/mfa      needs a sign-in with a second factor (RFC 9470 step-up)\n`,
   );
   const stop = () => {
     void app.close().then(() => process.exit(0));

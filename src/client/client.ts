@@ -5,14 +5,17 @@
  * rotation; concurrent calls for one token share one request), revocation, userinfo, logout URL,
  * and DPoP (RFC 9449, client/dpop.ts): with the `dpop` option every token request and resource
  * call carries a proof, and a `use_dpop_nonce` answer is retried once with the server's nonce.
+ * Step-up (RFC 9470): `acrValues` / `maxAge` on the authorize URL, and `fetchResource` with a
+ * `stepUp` callback follows an API's `insufficient_user_authentication` challenge once.
  *
  * Browser-safe: fetch, WebCrypto and jose only; nothing from node:*.
  */
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { checkTimeClaims } from '../tokens/clock-rules.js';
+import { stepUpRequired } from './challenge.js';
 import { DpopKey, dpopChallengeError } from './dpop.js';
 import { base64url, randomString, sha256 } from './encoding.js';
-import { invalidArgument, LatchkeyError } from './errors.js';
+import { invalidArgument, LatchkeyError, type StepUpRequiredError } from './errors.js';
 import { createPkcePair } from './pkce.js';
 
 /** The subset of RFC 8414 / OIDC Discovery metadata the SDK uses. */
@@ -56,7 +59,19 @@ export interface AuthorizationRequest {
   codeVerifier: string;
   redirectUri: string;
   scope: string;
+  /** The `acr_values` asked for, when some were. */
+  acrValues?: string[];
+  /** The `max_age` asked for: the ID token's `auth_time` is then checked against it. */
+  maxAge?: number;
 }
+
+/**
+ * What `fetchResource` calls when an API asks for a stronger or more recent sign-in (RFC 9470):
+ * sign the person in again with the challenge's `acrValues` / `maxAge` (`err.authorizationParams`)
+ * and return the new tokens (or access token), which the app keeps; the request is then sent
+ * once more with them.
+ */
+export type StepUpHandler = (challenge: StepUpRequiredError) => Promise<TokenSet | string>;
 
 export interface CallbackParams {
   code: string;
@@ -251,6 +266,13 @@ export class LatchkeyClient {
     nonce?: string;
     prompt?: string;
     loginHint?: string;
+    /**
+     * OIDC Core §3.1.2.1 / RFC 9470 §4 `acr_values`: the authentication context classes asked
+     * for, in order of preference (Latchkey: `urn:latchkey:acr:mfa`, `…:phr`).
+     */
+    acrValues?: string | string[];
+    /** OIDC Core §3.1.2.1 / RFC 9470 §4 `max_age`: the oldest sign-in acceptable, in seconds. */
+    maxAge?: number;
     extraParams?: Record<string, string>;
   }): Promise<AuthorizationRequest> {
     // Validated, but sent exactly as given: the server compares redirect URIs as strings.
@@ -261,6 +283,15 @@ export class LatchkeyClient {
       throw invalidArgument('scope must be a non-empty string');
     if (opts.state !== undefined) requireString(opts.state, 'state');
     if (opts.nonce !== undefined) requireString(opts.nonce, 'nonce');
+    const acrValues =
+      typeof opts.acrValues === 'string' ? opts.acrValues.split(' ').filter(Boolean) : opts.acrValues;
+    if (
+      acrValues !== undefined &&
+      !(Array.isArray(acrValues) && acrValues.every((v) => typeof v === 'string' && /^[\x21-\x7e]+$/.test(v)))
+    )
+      throw invalidArgument('acrValues must be a list of acr values (printable characters, no spaces)');
+    if (opts.maxAge !== undefined && !(Number.isSafeInteger(opts.maxAge) && opts.maxAge >= 0))
+      throw invalidArgument('maxAge must be a whole number of seconds, 0 or more');
     const methods = this.metadata.code_challenge_methods_supported;
     if (methods && !methods.includes('S256'))
       throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server does not support PKCE with S256');
@@ -281,8 +312,20 @@ export class LatchkeyClient {
     };
     if (opts.prompt) params['prompt'] = opts.prompt;
     if (opts.loginHint) params['login_hint'] = opts.loginHint;
+    if (acrValues?.length) params['acr_values'] = acrValues.join(' ');
+    if (opts.maxAge !== undefined) params['max_age'] = String(opts.maxAge);
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    return { url: url.href, state, nonce, codeVerifier: pkce.verifier, redirectUri, scope };
+    const request: AuthorizationRequest = {
+      url: url.href,
+      state,
+      nonce,
+      codeVerifier: pkce.verifier,
+      redirectUri,
+      scope,
+    };
+    if (acrValues?.length) request.acrValues = acrValues;
+    if (opts.maxAge !== undefined) request.maxAge = opts.maxAge;
+    return request;
   }
 
   /**
@@ -391,7 +434,7 @@ export class LatchkeyClient {
 
   async #tokenRequest(
     body: URLSearchParams,
-    opts: { nonce?: string; previous?: TokenSet },
+    opts: { nonce?: string; maxAge?: number; previous?: TokenSet },
   ): Promise<TokenSet> {
     const res = await this.#post(this.metadata.token_endpoint, body, 'token', true);
     if (res.status !== 200) throw await oauthFailure(res, 'token', 'LATCHKEY_TOKEN_ERROR');
@@ -415,7 +458,7 @@ export class LatchkeyClient {
     const idToken = json['id_token'] as string | undefined;
     let idTokenClaims: JWTPayload | undefined;
     if (idToken !== undefined) {
-      idTokenClaims = await this.#verifyIdToken(idToken, accessToken, opts.nonce);
+      idTokenClaims = await this.#verifyIdToken(idToken, accessToken, opts.nonce, opts.maxAge);
       const prevSub = opts.previous?.idTokenClaims?.sub;
       if (prevSub !== undefined && idTokenClaims.sub !== prevSub)
         throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', 'the refreshed ID token names another subject');
@@ -432,8 +475,16 @@ export class LatchkeyClient {
     };
   }
 
-  /** Validates an ID token with jose against the JWKS: signature, iss, aud, exp, nonce, at_hash. */
-  async #verifyIdToken(idToken: string, accessToken: string, nonce: string | undefined): Promise<JWTPayload> {
+  /**
+   * Validates an ID token with jose against the JWKS: signature, iss, aud, exp, nonce, at_hash,
+   * and `auth_time` against `maxAge` when one was asked for.
+   */
+  async #verifyIdToken(
+    idToken: string,
+    accessToken: string,
+    nonce: string | undefined,
+    maxAge?: number,
+  ): Promise<JWTPayload> {
     if (!this.metadata.jwks_uri)
       throw new LatchkeyError(
         'LATCHKEY_ID_TOKEN_INVALID',
@@ -468,6 +519,21 @@ export class LatchkeyClient {
       throw new LatchkeyError('LATCHKEY_ID_TOKEN_INVALID', 'the ID token azp is not this client');
     if (nonce !== undefined && payload['nonce'] !== nonce)
       throw new LatchkeyError('LATCHKEY_NONCE_MISMATCH', 'the ID token nonce does not match the request');
+    // OIDC Core §3.1.2.1: with max_age the ID token must carry auth_time; §3.1.3.7 (13): the
+    // client checks it, so a sign-in older than asked for is not taken for a fresh one.
+    if (maxAge !== undefined) {
+      const authTime = payload['auth_time'];
+      if (typeof authTime !== 'number' || !Number.isFinite(authTime))
+        throw new LatchkeyError(
+          'LATCHKEY_ID_TOKEN_INVALID',
+          'the ID token has no auth_time (max_age was asked)',
+        );
+      if (this.#now() / 1000 - authTime > maxAge + this.#tolerance)
+        throw new LatchkeyError(
+          'LATCHKEY_ID_TOKEN_INVALID',
+          `the sign-in is older than the max_age asked for (${maxAge} s)`,
+        );
+    }
     const atHash = payload['at_hash'];
     if (atHash !== undefined) {
       const digest = await sha256(accessToken);
@@ -486,19 +552,26 @@ export class LatchkeyClient {
     codeVerifier: string;
     redirectUri: string;
     nonce?: string;
+    /** The request's `max_age`: the ID token's `auth_time` must be within it. */
+    maxAge?: number;
   }): Promise<TokenSet> {
     const code = requireString(opts?.code, 'code');
     const verifier = requireString(opts.codeVerifier, 'codeVerifier');
     requireUrl(opts.redirectUri, 'redirectUri');
     const redirectUri = opts.redirectUri;
     if (opts.nonce !== undefined) requireString(opts.nonce, 'nonce');
+    if (opts.maxAge !== undefined && !(Number.isSafeInteger(opts.maxAge) && opts.maxAge >= 0))
+      throw invalidArgument('maxAge must be a whole number of seconds, 0 or more');
     const body = new URLSearchParams({
       grant_type: 'authorization_code',
       code,
       code_verifier: verifier,
       redirect_uri: redirectUri,
     });
-    return this.#tokenRequest(body, opts.nonce !== undefined ? { nonce: opts.nonce } : {});
+    return this.#tokenRequest(body, {
+      ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
+      ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
+    });
   }
 
   /** Callback validation and code exchange in one step. */
@@ -512,6 +585,7 @@ export class LatchkeyClient {
       codeVerifier: request.codeVerifier,
       redirectUri: request.redirectUri,
       nonce: request.nonce,
+      ...(request.maxAge !== undefined ? { maxAge: request.maxAge } : {}),
     });
   }
 
@@ -598,14 +672,37 @@ export class LatchkeyClient {
    * latest nonce of each origin is remembered. Returns the response whatever its status. A body
    * that can be sent twice (a string, URLSearchParams, bytes) survives the retry; a stream
    * cannot.
+   *
+   * Step-up (RFC 9470): with `stepUp`, a 401 `insufficient_user_authentication` challenge is
+   * handed to it as a StepUpRequiredError; the tokens it returns (from a new sign-in with the
+   * challenge's `acrValues` / `maxAge`) are used to send the request once more. If the API
+   * challenges those too, that StepUpRequiredError is thrown (never a second sign-in). Without
+   * `stepUp` the 401 is returned as it is: `stepUpRequired(res)` reads it.
    */
-  fetchResource(
+  async fetchResource(
     url: string | URL,
     accessToken: string | TokenSet,
-    init: RequestInit & { tokenType?: 'Bearer' | 'DPoP' } = {},
+    init: RequestInit & { tokenType?: 'Bearer' | 'DPoP'; stepUp?: StepUpHandler } = {},
   ): Promise<Response> {
-    const { tokenType, ...rest } = init;
-    return this.#resourceRequest(String(url), accessToken, rest, tokenType);
+    const { tokenType, stepUp, ...rest } = init;
+    if (stepUp !== undefined && typeof stepUp !== 'function')
+      throw invalidArgument('stepUp must be a function');
+    const res = await this.#resourceRequest(String(url), accessToken, rest, tokenType);
+    const challenge = stepUp ? stepUpRequired(res) : undefined;
+    if (!stepUp || !challenge) return res;
+    await res.body?.cancel();
+    const next = await stepUp(challenge);
+    // A TokenSet says its own token type; a string goes as the first one did.
+    const retried = await this.#resourceRequest(
+      String(url),
+      next,
+      rest,
+      typeof next === 'string' ? tokenType : undefined,
+    );
+    const again = stepUpRequired(retried);
+    if (!again) return retried;
+    await retried.body?.cancel();
+    throw again;
   }
 
   async #resourceRequest(

@@ -8,16 +8,24 @@ import type { LoopbackOptions, LoopbackReceiver } from './loopback.js';
 import type { FileTokenStore } from './token-store.js';
 
 export {
+  type AuthChallenge,
+  parseStepUpChallenge,
+  parseWwwAuthenticate,
+  type StepUpChallenge,
+  stepUpRequired,
+} from './challenge.js';
+export {
   type AuthorizationRequest,
   type CallbackParams,
   type ClientOptions,
   discover,
   LatchkeyClient,
   type ServerMetadata,
+  type StepUpHandler,
   type TokenSet,
 } from './client.js';
 export { type DpopAlgorithm, DpopKey, type DpopProofInput, htuOf } from './dpop.js';
-export { LatchkeyError, type LatchkeyErrorCode } from './errors.js';
+export { LatchkeyError, type LatchkeyErrorCode, StepUpRequiredError } from './errors.js';
 export type { LoopbackOptions, LoopbackReceiver } from './loopback.js';
 export { computeChallenge, createPkcePair, type PkcePair, VERIFIER_PATTERN } from './pkce.js';
 export type { FileTokenStore, StoredSession } from './token-store.js';

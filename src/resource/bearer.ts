@@ -4,7 +4,7 @@
  */
 import type { DpopContext } from './dpop-proofs.js';
 import { VerificationError } from './errors.js';
-import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
+import { type AccessTokenVerifier, checkStepUpOptions, type VerifiedAccessToken } from './verifier.js';
 
 const CREDENTIALS = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -57,6 +57,19 @@ export interface GuardOptions {
    * carries the current nonce in `DPoP-Nonce`.
    */
   dpopNonce?: boolean;
+  /**
+   * The sign-in this route needs (RFC 9470), instead of the verifier's `acrValues`: the token's
+   * `acr` must be one of these (Latchkey's levels count upwards, `phr` meets `mfa`). Otherwise:
+   * 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication", …, acr_values="…"`.
+   */
+  acrValues?: string[];
+  /** The oldest sign-in this route accepts, in seconds (RFC 9470 `max_age`), instead of the verifier's. */
+  maxAge?: number;
+}
+
+/** Checks a route's options when its middleware is made: a bad one fails at start-up, not per request. */
+export function checkGuardOptions(opts: GuardOptions, where: string): void {
+  checkStepUpOptions(opts ?? {}, where);
 }
 
 /** What the middleware reads from a request. */
@@ -81,6 +94,8 @@ export async function authenticate(
     ...(opts.requiredScopes ? { requiredScopes: opts.requiredScopes } : {}),
     ...(dpop ? { dpop } : {}),
     ...(opts.dpopNonce !== undefined ? { dpopNonce: opts.dpopNonce } : {}),
+    ...(opts.acrValues !== undefined ? { acrValues: opts.acrValues } : {}),
+    ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
   });
   // RFC 9449 §7.1: the DPoP scheme is for bound tokens only.
   if (scheme === 'DPoP' && verified.claims['cnf' as keyof typeof verified.claims] === undefined)

@@ -15,6 +15,7 @@ export type VerificationErrorCode =
   | 'LATCHKEY_CLAIM_MISSING'
   | 'LATCHKEY_CLAIM_INVALID'
   | 'LATCHKEY_INSUFFICIENT_SCOPE'
+  | 'LATCHKEY_INSUFFICIENT_USER_AUTHENTICATION'
   | 'LATCHKEY_JWKS_UNAVAILABLE'
   | 'LATCHKEY_DPOP_BOUND'
   | 'LATCHKEY_DPOP_INVALID'
@@ -23,12 +24,14 @@ export type VerificationErrorCode =
 
 /**
  * The RFC 6750 §3.1 error a failure maps to (`temporarily_unavailable` when the JWKS cannot be
- * read; RFC 9449 §9 `use_dpop_nonce` when a DPoP proof lacks the current server nonce).
+ * read; RFC 9449 §9 `use_dpop_nonce` when a DPoP proof lacks the current server nonce; RFC 9470
+ * §3 `insufficient_user_authentication` when the sign-in behind the token is too weak or too old).
  */
 export type BearerError =
   | 'invalid_request'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'insufficient_user_authentication'
   | 'temporarily_unavailable'
   | 'use_dpop_nonce';
 
@@ -46,6 +49,9 @@ export class VerificationError extends Error {
       status?: number;
       requiredScopes?: string[];
       dpopNonce?: string;
+      acrValues?: string[];
+      maxAge?: number;
+      scheme?: 'Bearer' | 'DPoP';
       cause?: unknown;
     } = {},
   ) {
@@ -62,11 +68,20 @@ export class VerificationError extends Error {
             : 401);
     this.requiredScopes = opts.requiredScopes;
     this.dpopNonce = opts.dpopNonce;
+    this.acrValues = opts.acrValues;
+    this.maxAge = opts.maxAge;
+    this.scheme = opts.scheme;
   }
   /** Scopes the request needed (for `scope="…"` on insufficient_scope). */
   readonly requiredScopes: string[] | undefined;
   /** With `use_dpop_nonce`: the nonce the client must put in its next proof (`DPoP-Nonce`). */
   readonly dpopNonce: string | undefined;
+  /** With `insufficient_user_authentication`: the `acr` values the request accepts (RFC 9470 §3). */
+  readonly acrValues: string[] | undefined;
+  /** With `insufficient_user_authentication`: the oldest sign-in it accepts, in seconds (RFC 9470 §3). */
+  readonly maxAge: number | undefined;
+  /** The scheme to challenge with when it is not Bearer: `DPoP` for a DPoP-bound token (RFC 9449 §7.1). */
+  readonly scheme: 'Bearer' | 'DPoP' | undefined;
 }
 
 /** A quoted-string safe value for WWW-Authenticate (RFC 6750 §3: no `"` or `\`, printable ASCII only). */
@@ -83,13 +98,24 @@ export function wwwAuthenticate(err: VerificationError | null, realm?: string): 
     parts.push(`error="${err.error}"`, `error_description="${headerSafe(err.message)}"`);
     if (err.error === 'insufficient_scope' && err.requiredScopes?.length)
       parts.push(`scope="${headerSafe(err.requiredScopes.join(' '))}"`);
+    // RFC 9470 §3: what would do — acr_values (space-separated, in order of preference) and
+    // max_age (a non-negative integer, sent as a token).
+    if (err.error === 'insufficient_user_authentication') {
+      // Not cut at 200 characters as descriptions are: a cut value would name another level.
+      const acr = err.acrValues?.map((v) => v.replace(/[^\x21-\x7e]|["\\]/g, '')).filter(Boolean);
+      if (acr?.length) parts.push(`acr_values="${acr.join(' ')}"`);
+      if (Number.isSafeInteger(err.maxAge) && (err.maxAge as number) >= 0)
+        parts.push(`max_age=${err.maxAge}`);
+    }
   }
   // RFC 9449 §7.1: a DPoP failure is challenged with the DPoP scheme and its algorithms (§9: so
-  // is a missing or stale nonce, error="use_dpop_nonce").
+  // is a missing or stale nonce, error="use_dpop_nonce"), and so is a step-up challenge to a
+  // DPoP-bound token (the error's `scheme`; RFC 9470 §3 applies to both schemes).
   if (
     err?.code === 'LATCHKEY_DPOP_INVALID' ||
     err?.code === 'LATCHKEY_DPOP_BOUND' ||
-    err?.code === 'LATCHKEY_DPOP_NONCE'
+    err?.code === 'LATCHKEY_DPOP_NONCE' ||
+    err?.scheme === 'DPoP'
   )
     return `DPoP ${['algs="ES256 EdDSA PS256 RS256"', ...parts].join(', ')}`;
   return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';

@@ -5,7 +5,13 @@
  *   app.get('/hello', expressRequireToken(verifier), (req, res) => res.json(req.auth.claims))
  */
 import type { NextFunction, Request, Response } from 'express';
-import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
+import {
+  authenticate,
+  checkGuardOptions,
+  type GuardOptions,
+  requestUrl,
+  toVerificationError,
+} from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
@@ -15,6 +21,7 @@ export function expressRequireToken(
   verifier: AccessTokenVerifier,
   opts: GuardOptions = {},
 ): (req: Request, res: Response, next: NextFunction) => void {
+  checkGuardOptions(opts, 'expressRequireToken');
   return (req, res, next) => {
     const parts = {
       authorization: req.headers.authorization,

@@ -5,7 +5,13 @@
  *   app.get('/hello', { preHandler: requireToken(verifier) }, (req) => req.auth!.claims.sub)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
+import {
+  authenticate,
+  checkGuardOptions,
+  type GuardOptions,
+  requestUrl,
+  toVerificationError,
+} from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
@@ -22,6 +28,7 @@ export type FastifyPreHandler = (
 ) => Promise<FastifyReply | undefined>;
 
 export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
+  checkGuardOptions(opts, 'requireToken');
   return async (request, reply) => {
     try {
       request.auth = await authenticate(

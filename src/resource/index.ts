@@ -14,9 +14,11 @@ export {
   type AccessTokenClaims,
   type AccessTokenVerifier,
   type Algorithm,
+  acrSatisfies,
   createVerifier,
   type DpopNonceOptions,
   SUPPORTED_ALGORITHMS,
   type VerifiedAccessToken,
   type VerifierOptions,
+  type VerifyOptions,
 } from './verifier.js';

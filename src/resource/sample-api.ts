@@ -2,9 +2,12 @@
  * The sample protected API behind `latchkey sample-api` (Fastify):
  *   GET /hello   — any valid access token
  *   GET /profile — a token with scope `profile`
+ *   GET /mfa     — a token from a sign-in with a second factor (acr `urn:latchkey:acr:mfa` or
+ *                  stronger); else 401 with the RFC 9470 step-up challenge
  *   GET /healthz — open
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ACR } from '../auth/sign-in-policy.js';
 import { requireToken } from './fastify.js';
 import { type AccessTokenVerifier, createVerifier, type VerifierOptions } from './verifier.js';
 
@@ -47,6 +50,11 @@ export function buildSampleApi(opts: SampleApiOptions): FastifyInstance {
       };
     },
   );
+
+  app.get('/mfa', { preHandler: requireToken(verifier, { realm, acrValues: [ACR.mfa] }) }, async (req) => {
+    const { claims } = req.auth!;
+    return { sub: claims.sub, acr: claims.acr ?? null, auth_time: claims.auth_time ?? null };
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   return app;

@@ -7,12 +7,14 @@
  * that key may use; this module picks
  * the key and does every RFC 9068 check explicitly, in one function, in this order:
  * shape → header (`alg` allow-list, `typ`, no `crit`) → key (by `kid`, type matches `alg`) →
- * signature (fast-jwt) → claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims) → scopes.
+ * signature (fast-jwt) → claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims) → DPoP
+ * binding → scopes → the sign-in behind the token (`acr`, `auth_time`; RFC 9470 step-up).
  * Embedded keys (`jwk`, `jku`, `x5u`, `x5c` headers) are never used. No result is cached.
  */
 
 import type { KeyObject } from 'node:crypto';
 import { createVerifier as createJwsVerifier, TokenError } from 'fast-jwt';
+import { ACR } from '../auth/sign-in-policy.js';
 import { ProofKeyCache } from '../protocol/dpop-keys.js';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from '../tokens/clock-rules.js';
 import {
@@ -71,6 +73,20 @@ export interface VerifierOptions {
    * (a call's or route's `dpopNonce: true` asks for them). Default: no nonces.
    */
   dpopNonce?: boolean | DpopNonceOptions;
+  /**
+   * The sign-in every token must come from (RFC 9470): its `acr` must be one of these, where
+   * Latchkey's levels count upwards (`urn:latchkey:acr:pwd` < `…:mfa` < `…:phr`, so a `phr`
+   * token meets `mfa`) and any other value must match exactly. A token that falls short is
+   * answered 401 `insufficient_user_authentication` with `acr_values` (and `max_age`) saying
+   * what would do. A call's or route's `acrValues` replaces this. Default: no requirement.
+   */
+  acrValues?: string[];
+  /**
+   * The oldest sign-in every token may come from, in seconds (RFC 9470 `max_age`): the token's
+   * `auth_time` must be at most this long ago (on the `now` clock, with `clockToleranceSec`).
+   * A call's or route's `maxAge` replaces this. Default: no requirement.
+   */
+  maxAge?: number;
 }
 
 export interface DpopNonceOptions {
@@ -96,6 +112,8 @@ export interface AccessTokenClaims {
   scope?: string;
   nbf?: number;
   auth_time?: number;
+  /** RFC 9068 §2.2.1: how the person signed in (Latchkey: `urn:latchkey:acr:pwd`, `…:mfa`, `…:phr`). */
+  acr?: string;
   [claim: string]: unknown;
 }
 
@@ -125,6 +143,10 @@ export interface VerifyOptions {
    * verifier's `dpopNonce` option says.
    */
   dpopNonce?: boolean;
+  /** The `acr` values this call accepts (RFC 9470), instead of the verifier's `acrValues`. */
+  acrValues?: string[];
+  /** The oldest sign-in this call accepts, in seconds (RFC 9470 `max_age`), instead of the verifier's. */
+  maxAge?: number;
 }
 
 export interface AccessTokenVerifier {
@@ -223,6 +245,8 @@ interface Settings {
   doFetch: typeof fetch;
   timeoutMs: number;
   nonce: NonceSettings | undefined;
+  acrValues: string[] | undefined;
+  maxAge: number | undefined;
 }
 
 /** Checks the options (before any I/O), in the order the errors name them. */
@@ -264,6 +288,7 @@ function checkOptions(options: VerifierOptions): Settings {
     }
   }
   const now = options.now ?? Date.now;
+  const stepUp = checkStepUpOptions(options, 'createVerifier');
   return {
     issuer,
     base: issuerUrl.href.replace(/\/$/, ''),
@@ -275,7 +300,55 @@ function checkOptions(options: VerifierOptions): Settings {
     doFetch: options.fetch ?? globalThis.fetch,
     timeoutMs: options.timeoutMs ?? 5000,
     nonce: checkNonceOptions(options.dpopNonce, now),
+    acrValues: stepUp.acrValues,
+    maxAge: stepUp.maxAge,
   };
+}
+
+/** An `acr` value as it can stand in a space-separated quoted-string (RFC 9470 §3 acr_values). */
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/;
+
+/**
+ * Checks `acrValues` and `maxAge` options (of createVerifier, a call, a route); returns them
+ * (undefined when absent, an empty list dropping the requirement).
+ */
+export function checkStepUpOptions(
+  opts: { acrValues?: unknown; maxAge?: unknown },
+  where: string,
+): { acrValues: string[] | undefined; maxAge: number | undefined } {
+  const { acrValues, maxAge } = opts;
+  if (
+    acrValues !== undefined &&
+    !(Array.isArray(acrValues) && acrValues.every((v) => typeof v === 'string' && ACR_VALUE.test(v)))
+  )
+    throw argError(
+      `${where}: acrValues must be an array of acr values (printable characters, no spaces or quotes)`,
+    );
+  if (maxAge !== undefined && !(Number.isSafeInteger(maxAge) && (maxAge as number) >= 0))
+    throw argError(`${where}: maxAge must be a whole number of seconds, 0 or more`);
+  return { acrValues: acrValues as string[] | undefined, maxAge: maxAge as number | undefined };
+}
+
+/** Latchkey's levels, weakest first (auth/sign-in-policy.ts); other `acr` values have no rank. */
+const ACR_RANK: ReadonlyMap<string, number> = new Map([
+  [ACR.pwd, 1],
+  [ACR.mfa, 2],
+  [ACR.phr, 3],
+]);
+
+/**
+ * Whether a token's `acr` meets one of `acrValues`: the same value, or a Latchkey level at
+ * least as strong as a Latchkey level asked for (a `phr` sign-in meets `mfa`). Values of other
+ * issuers are compared as they are (nothing says how they rank).
+ */
+export function acrSatisfies(acr: unknown, acrValues: readonly string[]): boolean {
+  if (typeof acr !== 'string') return false;
+  const have = ACR_RANK.get(acr);
+  return acrValues.some((want) => {
+    if (want === acr) return true;
+    const need = ACR_RANK.get(want);
+    return have !== undefined && need !== undefined && have >= need;
+  });
 }
 
 function checkNonceOptions(
@@ -469,11 +542,65 @@ async function verifyToken(
       );
     }
   }
+  // The sign-in last (RFC 9470): a token that lacks a scope would lack it after a new sign-in too.
+  checkAuthentication(state, claims, opts, cnf !== undefined);
   const out: VerifiedAccessToken['header'] = { alg: alg as Algorithm, typ };
   if (kid !== undefined) out.kid = kid;
   const verified: VerifiedAccessToken = { claims: claims as AccessTokenClaims, scopes, header: out, token };
   if (dpopNonce !== undefined) verified.dpopNonce = dpopNonce;
   return verified;
+}
+
+/**
+ * RFC 9470 §3: the sign-in behind the token (`acr`, `auth_time`, RFC 9068 §2.2.1) must meet the
+ * call's (else the verifier's) requirement; when it does not, or the token does not say, the
+ * answer is `insufficient_user_authentication` naming the whole requirement, so that one new
+ * sign-in meets it all. `dpopBound`: challenged with the DPoP scheme (RFC 9449 §7.1).
+ */
+function checkAuthentication(
+  state: VerifierState,
+  claims: Record<string, unknown>,
+  opts: VerifyOptions,
+  dpopBound: boolean,
+): void {
+  const call =
+    opts.acrValues !== undefined || opts.maxAge !== undefined
+      ? checkStepUpOptions(opts, 'verify')
+      : { acrValues: undefined, maxAge: undefined };
+  const acrValues = call.acrValues ?? state.acrValues;
+  const maxAge = call.maxAge ?? state.maxAge;
+  const needAcr = acrValues !== undefined && acrValues.length > 0;
+  if (!needAcr && maxAge === undefined) return;
+  const insufficient = (message: string) =>
+    new VerificationError('LATCHKEY_INSUFFICIENT_USER_AUTHENTICATION', message, {
+      error: 'insufficient_user_authentication',
+      ...(needAcr ? { acrValues } : {}),
+      ...(maxAge !== undefined ? { maxAge } : {}),
+      ...(dpopBound ? { scheme: 'DPoP' as const } : {}),
+    });
+  if (needAcr) {
+    const acr = claims['acr'];
+    if (acr === undefined)
+      throw insufficient(
+        `the token does not say how the person signed in (no acr): ${acrValues.join(' ')} is required`,
+      );
+    if (typeof acr !== 'string' || acr === '')
+      throw fail('LATCHKEY_CLAIM_INVALID', 'acr must be a non-empty string');
+    if (!acrSatisfies(acr, acrValues))
+      throw insufficient(`a stronger sign-in is required (${acrValues.join(' ')}; the token has ${acr})`);
+  }
+  if (maxAge !== undefined) {
+    const authTime = claims['auth_time'];
+    if (authTime === undefined)
+      throw insufficient('the token does not say when the person signed in (no auth_time)');
+    if (!isNumber(authTime)) throw fail('LATCHKEY_CLAIM_INVALID', 'auth_time must be a number');
+    const { now } = state; // called unbound, as given
+    const age = Math.floor(now() / 1000 - authTime);
+    if (age > maxAge + state.tolerance)
+      throw insufficient(
+        `a more recent sign-in is required (at most ${maxAge} s ago; this one was ${age} s ago)`,
+      );
+  }
 }
 
 /** The nonces a call's proof must carry (RFC 9449 §9), if any. */

@@ -39,7 +39,15 @@ describe('client PKCE', () => {
 
   it('keeps node-only modules out of the browser-safe core', () => {
     const dir = join(import.meta.dirname, '../../src/client');
-    for (const f of ['index.ts', 'client.ts', 'dpop.ts', 'pkce.ts', 'encoding.ts', 'errors.ts']) {
+    for (const f of [
+      'index.ts',
+      'client.ts',
+      'challenge.ts',
+      'dpop.ts',
+      'pkce.ts',
+      'encoding.ts',
+      'errors.ts',
+    ]) {
       const src = readFileSync(join(dir, f), 'utf8');
       const staticImports = [...src.matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)]
         .filter((m) => !/^(import|export)\s+type\s/.test(m[0]))
