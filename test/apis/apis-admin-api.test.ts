@@ -9,15 +9,17 @@ import { withServer } from '../helpers/flow.js';
 
 const TOKEN = 'admin-token-for-tests-0123456789';
 
+// biome-ignore lint/suspicious/noExplicitAny: the answers are JSON of several shapes, read field by field
+type AnswerJson = any;
+
 describe('admin API: /admin/api/apis', () => {
   const s = withServer({ overrides: { adminToken: TOKEN } });
-  // biome-ignore lint/suspicious/noExplicitAny: the answers are JSON of several shapes, read field by field
   let call: (
     method: string,
     path: string,
     body?: unknown,
     token?: string,
-  ) => Promise<{ status: number; json: any }>;
+  ) => Promise<{ status: number; json: AnswerJson }>;
 
   before(() => {
     call = async (method, path, body, token = TOKEN) => {
