@@ -62,7 +62,7 @@ describe('admin API: /admin/api/apis', () => {
       [s.server.ctx.config.audience, 'https://orders.example.com/v1'],
     );
     const [event] = await s.server.ctx.storage.audit.list({ type: 'api_created' });
-    assert.equal(event?.detail['via'], 'api');
+    assert.equal(event?.detail?.['via'], 'api');
   });
 
   it('PATCH changes what it is given; null goes back to the server default', async () => {

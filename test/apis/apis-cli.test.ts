@@ -69,8 +69,8 @@ describe('latchkey apis', () => {
     const s = await openStorage(db);
     try {
       const [event] = await s.audit.list({ type: 'api_created' });
-      assert.equal(event?.detail['identifier'], 'https://api.example.com');
-      assert.equal(event?.detail['via'], 'cli');
+      assert.equal(event?.detail?.['identifier'], 'https://api.example.com');
+      assert.equal(event?.detail?.['via'], 'cli');
     } finally {
       await s.close();
     }
