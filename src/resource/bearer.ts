@@ -57,6 +57,11 @@ export interface GuardOptions {
    * carries the current nonce in `DPoP-Nonce`.
    */
   dpopNonce?: boolean;
+  /**
+   * The URL of the API's protected-resource metadata (`protectedResourceMetadataUrl(resource)`):
+   * every challenge then carries `resource_metadata="…"` (RFC 9728 §5.1).
+   */
+  resourceMetadataUrl?: string;
 }
 
 /** What the middleware reads from a request. */

@@ -7,6 +7,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
+import { checkResourceMetadataUrl, withResourceMetadata } from './protected-resource.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 export type RequestWithAuth = Request & { auth?: VerifiedAccessToken };
@@ -15,6 +16,7 @@ export function expressRequireToken(
   verifier: AccessTokenVerifier,
   opts: GuardOptions = {},
 ): (req: Request, res: Response, next: NextFunction) => void {
+  checkResourceMetadataUrl(opts.resourceMetadataUrl);
   return (req, res, next) => {
     const parts = {
       authorization: req.headers.authorization,
@@ -31,7 +33,9 @@ export function expressRequireToken(
       },
       (e: unknown) => {
         const err = toVerificationError(e);
-        res.status(err.status).set(failureHeaders(err, opts.realm));
+        res
+          .status(err.status)
+          .set(withResourceMetadata(failureHeaders(err, opts.realm), opts.resourceMetadataUrl));
         res.json(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
       },
     );

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, type GuardOptions, requestUrl, toVerificationError } from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
+import { checkResourceMetadataUrl, withResourceMetadata } from './protected-resource.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 declare module 'fastify' {
@@ -22,6 +23,7 @@ export type FastifyPreHandler = (
 ) => Promise<FastifyReply | undefined>;
 
 export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
+  checkResourceMetadataUrl(opts.resourceMetadataUrl);
   return async (request, reply) => {
     try {
       request.auth = await authenticate(
@@ -39,7 +41,9 @@ export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions =
       return undefined;
     } catch (e) {
       const err = toVerificationError(e);
-      reply.code(err.status).headers(failureHeaders(err, opts.realm));
+      reply
+        .code(err.status)
+        .headers(withResourceMetadata(failureHeaders(err, opts.realm), opts.resourceMetadataUrl));
       // Returning the reply after send() tells Fastify the response is done: the handler never runs.
       return reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
     }
