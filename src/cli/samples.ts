@@ -8,6 +8,7 @@ import { randomString } from '../client/encoding.js';
 import { DpopKey, LatchkeyClient, LatchkeyError, type TokenSet } from '../client/index.js';
 import { listenLoopback } from '../client/loopback.js';
 import { FileTokenStore, type StoredSession } from '../client/token-store.js';
+import { protectedResourceMetadataUrl } from '../resource/protected-resource.js';
 import { buildSampleApi } from '../resource/sample-api.js';
 import { parse, UsageError } from './args.js';
 
@@ -281,6 +282,17 @@ async function logoutCommand(argv: string[]): Promise<void> {
   await runLogout();
 }
 
+/**
+ * The sample API's resource identifier, when its URL is known before it listens: a fixed port on
+ * a loopback address (the default, 127.0.0.1:8081). Elsewhere clients' URL is not known here.
+ */
+function sampleApiResource(host: string, port: number): string | undefined {
+  if (port === 0) return undefined;
+  if (host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return `http://${host}:${port}`;
+  if (host === '::1') return `http://[::1]:${port}`;
+  return undefined;
+}
+
 async function sampleApiCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     issuer: { type: 'string' },
@@ -293,12 +305,19 @@ async function sampleApiCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
   if (values.audience !== undefined && values.audience === '')
     throw new UsageError('--audience must not be empty');
-  const app = buildSampleApi({ issuer, ...(values.audience ? { audience: values.audience } : {}) });
-  const address = await app.listen({ port, host: values.host ?? '127.0.0.1' });
+  const host = values.host ?? '127.0.0.1';
+  const resource = sampleApiResource(host, port);
+  const app = buildSampleApi({
+    issuer,
+    ...(values.audience ? { audience: values.audience } : {}),
+    ...(resource ? { resource } : {}),
+  });
+  const address = await app.listen({ port, host });
   process.stdout.write(
     `Sample API on ${address} (issuer ${issuer}, audience ${values.audience ?? 'api://default'})\n` +
       `  GET ${address}/hello    any valid access token\n  GET ${address}/profile  needs scope "profile"\n` +
-      `  GET ${address}/mfa      needs a sign-in with a second factor (RFC 9470 step-up)\n`,
+      `  GET ${address}/mfa      needs a sign-in with a second factor (RFC 9470 step-up)\n` +
+      (resource ? `  GET ${protectedResourceMetadataUrl(resource)}  its metadata (RFC 9728)\n` : ''),
   );
   const stop = () => {
     void app.close().then(() => process.exit(0));

@@ -372,7 +372,8 @@ export const USAGE: Record<string, string> = {
   logout: 'latchkey logout\n\n  Revokes and removes the sample native app’s tokens.',
   'sample-api': `latchkey sample-api --issuer URL [--audience A] [--port N] [--host H]
 
-  A sample protected API that accepts the issuer's access tokens.`,
+  A sample protected API that accepts the issuer's access tokens. On a loopback host with a
+  fixed port it also serves its RFC 9728 metadata, which its 401 challenges name.`,
 };
 
 /** --help or -h among a command's arguments (before a "--", after which all are positional). */

@@ -65,6 +65,11 @@ export interface GuardOptions {
   acrValues?: string[];
   /** The oldest sign-in this route accepts, in seconds (RFC 9470 `max_age`), instead of the verifier's. */
   maxAge?: number;
+  /**
+   * The URL of the API's protected-resource metadata (`protectedResourceMetadataUrl(resource)`):
+   * every challenge then carries `resource_metadata="…"` (RFC 9728 §5.1).
+   */
+  resourceMetadataUrl?: string;
 }
 
 /** Checks a route's options when its middleware is made: a bad one fails at start-up, not per request. */

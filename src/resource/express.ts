@@ -13,6 +13,7 @@ import {
   toVerificationError,
 } from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
+import { checkResourceMetadataUrl, withResourceMetadata } from './protected-resource.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 export type RequestWithAuth = Request & { auth?: VerifiedAccessToken };
@@ -22,6 +23,7 @@ export function expressRequireToken(
   opts: GuardOptions = {},
 ): (req: Request, res: Response, next: NextFunction) => void {
   checkGuardOptions(opts, 'expressRequireToken');
+  checkResourceMetadataUrl(opts.resourceMetadataUrl);
   return (req, res, next) => {
     const parts = {
       authorization: req.headers.authorization,
@@ -38,7 +40,9 @@ export function expressRequireToken(
       },
       (e: unknown) => {
         const err = toVerificationError(e);
-        res.status(err.status).set(failureHeaders(err, opts.realm));
+        res
+          .status(err.status)
+          .set(withResourceMetadata(failureHeaders(err, opts.realm), opts.resourceMetadataUrl));
         res.json(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
       },
     );

@@ -13,6 +13,7 @@ import {
   toVerificationError,
 } from './bearer.js';
 import { errorBody, failureHeaders } from './errors.js';
+import { checkResourceMetadataUrl, withResourceMetadata } from './protected-resource.js';
 import type { AccessTokenVerifier, VerifiedAccessToken } from './verifier.js';
 
 declare module 'fastify' {
@@ -29,6 +30,7 @@ export type FastifyPreHandler = (
 
 export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions = {}): FastifyPreHandler {
   checkGuardOptions(opts, 'requireToken');
+  checkResourceMetadataUrl(opts.resourceMetadataUrl);
   return async (request, reply) => {
     try {
       request.auth = await authenticate(
@@ -46,7 +48,9 @@ export function requireToken(verifier: AccessTokenVerifier, opts: GuardOptions =
       return undefined;
     } catch (e) {
       const err = toVerificationError(e);
-      reply.code(err.status).headers(failureHeaders(err, opts.realm));
+      reply
+        .code(err.status)
+        .headers(withResourceMetadata(failureHeaders(err, opts.realm), opts.resourceMetadataUrl));
       // Returning the reply after send() tells Fastify the response is done: the handler never runs.
       return reply.send(err.code === 'LATCHKEY_TOKEN_MISSING' ? { error: 'unauthorized' } : errorBody(err));
     }

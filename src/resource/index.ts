@@ -11,6 +11,15 @@ export {
 export { expressRequireToken, type RequestWithAuth } from './express.js';
 export { type FastifyPreHandler, requireToken, requireToken as fastifyRequireToken } from './fastify.js';
 export {
+  expressProtectedResource,
+  fastifyProtectedResource,
+  PROTECTED_RESOURCE_WELL_KNOWN,
+  type ProtectedResourceOptions,
+  protectedResourceMetadata,
+  protectedResourceMetadataUrl,
+  withResourceMetadata,
+} from './protected-resource.js';
+export {
   type AccessTokenClaims,
   type AccessTokenVerifier,
   type Algorithm,
