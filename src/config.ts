@@ -3,6 +3,7 @@
  * A bad setting fails with one line naming it (ConfigError).
  */
 import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { isLiteralPath } from './protocol/well-known.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -325,6 +326,12 @@ function validateIssuer(raw: string, name: string): string {
   }
   if (url.search || url.hash || raw.includes('#') || raw.includes('?')) {
     throw new ConfigError(`${name} must not have a query or fragment`);
+  }
+  // Its path goes into the discovery routes (RFC 8414 §3.1), matched literally.
+  if (!isLiteralPath(url.pathname)) {
+    throw new ConfigError(
+      `${name} must have a path of letters, digits, "/" and - . _ ~ ! $ & ' ( ) + , ; = : @ only (no percent-encoding)`,
+    );
   }
   return raw.replace(/\/+$/, '');
 }

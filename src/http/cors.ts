@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { originsOf } from '../protocol/redirect-uris.js';
+import { fastifyRoute } from '../protocol/well-known.js';
+import { issuerPathDiscoveryPaths } from './routes/discovery.js';
 
 const CACHE_MS = 5000;
 
@@ -38,8 +40,9 @@ export function corsHooks(app: FastifyInstance, ctx: ServerContext): void {
     reply.header('access-control-expose-headers', 'DPoP-Nonce, WWW-Authenticate');
   });
 
-  // Preflight for the CORS routes.
-  for (const path of CORS_PATHS) app.options(path, { config: { cors: true } }, preflight);
+  // Preflight for the CORS routes (and the discovery locations of an issuer with a path).
+  for (const path of [...CORS_PATHS, ...issuerPathDiscoveryPaths(ctx.config.issuer)])
+    app.options(fastifyRoute(path), { config: { cors: true } }, preflight);
 
   async function preflight(_req: unknown, reply: import('fastify').FastifyReply) {
     if (reply.getHeader('access-control-allow-origin')) {

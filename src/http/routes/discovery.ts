@@ -15,6 +15,7 @@ import { ASYMMETRIC_ALGS, MAC_ALGS } from '../../protocol/client-assertion.js';
 import { DPOP_ALGS } from '../../protocol/dpop.js';
 import { GRANT_HANDLERS } from '../../protocol/grants/index.js';
 import { KNOWN_SCOPES } from '../../protocol/scopes.js';
+import { fastifyRoute, insertWellKnown } from '../../protocol/well-known.js';
 import { PASSKEY_SCRIPT } from '../../ui/passkey-script.js';
 import { STYLESHEET } from '../../ui/styles.js';
 
@@ -83,11 +84,32 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
   };
 }
 
+/**
+ * Where an issuer with a path (`https://id.example.com/tenant1`) is also looked up, beyond the
+ * two root locations: RFC 8414 §3.1 inserts the well-known suffix before the path
+ * (`/.well-known/oauth-authorization-server/tenant1`), OIDC Discovery 1.0 §4 appends it
+ * (`/tenant1/.well-known/openid-configuration`), and MCP clients also try the OIDC name inserted
+ * (`/.well-known/openid-configuration/tenant1`). None for an issuer without a path. The path
+ * is literal (config.ts refuses an issuer path the router cannot match).
+ */
+export function issuerPathDiscoveryPaths(issuer: string): string[] {
+  const path = new URL(issuer).pathname.replace(/\/+$/, '');
+  if (path === '') return [];
+  return [
+    insertWellKnown('oauth-authorization-server', path),
+    insertWellKnown('openid-configuration', path),
+    `${path}/.well-known/openid-configuration`,
+  ];
+}
+
 export function discoveryRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const cors = { cors: true };
   const sendDoc = getDiscoveryDocument(ctx);
   app.get('/.well-known/openid-configuration', { config: cors }, sendDoc);
   app.get('/.well-known/oauth-authorization-server', { config: cors }, sendDoc);
+  // The same document at every location of an issuer with a path.
+  for (const path of issuerPathDiscoveryPaths(ctx.config.issuer))
+    app.get(fastifyRoute(path), { config: cors }, sendDoc);
   app.get('/jwks', { config: cors }, getJwks(ctx));
   app.get('/healthz', getHealthz());
   app.get('/assets/latchkey.css', getStylesheet());
@@ -95,7 +117,10 @@ export function discoveryRoutes(app: FastifyInstance, ctx: ServerContext): void 
   app.get('/assets/passkeys.js', getPasskeyScript());
 }
 
-/** GET /.well-known/openid-configuration and /.well-known/oauth-authorization-server. */
+/**
+ * GET /.well-known/openid-configuration and /.well-known/oauth-authorization-server (and the
+ * issuer-path locations above).
+ */
 export function getDiscoveryDocument(ctx: ServerContext): RouteHandlerMethod {
   // Built once: the document depends only on configuration.
   const doc = JSON.stringify(discoveryDocument(ctx));
