@@ -85,6 +85,7 @@ export function createContext(
     'factor',
   );
   const minter = new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg);
+  const apis = new ApiAdmin(storage.apis, clock, config.audience);
   return {
     config,
     clock,
@@ -95,7 +96,7 @@ export function createContext(
     clients: new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
       fetchAllowLoopback: config.fetchAllowLoopback,
     }),
-    apis: new ApiAdmin(storage.apis, clock, config.audience),
+    apis,
     users: new UserAdmin(
       storage.users,
       clock,
@@ -114,6 +115,7 @@ export function createContext(
     grants: {
       clock,
       lifetimes: config,
+      apis,
       minter,
       audit,
       stores: storage,

@@ -144,7 +144,7 @@ export class ApiAdmin {
     private readonly store: ApiStore,
     private readonly clock: Clock,
     /** LATCHKEY_AUDIENCE: the default API's identifier. */
-    private readonly defaultIdentifier: string,
+    readonly defaultIdentifier: string,
   ) {}
 
   /** The default API as it stands when no row changes it. */

@@ -8,6 +8,7 @@ import type { ServerContext } from '../context.js';
 import { randomToken, sha256, timeOrderedId } from '../crypto.js';
 import type { AuthorizationRequest } from '../protocol/authorize/index.js';
 import { OAuthError } from '../protocol/errors.js';
+import { consentItems } from '../protocol/resources.js';
 import type { Client, Session } from '../storage/types.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
 import { type ActiveSession, INTERACTION_COOKIE, secureCookies } from './session.js';
@@ -38,7 +39,17 @@ export async function needsConsent(
   const prior = await ctx.storage.consents.get(userId, client.clientId);
   if (!prior) return true;
   const granted = new Set(prior.scope.split(' '));
-  return request.scopes.some((s) => !granted.has(s));
+  return consentOf(ctx, request).some((s) => !granted.has(s));
+}
+
+/** What a consent to this request covers: its scopes and the APIs they are for (RFC 8707). */
+export const consentOf = (ctx: ServerContext, request: AuthorizationRequest): string[] =>
+  consentItems(request.scopes, request.apis, ctx.config.audience);
+
+/** The APIs a grant covers, for the grant row: absent when it is the default API alone. */
+export function grantResources(ctx: ServerContext, request: AuthorizationRequest): { resources?: string[] } {
+  const ids = (request.apis ?? []).map((a) => a.identifier);
+  return ids.length === 0 || (ids.length === 1 && ids[0] === ctx.config.audience) ? {} : { resources: ids };
 }
 
 /** Stores the request while the user signs in or consents, bound to this browser by a cookie. */
@@ -101,6 +112,7 @@ export async function issueCode(
       revokedAt: null,
       amr: amrOf(methods),
       ...(acr !== undefined ? { acr } : {}),
+      ...grantResources(ctx, request),
     },
     {
       hash: sha256(code),

@@ -32,7 +32,9 @@ export type OAuthErrorCode =
   /** OpenID Connect Unmet Authentication Requirements 1.0 §2. */
   | 'unmet_authentication_requirements'
   /** RFC 9470 §3: the token's authentication is not enough for the resource. */
-  | 'insufficient_user_authentication';
+  | 'insufficient_user_authentication'
+  /** RFC 8707 §2: the resource is unknown, or not one this client may ask for. */
+  | 'invalid_target';
 
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;

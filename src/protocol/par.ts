@@ -14,7 +14,7 @@ import { randomToken, sha256 } from '../crypto.js';
 import type { Client } from '../storage/types.js';
 import { requiresPar } from './client-policy.js';
 import { invalidRequest, OAuthError } from './errors.js';
-import { type Params, readParams } from './params.js';
+import { type ParamRecord, type Params, readParams } from './params.js';
 
 export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
 
@@ -43,10 +43,10 @@ export function requestUriHash(requestUri: string): string | undefined {
  * credentials, with `client_id` set to the authenticated client (Basic authentication carries
  * it in the header). §2.1: a `request_uri` among them is an error.
  */
-export function pushedParameters(body: Params, client: Client): Record<string, string> {
+export function pushedParameters(body: Params, client: Client): ParamRecord {
   if (body.has('request_uri'))
     throw invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.');
-  const out = body.toRecord();
+  const out = body.toFullRecord();
   for (const name of CLIENT_CREDENTIALS) delete out[name];
   out['client_id'] = client.clientId;
   return out;
@@ -60,7 +60,7 @@ export const invalidRequestUri = (description: string) => new OAuthError('invali
  */
 export async function takePushedRequest(
   params: Params,
-  consume: (hash: string, clientId: string) => Promise<Record<string, string> | undefined>,
+  consume: (hash: string, clientId: string) => Promise<ParamRecord | undefined>,
 ): Promise<Params> {
   if (params.duplicated.includes('request_uri') || params.malformed.includes('request_uri'))
     throw invalidRequest('request_uri was given more than once or is malformed.');

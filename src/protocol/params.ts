@@ -7,6 +7,17 @@ import { invalidRequest } from './errors.js';
 export const MAX_PARAM_LENGTH = 4096;
 export const MAX_PARAMS = 64;
 
+/**
+ * Parameters that may be repeated: RFC 8707 §2 — "the resource parameter … can be used multiple
+ * times to indicate that the requested token is intended to be used at multiple resources".
+ */
+export const MULTI_VALUED: ReadonlySet<string> = new Set(['resource']);
+/** At most this many values of one repeatable parameter. */
+export const MAX_REPEATS = 16;
+
+/** Parameters as a record: one string each, a list for a repeatable one given more than once. */
+export type ParamRecord = Record<string, string | string[]>;
+
 export interface Params {
   get(name: string): string | undefined;
   /** Names that appeared more than once. */
@@ -14,8 +25,12 @@ export interface Params {
   /** Names whose value was too long or not text. */
   readonly malformed: readonly string[];
   has(name: string): boolean;
+  /** Every value of a repeatable parameter (MULTI_VALUED), in order; [] when absent. */
+  all(name: string): readonly string[];
   /** The readable parameters, name → value (repeated ones: their first value). */
   toRecord(): Record<string, string>;
+  /** As toRecord, with every value of a repeatable parameter (for keeping a request whole). */
+  toFullRecord(): ParamRecord;
 }
 
 class ParamMap implements Params {
@@ -23,7 +38,19 @@ class ParamMap implements Params {
     private readonly values: Map<string, string>,
     readonly duplicated: readonly string[],
     readonly malformed: readonly string[],
+    private readonly repeated: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {}
+  all(name: string): readonly string[] {
+    const many = this.repeated.get(name);
+    if (many) return many;
+    const one = this.values.get(name);
+    return one === undefined ? [] : [one];
+  }
+  toFullRecord(): ParamRecord {
+    const out: ParamRecord = Object.fromEntries(this.values);
+    for (const [name, list] of this.repeated) out[name] = [...list];
+    return out;
+  }
   get(name: string): string | undefined {
     return this.values.get(name);
   }
@@ -70,6 +97,7 @@ export function badlyEncodedNames(raw: string): string[] {
  */
 export function readParams(source: unknown, raw?: string): Params {
   const values = new Map<string, string>();
+  const repeated = new Map<string, string[]>();
   const duplicated: string[] = [];
   const malformed: string[] = raw === undefined ? [] : badlyEncodedNames(raw);
   if (source === null || source === undefined) return new ParamMap(values, duplicated, malformed);
@@ -77,6 +105,23 @@ export function readParams(source: unknown, raw?: string): Params {
   const entries = Object.entries(source as Record<string, unknown>);
   if (entries.length > MAX_PARAMS) throw invalidRequest(`Too many parameters (at most ${MAX_PARAMS}).`);
   for (const [name, value] of entries) {
+    if (Array.isArray(value) && MULTI_VALUED.has(name) && !malformed.includes(name)) {
+      // A repeatable parameter: every value must be readable, and there is a bound.
+      if (
+        value.length > MAX_REPEATS ||
+        value.some((v) => typeof v !== 'string' || v.length > MAX_PARAM_LENGTH || v.includes('\u0000'))
+      ) {
+        malformed.push(name);
+        continue;
+      }
+      const list = value as string[];
+      if (list.length === 1) values.set(name, list[0]!);
+      else if (list.length > 1) {
+        values.set(name, list[0]!);
+        repeated.set(name, list);
+      }
+      continue;
+    }
     if (Array.isArray(value)) {
       duplicated.push(name);
       const first = value[0];
@@ -90,7 +135,7 @@ export function readParams(source: unknown, raw?: string): Params {
     }
     values.set(name, value);
   }
-  return new ParamMap(values, duplicated, malformed);
+  return new ParamMap(values, duplicated, malformed, repeated);
 }
 
 /** Throws invalid_request if any parameter was repeated or malformed. */

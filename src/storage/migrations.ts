@@ -466,6 +466,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0018_resource_indicators': {
+    /**
+     * RFC 8707: which APIs an application may ask tokens for (JSON, null = the default API only)
+     * and which APIs a grant covers (JSON, null = the default API only, as every older grant).
+     */
+    async up(db: AnyDb) {
+      await db.schema.alterTable('clients').addColumn('allowed_apis', 'text').execute();
+      await db.schema.alterTable('grants').addColumn('resources', 'text').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -30,6 +30,8 @@ export interface ClientsTable {
   profile: string | null;
   /** Migration 0015: none | optional | required, null = the server's LATCHKEY_MFA. */
   mfa: string | null;
+  /** Migration 0018: JSON `[{identifier, scopes: string[] | null}]`, null = none. */
+  allowed_apis: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -101,6 +103,8 @@ export interface GrantsTable {
   /** 0015: the tokens' `amr` (JSON array) and `acr`; null for older grants. */
   amr: string | null;
   acr: string | null;
+  /** Migration 0018: RFC 8707 resources, JSON array; null = the default API only. */
+  resources: string | null;
   /** When the purge may delete it (0005; storage/retention.ts). */
   purge_after: number | null;
 }

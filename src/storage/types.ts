@@ -21,6 +21,12 @@ export type ConsentSetting = 'none' | 'required';
 export type MfaPolicy = 'none' | 'optional' | 'required';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
+/** An API an application may ask tokens for, and which of its scopes (null: every one). */
+export interface AllowedApi {
+  identifier: string;
+  scopes: string[] | null;
+}
+
 export interface Client {
   clientId: string;
   name: string;
@@ -43,6 +49,12 @@ export interface Client {
   rotateRefreshTokens: boolean;
   /** API scopes granted through client credentials (service applications); optional, default none. */
   allowedScopes?: string[];
+  /**
+   * The registered APIs (other than the default one) this application may ask tokens for
+   * (RFC 8707 `resource`), each with the scopes it may ask (null: all of that API's scopes).
+   * Absent or empty: only the default API.
+   */
+  allowedApis?: AllowedApi[];
   /** RFC 9126 §5: /authorize takes this application's requests only through /par (absent: no). */
   requirePushedAuthorizationRequests?: boolean;
   /** private_key_jwt (RFC 7523): the application's public keys inline, or where to fetch them. */
@@ -241,6 +253,11 @@ export interface Grant {
   /** RFC 8176 `amr` and the `acr` of the sign-in behind the grant (absent: older grants, a password). */
   amr?: string[];
   acr?: string;
+  /**
+   * RFC 8707: the APIs (resource identifiers) the grant covers, in the order they were asked
+   * for. Absent: the default API only (grants from before migration 0018, or no `resource`).
+   */
+  resources?: string[];
 }
 
 export interface AuthorizationCode {
@@ -477,7 +494,8 @@ export interface PushedRequest {
   uriHash: string;
   clientId: string;
   /** The request's parameters, name → value (each once: /par refuses repeats). */
-  params: Record<string, string>;
+  /** Name → value; a list for a repeatable parameter given more than once (RFC 8707 `resource`). */
+  params: Record<string, string | string[]>;
   createdAt: number;
   expiresAt: number;
 }
@@ -489,7 +507,11 @@ export interface PushedRequestStore {
    * for `clientId` and only before `expiresAt` (RFC 9126 §4: one use, by the client that pushed
    * it). Undefined when it is unknown, used, expired or another client's (that one stays).
    */
-  consume(uriHash: string, clientId: string, now: number): Promise<Record<string, string> | undefined>;
+  consume(
+    uriHash: string,
+    clientId: string,
+    now: number,
+  ): Promise<Record<string, string | string[]> | undefined>;
 }
 
 /**

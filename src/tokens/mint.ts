@@ -60,6 +60,10 @@ export interface AccessTokenInput {
   jkt?: string;
   /** ES256 whatever the server's setting (FAPI 2.0 Security Profile, cryptography and secrets: no RS256 for fapi2 applications). */
   es256?: boolean;
+  /** The algorithm (tokens/lifetimes.ts accessTokenAlgOf); absent: the server's. */
+  alg?: 'RS256' | 'ES256';
+  /** RFC 8707 / RFC 9068 §3: the API the token is for; absent: the default API. */
+  aud?: string;
 }
 
 export interface MintedAccessToken {
@@ -90,8 +94,17 @@ export function atHash(accessToken: string): string {
   return createHash('sha256').update(accessToken).digest().subarray(0, 16).toString('base64url');
 }
 
+interface Signers {
+  /** Access tokens in the server's algorithm (LATCHKEY_ACCESS_TOKEN_ALG). */
+  access: Sign;
+  id: Sign;
+  accessRs: Sign;
+  accessEs: Sign;
+  idEs: Sign;
+}
+
 export class TokenMinter {
-  #signers = new Map<string, { access: Sign; id: Sign; accessEs: Sign; idEs: Sign }>();
+  #signers = new Map<string, Signers>();
 
   constructor(
     private readonly keys: KeyManager,
@@ -102,7 +115,7 @@ export class TokenMinter {
     private readonly accessTokenAlg: 'RS256' | 'ES256' = 'RS256',
   ) {}
 
-  #signersFor(key: ActiveKey): { access: Sign; id: Sign; accessEs: Sign; idEs: Sign } {
+  #signersFor(key: ActiveKey): Signers {
     let s = this.#signers.get(key.kid);
     if (!s) {
       const rsAccess = jwsSigner(key, 'at+jwt');
@@ -110,7 +123,13 @@ export class TokenMinter {
       // A generation without an EC key (made before ES256 existed) signs RS256 only.
       const accessEs = key.ec ? es256Signer(key.ec.kid, key.ec.privateKey) : rsAccess;
       const idEs = key.ec ? es256Signer(key.ec.kid, key.ec.privateKey, 'JWT') : rsId;
-      s = { access: this.accessTokenAlg === 'ES256' ? accessEs : rsAccess, id: rsId, accessEs, idEs };
+      s = {
+        access: this.accessTokenAlg === 'ES256' ? accessEs : rsAccess,
+        id: rsId,
+        accessRs: rsAccess,
+        accessEs,
+        idEs,
+      };
       this.#signers.set(key.kid, s);
     }
     return s;
@@ -125,7 +144,7 @@ export class TokenMinter {
     const payload: Record<string, unknown> = {
       iss: this.issuer,
       sub: input.sub,
-      aud: this.audience,
+      aud: input.aud ?? this.audience,
       client_id: input.clientId,
       scope: input.scope,
       iat,
@@ -136,7 +155,13 @@ export class TokenMinter {
     if (input.acr !== undefined) payload['acr'] = input.acr;
     if (input.jkt !== undefined) payload['cnf'] = { jkt: input.jkt };
     const signers = this.#signersFor(key);
-    return { token: await (input.es256 ? signers.accessEs : signers.access)(payload), jti, iat, exp };
+    const sign =
+      input.es256 || input.alg === 'ES256'
+        ? signers.accessEs
+        : input.alg === 'RS256'
+          ? signers.accessRs
+          : signers.access;
+    return { token: await sign(payload), jti, iat, exp };
   }
 
   /** OIDC Core §2: iss, sub, aud, exp, iat, auth_time, nonce, at_hash, sid. */

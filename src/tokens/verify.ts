@@ -5,7 +5,7 @@
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { AccessTokenStore, ClientStore } from '../storage/types.js';
+import type { AccessTokenStore, ApiStore, ClientStore } from '../storage/types.js';
 import { CLOCK_SKEW_SEC, checkTimeClaims } from './clock-rules.js';
 import { grantIdOfJti } from './jti.js';
 import type { KeyManager } from './keys.js';
@@ -20,7 +20,11 @@ export interface VerifyDeps {
   keys: Pick<KeyManager, 'jwks'>;
   config: Pick<Config, 'issuer' | 'audience'>;
   clock: Clock;
-  storage: { accessTokens: Pick<AccessTokenStore, 'isRevoked'>; clients: Pick<ClientStore, 'get'> };
+  storage: {
+    accessTokens: Pick<AccessTokenStore, 'isRevoked'>;
+    clients: Pick<ClientStore, 'get'>;
+    apis: Pick<ApiStore, 'get'>;
+  };
 }
 
 const looksLikeJwt = (t: string) =>
@@ -39,7 +43,6 @@ export async function verifyAccessToken(
   try {
     const { payload } = await jwtVerify(token, await keySet(ctx), {
       issuer: ctx.config.issuer,
-      audience: ctx.config.audience,
       typ: 'at+jwt',
       algorithms: ['RS256', 'ES256'],
       currentDate: new Date(ctx.clock.now()),
@@ -49,6 +52,10 @@ export async function verifyAccessToken(
     // The same time rules as every other verifier of the project (a future iat too).
     if (checkTimeClaims(payload, ctx.clock.now() / 1000)) return undefined;
     const p = payload as VerifiedAccessToken['payload'];
+    // RFC 8707: a token of any registered API (the default one, LATCHKEY_AUDIENCE's, or a stored
+    // one); a deleted API's tokens are no longer accepted. Latchkey mints one audience per token.
+    if (typeof p.aud !== 'string') return undefined;
+    if (p.aud !== ctx.config.audience && !(await ctx.storage.apis.get(p.aud))) return undefined;
     const grantId = grantIdOfJti(String(p.jti));
     let revoked = await ctx.storage.accessTokens.isRevoked(String(p.jti), grantId);
     // A grant-less token (client credentials) dies with its client — also when an application is

@@ -10,6 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ApiAdmin } from '../../src/admin/apis.js';
+import { systemClock } from '../../src/clock.js';
 import { checkClient } from '../../src/protocol/authorize/check-client.js';
 import { checkDpopJkt } from '../../src/protocol/authorize/check-dpop-jkt.js';
 import { checkParameters } from '../../src/protocol/authorize/check-parameters.js';
@@ -18,6 +20,7 @@ import { checkPromptAndMaxAge } from '../../src/protocol/authorize/check-prompt.
 import { checkPushed } from '../../src/protocol/authorize/check-pushed.js';
 import { checkRedirectUri } from '../../src/protocol/authorize/check-redirect-uri.js';
 import { checkRequestObject } from '../../src/protocol/authorize/check-request-object.js';
+import { checkResource } from '../../src/protocol/authorize/check-resource.js';
 import { checkResponseMode } from '../../src/protocol/authorize/check-response-mode.js';
 import { checkResponseType } from '../../src/protocol/authorize/check-response-type.js';
 import { checkScope } from '../../src/protocol/authorize/check-scope.js';
@@ -31,6 +34,7 @@ import type {
 import { OAuthError, type OAuthErrorCode } from '../../src/protocol/errors.js';
 import { readParams } from '../../src/protocol/params.js';
 import { s256 } from '../../src/protocol/pkce.js';
+import { openMemoryStorage } from '../../src/storage/memory/index.js';
 import type { Client } from '../../src/storage/types.js';
 
 const T0 = 1_790_000_000_000;
@@ -93,6 +97,7 @@ const deps: AuthorizeDeps = {
     return CLIENTS.get(id);
   },
   requirePar: false,
+  apis: new ApiAdmin(openMemoryStorage().apis, systemClock, 'api://default'),
 };
 
 /** A valid request for the native app; `over` replaces parameters, `null` removes one. */
@@ -195,6 +200,7 @@ describe('the ordered list (index.ts)', () => {
       checkDpopJkt,
       checkResponseType,
       checkScope,
+      checkResource,
       checkPkce,
       checkPromptAndMaxAge,
     ]);
@@ -216,6 +222,8 @@ describe('the ordered list (index.ts)', () => {
       prompt: ['login'],
       maxAge: 300,
       loginHint: 'ada',
+      // RFC 8707: no resource named → the default API, with none of its scopes (it has none).
+      apis: [{ identifier: 'api://default', scopes: [] }],
     } satisfies AuthorizationRequest);
   });
 

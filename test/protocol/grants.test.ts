@@ -3,10 +3,12 @@
  * database, no password hashing. Real signing keys (one RSA generation, made once) and a clock
  * moved by hand; each test gets fresh stores. Errors are asserted by their OAuth `code`.
  */
+
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import { ApiAdmin } from '../../src/admin/apis.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { randomToken, sha256 } from '../../src/crypto.js';
@@ -108,6 +110,7 @@ async function world(): Promise<World> {
   w.deps = {
     clock,
     lifetimes: config,
+    apis: new ApiAdmin(storage.apis, clock, config.audience),
     minter,
     audit: new Audit(storage.audit, clock),
     stores: grantStores(storage, false),

@@ -99,6 +99,7 @@ async function authorize(
 export const authorizeDeps = (ctx: ServerContext): AuthorizeDeps => ({
   getClient: (id: string) => ctx.storage.clients.get(id),
   requirePar: ctx.config.requirePar,
+  apis: ctx.apis,
   requestObjects: {
     issuer: ctx.config.issuer,
     now: () => ctx.clock.now(),

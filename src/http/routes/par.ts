@@ -45,7 +45,7 @@ export function postPar(ctx: ServerContext): RouteHandlerMethod {
       uriHash: hash,
       clientId: auth.client.clientId,
       // The key the code is bound to (dpop_jkt, or the proof's), kept with the parameters.
-      params: { ...checked.params.toRecord(), ...(checked.dpopJkt ? { dpop_jkt: checked.dpopJkt } : {}) },
+      params: { ...checked.params.toFullRecord(), ...(checked.dpopJkt ? { dpop_jkt: checked.dpopJkt } : {}) },
       createdAt: now,
       expiresAt: now + expiresIn * 1000,
     });

@@ -18,7 +18,7 @@ import { decodeProtectedHeader, errors, type JWTPayload } from 'jose';
 import { ASYMMETRIC_ALGS, FAPI2_ALGS, verifyWithClientKeys } from '../client-assertion.js';
 import { isFapi2 } from '../client-policy.js';
 import { OAuthError } from '../errors.js';
-import { readParams } from '../params.js';
+import { MULTI_VALUED, readParams } from '../params.js';
 import type { AuthorizeCheck } from './request.js';
 
 export const REQUEST_OBJECT_TYP = 'oauth-authz-req+jwt';
@@ -78,13 +78,21 @@ export const checkRequestObject: AuthorizeCheck = async (ctx, deps) => {
   if (payload['client_id'] !== undefined && payload['client_id'] !== client.clientId)
     throw bad('client_id in the request object differs from the client_id of the request.');
   // §6.3: the object's parameters only.
-  const inner: Record<string, string> = { client_id: client.clientId };
+  const inner: Record<string, string | string[]> = { client_id: client.clientId };
   for (const [name, value] of Object.entries(payload)) {
     if (JWT_CLAIMS.has(name) || name === 'client_id') continue;
     if (name === 'request' || name === 'request_uri') throw bad(`A request object cannot carry ${name}.`);
     // OIDC Core §6.1: JSON values keep their JSON types (max_age a number, claims an object);
     // on the front channel they are strings, so they become the strings they would have been.
     if (typeof value === 'string') inner[name] = value;
+    // RFC 8707 §2 in a request object: one resource, or several as a JSON array of strings.
+    else if (
+      MULTI_VALUED.has(name) &&
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.every((v) => typeof v === 'string')
+    )
+      inner[name] = value as string[];
     else if (typeof value === 'number' && Number.isFinite(value)) inner[name] = String(value);
     else if (name === 'claims' && typeof value === 'object' && value !== null && !Array.isArray(value))
       inner[name] = JSON.stringify(value);

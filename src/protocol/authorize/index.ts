@@ -11,6 +11,7 @@ import { checkPromptAndMaxAge } from './check-prompt.js';
 import { checkPushed } from './check-pushed.js';
 import { checkRedirectUri } from './check-redirect-uri.js';
 import { checkRequestObject } from './check-request-object.js';
+import { checkResource } from './check-resource.js';
 import { checkResponseMode } from './check-response-mode.js';
 import { checkResponseType } from './check-response-type.js';
 import { checkScope } from './check-scope.js';
@@ -32,6 +33,7 @@ export const AUTHORIZE_CHECKS: readonly AuthorizeCheck[] = [
   checkDpopJkt,
   checkResponseType,
   checkScope,
+  checkResource,
   checkPkce,
   checkPromptAndMaxAge,
 ];

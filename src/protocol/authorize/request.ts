@@ -3,6 +3,7 @@
 import type { Client, ClientJwks } from '../../storage/types.js';
 import { FAPI2_MAX_CODE_TTL_SEC, isFapi2 } from '../client-policy.js';
 import type { Params } from '../params.js';
+import type { ApiLookup, GrantedApi } from '../resources.js';
 
 export type ResponseMode = 'query' | 'form_post';
 export type Prompt = 'none' | 'login' | 'consent' | 'select_account';
@@ -28,6 +29,11 @@ export interface AuthorizationRequest {
   codeTtlCapSec?: number;
   /** RFC 9449 §10: the DPoP key the code is bound to. */
   dpopJkt?: string;
+  /**
+   * RFC 8707: the APIs the request named (the default API when it named none), each with the
+   * scopes granted for it. Absent in interactions stored before resources existed: the default.
+   */
+  apis?: GrantedApi[];
 }
 
 /** Mutable context the checks fill in, in order. */
@@ -51,6 +57,7 @@ export interface AuthorizeContext {
   codeChallenge?: string | null;
   prompt?: Prompt[];
   maxAge?: number | null;
+  apis?: GrantedApi[];
 }
 
 export type AuthorizeCheck = (ctx: AuthorizeContext, deps: AuthorizeDeps) => void | Promise<void>;
@@ -59,6 +66,8 @@ export interface AuthorizeDeps {
   getClient(clientId: string): Promise<Client | undefined>;
   /** LATCHKEY_REQUIRE_PAR: every application's requests must come through /par. */
   requirePar: boolean;
+  /** The registered APIs (RFC 8707 `resource`). */
+  apis: ApiLookup;
   /** What request objects (RFC 9101) are checked against; without it they are not supported. */
   requestObjects?: {
     issuer: string;
@@ -85,6 +94,7 @@ export function toRequest(ctx: AuthorizeContext): AuthorizationRequest {
     // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's codes live at most 60 seconds.
     ...(isFapi2(ctx.client!) ? { codeTtlCapSec: FAPI2_MAX_CODE_TTL_SEC } : {}),
     ...(ctx.dpopJkt !== undefined ? { dpopJkt: ctx.dpopJkt } : {}),
+    ...(ctx.apis !== undefined ? { apis: ctx.apis } : {}),
   };
 }
 

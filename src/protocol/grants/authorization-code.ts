@@ -7,11 +7,12 @@ import { sha256 } from '../../crypto.js';
 import { invalidGrant, invalidRequest } from '../errors.js';
 import { verifierMatches } from '../pkce.js';
 import { issueUserTokens } from './issue-tokens.js';
+import { apiForToken } from './token-resource.js';
 import type { GrantHandler } from './types.js';
 
 export const authorizationCodeGrant: GrantHandler = {
   grantType: 'authorization_code',
-  parameters: ['code', 'redirect_uri', 'code_verifier'],
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
   async handle(deps, { params, auth, ip, dpopJkt }) {
     const code = params.get('code');
     if (!code) throw invalidRequest('The code parameter is missing.');
@@ -67,8 +68,11 @@ export const authorizationCodeGrant: GrantHandler = {
     const user = await deps.stores.users.getById(grant.userId);
     if (!user || user.disabled)
       throw invalidGrant('The user of this authorization code can no longer sign in.');
-    return issueUserTokens(deps, auth.client, grant, user, grant.scope, {
+    // RFC 8707 §2.2: one of the APIs of the authorization request, the scope narrowed to it.
+    const { api, scope } = await apiForToken(deps, auth.client, grant, params, grant.scope.split(' '));
+    return issueUserTokens(deps, auth.client, grant, user, scope, {
       nonce: grant.nonce,
+      api,
       ...(dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
     });
   },

@@ -1,7 +1,7 @@
 /** Issues the tokens of one grant: access token, ID token when `openid`, refresh token when allowed. */
 import { randomToken, sha256 } from '../../crypto.js';
-import type { Client, Grant, User } from '../../storage/types.js';
-import { lifetimesOf } from '../../tokens/lifetimes.js';
+import type { Api, Client, Grant, User } from '../../storage/types.js';
+import { accessTokenAlgOf, lifetimesOf } from '../../tokens/lifetimes.js';
 import type { MintedAccessToken } from '../../tokens/mint.js';
 import { isFapi2 } from '../client-policy.js';
 import { hasScope } from '../scopes.js';
@@ -23,25 +23,28 @@ export function claimsFor(user: User, scope: string): Record<string, unknown> {
 }
 
 /**
- * Mints an access token with the client's lifetime. Nothing is written: its jti names its grant,
- * which is what revocation, introspection and userinfo check (tokens/jti.ts).
+ * Mints an access token for `api` (its `aud`), with the lifetime and algorithm in force for this
+ * application and API (tokens/lifetimes.ts). Nothing is written: its jti names its grant, which
+ * is what revocation, introspection and userinfo check (tokens/jti.ts).
  */
 export async function issueAccessToken(
   deps: Pick<IssueDeps, 'lifetimes' | 'minter'>,
   client: Client,
+  api: Api,
   t: { sub: string; scope: string; grantId: string | null; authTime?: number; acr?: string; jkt?: string },
 ): Promise<{ at: MintedAccessToken; ttl: number }> {
-  const ttl = lifetimesOf(client, deps.lifetimes).accessToken.seconds;
+  const ttl = lifetimesOf(client, deps.lifetimes, api).accessToken.seconds;
   const at = await deps.minter.accessToken({
     sub: t.sub,
     grantId: t.grantId,
     clientId: client.clientId,
     scope: t.scope,
     ttlSec: ttl,
+    aud: api.identifier,
+    alg: accessTokenAlgOf(client, deps.lifetimes, api).alg,
     ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
     ...(t.acr !== undefined ? { acr: t.acr } : {}),
     ...(t.jkt !== undefined ? { jkt: t.jkt } : {}),
-    ...(isFapi2(client) ? { es256: true } : {}),
   });
   return { at, ttl };
 }
@@ -52,9 +55,15 @@ export async function issueUserTokens(
   grant: Grant,
   user: User,
   scope: string,
-  opts: { nonce: string | null; refresh?: 'new' | 'none' | { keep: string }; jkt?: string },
+  opts: {
+    nonce: string | null;
+    /** The API the access token is for (grants/token-resource.ts); `scope` is narrowed to it. */
+    api: Api;
+    refresh?: 'new' | 'none' | { keep: string };
+    jkt?: string;
+  },
 ): Promise<TokenResponse> {
-  const { at, ttl } = await issueAccessToken(deps, client, {
+  const { at, ttl } = await issueAccessToken(deps, client, opts.api, {
     sub: user.id,
     scope,
     grantId: grant.id,

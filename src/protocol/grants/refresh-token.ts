@@ -23,6 +23,7 @@ import { isFapi2 } from '../client-policy.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
 import { parseScope } from '../scopes.js';
 import { issueRefreshToken, issueUserTokens } from './issue-tokens.js';
+import { apiForToken } from './token-resource.js';
 import type { GrantDeps, GrantHandler, GrantStores, TokenResponse } from './types.js';
 
 /** How long a concurrent retry waits for the winner to store its response (real time). */
@@ -67,7 +68,7 @@ function sameBinding(recorded: RotationBinding, retry: RotationBinding): boolean
 
 export const refreshTokenGrant: GrantHandler = {
   grantType: 'refresh_token',
-  parameters: ['refresh_token', 'scope'],
+  parameters: ['refresh_token', 'scope', 'resource'],
   async handle(deps, { params, auth, ip, dpopJkt }) {
     const raw = params.get('refresh_token');
     if (!raw) throw invalidRequest('The refresh_token parameter is missing.');
@@ -92,13 +93,12 @@ export const refreshTokenGrant: GrantHandler = {
     const original = new Set(current.scope.split(' ').filter(Boolean));
     if (requested.some((s) => !original.has(s)))
       throw invalidScope('The requested scope exceeds the scope originally granted.');
-    const scope =
+    const narrowed =
       requested.length > 0
-        ? current.scope
-            .split(' ')
-            .filter((s) => requested.includes(s))
-            .join(' ')
-        : current.scope;
+        ? current.scope.split(' ').filter((s) => requested.includes(s))
+        : current.scope.split(' ');
+    // RFC 8707 §2.2: a token for one of the grant's APIs, its scope narrowed to that API.
+    const { api, scope } = await apiForToken(deps, client, grant, params, narrowed);
 
     // FAPI 2.0 Security Profile, authorization server requirements: a fapi2 application's refresh tokens are sender-constrained (DPoP and its
     // client authentication) and not rotated, so a lost response never strands the client.
@@ -111,6 +111,7 @@ export const refreshTokenGrant: GrantHandler = {
       await deps.stores.refreshTokens.touch(hash, Math.min(current.expiresAt, now + idle));
       return issueUserTokens(deps, client, grant, user, scope, {
         nonce: null,
+        api,
         refresh: { keep: raw },
         ...jkt,
       });
@@ -125,6 +126,7 @@ export const refreshTokenGrant: GrantHandler = {
     // minted first (nothing written), so the transaction holds the connection only for writes.
     const response = await issueUserTokens(deps, client, grant, user, scope, {
       nonce: null,
+      api,
       refresh: 'none',
       ...jkt,
     });

@@ -7,6 +7,7 @@ import type { LifetimeDefaults } from '../../tokens/lifetimes.js';
 import type { TokenMinter } from '../../tokens/mint.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import type { Params } from '../params.js';
+import type { ApiLookup } from '../resources.js';
 
 export interface TokenRequest {
   params: Params;
@@ -38,6 +39,8 @@ export interface GrantStores {
 export interface IssueDeps {
   clock: Clock;
   lifetimes: LifetimeDefaults;
+  /** The registered APIs (RFC 8707): the tokens' audiences, with their settings. */
+  apis: ApiLookup;
   minter: Pick<TokenMinter, 'accessToken' | 'idToken'>;
   stores: Pick<GrantStores, 'refreshTokens'>;
 }

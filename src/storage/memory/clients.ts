@@ -37,6 +37,7 @@ function normalized(c: Client): Client {
   if (c.dpopBoundAccessTokens) row.dpopBoundAccessTokens = true;
   if (c.profile) row.profile = c.profile;
   if (c.mfa) row.mfa = c.mfa;
+  if (c.allowedApis && c.allowedApis.length > 0) row.allowedApis = viaJson(c.allowedApis);
   return row;
 }
 

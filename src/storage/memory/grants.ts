@@ -21,6 +21,7 @@ const grantRow = (g: Grant): Grant => ({
   revokedAt: g.revokedAt,
   ...(g.amr ? { amr: [...g.amr] } : {}),
   ...(g.acr ? { acr: g.acr } : {}),
+  ...(g.resources && g.resources.length > 0 ? { resources: [...g.resources] } : {}),
 });
 
 const codeOf = (r: GrantRow): AuthorizationCode | undefined =>

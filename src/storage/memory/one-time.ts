@@ -10,7 +10,11 @@ export class MemoryPushedRequestStore implements PushedRequestStore {
   }
 
   /** Checked and deleted without an await between: one winner. */
-  async consume(uriHash: string, clientId: string, now: number): Promise<Record<string, string> | undefined> {
+  async consume(
+    uriHash: string,
+    clientId: string,
+    now: number,
+  ): Promise<Record<string, string | string[]> | undefined> {
     const r = this.db.rows('pushedRequests').get(uriHash);
     if (!r || r.clientId !== clientId || r.expiresAt <= now) return undefined;
     this.db.delete('pushedRequests', uriHash);

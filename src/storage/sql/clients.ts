@@ -1,6 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ClientsTable, Database } from '../schema.js';
-import type { Client, ClientPatch, ClientProfile, ClientStore, MfaPolicy } from '../types.js';
+import type { AllowedApi, Client, ClientPatch, ClientProfile, ClientStore, MfaPolicy } from '../types.js';
 import { mapDuplicate } from './errors.js';
 
 const toClient = (r: Selectable<ClientsTable>): Client => ({
@@ -27,6 +27,7 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   ...(r.dpop_bound === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(r.profile ? { profile: r.profile as ClientProfile } : {}),
   ...(r.mfa ? { mfa: r.mfa as MfaPolicy } : {}),
+  ...(r.allowed_apis ? { allowedApis: JSON.parse(r.allowed_apis) as AllowedApi[] } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -58,6 +59,8 @@ function toRow(c: ClientPatch & Partial<Pick<Client, 'clientId' | 'createdAt'>>)
   if (c.dpopBoundAccessTokens !== undefined) row.dpop_bound = c.dpopBoundAccessTokens ? 1 : 0;
   if (c.profile !== undefined) row.profile = c.profile;
   if (c.mfa !== undefined) row.mfa = c.mfa;
+  if (c.allowedApis !== undefined)
+    row.allowed_apis = c.allowedApis.length > 0 ? JSON.stringify(c.allowedApis) : null;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;

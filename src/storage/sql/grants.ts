@@ -22,6 +22,7 @@ const toGrant = (r: Selectable<GrantsTable>): Grant => ({
   revokedAt: r.revoked_at,
   ...(r.amr ? { amr: JSON.parse(r.amr) as string[] } : {}),
   ...(r.acr ? { acr: r.acr } : {}),
+  ...(r.resources ? { resources: JSON.parse(r.resources) as string[] } : {}),
 });
 
 const toCode = (r: Selectable<CodesTable>): AuthorizationCode => ({
@@ -52,6 +53,7 @@ const grantRow = (g: Grant): Selectable<GrantsTable> => ({
   code_dpop_jkt: null,
   amr: g.amr ? JSON.stringify(g.amr) : null,
   acr: g.acr ?? null,
+  resources: g.resources && g.resources.length > 0 ? JSON.stringify(g.resources) : null,
   purge_after: g.createdAt + GRANT_RETENTION_MS,
 });
 

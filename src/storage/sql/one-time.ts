@@ -19,7 +19,11 @@ export class SqlPushedRequestStore implements PushedRequestStore {
       .execute();
   }
 
-  async consume(uriHash: string, clientId: string, now: number): Promise<Record<string, string> | undefined> {
+  async consume(
+    uriHash: string,
+    clientId: string,
+    now: number,
+  ): Promise<Record<string, string | string[]> | undefined> {
     // One statement: of two concurrent uses (two nodes), exactly one deletes the row.
     const r = await this.db
       .deleteFrom('pushed_requests')
@@ -28,7 +32,7 @@ export class SqlPushedRequestStore implements PushedRequestStore {
       .where('expires_at', '>', now)
       .returning('params')
       .executeTakeFirst();
-    return r ? (JSON.parse(r.params) as Record<string, string>) : undefined;
+    return r ? (JSON.parse(r.params) as Record<string, string | string[]>) : undefined;
   }
 }
 

@@ -6,6 +6,7 @@
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
+import { consentOf } from '../../authorize-flow.js';
 import { sendAuthorizationError } from '../../respond.js';
 import { finishSignIn } from '../account/sign-in.js';
 import { checkPost, complete, expired, interactionSession, load } from './load.js';
@@ -39,17 +40,23 @@ export function postConsent(ctx: ServerContext): RouteHandlerMethod {
     }
     // Completed first: a racing Deny that won leaves no consent behind.
     await complete(ctx, l);
+    // What was consented to before stays (another API's scopes, asked another time).
+    const prior = await ctx.storage.consents.get(s.user.id, l.client.clientId);
+    const items = new Set([...(prior?.scope.split(' ').filter(Boolean) ?? []), ...consentOf(ctx, l.request)]);
     await ctx.storage.consents.save({
       userId: s.user.id,
       clientId: l.client.clientId,
-      scope: l.request.scopes.join(' '),
+      scope: [...items].join(' '),
       createdAt: ctx.clock.now(),
     });
     await ctx.audit.record('consent_granted', {
       clientId: l.client.clientId,
       userId: s.user.id,
       ip: req.ip,
-      detail: { scope: l.request.scopes.join(' ') },
+      detail: {
+        scope: l.request.scopes.join(' '),
+        ...(l.request.apis ? { resources: l.request.apis.map((a) => a.identifier) } : {}),
+      },
     });
     return finishSignIn(ctx, req, reply, l.request, s);
   };
