@@ -30,6 +30,9 @@ export interface ClientsTable {
   profile: string | null;
   /** Migration 0015: none | optional | required, null = the server's LATCHKEY_MFA. */
   mfa: string | null;
+  /** Migration 0020: dynamic (RFC 7591) or null (an administrator's); the registration access token's hash. */
+  registration: string | null;
+  registration_token_hash: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -274,6 +277,18 @@ export interface WebauthnChallengesTable {
   expires_at: number;
 }
 
+/** Migration 0020: initial access tokens for /register (RFC 7591 §3). */
+export interface RegistrationTokensTable {
+  id: string;
+  /** SHA-256 of the token; unique. */
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   apis: ApisTable;
@@ -294,4 +309,5 @@ export interface Database {
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
+  registration_tokens: RegistrationTokensTable;
 }

@@ -11,6 +11,7 @@ import type {
   Client,
   Consent,
   Grant,
+  InitialAccessToken,
   Interaction,
   Passkey,
   PushedRequest,
@@ -66,6 +67,8 @@ export interface MemoryTables {
   recoveryCodes: Map<string, RecoveryCodeRow>;
   /** By challenge. */
   webauthnChallenges: Map<string, WebauthnChallenge>;
+  /** By id; token hashes are unique too (checked on insert). */
+  registrationTokens: Map<string, InitialAccessToken>;
 }
 
 export interface RecoveryCodeRow {
@@ -99,6 +102,7 @@ export function emptyTables(): MemoryTables {
     totpFactors: new Map(),
     recoveryCodes: new Map(),
     webauthnChallenges: new Map(),
+    registrationTokens: new Map(),
   };
 }
 

@@ -28,6 +28,7 @@ import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
 import { MemoryPushedRequestStore, MemoryReplayStore } from './one-time.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
+import { MemoryInitialAccessTokenStore } from './registration-tokens.js';
 import { MemoryInteractionStore, MemorySessionStore } from './sessions.js';
 import { MemoryThrottleStore } from './throttle.js';
 import { MemoryUserStore } from './users.js';
@@ -56,6 +57,7 @@ function storesOn(db: MemoryDb): Stores {
     replays: new MemoryReplayStore(db),
     factors: new MemoryFactorStore(db),
     webauthnChallenges: new MemoryWebauthnChallengeStore(db),
+    registrationTokens: new MemoryInitialAccessTokenStore(db),
   };
 }
 

@@ -1,6 +1,13 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ClientsTable, Database } from '../schema.js';
-import type { Client, ClientPatch, ClientProfile, ClientStore, MfaPolicy } from '../types.js';
+import type {
+  Client,
+  ClientPatch,
+  ClientProfile,
+  ClientRegistration,
+  ClientStore,
+  MfaPolicy,
+} from '../types.js';
 import { mapDuplicate } from './errors.js';
 
 const toClient = (r: Selectable<ClientsTable>): Client => ({
@@ -27,6 +34,8 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   ...(r.dpop_bound === 1 ? { dpopBoundAccessTokens: true } : {}),
   ...(r.profile ? { profile: r.profile as ClientProfile } : {}),
   ...(r.mfa ? { mfa: r.mfa as MfaPolicy } : {}),
+  ...(r.registration ? { registration: r.registration as ClientRegistration } : {}),
+  ...(r.registration_token_hash ? { registrationTokenHash: r.registration_token_hash } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -58,6 +67,8 @@ function toRow(c: ClientPatch & Partial<Pick<Client, 'clientId' | 'createdAt'>>)
   if (c.dpopBoundAccessTokens !== undefined) row.dpop_bound = c.dpopBoundAccessTokens ? 1 : 0;
   if (c.profile !== undefined) row.profile = c.profile;
   if (c.mfa !== undefined) row.mfa = c.mfa;
+  if (c.registration !== undefined) row.registration = c.registration;
+  if (c.registrationTokenHash !== undefined) row.registration_token_hash = c.registrationTokenHash;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;
