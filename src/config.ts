@@ -71,6 +71,18 @@ export interface Config {
   mfa: 'none' | 'optional' | 'required';
   /** After a password sign-in, offer a passkey to a person who has none (or require one). */
   passkeyEnrolment: 'off' | 'suggest' | 'require';
+  /**
+   * Dynamic Client Registration at /register (RFC 7591): `off` (no endpoint), `token` (an
+   * initial access token from `latchkey registration-tokens create` is needed), `open`.
+   */
+  registration: 'off' | 'token' | 'open';
+  /** An https client_id names a Client ID Metadata Document, fetched when the client is used. */
+  clientMetadataDocuments: boolean;
+  /**
+   * Tests and development only: client metadata documents may be on loopback addresses, over
+   * http there. Off, only public https addresses are fetched (net/guarded-fetch.ts).
+   */
+  devAllowLocalClientMetadata: boolean;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -121,6 +133,9 @@ const ENV: Partial<Record<keyof Config, string>> = {
   dpopNonce: 'LATCHKEY_DPOP_NONCE',
   mfa: 'LATCHKEY_MFA',
   passkeyEnrolment: 'LATCHKEY_PASSKEY_ENROLMENT',
+  registration: 'LATCHKEY_REGISTRATION',
+  clientMetadataDocuments: 'LATCHKEY_CLIENT_METADATA_DOCUMENTS',
+  devAllowLocalClientMetadata: 'LATCHKEY_DEV_ALLOW_LOCAL_CLIENT_METADATA',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -240,6 +255,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     dpopNonce: flag('dpopNonce', false),
     mfa: String(pick('mfa') ?? 'optional') as Config['mfa'],
     passkeyEnrolment: String(pick('passkeyEnrolment') ?? 'off') as Config['passkeyEnrolment'],
+    registration: String(pick('registration') ?? 'off') as Config['registration'],
+    clientMetadataDocuments: flag('clientMetadataDocuments', false),
+    devAllowLocalClientMetadata: flag('devAllowLocalClientMetadata', false),
   };
   checkConfig(cfg, label);
   return cfg;
@@ -259,6 +277,8 @@ function checkConfig(cfg: Config, label: (key: keyof Config) => string): void {
     throw new ConfigError(`${label('mfa')} must be none, optional or required`);
   if (!['off', 'suggest', 'require'].includes(cfg.passkeyEnrolment))
     throw new ConfigError(`${label('passkeyEnrolment')} must be off, suggest or require`);
+  if (!['off', 'token', 'open'].includes(cfg.registration))
+    throw new ConfigError(`${label('registration')} must be off, token or open`);
   if (cfg.accessTokenAlg !== 'RS256' && cfg.accessTokenAlg !== 'ES256') {
     throw new ConfigError(`${label('accessTokenAlg')} must be RS256 or ES256`);
   }
