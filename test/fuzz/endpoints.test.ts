@@ -57,7 +57,7 @@ import {
 } from '../helpers/fuzz.js';
 import { createClient, createUser, startTestServer, type TestServer } from '../helpers/server.js';
 
-/** RFC 6749 §5.2. */
+/** RFC 6749 §5.2, and RFC 8707 §2's invalid_target (a bad or unknown `resource`). */
 const TOKEN_ERRORS = [
   'invalid_request',
   'invalid_client',
@@ -65,6 +65,7 @@ const TOKEN_ERRORS = [
   'unauthorized_client',
   'unsupported_grant_type',
   'invalid_scope',
+  'invalid_target',
 ] as const;
 
 /**

@@ -538,6 +538,8 @@ export const AUTHORIZATION_ERRORS = [
   'request_not_supported',
   'request_uri_not_supported',
   'registration_not_supported',
+  // RFC 8707 §2: a bad or unknown `resource`.
+  'invalid_target',
 ] as const;
 
 /** What an /authorize-like endpoint answered, read from the answer alone. */
