@@ -8,6 +8,7 @@ import type { PurgeCounts, PurgeOptions, PurgeStore } from '../storage/sql/purge
 
 export {
   CODE_RETENTION_MS,
+  DEVICE_CODE_RETENTION_MS,
   GRANT_RETENTION_MS,
   LOGIN_FAILURE_RETENTION_MS,
   REFRESH_RETENTION_MS,

@@ -5,6 +5,7 @@ import { migrate, pendingMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlApiStore } from './sql/apis.js';
 import { SqlClientStore } from './sql/clients.js';
+import { SqlDeviceCodeStore } from './sql/device-codes.js';
 import { SqlFactorStore, SqlWebauthnChallengeStore } from './sql/factors.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
@@ -84,6 +85,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     replays: new SqlReplayStore(db),
     factors: new SqlFactorStore(db),
     webauthnChallenges: new SqlWebauthnChallengeStore(db),
+    deviceCodes: new SqlDeviceCodeStore(db),
   };
 }
 

@@ -476,6 +476,30 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('grants').addColumn('resources', 'text').execute();
     },
   },
+  '0019_device_codes': {
+    /**
+     * Device authorization requests (RFC 8628): the hashes of the device code and of the user
+     * code (unique: the page looks it up), the client, scope and polling interval, the person's
+     * decision and the grant it made, and when a token request took it.
+     */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('device_codes')
+        .addColumn('hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_code_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('poll_interval', 'integer', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addColumn('last_polled_at', ms)
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('consumed_at', ms)
+        .execute();
+      await db.schema.createIndex('device_codes_expires').on('device_codes').column('expires_at').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -23,3 +23,9 @@ export const REFRESH_RETENTION_MS = 24 * 3600 * 1000;
 
 /** Sign-in failures matter only inside the throttle window (15 minutes); a day is ample. */
 export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;
+
+/**
+ * A device code is kept an hour past its expiry: a device still polling is told expired_token
+ * (RFC 8628 §3.5) rather than that the code is unknown.
+ */
+export const DEVICE_CODE_RETENTION_MS = 3600 * 1000;

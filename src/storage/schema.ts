@@ -278,6 +278,23 @@ export interface WebauthnChallengesTable {
   expires_at: number;
 }
 
+/** Device authorization requests (RFC 8628, migration 0019), under hashes of their codes. */
+export interface DeviceCodesTable {
+  hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  /** Seconds between polls. */
+  poll_interval: number;
+  created_at: number;
+  expires_at: number;
+  last_polled_at: number | null;
+  /** `pending`, `approved` or `denied`. */
+  status: string;
+  grant_id: string | null;
+  consumed_at: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   apis: ApisTable;
@@ -298,4 +315,5 @@ export interface Database {
   totp_factors: TotpFactorsTable;
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
+  device_codes: DeviceCodesTable;
 }

@@ -19,7 +19,12 @@ export type ClientProfile = 'fapi2';
 export type ConsentSetting = 'none' | 'required';
 /** Multi-factor policy: `optional` asks a person who has a second factor for it. */
 export type MfaPolicy = 'none' | 'optional' | 'required';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type GrantType =
+  | 'authorization_code'
+  | 'refresh_token'
+  | 'client_credentials'
+  /** RFC 8628 §3.4: the device authorization grant. */
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** An API an application may ask tokens for, and which of its scopes (null: every one). */
 export interface AllowedApi {
@@ -624,6 +629,60 @@ export interface WebauthnChallengeStore {
   ): Promise<WebauthnChallenge | undefined>;
 }
 
+/** Where a device authorization request stands (RFC 8628 §3.3: the person approves or denies it). */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied';
+
+/**
+ * A device authorization request (RFC 8628 §3.1, §3.2), under the hash of its device_code and
+ * the hash of its normalised user code (storage never sees either code).
+ */
+export interface DeviceCode {
+  /** sha256 of the device_code. */
+  hash: string;
+  /** sha256 of the user code normalised (upper case, no dash): unique among stored codes. */
+  userCodeHash: string;
+  clientId: string;
+  /** The scopes asked for and allowed, space-separated. */
+  scope: string;
+  /** Seconds a client must wait between polls (RFC 8628 §3.5: raised by 5 at each slow_down). */
+  interval: number;
+  createdAt: number;
+  expiresAt: number;
+  /** The last poll the token endpoint counted (null: none yet). */
+  lastPolledAt: number | null;
+  status: DeviceCodeStatus;
+  /** The grant the person's approval made (null until approved). */
+  grantId: string | null;
+  /** When a token request took the approved code (single use; null: not yet). */
+  consumedAt: number | null;
+}
+
+export interface DeviceCodeStore {
+  /** Throws DuplicateError when the device code's hash or the user code's hash exists. */
+  create(code: DeviceCode): Promise<void>;
+  get(hash: string): Promise<DeviceCode | undefined>;
+  getByUserCode(userCodeHash: string): Promise<DeviceCode | undefined>;
+  /**
+   * One atomic statement: the pending code, before `now` reaches its expiry, becomes approved
+   * under `grantId`. False when it is not pending any more, expired or unknown.
+   */
+  approve(userCodeHash: string, grantId: string, now: number): Promise<boolean>;
+  /** As approve, to denied. */
+  deny(userCodeHash: string, now: number): Promise<boolean>;
+  /**
+   * Counts a poll, atomically: true (and `lastPolledAt` = now) only when none was counted yet or
+   * the last was at least `interval` seconds ago; false when the client polls too soon.
+   */
+  poll(hash: string, now: number): Promise<boolean>;
+  /** RFC 8628 §3.5 slow_down: the interval grows by `bySec` and the poll is counted at `now`. */
+  slowDown(hash: string, bySec: number, now: number): Promise<void>;
+  /**
+   * One atomic statement takes the approved code for tokens: exactly one caller of concurrent
+   * ones gets it; undefined when it is not approved, already taken or unknown.
+   */
+  consume(hash: string, at: number): Promise<DeviceCode | undefined>;
+}
+
 export interface Stores {
   clients: ClientStore;
   apis: ApiStore;
@@ -641,6 +700,7 @@ export interface Stores {
   replays: ReplayStore;
   factors: FactorStore;
   webauthnChallenges: WebauthnChallengeStore;
+  deviceCodes: DeviceCodeStore;
 }
 
 export class DuplicateError extends Error {

@@ -15,6 +15,7 @@ import type { Stores, ThrottleCounts } from '../../src/storage/types.js';
 import {
   type AuthorizationCode,
   type Client,
+  type DeviceCode,
   DuplicateError,
   type Grant,
   type SigningKey,
@@ -672,6 +673,97 @@ for (const backend of backends) {
         s.pushedRequests.save({ uriHash: late, clientId: 'a', params, createdAt: T0, expiresAt: T0 + 1 }),
         'the same request_uri twice',
       );
+    });
+
+    test('device codes: created once per hash and user code; approved or denied once, before expiry', async () => {
+      const dc = (over: Partial<DeviceCode> = {}): DeviceCode => ({
+        hash: id('dc'),
+        userCodeHash: id('uc'),
+        clientId: 'c1',
+        scope: 'openid offline_access',
+        interval: 5,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        lastPolledAt: null,
+        status: 'pending',
+        grantId: null,
+        consumedAt: null,
+        ...over,
+      });
+      const a = dc();
+      await s.deviceCodes.create(a);
+      assert.deepEqual(await s.deviceCodes.get(a.hash), a);
+      assert.deepEqual(await s.deviceCodes.getByUserCode(a.userCodeHash), a);
+      assert.equal(await s.deviceCodes.get(id('dc')), undefined);
+      await assert.rejects(s.deviceCodes.create(dc({ hash: a.hash })), DuplicateError);
+      await assert.rejects(s.deviceCodes.create(dc({ userCodeHash: a.userCodeHash })), DuplicateError);
+      // Approve and deny race: exactly one decision.
+      const decisions = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          i % 2 === 0
+            ? s.deviceCodes.approve(a.userCodeHash, `g-${i}`, T0 + 1)
+            : s.deviceCodes.deny(a.userCodeHash, T0 + 1),
+        ),
+      );
+      assert.equal(decisions.filter(Boolean).length, 1, 'one decision');
+      const decided = await s.deviceCodes.get(a.hash);
+      assert.notEqual(decided?.status, 'pending');
+      assert.equal(decided?.grantId !== null, decided?.status === 'approved');
+      const late = dc();
+      await s.deviceCodes.create(late);
+      assert.equal(await s.deviceCodes.approve(late.userCodeHash, 'g', T0 + 600_000), false, 'expired');
+      assert.equal(await s.deviceCodes.deny(late.userCodeHash, T0 + 600_000), false, 'expired');
+      assert.equal((await s.deviceCodes.get(late.hash))?.status, 'pending');
+      assert.equal(await s.deviceCodes.approve(id('uc'), 'g', T0), false, 'unknown');
+      const denied = dc();
+      await s.deviceCodes.create(denied);
+      assert.equal(await s.deviceCodes.deny(denied.userCodeHash, T0 + 1), true);
+      assert.equal(await s.deviceCodes.approve(denied.userCodeHash, 'g', T0 + 2), false, 'denied stays');
+      assert.equal(
+        await s.deviceCodes.consume(denied.hash, T0 + 3),
+        undefined,
+        'a denied code gives nothing',
+      );
+    });
+
+    test('device codes: polls counted at the interval (once under a race), slow_down, consumed once', async () => {
+      const c: DeviceCode = {
+        hash: id('dc'),
+        userCodeHash: id('uc'),
+        clientId: 'c1',
+        scope: 'openid',
+        interval: 5,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        lastPolledAt: null,
+        status: 'pending',
+        grantId: null,
+        consumedAt: null,
+      };
+      await s.deviceCodes.create(c);
+      const first = await Promise.all(
+        Array.from({ length: 10 }, () => s.deviceCodes.poll(c.hash, T0 + 1000)),
+      );
+      assert.equal(first.filter(Boolean).length, 1, 'one poll counted');
+      assert.equal(await s.deviceCodes.poll(c.hash, T0 + 5999), false, 'too soon');
+      assert.equal(await s.deviceCodes.poll(c.hash, T0 + 6000), true, 'at the interval');
+      await s.deviceCodes.slowDown(c.hash, 5, T0 + 7000);
+      const slowed = await s.deviceCodes.get(c.hash);
+      assert.equal(slowed?.interval, 10);
+      assert.equal(slowed?.lastPolledAt, T0 + 7000);
+      assert.equal(await s.deviceCodes.poll(c.hash, T0 + 16_999), false, 'the raised interval holds');
+      assert.equal(await s.deviceCodes.poll(c.hash, T0 + 17_000), true);
+      assert.equal(await s.deviceCodes.poll(id('dc'), T0), false, 'unknown');
+      assert.equal(await s.deviceCodes.consume(c.hash, T0 + 18_000), undefined, 'pending: nothing to take');
+      assert.equal(await s.deviceCodes.approve(c.userCodeHash, 'grant-1', T0 + 18_000), true);
+      const taken = await Promise.all(
+        Array.from({ length: 20 }, () => s.deviceCodes.consume(c.hash, T0 + 19_000)),
+      );
+      const won = taken.filter((t) => t !== undefined);
+      assert.equal(won.length, 1, 'exactly one consume');
+      assert.equal(won[0]?.grantId, 'grant-1');
+      assert.equal(won[0]?.consumedAt, T0 + 19_000);
+      assert.equal(await s.deviceCodes.consume(c.hash, T0 + 20_000), undefined, 'used');
     });
 
     test('replays: the first use of a key wins, also concurrently; an expired use can be taken over', async () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CODE_RETENTION_MS,
+  DEVICE_CODE_RETENTION_MS,
   GRANT_RETENTION_MS,
   purgeExpired,
   REFRESH_RETENTION_MS,
@@ -162,6 +163,24 @@ for (const backend of backends) {
         });
       await challenge('wa-expired', NOW - 1);
       await challenge('wa-live', NOW + 30_000);
+      // A device code is kept an hour past its expiry (a polling device is told expired_token).
+      const device = (hash: string, expiresAt: number) =>
+        s.deviceCodes.create({
+          hash,
+          userCodeHash: `u-${hash}`,
+          clientId: 'c1',
+          scope: 'openid',
+          interval: 5,
+          createdAt: NOW - 10,
+          expiresAt,
+          lastPolledAt: null,
+          status: 'pending',
+          grantId: null,
+          consumedAt: null,
+        });
+      await device('dc-old', NOW - DEVICE_CODE_RETENTION_MS - 1);
+      await device('dc-recent-expired', NOW - 1);
+      await device('dc-live', NOW + 30_000);
 
       const counts = await purgeExpired(s, NOW);
       assert.deepEqual(counts, {
@@ -176,7 +195,10 @@ for (const backend of backends) {
         pushed_requests: 1,
         replays: 1,
         webauthn_challenges: 1,
+        device_codes: 1,
       });
+      assert.ok(await s.deviceCodes.get('dc-recent-expired'), 'an expired device code stays an hour');
+      assert.equal(await s.deviceCodes.get('dc-old'), undefined);
       assert.ok(await s.webauthnChallenges.consume('wa-live', 'sign-in', 'i', NOW), 'a live challenge stays');
       assert.equal(await s.replays.use('jti-live', NOW + 60_000, NOW), false, 'a live jti stays');
       assert.ok(await s.pushedRequests.consume('par-live', 'c1', NOW), 'a live request stays');
@@ -215,6 +237,7 @@ for (const backend of backends) {
         pushed_requests: 0,
         replays: 0,
         webauthn_challenges: 0,
+        device_codes: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
       assert.deepEqual(later, {
@@ -229,6 +252,7 @@ for (const backend of backends) {
         pushed_requests: 0,
         replays: 1,
         webauthn_challenges: 0,
+        device_codes: 2,
       });
     });
 

@@ -10,6 +10,7 @@ import type {
   AuthorizationCode,
   Client,
   Consent,
+  DeviceCode,
   Grant,
   Interaction,
   Passkey,
@@ -66,6 +67,8 @@ export interface MemoryTables {
   recoveryCodes: Map<string, RecoveryCodeRow>;
   /** By challenge. */
   webauthnChallenges: Map<string, WebauthnChallenge>;
+  /** By device code hash; user code hashes are unique too (checked on insert). */
+  deviceCodes: Map<string, DeviceCode>;
 }
 
 export interface RecoveryCodeRow {
@@ -99,6 +102,7 @@ export function emptyTables(): MemoryTables {
     totpFactors: new Map(),
     recoveryCodes: new Map(),
     webauthnChallenges: new Map(),
+    deviceCodes: new Map(),
   };
 }
 

@@ -23,6 +23,7 @@ import type { Stores } from '../types.js';
 import { MemoryApiStore } from './apis.js';
 import { MemoryClientStore } from './clients.js';
 import { emptyTables, type Lifecycle, MemoryDb, type MemoryTables, type UndoLog } from './db.js';
+import { MemoryDeviceCodeStore } from './device-codes.js';
 import { MemoryFactorStore, MemoryWebauthnChallengeStore } from './factors.js';
 import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
@@ -56,6 +57,7 @@ function storesOn(db: MemoryDb): Stores {
     replays: new MemoryReplayStore(db),
     factors: new MemoryFactorStore(db),
     webauthnChallenges: new MemoryWebauthnChallengeStore(db),
+    deviceCodes: new MemoryDeviceCodeStore(db),
   };
 }
 

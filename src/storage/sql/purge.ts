@@ -16,7 +16,12 @@
  * The timer is in ops/cleanup.ts; `latchkey purge` runs one pass now.
  */
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
-import { CODE_RETENTION_MS, LOGIN_FAILURE_RETENTION_MS, REFRESH_RETENTION_MS } from '../retention.js';
+import {
+  CODE_RETENTION_MS,
+  DEVICE_CODE_RETENTION_MS,
+  LOGIN_FAILURE_RETENTION_MS,
+  REFRESH_RETENTION_MS,
+} from '../retention.js';
 import type { Database } from '../schema.js';
 
 /** The first batch of each statement; it grows or shrinks from there. */
@@ -53,6 +58,7 @@ const KEYS = {
   pushed_requests: 'uri_hash',
   replays: 'key',
   webauthn_challenges: 'challenge',
+  device_codes: 'hash',
 } as const;
 export type PurgedTable = keyof typeof KEYS;
 export const PURGED_TABLES = Object.keys(KEYS) as PurgedTable[];
@@ -126,6 +132,7 @@ export function purgeStatements(now: number, opts: PurgeOptions = {}): PurgeStat
     statement('pushed_requests', 'pushed_requests', (eb) => eb('expires_at', '<', now)),
     statement('replays', 'replays', (eb) => eb('expires_at', '<', now)),
     statement('webauthn_challenges', 'webauthn_challenges', (eb) => eb('expires_at', '<', now)),
+    statement('device_codes', 'device_codes', (eb) => eb('expires_at', '<', now - DEVICE_CODE_RETENTION_MS)),
   ];
   const audit = opts.auditRetentionMs;
   if (audit !== null && audit !== undefined)
