@@ -71,6 +71,10 @@ export interface Config {
   mfa: 'none' | 'optional' | 'required';
   /** After a password sign-in, offer a passkey to a person who has none (or require one). */
   passkeyEnrolment: 'off' | 'suggest' | 'require';
+  /** RFC 8628 §3.2 `expires_in`: how long a device code and its user code stay valid. */
+  deviceCodeTtlSec: number;
+  /** RFC 8628 §3.2 `interval`: the seconds a device waits between polls of /token. */
+  deviceIntervalSec: number;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -121,6 +125,8 @@ const ENV: Partial<Record<keyof Config, string>> = {
   dpopNonce: 'LATCHKEY_DPOP_NONCE',
   mfa: 'LATCHKEY_MFA',
   passkeyEnrolment: 'LATCHKEY_PASSKEY_ENROLMENT',
+  deviceCodeTtlSec: 'LATCHKEY_DEVICE_CODE_TTL',
+  deviceIntervalSec: 'LATCHKEY_DEVICE_INTERVAL',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -240,6 +246,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     dpopNonce: flag('dpopNonce', false),
     mfa: String(pick('mfa') ?? 'optional') as Config['mfa'],
     passkeyEnrolment: String(pick('passkeyEnrolment') ?? 'off') as Config['passkeyEnrolment'],
+    // RFC 8628 §3.2: 5 s is the default interval; ten minutes is time enough to type a code.
+    deviceCodeTtlSec: time('deviceCodeTtlSec', 600, 60, 1800),
+    deviceIntervalSec: time('deviceIntervalSec', 5, 1, 60),
   };
   checkConfig(cfg, label);
   return cfg;

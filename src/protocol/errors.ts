@@ -23,6 +23,10 @@ export type OAuthErrorCode =
   | 'invalid_client_metadata'
   | 'not_found'
   | 'slow_down'
+  /** RFC 8628 §3.5: the person has not approved or denied the device's request yet. */
+  | 'authorization_pending'
+  /** RFC 8628 §3.5: the device code has expired. */
+  | 'expired_token'
   | 'request_not_supported'
   | 'request_uri_not_supported'
   | 'invalid_request_uri'

@@ -106,6 +106,7 @@ async function world(): Promise<World> {
     grants: s.grants,
     users: s.users,
     refreshTokens: watched(s.refreshTokens, inTransaction),
+    deviceCodes: s.deviceCodes,
   });
   w.deps = {
     clock,

@@ -38,6 +38,8 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     // RFC 9126 §5.
     pushed_authorization_request_endpoint: `${iss}/par`,
     require_pushed_authorization_requests: ctx.config.requirePar,
+    // RFC 8628 §4.
+    device_authorization_endpoint: `${iss}/device_authorization`,
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
     grant_types_supported: [...GRANT_HANDLERS.keys()],

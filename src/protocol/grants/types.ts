@@ -2,7 +2,7 @@
 
 import type { Clock } from '../../clock.js';
 import type { AuditInput, AuditType } from '../../ops/audit-log.js';
-import type { GrantStore, RefreshTokenStore, UserStore } from '../../storage/types.js';
+import type { DeviceCodeStore, GrantStore, RefreshTokenStore, UserStore } from '../../storage/types.js';
 import type { LifetimeDefaults } from '../../tokens/lifetimes.js';
 import type { TokenMinter } from '../../tokens/mint.js';
 import type { AuthenticatedClient } from '../client-auth.js';
@@ -33,6 +33,7 @@ export interface GrantStores {
   grants: GrantStore;
   users: Pick<UserStore, 'getById'>;
   refreshTokens: RefreshTokenStore;
+  deviceCodes: DeviceCodeStore;
 }
 
 /** What issuing tokens needs: the clock, the lifetimes, the signer and the refresh-token store. */
