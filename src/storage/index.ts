@@ -12,6 +12,7 @@ import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
 import { SqlPushedRequestStore, SqlReplayStore } from './sql/one-time.js';
 import { PURGE_PACE, type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
+import { SqlInitialAccessTokenStore } from './sql/registration-tokens.js';
 import { SqlInteractionStore, SqlSessionStore } from './sql/sessions.js';
 import { SqlThrottleStore } from './sql/throttle.js';
 import { SqlUserStore } from './sql/users.js';
@@ -86,6 +87,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     factors: new SqlFactorStore(db),
     webauthnChallenges: new SqlWebauthnChallengeStore(db),
     deviceCodes: new SqlDeviceCodeStore(db),
+    registrationTokens: new SqlInitialAccessTokenStore(db),
   };
 }
 

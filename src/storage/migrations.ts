@@ -500,6 +500,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('device_codes_expires').on('device_codes').column('expires_at').execute();
     },
   },
+  '0020_client_registration': {
+    /**
+     * Dynamic Client Registration (RFC 7591, RFC 7592): how a client was registered (null: by an
+     * administrator; `dynamic`: at /register) and the hash of its registration access token;
+     * initial access tokens (hashed), with their use count, limit, expiry and revocation.
+     */
+    async up(db: AnyDb) {
+      await db.schema.alterTable('clients').addColumn('registration', 'text').execute();
+      await db.schema.alterTable('clients').addColumn('registration_token_hash', 'text').execute();
+      await db.schema
+        .createTable('registration_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('expires_at', ms, (c) => c.notNull())
+        .addColumn('max_uses', 'integer', (c) => c.notNull())
+        .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('revoked_at', ms)
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -32,6 +32,9 @@ export interface ClientsTable {
   mfa: string | null;
   /** Migration 0018: JSON `[{identifier, scopes: string[] | null}]`, null = none. */
   allowed_apis: string | null;
+  /** Migration 0020: dynamic (RFC 7591) or null (an administrator's); the registration access token's hash. */
+  registration: string | null;
+  registration_token_hash: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -295,6 +298,18 @@ export interface DeviceCodesTable {
   consumed_at: number | null;
 }
 
+/** Migration 0020: initial access tokens for /register (RFC 7591 §3). */
+export interface RegistrationTokensTable {
+  id: string;
+  /** SHA-256 of the token; unique. */
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   apis: ApisTable;
@@ -316,4 +331,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
   device_codes: DeviceCodesTable;
+}
+
+  registration_tokens: RegistrationTokensTable;
 }

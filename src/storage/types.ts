@@ -76,12 +76,23 @@ export interface Client {
   profile?: ClientProfile;
   /** Multi-factor policy; absent follows the server's LATCHKEY_MFA. */
   mfa?: MfaPolicy;
+  /**
+   * How the client came to be when not by an administrator: `dynamic` through /register
+   * (RFC 7591), `metadata_document` a client_id URL whose document was fetched (never stored
+   * as such: src/protocol/client-resolver.ts builds it). Absent: registered by an administrator.
+   * Either is a third-party client: consent is always asked.
+   */
+  registration?: ClientRegistration;
+  /** RFC 7592 §3: SHA-256 of the registration access token (dynamic clients only). */
+  registrationTokenHash?: string;
   createdAt: number;
   updatedAt: number;
 }
 
+export type ClientRegistration = 'dynamic' | 'metadata_document';
+
 /** The optional settings a patch can clear (null) as well as set. */
-type Clearable = 'jwks' | 'jwksUri' | 'secretSealed' | 'profile' | 'mfa';
+type Clearable = 'jwks' | 'jwksUri' | 'secretSealed' | 'profile' | 'mfa' | 'registrationTokenHash';
 
 /** A change to a client: fields left out keep their value; null clears a Clearable one. */
 export type ClientPatch = Partial<Omit<Client, 'clientId' | 'createdAt' | Clearable>> & {
@@ -97,6 +108,35 @@ export interface ClientStore {
   update(clientId: string, patch: ClientPatch): Promise<Client | undefined>;
   /** True when a client was deleted. */
   delete(clientId: string): Promise<boolean>;
+}
+
+/**
+ * An initial access token (RFC 7591 §3): lets its bearer register clients at /register when
+ * LATCHKEY_REGISTRATION=token, until it expires or has been used `maxUses` times.
+ */
+export interface InitialAccessToken {
+  id: string;
+  /** SHA-256 of the token; the token itself is shown once, when it is made. */
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
+}
+
+export interface InitialAccessTokenStore {
+  /** Throws DuplicateError when the id or the hash exists. */
+  create(token: InitialAccessToken): Promise<void>;
+  /** Newest first. */
+  list(): Promise<InitialAccessToken[]>;
+  /**
+   * Takes one use, atomically across nodes: only while the token is not revoked, not expired at
+   * `now` and used fewer than `maxUses` times. Returns the token after the use, else undefined.
+   */
+  use(tokenHash: string, now: number): Promise<InitialAccessToken | undefined>;
+  /** True when a token that was not revoked is now. */
+  revoke(id: string, at: number): Promise<boolean>;
 }
 
 /** A scope an API defines, with the words the consent page shows for it. */
@@ -701,6 +741,7 @@ export interface Stores {
   factors: FactorStore;
   webauthnChallenges: WebauthnChallengeStore;
   deviceCodes: DeviceCodeStore;
+  registrationTokens: InitialAccessTokenStore;
 }
 
 export class DuplicateError extends Error {

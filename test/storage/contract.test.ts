@@ -263,6 +263,70 @@ for (const backend of backends) {
       assert.equal(await s.clients.get(c.clientId), undefined);
     });
 
+    test('clients: a dynamic registration and its registration access token hash, kept and cleared', async () => {
+      const c = client({ registration: 'dynamic', registrationTokenHash: 'rat-hash-1', consent: 'required' });
+      await s.clients.create(c);
+      assert.deepEqual(await s.clients.get(c.clientId), c);
+      const rotated = await s.clients.update(c.clientId, {
+        registrationTokenHash: 'rat-hash-2',
+        updatedAt: T0 + 5,
+      });
+      assert.equal(rotated?.registrationTokenHash, 'rat-hash-2');
+      assert.equal(rotated?.registration, 'dynamic');
+      const cleared = await s.clients.update(c.clientId, { registrationTokenHash: null });
+      assert.equal(cleared?.registrationTokenHash, undefined);
+      assert.equal('registrationTokenHash' in (cleared ?? {}), false);
+      const admin = client();
+      await s.clients.create(admin);
+      assert.equal('registration' in ((await s.clients.get(admin.clientId)) ?? {}), false);
+      await s.clients.delete(c.clientId);
+      await s.clients.delete(admin.clientId);
+    });
+
+    test('registration tokens: uses counted atomically up to the limit, expiry, revocation, newest first', async () => {
+      const t = {
+        id: id('iat'),
+        tokenHash: id('hash'),
+        createdAt: T0,
+        expiresAt: T0 + 3600_000,
+        maxUses: 3,
+        uses: 0,
+        revokedAt: null,
+      };
+      await s.registrationTokens.create(t);
+      await assert.rejects(s.registrationTokens.create({ ...t, id: id('iat') }), DuplicateError);
+      // Ten at once for three uses: exactly three win.
+      const uses = await Promise.all(
+        Array.from({ length: 10 }, () => s.registrationTokens.use(t.tokenHash, T0 + 1)),
+      );
+      const won = uses.filter((u) => u !== undefined);
+      assert.equal(won.length, 3);
+      assert.deepEqual(won.map((u) => u!.uses).sort(), [1, 2, 3]);
+      assert.equal(await s.registrationTokens.use(t.tokenHash, T0 + 2), undefined);
+      assert.equal(await s.registrationTokens.use('no-such-hash', T0 + 2), undefined);
+
+      const later = { ...t, id: id('iat'), tokenHash: id('hash'), createdAt: T0 + 10, maxUses: 5 };
+      await s.registrationTokens.create(later);
+      assert.equal(
+        await s.registrationTokens.use(later.tokenHash, later.expiresAt),
+        undefined,
+        'expired at its time',
+      );
+      assert.equal((await s.registrationTokens.use(later.tokenHash, later.expiresAt - 1))?.uses, 1);
+      assert.equal(await s.registrationTokens.revoke(later.id, T0 + 20), true);
+      assert.equal(await s.registrationTokens.revoke(later.id, T0 + 21), false);
+      assert.equal(await s.registrationTokens.use(later.tokenHash, T0 + 22), undefined, 'revoked');
+      const listed = (await s.registrationTokens.list()).filter((x) => x.id === t.id || x.id === later.id);
+      assert.deepEqual(
+        listed.map((x) => [x.id, x.uses, x.revokedAt]),
+        [
+          [later.id, 1, T0 + 20],
+          [t.id, 3, null],
+        ],
+      );
+      assert.equal(typeof listed[0]!.expiresAt, 'number');
+    });
+
     test('apis: create, get, list oldest first, update, delete; duplicate identifier → DuplicateError', async () => {
       const identifier = `https://api.example.com/${randomToken(6)}`;
       const api = {

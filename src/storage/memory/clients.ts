@@ -38,11 +38,13 @@ function normalized(c: Client): Client {
   if (c.profile) row.profile = c.profile;
   if (c.mfa) row.mfa = c.mfa;
   if (c.allowedApis && c.allowedApis.length > 0) row.allowedApis = viaJson(c.allowedApis);
+  if (c.registration) row.registration = c.registration;
+  if (c.registrationTokenHash) row.registrationTokenHash = c.registrationTokenHash;
   return row;
 }
 
 /** The optional fields a patch clears with null. */
-const OPTIONAL = { jwks: 1, jwksUri: 1, secretSealed: 1, profile: 1, mfa: 1 };
+const OPTIONAL = { jwks: 1, jwksUri: 1, secretSealed: 1, profile: 1, mfa: 1, registrationTokenHash: 1 };
 
 const byCreation = (a: Client, b: Client) =>
   a.createdAt - b.createdAt || (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0);

@@ -12,6 +12,7 @@ import type {
   Consent,
   DeviceCode,
   Grant,
+  InitialAccessToken,
   Interaction,
   Passkey,
   PushedRequest,
@@ -69,6 +70,8 @@ export interface MemoryTables {
   webauthnChallenges: Map<string, WebauthnChallenge>;
   /** By device code hash; user code hashes are unique too (checked on insert). */
   deviceCodes: Map<string, DeviceCode>;
+  /** By id; token hashes are unique too (checked on insert). */
+  registrationTokens: Map<string, InitialAccessToken>;
 }
 
 export interface RecoveryCodeRow {
@@ -103,6 +106,7 @@ export function emptyTables(): MemoryTables {
     recoveryCodes: new Map(),
     webauthnChallenges: new Map(),
     deviceCodes: new Map(),
+    registrationTokens: new Map(),
   };
 }
 

@@ -29,6 +29,7 @@ import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
 import { MemoryPushedRequestStore, MemoryReplayStore } from './one-time.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
+import { MemoryInitialAccessTokenStore } from './registration-tokens.js';
 import { MemoryInteractionStore, MemorySessionStore } from './sessions.js';
 import { MemoryThrottleStore } from './throttle.js';
 import { MemoryUserStore } from './users.js';
@@ -58,6 +59,7 @@ function storesOn(db: MemoryDb): Stores {
     factors: new MemoryFactorStore(db),
     webauthnChallenges: new MemoryWebauthnChallengeStore(db),
     deviceCodes: new MemoryDeviceCodeStore(db),
+    registrationTokens: new MemoryInitialAccessTokenStore(db),
   };
 }
 

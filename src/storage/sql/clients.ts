@@ -1,6 +1,14 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { ClientsTable, Database } from '../schema.js';
-import type { AllowedApi, Client, ClientPatch, ClientProfile, ClientStore, MfaPolicy } from '../types.js';
+import type {
+  AllowedApi,
+  Client,
+  ClientPatch,
+  ClientProfile,
+  ClientRegistration,
+  ClientStore,
+  MfaPolicy,
+} from '../types.js';
 import { mapDuplicate } from './errors.js';
 
 const toClient = (r: Selectable<ClientsTable>): Client => ({
@@ -28,6 +36,8 @@ const toClient = (r: Selectable<ClientsTable>): Client => ({
   ...(r.profile ? { profile: r.profile as ClientProfile } : {}),
   ...(r.mfa ? { mfa: r.mfa as MfaPolicy } : {}),
   ...(r.allowed_apis ? { allowedApis: JSON.parse(r.allowed_apis) as AllowedApi[] } : {}),
+  ...(r.registration ? { registration: r.registration as ClientRegistration } : {}),
+  ...(r.registration_token_hash ? { registrationTokenHash: r.registration_token_hash } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -61,6 +71,8 @@ function toRow(c: ClientPatch & Partial<Pick<Client, 'clientId' | 'createdAt'>>)
   if (c.mfa !== undefined) row.mfa = c.mfa;
   if (c.allowedApis !== undefined)
     row.allowed_apis = c.allowedApis.length > 0 ? JSON.stringify(c.allowedApis) : null;
+  if (c.registration !== undefined) row.registration = c.registration;
+  if (c.registrationTokenHash !== undefined) row.registration_token_hash = c.registrationTokenHash;
   if (c.createdAt !== undefined) row.created_at = c.createdAt;
   if (c.updatedAt !== undefined) row.updated_at = c.updatedAt;
   return row;
