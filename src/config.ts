@@ -75,6 +75,18 @@ export interface Config {
   deviceCodeTtlSec: number;
   /** RFC 8628 §3.2 `interval`: the seconds a device waits between polls of /token. */
   deviceIntervalSec: number;
+  /**
+   * Dynamic Client Registration at /register (RFC 7591): `off` (no endpoint), `token` (an
+   * initial access token from `latchkey registration-tokens create` is needed), `open`.
+   */
+  registration: 'off' | 'token' | 'open';
+  /** An https client_id names a Client ID Metadata Document, fetched when the client is used. */
+  clientMetadataDocuments: boolean;
+  /**
+   * Tests and development only: client metadata documents may be on loopback addresses, over
+   * http there. Off, only public https addresses are fetched (net/guarded-fetch.ts).
+   */
+  devAllowLocalClientMetadata: boolean;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -127,6 +139,9 @@ const ENV: Partial<Record<keyof Config, string>> = {
   passkeyEnrolment: 'LATCHKEY_PASSKEY_ENROLMENT',
   deviceCodeTtlSec: 'LATCHKEY_DEVICE_CODE_TTL',
   deviceIntervalSec: 'LATCHKEY_DEVICE_INTERVAL',
+  registration: 'LATCHKEY_REGISTRATION',
+  clientMetadataDocuments: 'LATCHKEY_CLIENT_METADATA_DOCUMENTS',
+  devAllowLocalClientMetadata: 'LATCHKEY_DEV_ALLOW_LOCAL_CLIENT_METADATA',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -249,6 +264,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     // RFC 8628 §3.2: 5 s is the default interval; ten minutes is time enough to type a code.
     deviceCodeTtlSec: time('deviceCodeTtlSec', 600, 60, 1800),
     deviceIntervalSec: time('deviceIntervalSec', 5, 1, 60),
+    registration: String(pick('registration') ?? 'off') as Config['registration'],
+    clientMetadataDocuments: flag('clientMetadataDocuments', false),
+    devAllowLocalClientMetadata: flag('devAllowLocalClientMetadata', false),
   };
   checkConfig(cfg, label);
   return cfg;
@@ -268,6 +286,8 @@ function checkConfig(cfg: Config, label: (key: keyof Config) => string): void {
     throw new ConfigError(`${label('mfa')} must be none, optional or required`);
   if (!['off', 'suggest', 'require'].includes(cfg.passkeyEnrolment))
     throw new ConfigError(`${label('passkeyEnrolment')} must be off, suggest or require`);
+  if (!['off', 'token', 'open'].includes(cfg.registration))
+    throw new ConfigError(`${label('registration')} must be off, token or open`);
   if (cfg.accessTokenAlg !== 'RS256' && cfg.accessTokenAlg !== 'ES256') {
     throw new ConfigError(`${label('accessTokenAlg')} must be RS256 or ES256`);
   }

@@ -12,7 +12,9 @@ import { TotpService } from './auth/totp.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { ClientKeys } from './net/client-jwks.js';
+import { ClientMetadataDocuments } from './net/client-metadata.js';
 import { Audit } from './ops/audit-log.js';
+import { clientResolver, type ResolveClient } from './protocol/client-resolver.js';
 import { DpopNonces } from './protocol/dpop-nonce.js';
 import type { GrantDeps } from './protocol/grants/types.js';
 import type { Storage } from './storage/index.js';
@@ -40,6 +42,10 @@ export interface ServerContext {
   grants: GrantDeps;
   /** private_key_jwt applications' public keys (inline, or their jwks_uri fetched and cached). */
   clientKeys: ClientKeys;
+  /** Client ID metadata documents, with LATCHKEY_CLIENT_METADATA_DOCUMENTS; undefined when off. */
+  clientDocuments: ClientMetadataDocuments | undefined;
+  /** The client a client_id names: stored, or its metadata document (protocol/client-resolver.ts). */
+  resolveClient: ResolveClient;
   /** DPoP server nonces (RFC 9449 §8), with LATCHKEY_DPOP_NONCE; undefined when off. */
   dpopNonces: DpopNonces | undefined;
   /** Passkeys, one-time codes and recovery codes: one service per method (src/auth/). */
@@ -84,6 +90,14 @@ export function createContext(
     THROTTLE_DEFAULTS,
     'factor',
   );
+  const clients = new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
+    fetchAllowLoopback: config.fetchAllowLoopback,
+  });
+  const clientDocuments = config.clientMetadataDocuments
+    ? new ClientMetadataDocuments(clock, (input) => clients.build(input), {
+        allowLocal: config.devAllowLocalClientMetadata,
+      })
+    : undefined;
   const minter = new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg);
   const apis = new ApiAdmin(storage.apis, clock, config.audience);
   return {
@@ -93,9 +107,7 @@ export function createContext(
     keys,
     minter,
     audit,
-    clients: new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
-      fetchAllowLoopback: config.fetchAllowLoopback,
-    }),
+    clients,
     apis,
     users: new UserAdmin(
       storage.users,
@@ -122,6 +134,8 @@ export function createContext(
       transaction: (fn) => storage.transaction(fn),
     },
     clientKeys: new ClientKeys(clock, { allowLoopback: config.fetchAllowLoopback }),
+    clientDocuments,
+    resolveClient: clientResolver(storage.clients, clientDocuments),
     factors: {
       passkeys: new PasskeyService({
         factors: storage.factors,

@@ -11,6 +11,7 @@ import { DURATION_HINT, formatDuration, parseDuration } from '../duration.js';
 import type {
   ClientJwks,
   ClientProfile,
+  ClientRegistration,
   ClientType,
   ConsentSetting,
   MfaPolicy,
@@ -42,6 +43,13 @@ export interface NewClientInput {
   /** Multi-factor policy; absent follows the server's LATCHKEY_MFA. */
   mfa?: MfaPolicy;
   clientId?: string;
+  /**
+   * Self-registered (RFC 7591 /register, or a client ID metadata document): a third-party
+   * client, so consent is always asked whatever `consent` says.
+   */
+  registration?: ClientRegistration;
+  /** RFC 7592: the hash of the registration access token of a dynamic client. */
+  registrationTokenHash?: string;
 }
 
 /** The settings to change, as read (ClientAdmin.update checks the rest). */

@@ -210,6 +210,16 @@ export class ClientAdmin {
 
   /** Returns the client and, for confidential clients, the secret (shown once). */
   async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
+    const built = this.build(input);
+    await this.store.create(built.client);
+    return built;
+  }
+
+  /**
+   * The client `input` describes, every rule checked, not stored: create stores it; a client ID
+   * metadata document (src/net/client-metadata.ts) is used as built, on every use.
+   */
+  build(input: NewClientInput): { client: Client; secret?: string } {
     if (!CLIENT_TYPES.includes(input.type))
       throw new ClientInputError(`type must be one of ${CLIENT_TYPES.join(', ')}`);
     const name = checkName(input.name);
@@ -238,7 +248,8 @@ export class ClientAdmin {
     }
     checkTtl(TIME_SETTINGS.refreshGrace, input.refreshGrace);
     if (input.mfa !== undefined) checkMfa(input.mfa, input.type);
-    const consent = input.consent ?? 'none';
+    // A self-registered client is a third party: the person is always asked.
+    const consent = input.registration ? 'required' : (input.consent ?? 'none');
     if (consent !== 'none' && consent !== 'required')
       throw new ClientInputError('consent must be none or required');
     const grantTypes: GrantType[] =
@@ -290,10 +301,11 @@ export class ClientAdmin {
       ...(input.dpopBoundAccessTokens ? { dpopBoundAccessTokens: true } : {}),
       ...(input.profile ? { profile: input.profile } : {}),
       ...(input.mfa ? { mfa: input.mfa } : {}),
+      ...(input.registration ? { registration: input.registration } : {}),
+      ...(input.registrationTokenHash ? { registrationTokenHash: input.registrationTokenHash } : {}),
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.create(client);
     return secret === undefined ? { client } : { client, secret };
   }
 
@@ -327,6 +339,8 @@ export class ClientAdmin {
     if (patch.consent !== undefined) {
       if (patch.consent !== 'none' && patch.consent !== 'required')
         throw new ClientInputError('consent must be none or required');
+      if (existing.registration && patch.consent !== 'required')
+        throw new ClientInputError('a self-registered application always asks for consent');
       next.consent = patch.consent;
     }
     checkTtl(TIME_SETTINGS.accessTokenTtl, patch.accessTokenTtl);

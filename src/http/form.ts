@@ -33,7 +33,7 @@ export async function authenticatedForm(
 export function clientAuthDeps(ctx: ServerContext, req: FastifyRequest): ClientAuthDeps {
   const issuer = ctx.config.issuer;
   return {
-    getClient: (id) => ctx.storage.clients.get(id),
+    getClient: ctx.resolveClient,
     assertion: {
       now: () => ctx.clock.now(),
       issuer,

@@ -1,5 +1,5 @@
 /**
- * Fetching a document a client names (its `jwks_uri`; next: client metadata documents) without
+ * Fetching a document a client names (its `jwks_uri`, its client ID metadata document) without
  * letting the client aim the server at something it should not reach (SSRF):
  * - https only; http only for loopback, and loopback only when the development switch
  *   (LATCHKEY_FETCH_ALLOW_LOOPBACK) is on;
@@ -127,8 +127,40 @@ function guardedLookup(allowLoopback: boolean) {
   };
 }
 
+/** A fetched JSON document and how long it may be kept (RFC 9111 §5.2.2). */
+export interface FetchedJson {
+  body: unknown;
+  /**
+   * Seconds the answer's Cache-Control lets it be reused: 0 for no-store or no-cache, its
+   * max-age (s-maxage first: this server is a shared cache, RFC 9111 §5.2.2.10), undefined when
+   * it says neither.
+   */
+  maxAgeSec: number | undefined;
+}
+
+/** RFC 9111 §5.2: the freshness lifetime a Cache-Control header grants, as FetchedJson has it. */
+export function cacheLifetime(header: string | undefined): number | undefined {
+  if (!header) return undefined;
+  const directives = new Map<string, string>();
+  for (const part of header.split(',')) {
+    const [k, v] = part.trim().split('=', 2) as [string, string | undefined];
+    if (k) directives.set(k.toLowerCase(), (v ?? '').replace(/^"|"$/g, ''));
+  }
+  if (directives.has('no-store') || directives.has('no-cache')) return 0;
+  for (const name of ['s-maxage', 'max-age']) {
+    const v = directives.get(name);
+    if (v !== undefined && /^\d{1,10}$/.test(v)) return Number(v);
+  }
+  return undefined;
+}
+
 /** GETs `raw` and returns its JSON body; throws GuardedFetchError with a reason people can read. */
-export function fetchJson(raw: string, opts: GuardedFetchOptions = {}): Promise<unknown> {
+export async function fetchJson(raw: string, opts: GuardedFetchOptions = {}): Promise<unknown> {
+  return (await fetchJsonDocument(raw, opts)).body;
+}
+
+/** GETs `raw` and returns its JSON body with its cache lifetime; throws GuardedFetchError. */
+export function fetchJsonDocument(raw: string, opts: GuardedFetchOptions = {}): Promise<FetchedJson> {
   const allowLoopback = opts.allowLoopback === true;
   const maxBytes = opts.maxBytes ?? FETCH_MAX_BYTES;
   const url = checkFetchUrl(raw, allowLoopback);
@@ -137,7 +169,7 @@ export function fetchJson(raw: string, opts: GuardedFetchOptions = {}): Promise<
   return new Promise((done, failed) => {
     // One deadline for the whole exchange (lookup, connect, headers, body), not per read.
     const timer = setTimeout(() => fail('no answer in time'), timeoutMs);
-    const resolve = (v: unknown) => {
+    const resolve = (v: FetchedJson) => {
       clearTimeout(timer);
       done(v);
     };
@@ -173,7 +205,9 @@ export function fetchJson(raw: string, opts: GuardedFetchOptions = {}): Promise<
         res.on('end', () => {
           if (size > maxBytes) return;
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            const cc = res.headers['cache-control'];
+            resolve({ body, maxAgeSec: cacheLifetime(Array.isArray(cc) ? cc.join(',') : cc) });
           } catch {
             reject(new GuardedFetchError('the document is not JSON'));
           }

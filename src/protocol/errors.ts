@@ -21,6 +21,9 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  /** RFC 7591 §3.2.2. */
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
   | 'not_found'
   | 'slow_down'
   /** RFC 8628 §3.5: the person has not approved or denied the device's request yet. */

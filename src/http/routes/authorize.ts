@@ -97,7 +97,7 @@ async function authorize(
 
 /** What the authorization checks read beyond the request (also for /par). */
 export const authorizeDeps = (ctx: ServerContext): AuthorizeDeps => ({
-  getClient: (id: string) => ctx.storage.clients.get(id),
+  getClient: ctx.resolveClient,
   requirePar: ctx.config.requirePar,
   apis: ctx.apis,
   requestObjects: {

@@ -43,7 +43,7 @@ async function parseLogout(ctx: ServerContext, params: Params): Promise<LogoutRe
     throw invalidRequest('client_id does not match the audience of the id_token_hint.');
   }
   const clientId = clientIdParam ?? auds[0];
-  const client = clientId ? await ctx.storage.clients.get(clientId) : undefined;
+  const client = clientId ? await ctx.resolveClient(clientId) : undefined;
   if (clientId && !client) throw invalidRequest('Unknown client_id.');
   const uri = params.get('post_logout_redirect_uri');
   if (uri !== undefined) {

@@ -56,7 +56,7 @@ export async function load(ctx: ServerContext, req: FastifyRequest): Promise<Loa
   // The account page's sign-in is for a pseudo-application that is not stored (account/sign-in.ts).
   const client =
     (interaction.clientId === request.clientId ? accountClientFor(request) : undefined) ??
-    (await ctx.storage.clients.get(interaction.clientId));
+    (await ctx.resolveClient(interaction.clientId));
   if (!client) throw expired();
   return { interaction, request, client };
 }
