@@ -2,6 +2,7 @@
 
 import { ApiAdmin } from './admin/apis.js';
 import { ClientAdmin } from './admin/clients.js';
+import { ClientRegistrar } from './admin/registration.js';
 import { UserAdmin } from './admin/users.js';
 import { LoginThrottle, THROTTLE_DEFAULTS } from './auth/login-throttle.js';
 import { PasskeyService } from './auth/passkeys.js';
@@ -46,6 +47,8 @@ export interface ServerContext {
   clientDocuments: ClientMetadataDocuments | undefined;
   /** The client a client_id names: stored, or its metadata document (protocol/client-resolver.ts). */
   resolveClient: ResolveClient;
+  /** Dynamic Client Registration (RFC 7591, RFC 7592) and initial access tokens. */
+  registrar: ClientRegistrar;
   /** DPoP server nonces (RFC 9449 §8), with LATCHKEY_DPOP_NONCE; undefined when off. */
   dpopNonces: DpopNonces | undefined;
   /** Passkeys, one-time codes and recovery codes: one service per method (src/auth/). */
@@ -136,6 +139,7 @@ export function createContext(
     clientKeys: new ClientKeys(clock, { allowLoopback: config.fetchAllowLoopback }),
     clientDocuments,
     resolveClient: clientResolver(storage.clients, clientDocuments),
+    registrar: new ClientRegistrar({ config, clock, clients, store: storage, audit }),
     factors: {
       passkeys: new PasskeyService({
         factors: storage.factors,

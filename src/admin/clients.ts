@@ -421,6 +421,11 @@ export class ClientAdmin {
     return secret === undefined ? { client } : { client, secret };
   }
 
+  /** RFC 7592: a dynamic client's new registration access token (its hash). */
+  async setRegistrationTokenHash(clientId: string, hash: string): Promise<Client | undefined> {
+    return this.store.update(clientId, { registrationTokenHash: hash, updatedAt: this.clock.now() });
+  }
+
   async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {
     const existing = await this.store.get(clientId);
     if (!existing) return undefined;
