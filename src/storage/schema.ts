@@ -331,7 +331,5 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   webauthn_challenges: WebauthnChallengesTable;
   device_codes: DeviceCodesTable;
-}
-
   registration_tokens: RegistrationTokensTable;
 }

@@ -9,11 +9,12 @@ import { sha256 } from '../../crypto.js';
 import { DEVICE_CODE_GRANT, SLOW_DOWN_STEP_SEC } from '../device.js';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.js';
 import { issueUserTokens } from './issue-tokens.js';
+import { apiForToken } from './token-resource.js';
 import type { GrantHandler } from './types.js';
 
 export const deviceCodeGrant: GrantHandler = {
   grantType: DEVICE_CODE_GRANT,
-  parameters: ['device_code'],
+  parameters: ['device_code', 'resource'],
   async handle(deps, { params, auth, dpopJkt }) {
     const deviceCode = params.get('device_code');
     if (!deviceCode) throw invalidRequest('The device_code parameter is missing.');
@@ -22,7 +23,8 @@ export const deviceCodeGrant: GrantHandler = {
     const now = deps.clock.now();
     const stored = await deps.stores.deviceCodes.get(hash);
     // Another client's code is as unknown as a made-up one (RFC 8628 §3.4: issued to this client).
-    if (!stored || stored.clientId !== auth.client.clientId) throw invalidGrant('The device code is invalid.');
+    if (!stored || stored.clientId !== auth.client.clientId)
+      throw invalidGrant('The device code is invalid.');
     if (stored.consumedAt !== null) throw invalidGrant('The device code has already been used.');
     // RFC 8628 §3.5: expired_token once the code has expired, whatever the person did.
     if (stored.expiresAt <= now)
@@ -48,8 +50,11 @@ export const deviceCodeGrant: GrantHandler = {
     if (!grant || grant.revokedAt !== null) throw invalidGrant('The device code is invalid.');
     const user = await deps.stores.users.getById(grant.userId);
     if (!user || user.disabled) throw invalidGrant('The user of this device code can no longer sign in.');
-    return issueUserTokens(deps, auth.client, grant, user, grant.scope, {
+    // RFC 8707 §2.2: the token's API, among those the person approved for this device.
+    const { api, scope } = await apiForToken(deps, auth.client, grant, params, grant.scope.split(' '));
+    return issueUserTokens(deps, auth.client, grant, user, scope, {
       nonce: null,
+      api,
       ...(dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
     });
   },

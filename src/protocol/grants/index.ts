@@ -6,5 +6,8 @@ import type { GrantHandler } from './types.js';
 
 /** grant_type → handler. Adding a grant is adding a line here. */
 export const GRANT_HANDLERS: ReadonlyMap<string, GrantHandler> = new Map(
-  [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant].map((h) => [h.grantType, h]),
+  [authorizationCodeGrant, refreshTokenGrant, clientCredentialsGrant, deviceCodeGrant].map((h) => [
+    h.grantType,
+    h,
+  ]),
 );
