@@ -93,8 +93,10 @@ export function createContext(
     THROTTLE_DEFAULTS,
     'factor',
   );
+  const apis = new ApiAdmin(storage.apis, clock, config.audience);
   const clients = new ClientAdmin(storage.clients, clock, config.keyEncryptionKey, {
     fetchAllowLoopback: config.fetchAllowLoopback,
+    apis,
   });
   const clientDocuments = config.clientMetadataDocuments
     ? new ClientMetadataDocuments(clock, (input) => clients.build(input), {
@@ -102,7 +104,6 @@ export function createContext(
       })
     : undefined;
   const minter = new TokenMinter(keys, clock, config.issuer, config.audience, config.accessTokenAlg);
-  const apis = new ApiAdmin(storage.apis, clock, config.audience);
   return {
     config,
     clock,

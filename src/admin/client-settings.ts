@@ -9,11 +9,13 @@
  */
 import { DURATION_HINT, formatDuration, parseDuration } from '../duration.js';
 import type {
+  AllowedApi,
   ClientJwks,
   ClientProfile,
   ClientRegistration,
   ClientType,
   ConsentSetting,
+  GrantType,
   MfaPolicy,
   TokenEndpointAuthMethod,
 } from '../storage/types.js';
@@ -30,6 +32,13 @@ export interface NewClientInput {
   refreshTokens?: boolean;
   /** API scopes a service application may request (client credentials). */
   allowedScopes?: string[];
+  /** RFC 8707: the registered APIs (besides the default) it may ask tokens for. */
+  allowedApis?: AllowedApi[];
+  /** The grant types, in full (JSON `grant_types`); absent: those of its type. */
+  grantTypes?: GrantType[];
+  /** Grants added to / removed from those of its type (CLI `--grant`, `--no-grant`). */
+  addGrants?: GrantType[];
+  removeGrants?: GrantType[];
   /** Refresh-token reuse grace, 0–60 s (0 = off); absent or null follows the server default. */
   refreshGrace?: number | null;
   /** RFC 9126 §5: requests only through /par. */
@@ -65,6 +74,15 @@ export interface ClientSettingsPatch {
   refreshGrace?: number | null;
   refreshTokens?: boolean;
   allowedScopes?: string[];
+  /** RFC 8707: the whole list of allowed APIs (JSON `allowed_apis`). */
+  allowedApis?: AllowedApi[];
+  /** Added or replaced by identifier (CLI `--allow-api`), and removed (`--disallow-api`). */
+  allowApis?: AllowedApi[];
+  disallowApis?: string[];
+  /** The grant types in full (JSON `grant_types`), or changed one by one (`--grant`, `--no-grant`). */
+  grantTypes?: GrantType[];
+  addGrants?: GrantType[];
+  removeGrants?: GrantType[];
   requirePushedAuthorizationRequests?: boolean;
   tokenEndpointAuthMethod?: TokenEndpointAuthMethod;
   /** null removes them. */
@@ -105,6 +123,10 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_tokens',
     'refresh_grace',
     'allowed_scopes',
+    'allowed_apis',
+    'grant_types',
+    'add_grants',
+    'remove_grants',
     'require_pushed_authorization_requests',
     'jwks',
     'jwks_uri',
@@ -123,6 +145,12 @@ export const CLIENT_SETTING_FIELDS = {
     'refresh_grace',
     'refresh_tokens',
     'allowed_scopes',
+    'allowed_apis',
+    'allow_apis',
+    'disallow_apis',
+    'grant_types',
+    'add_grants',
+    'remove_grants',
     'require_pushed_authorization_requests',
     'token_endpoint_auth_method',
     'jwks',
@@ -182,6 +210,12 @@ const LABELS: Record<string, string> = {
   redirect_uris: 'redirect URIs',
   post_logout_redirect_uris: 'post-logout redirect URIs',
   allowed_scopes: 'allowed scopes',
+  allowed_apis: 'allowed APIs',
+  allow_apis: 'allowed APIs',
+  disallow_apis: 'APIs to disallow',
+  grant_types: 'grant types',
+  add_grants: 'grant types',
+  remove_grants: 'grant types',
   require_pkce: 'require PKCE',
   refresh_tokens: 'refresh tokens',
   require_pushed_authorization_requests: 'require pushed authorization requests',
@@ -219,7 +253,7 @@ export function parseClientSettings(
       fail(key, `unknown setting: ${key.slice(0, 40)} (known: ${fields.join(', ')})`);
   }
   const has = (field: string) => fields.includes(field) && input[field] !== undefined;
-  const { oneOf, list, bool, time } = fieldReaders(input, fail);
+  const { oneOf, list, bool, time, apiList, grantList } = fieldReaders(input, fail);
 
   const out: Record<string, unknown> = {};
   const set = (key: string, v: unknown) => {
@@ -254,6 +288,12 @@ export function parseClientSettings(
   for (const [key, t] of Object.entries(TIME_SETTINGS)) if (has(t.field)) set(key, time(t));
   if (has('refresh_tokens')) set('refreshTokens', bool('refresh_tokens'));
   if (has('allowed_scopes')) set('allowedScopes', list('allowed_scopes'));
+  if (has('allowed_apis')) set('allowedApis', apiList('allowed_apis'));
+  if (has('allow_apis')) set('allowApis', apiList('allow_apis'));
+  if (has('disallow_apis')) set('disallowApis', list('disallow_apis'));
+  if (has('grant_types')) set('grantTypes', grantList('grant_types'));
+  if (has('add_grants')) set('addGrants', grantList('add_grants'));
+  if (has('remove_grants')) set('removeGrants', grantList('remove_grants'));
   if (has('require_pushed_authorization_requests'))
     set('requirePushedAuthorizationRequests', bool('require_pushed_authorization_requests'));
   // jwks: a JWK Set object (ClientAdmin checks its keys); jwks_uri: a URL; null removes either.
@@ -334,5 +374,69 @@ function fieldReaders(input: Record<string, unknown>, fail: (field: string, mess
       return fail(t.field, timeMessage(t));
     return sec;
   };
-  return { oneOf, list, bool, time };
+  // allowed_apis: [{identifier, scopes}] (scopes absent or null: all of that API's scopes).
+  const apiList = (field: string): AllowedApi[] | undefined => {
+    const v = input[field];
+    const label = LABELS[field] ?? field;
+    if (!Array.isArray(v)) return fail(field, ALLOWED_APIS_MESSAGE(label));
+    if (v.length > MAX_LIST) return fail(field, `at most ${MAX_LIST} ${label}`);
+    const out: AllowedApi[] = [];
+    for (const e of v) {
+      const entry = e as Record<string, unknown> | null;
+      const scopes = entry?.['scopes'];
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        Array.isArray(entry) ||
+        typeof entry['identifier'] !== 'string' ||
+        entry['identifier'].length > 512 ||
+        Object.keys(entry).some((k) => k !== 'identifier' && k !== 'scopes') ||
+        (scopes !== undefined &&
+          scopes !== null &&
+          (!Array.isArray(scopes) ||
+            scopes.length > 100 ||
+            !scopes.every((x): x is string => typeof x === 'string' && x.length <= 128)))
+      )
+        return fail(field, ALLOWED_APIS_MESSAGE(label));
+      out.push({ identifier: entry['identifier'], scopes: (scopes as string[] | null | undefined) ?? null });
+    }
+    return out;
+  };
+  const grantList = (field: string): GrantType[] | undefined => {
+    const v = list(field);
+    if (v === undefined) return undefined;
+    const out: GrantType[] = [];
+    for (const g of v) {
+      const t = grantTypeOf(g);
+      if (t === undefined) return fail(field, GRANT_MESSAGE(g));
+      out.push(t);
+    }
+    return [...new Set(out)];
+  };
+  return { oneOf, list, bool, time, apiList, grantList };
 }
+
+const ALLOWED_APIS_MESSAGE = (label: string) =>
+  `${label} must be an array of {"identifier": API identifier, "scopes": [scope, …] or null for all}`;
+
+/** The grant types an application may be given, by their RFC names. */
+export const GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
+/** Short names people type: `device_code` for RFC 8628's URN. */
+const GRANT_ALIASES: Record<string, GrantType> = {
+  device_code: 'urn:ietf:params:oauth:grant-type:device_code',
+  device: 'urn:ietf:params:oauth:grant-type:device_code',
+};
+
+/** A grant type from its RFC name or short name, or undefined. */
+export function grantTypeOf(name: string): GrantType | undefined {
+  if ((GRANT_TYPES as readonly string[]).includes(name)) return name as GrantType;
+  return GRANT_ALIASES[name];
+}
+
+const GRANT_MESSAGE = (g: string) =>
+  `unknown grant type ${JSON.stringify(g.slice(0, 60))}: one of authorization_code, refresh_token, client_credentials, device_code (${GRANT_TYPES[3]})`;

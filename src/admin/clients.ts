@@ -7,6 +7,8 @@ import { requiresDpop, requiresPar } from '../protocol/client-policy.js';
 import { RedirectUriError, validateRedirectUriForRegistration } from '../protocol/redirect-uris.js';
 import { KNOWN_SCOPES } from '../protocol/scopes.js';
 import type {
+  AllowedApi,
+  Api,
   Client,
   ClientJwks,
   ClientPatch,
@@ -63,6 +65,110 @@ function checkApiScopes(scopes: string[], type: ClientType): string[] {
 
 export const isConfidential = (c: Pick<Client, 'type'>): boolean => c.type === 'web' || c.type === 'service';
 
+const DEVICE_GRANT: GrantType = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** The grants of a new application of `type`, before --grant / --no-grant. */
+function defaultGrants(type: ClientType, refreshTokens: boolean | undefined): GrantType[] {
+  if (type === 'service') return ['client_credentials'];
+  return refreshTokens === false ? ['authorization_code'] : ['authorization_code', 'refresh_token'];
+}
+
+const GRANT_NAMES: Partial<Record<GrantType, string>> = { [DEVICE_GRANT]: 'device_code' };
+const grantName = (g: GrantType) => GRANT_NAMES[g] ?? g;
+
+/**
+ * The grant types an application ends with: `full` replaces them, else `add` and `remove` change
+ * `base`. A service application has client credentials only; the device grant (RFC 8628) is for
+ * native and web applications; refresh tokens come with a grant that signs a person in.
+ */
+function resolveGrants(
+  type: ClientType,
+  base: readonly GrantType[],
+  change: { full?: GrantType[]; add?: GrantType[]; remove?: GrantType[] },
+): GrantType[] {
+  let grants = change.full ? [...change.full] : [...base];
+  for (const g of change.add ?? []) if (!grants.includes(g)) grants.push(g);
+  grants = grants.filter((g) => !(change.remove ?? []).includes(g));
+  if (type === 'service') {
+    const other = grants.find((g) => g !== 'client_credentials');
+    if (other)
+      throw new ClientInputError(
+        `a service application has client_credentials only, not ${grantName(other)}`,
+      );
+    if (grants.length === 0) throw new ClientInputError('a service application needs client_credentials');
+    return grants;
+  }
+  if (grants.includes('client_credentials'))
+    throw new ClientInputError(`client_credentials is for service applications, not ${type} ones`);
+  if (grants.includes(DEVICE_GRANT) && type === 'spa')
+    throw new ClientInputError('the device grant (device_code) is for native and web applications');
+  if (!grants.includes('authorization_code') && !grants.includes(DEVICE_GRANT))
+    throw new ClientInputError(`a ${type} application needs authorization_code or device_code`);
+  // A fixed order, so equal sets compare and print the same.
+  return GRANT_ORDER.filter((g) => grants.includes(g));
+}
+const GRANT_ORDER: readonly GrantType[] = [
+  'authorization_code',
+  DEVICE_GRANT,
+  'refresh_token',
+  'client_credentials',
+];
+
+/** A person-facing application needs a redirect URI unless it signs in by the device grant only. */
+const needsRedirectUri = (type: ClientType, grants: readonly GrantType[]) =>
+  type !== 'service' && !grants.includes(DEVICE_GRANT);
+
+/** The registered APIs, for checking an application's allowed APIs. */
+export interface ApiDirectory {
+  readonly defaultIdentifier: string;
+  get(identifier: string): Promise<Api | undefined>;
+}
+
+/**
+ * RFC 8707: each allowed API is registered, named once, and its scopes are that API's (null: all
+ * of them, as they are when the API is asked for).
+ */
+async function checkAllowedApis(list: AllowedApi[], apis: ApiDirectory | undefined): Promise<AllowedApi[]> {
+  if (list.length > 50) throw new ClientInputError('at most 50 allowed APIs');
+  const seen = new Set<string>();
+  const out: AllowedApi[] = [];
+  for (const entry of list) {
+    if (seen.has(entry.identifier))
+      throw new ClientInputError(`API ${entry.identifier.slice(0, 80)} is named twice`);
+    seen.add(entry.identifier);
+    const api = apis ? await apis.get(entry.identifier) : undefined;
+    if (!api)
+      throw new ClientInputError(
+        `no API with identifier ${JSON.stringify(entry.identifier.slice(0, 80))} (see latchkey apis list)`,
+      );
+    if (entry.scopes !== null) {
+      const known = new Set(api.scopes.map((s) => s.value));
+      const unknown = entry.scopes.find((s) => !known.has(s));
+      if (unknown !== undefined)
+        throw new ClientInputError(
+          `API ${api.identifier} has no scope ${JSON.stringify(unknown.slice(0, 60))}${known.size > 0 ? ` (its scopes: ${[...known].join(', ')})` : ' (it has no scopes)'}`,
+        );
+      out.push({ identifier: api.identifier, scopes: [...new Set(entry.scopes)] });
+    } else out.push({ identifier: api.identifier, scopes: null });
+  }
+  return out;
+}
+
+/** `allow` added to `current` (an identifier named again takes its new scopes), `disallow` removed. */
+function changeAllowedApis(
+  current: readonly AllowedApi[],
+  allow: AllowedApi[],
+  disallow: string[],
+): AllowedApi[] {
+  const missing = disallow.find(
+    (id) => !current.some((a) => a.identifier === id) && !allow.some((a) => a.identifier === id),
+  );
+  if (missing !== undefined)
+    throw new ClientInputError(`the application is not allowed API ${missing.slice(0, 80)}`);
+  const next = current.filter((a) => !allow.some((b) => b.identifier === a.identifier));
+  return [...next, ...allow].filter((a) => !disallow.includes(a.identifier));
+}
+
 /** The settings an application falls back to when it has none of its own. */
 export type ClientDefaults = LifetimeDefaults;
 
@@ -100,6 +206,7 @@ export function describeClient(
     refresh_grace: grace.seconds,
     refresh_grace_source: grace.source,
     allowed_scopes: c.allowedScopes ?? [],
+    allowed_apis: c.allowedApis ?? [],
     require_pushed_authorization_requests: requiresPar(c),
     dpop_bound_access_tokens: requiresDpop(c),
     jwks: c.jwks ?? null,
@@ -192,7 +299,7 @@ export class ClientAdmin {
     private readonly clock: Clock,
     /** LATCHKEY_KEY_ENCRYPTION_KEY: client_secret_jwt secrets are sealed with it. */
     private readonly keyEncryptionKey?: string,
-    private readonly opts: { fetchAllowLoopback?: boolean } = {},
+    private readonly opts: { fetchAllowLoopback?: boolean; apis?: ApiDirectory } = {},
   ) {}
 
   /** A new secret in the forms `method` needs: its hash always, sealed for client_secret_jwt. */
@@ -211,6 +318,10 @@ export class ClientAdmin {
   /** Returns the client and, for confidential clients, the secret (shown once). */
   async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
     const built = this.build(input);
+    if (input.allowedApis !== undefined) {
+      const allowed = await checkAllowedApis(input.allowedApis, this.opts.apis);
+      if (allowed.length > 0) built.client.allowedApis = allowed;
+    }
     await this.store.create(built.client);
     return built;
   }
@@ -226,7 +337,12 @@ export class ClientAdmin {
     const redirectUris = checkUris(input.redirectUris ?? [], input.type, 'redirect URI');
     const postLogout = checkUris(input.postLogoutRedirectUris ?? [], input.type, 'post-logout redirect URI');
     const confidential = input.type === 'web' || input.type === 'service';
-    if (input.type !== 'service' && redirectUris.length === 0) {
+    const grantTypes = resolveGrants(input.type, defaultGrants(input.type, input.refreshTokens), {
+      ...(input.grantTypes ? { full: input.grantTypes } : {}),
+      ...(input.addGrants ? { add: input.addGrants } : {}),
+      ...(input.removeGrants ? { remove: input.removeGrants } : {}),
+    });
+    if (needsRedirectUri(input.type, grantTypes) && redirectUris.length === 0) {
       throw new ClientInputError(`a ${input.type} application needs at least one --redirect-uri`);
     }
     if (input.type === 'service' && redirectUris.length > 0) {
@@ -252,12 +368,6 @@ export class ClientAdmin {
     const consent = input.registration ? 'required' : (input.consent ?? 'none');
     if (consent !== 'none' && consent !== 'required')
       throw new ClientInputError('consent must be none or required');
-    const grantTypes: GrantType[] =
-      input.type === 'service'
-        ? ['client_credentials']
-        : input.refreshTokens === false
-          ? ['authorization_code']
-          : ['authorization_code', 'refresh_token'];
     if ((input.jwks || input.jwksUri) && !confidential)
       throw new ClientInputError('jwks and jwks_uri are for confidential (web or service) applications');
     checkKeys(input.jwks, input.jwksUri, this.opts.fetchAllowLoopback === true);
@@ -322,12 +432,43 @@ export class ClientAdmin {
     if (!existing) return undefined;
     const next: ClientPatch = { updatedAt: this.clock.now() };
     if (patch.name !== undefined) next.name = checkName(patch.name);
+    const grantChange =
+      patch.grantTypes !== undefined || patch.addGrants !== undefined || patch.removeGrants !== undefined;
+    // --refresh-tokens / --no-refresh-tokens: the refresh_token grant, the others kept.
+    const refresh: GrantType[] =
+      patch.refreshTokens !== undefined && existing.type !== 'service' ? ['refresh_token'] : [];
+    if (grantChange || refresh.length > 0) {
+      const grants = resolveGrants(existing.type, existing.grantTypes, {
+        ...(patch.grantTypes ? { full: patch.grantTypes } : {}),
+        add: [...(patch.addGrants ?? []), ...(patch.refreshTokens === true ? refresh : [])],
+        remove: [...(patch.removeGrants ?? []), ...(patch.refreshTokens === false ? refresh : [])],
+      });
+      if (grants.join(' ') !== existing.grantTypes.join(' ')) next.grantTypes = grants;
+    }
+    const grantsAfter = next.grantTypes ?? existing.grantTypes;
     if (patch.redirectUris !== undefined) {
       next.redirectUris = checkUris(patch.redirectUris, existing.type, 'redirect URI');
-      if (existing.type !== 'service' && next.redirectUris.length === 0)
-        throw new ClientInputError('at least one redirect URI is needed');
       if (existing.type === 'service' && next.redirectUris.length > 0)
         throw new ClientInputError('a service application takes no redirect URIs');
+    }
+    if (
+      needsRedirectUri(existing.type, grantsAfter) &&
+      (next.redirectUris ?? existing.redirectUris).length === 0
+    )
+      throw new ClientInputError(
+        patch.redirectUris !== undefined
+          ? 'at least one redirect URI is needed'
+          : `without the device grant, a ${existing.type} application needs a redirect URI: add one with --redirect-uri`,
+      );
+    if (
+      patch.allowedApis !== undefined ||
+      patch.allowApis !== undefined ||
+      patch.disallowApis !== undefined
+    ) {
+      const base = patch.allowedApis ?? existing.allowedApis ?? [];
+      const allow = await checkAllowedApis(patch.allowApis ?? [], this.opts.apis);
+      const full = patch.allowedApis ? await checkAllowedApis(patch.allowedApis, this.opts.apis) : base;
+      next.allowedApis = changeAllowedApis(full, allow, patch.disallowApis ?? []);
     }
     if (patch.postLogoutRedirectUris !== undefined) {
       next.postLogoutRedirectUris = checkUris(
@@ -355,11 +496,6 @@ export class ClientAdmin {
       next.allowedScopes = checkApiScopes(patch.allowedScopes, existing.type);
     if (patch.requirePushedAuthorizationRequests !== undefined)
       next.requirePushedAuthorizationRequests = patch.requirePushedAuthorizationRequests;
-    if (patch.refreshTokens !== undefined && existing.type !== 'service') {
-      next.grantTypes = patch.refreshTokens
-        ? ['authorization_code', 'refresh_token']
-        : ['authorization_code'];
-    }
     if (patch.dpopBoundAccessTokens !== undefined) next.dpopBoundAccessTokens = patch.dpopBoundAccessTokens;
     if (patch.mfa !== undefined) {
       if (patch.mfa !== null) checkMfa(patch.mfa, existing.type);

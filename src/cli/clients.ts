@@ -24,6 +24,26 @@ const graceOf = (v: string | undefined): string | null | undefined => (v === 'de
 const scopesOf = (v: string[] | undefined): string[] | undefined =>
   v?.flatMap((x) => x.split(' ')).filter(Boolean);
 
+/**
+ * --allow-api IDENTIFIER[=SCOPE,SCOPE…]: an API and the scopes of it the application may ask
+ * (none listed: all of them). The split is at the last `=`, so an identifier may hold one.
+ */
+function allowApisOf(v: string[] | undefined): { identifier: string; scopes: string[] | null }[] | undefined {
+  return v?.map((x) => {
+    const at = x.lastIndexOf('=');
+    if (at < 0 || /[/?&]/.test(x.slice(at + 1))) return { identifier: x, scopes: null };
+    const scopes = x
+      .slice(at + 1)
+      .split(/[,\s]+/)
+      .filter(Boolean);
+    if (scopes.length === 0)
+      throw new UsageError(
+        `--allow-api ${x}: list scopes after "=", or give the identifier alone for all of them`,
+      );
+    return { identifier: x.slice(0, at), scopes };
+  });
+}
+
 /** The grace in force, for people: `30 s (server default)`, `0 s (off)`, `10 s`. */
 function graceText(client: Client, ctx: ServerContext): string {
   const g = effectiveRefreshGrace(client, ctx.config);
@@ -53,6 +73,16 @@ function jwksOf(file: string | undefined): unknown {
   }
 }
 
+/** `  allowed API: https://api.example.com (orders:read, orders:write)`, one line each. */
+function apiLines(client: Client, evenNone = false): string[] {
+  const apis = client.allowedApis ?? [];
+  if (apis.length === 0) return evenNone ? ['  allowed APIs: the default API only'] : [];
+  return apis.map(
+    (a) =>
+      `  allowed API: ${a.identifier} (${a.scopes === null ? 'all its scopes' : a.scopes.join(', ') || 'no scopes'})`,
+  );
+}
+
 const noClient = (clientId: string) => new UsageError(`no application with client_id ${clientId}`);
 
 async function createCommand(argv: string[], io: Io): Promise<void> {
@@ -75,6 +105,9 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
     'dpop-bound': { type: 'boolean', default: false },
     profile: { type: 'string' },
     mfa: { type: 'string' },
+    grant: { type: 'string', multiple: true },
+    'no-grant': { type: 'string', multiple: true },
+    'allow-api': { type: 'string', multiple: true },
   });
   const input = settingsOrUsage(
     parseClientSettings(
@@ -95,6 +128,9 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         dpop_bound_access_tokens: values['dpop-bound'] ? true : undefined,
         profile: values.profile,
         mfa: values.mfa,
+        add_grants: values.grant,
+        remove_grants: values['no-grant'],
+        allowed_apis: allowApisOf(values['allow-api']),
       },
       { mode: 'create' },
     ),
@@ -108,6 +144,8 @@ async function createCommand(argv: string[], io: Io): Promise<void> {
         ...(secret ? [`  client_secret: ${secret}   (shown once; store it now)`] : []),
         `  token_endpoint_auth_method: ${client.tokenEndpointAuthMethod}`,
         ...client.redirectUris.map((u) => `  redirect_uri: ${u}`),
+        `  grant_types: ${client.grantTypes.join(' ')}`,
+        ...apiLines(client),
         `  consent: ${client.consent}`,
         ...(client.grantTypes.includes('refresh_token')
           ? [`  refresh_grace: ${graceText(client, ctx)}`]
@@ -160,6 +198,10 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
       'no-dpop-bound': { type: 'boolean' },
       profile: { type: 'string' },
       mfa: { type: 'string' },
+      grant: { type: 'string', multiple: true },
+      'no-grant': { type: 'string', multiple: true },
+      'allow-api': { type: 'string', multiple: true },
+      'disallow-api': { type: 'string', multiple: true },
     },
     1,
   );
@@ -191,6 +233,12 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
         profile: values.profile,
         // none, optional, required, or inherit (null: the server's LATCHKEY_MFA).
         mfa: values.mfa,
+        // RFC 8628: --grant device_code adds the device grant; --no-grant removes one.
+        add_grants: values.grant,
+        remove_grants: values['no-grant'],
+        // RFC 8707: the APIs (and their scopes) the application may ask tokens for.
+        allow_apis: allowApisOf(values['allow-api']),
+        disallow_apis: values['disallow-api'],
       },
       { mode: 'update' },
     ),
@@ -205,6 +253,10 @@ async function updateCommand(argv: string[], io: Io): Promise<void> {
         ...(secret ? [`  client_secret: ${secret}   (new; shown once; store it now)`] : []),
         ...(patch.refreshGrace !== undefined ? [`  refresh_grace: ${graceText(client, ctx)}`] : []),
         ...(patch.mfa !== undefined ? [`  mfa: ${mfaText(client, ctx)}`] : []),
+        ...(patch.addGrants || patch.removeGrants || patch.refreshTokens !== undefined
+          ? [`  grant_types: ${client.grantTypes.join(' ')}`]
+          : []),
+        ...(patch.allowApis || patch.disallowApis ? apiLines(client, true) : []),
       ].join('\n'),
     );
   });

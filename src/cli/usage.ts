@@ -58,6 +58,15 @@ ${JSON_FLAG}`,
   user_mfa_enrolment_required).`,
 } satisfies GroupUsage;
 
+const GRANT_FLAGS = `  --grant G                        adds a grant to those of the application's type (repeatable):
+                                   device_code (RFC 8628; native and web; a native application
+                                   with it needs no redirect URI), refresh_token, authorization_code
+  --no-grant G                     removes one (repeatable), e.g. --no-grant authorization_code`;
+const ALLOW_API_FLAG = `  --allow-api IDENTIFIER[=SCOPE,SCOPE…]
+                                   the application may ask tokens for that registered API
+                                   (RFC 8707 resource), with those of its scopes (none listed:
+                                   all of them); repeatable; naming an API again replaces its scopes`;
+
 /** `latchkey clients|users|keys|audit …`: `latchkey <group> <sub> --help` prints the sub's usage. */
 export const GROUPS = {
   clients: {
@@ -68,7 +77,8 @@ export const GROUPS = {
                         [--token-endpoint-auth-method M] [--no-pkce] [--no-refresh-tokens]
                         [--refresh-grace S|default] [--scope S]... [--require-par]
                         [--jwks-file FILE | --jwks-uri URL] [--dpop-bound] [--profile fapi2]
-                        [--mfa none|optional|required|inherit] [--db PATH_OR_URL] [--json]`,
+                        [--mfa none|optional|required|inherit] [--grant G]... [--no-grant G]...
+                        [--allow-api IDENTIFIER[=SCOPE,SCOPE…]]... [--db PATH_OR_URL] [--json]`,
         details: `  Registers an application; web and service applications get a client_secret, shown once.
   --redirect-uri URI               sign-in redirect URI (repeatable; not for service)
   --post-logout-redirect-uri URI   sign-out redirect URI (repeatable)
@@ -88,6 +98,8 @@ export const GROUPS = {
   --profile fapi2                  holds the application to the FAPI 2.0 Security Profile
                                    (private_key_jwt, PAR, DPoP, https redirect URIs, no RS256)
 ${MFA_FLAG}
+${GRANT_FLAGS}
+${ALLOW_API_FLAG}
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
@@ -105,7 +117,9 @@ ${JSON_FLAG}`,
                         [--refresh-tokens] [--scope S]... [--require-par] [--no-require-par]
                         [--token-endpoint-auth-method M] [--jwks-file FILE | --jwks-uri URL]
                         [--dpop-bound] [--no-dpop-bound] [--profile fapi2|none]
-                        [--mfa none|optional|required|inherit] [--json] [--] CLIENT_ID`,
+                        [--mfa none|optional|required|inherit] [--grant G]... [--no-grant G]...
+                        [--allow-api IDENTIFIER[=SCOPE,SCOPE…]]... [--disallow-api IDENTIFIER]...
+                        [--json] [--] CLIENT_ID`,
         details: `  Changes the given settings of an application; the others stay as they are.
   Flags may come before or after CLIENT_ID; after "--" everything is CLIENT_ID.
   --name N                         the application's name
@@ -128,6 +142,9 @@ ${JSON_FLAG}`,
   --dpop-bound, --no-dpop-bound    requires DPoP proofs at /token (RFC 9449 §5.2), or not
   --profile fapi2|none             the FAPI 2.0 Security Profile for this application, or none
 ${MFA_FLAG}
+${GRANT_FLAGS}
+${ALLOW_API_FLAG}
+  --disallow-api IDENTIFIER        the application may no longer ask tokens for that API (repeatable)
 ${DB_FLAG}
 ${JSON_FLAG}
   ${TIMES}`,
