@@ -183,3 +183,36 @@ export function consentItems(
   }
   return items;
 }
+
+/** What the consent page shows for one API: its name and each scope in the registration's words. */
+export interface ConsentApi {
+  identifier: string;
+  name: string;
+  scopes: { value: string; description: string }[];
+}
+
+/**
+ * The APIs a consent covers, for the page: each named API with the words its registration gives
+ * its scopes (a scope without a description is shown as itself). The default API appears only
+ * when scopes of it are asked; another API always (its access alone is worth asking about).
+ */
+export async function consentApis(
+  lookup: ApiLookup,
+  granted: readonly GrantedApi[] | undefined,
+): Promise<ConsentApi[]> {
+  const out: ConsentApi[] = [];
+  for (const g of granted ?? []) {
+    if (g.identifier === lookup.defaultIdentifier && g.scopes.length === 0) continue;
+    const api = await lookup.get(g.identifier);
+    if (!api) continue;
+    out.push({
+      identifier: api.identifier,
+      name: api.name,
+      scopes: g.scopes.map((value) => ({
+        value,
+        description: api.scopes.find((s) => s.value === value)?.description || value,
+      })),
+    });
+  }
+  return out;
+}

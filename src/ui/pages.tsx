@@ -91,14 +91,24 @@ export function loginPage(p: {
   );
 }
 
+/** An API a consent covers: its registered name and the words for each scope asked. */
+export interface ConsentApiView {
+  identifier: string;
+  name: string;
+  scopes: { value: string; description: string }[];
+}
+
 export function consentPage(p: {
   action: string;
   csrf: string;
   clientName: string;
   username: string;
   scopes: string[];
+  /** RFC 8707: the APIs the application asks access to, each with its scopes in words. */
+  apis?: ConsentApiView[];
 }): string {
   const described = p.scopes.filter((s) => SCOPE_DESCRIPTIONS[s] !== undefined);
+  const apis = p.apis ?? [];
   return renderPage(
     <Layout title="Allow access">
       <h1>Allow access?</h1>
@@ -112,6 +122,23 @@ export function consentPage(p: {
           described.map((s) => <li key={s}>{SCOPE_DESCRIPTIONS[s]}</li>)
         )}
       </ul>
+      {apis.map((api) => (
+        <section class="consent-api" key={api.identifier}>
+          <h2>{api.name}</h2>
+          <p class="small">{api.identifier}</p>
+          <ul class="scopes">
+            {api.scopes.length === 0 ? (
+              <li>Use {api.name} on your behalf</li>
+            ) : (
+              api.scopes.map((s) => (
+                <li key={s.value} title={s.value}>
+                  {s.description}
+                </li>
+              ))
+            )}
+          </ul>
+        </section>
+      ))}
       <form method="post" action={p.action}>
         <input type="hidden" name="csrf" value={p.csrf} />
         <div class="row">

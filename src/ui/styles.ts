@@ -18,6 +18,7 @@ button.secondary { background:transparent; color:var(--accent); border-color:var
 .row { display:flex; gap:12px; } .row button { margin-top:24px; }
 .error { border:1px solid var(--danger); color:var(--danger); border-radius:8px; padding:10px 12px; margin:0 0 8px; }
 ul.scopes { padding-left:20px; } ul.scopes li { margin:6px 0; }
+section.consent-api h2 { font-size:1rem; margin:16px 0 0; } section.consent-api p.small { margin:2px 0 4px; word-break:break-all; }
 .small { font-size:13px; color:var(--muted); margin-top:24px; }
 code { font-size:13px; word-break:break-all; }
 pre { white-space:pre-wrap; word-break:break-all; background:var(--bg); border:1px solid var(--border); border-radius:8px; padding:10px 12px; margin:0 0 12px; }

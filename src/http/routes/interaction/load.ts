@@ -5,12 +5,14 @@
  * and rendering the sign-in and consent pages. The account page's sign-in (account/sign-in.ts)
  * runs through here too, for its pseudo-application.
  */
+
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../../context.js';
 import { randomToken, safeEqual } from '../../../crypto.js';
 import type { AuthorizationRequest } from '../../../protocol/authorize/index.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { type Params, readParams } from '../../../protocol/params.js';
+import { consentApis } from '../../../protocol/resources.js';
 import type { Client, Interaction, User } from '../../../storage/types.js';
 import { consentPage, loginPage } from '../../../ui/pages.js';
 import type { PasskeyFormProps } from '../../../ui/passkey-form.js';
@@ -141,7 +143,8 @@ export async function renderLogin(
   );
 }
 
-export const renderConsent = (reply: FastifyReply, l: Loaded, username: string) =>
+/** The consent page, each API named and its scopes described as registered (RFC 8707). */
+export const renderConsent = async (ctx: ServerContext, reply: FastifyReply, l: Loaded, username: string) =>
   sendHtml(
     reply,
     200,
@@ -151,6 +154,7 @@ export const renderConsent = (reply: FastifyReply, l: Loaded, username: string) 
       clientName: l.client.name,
       username,
       scopes: l.request.scopes,
+      apis: await consentApis(ctx.grants.apis, l.request.apis),
     }),
   );
 

@@ -26,6 +26,6 @@ export function showInteraction(ctx: ServerContext): RouteHandlerMethod {
       await complete(ctx, l);
       return finishSignIn(ctx, req, reply, l.request, { session: state.session, user: state.user });
     }
-    return renderConsent(reply, l, state.user.username);
+    return renderConsent(ctx, reply, l, state.user.username);
   };
 }
