@@ -34,7 +34,10 @@ describe('RFC 8707: resource at /authorize and /token, one token per API', () =>
     await s.server.ctx.apis.create({
       identifier: BILLING,
       name: 'Billing',
-      scopes: [{ value: 'billing:read', description: 'See your invoices' }, { value: 'billing:pay', description: '' }],
+      scopes: [
+        { value: 'billing:read', description: 'See your invoices' },
+        { value: 'billing:pay', description: '' },
+      ],
       accessTokenTtl: 300,
     });
     const { client } = await s.server.ctx.clients.create({
