@@ -4,14 +4,15 @@
  */
 import type { ComponentChildren } from 'preact';
 import type { FactorType, UserFactor } from '../../admin/user-factors.js';
-import type { AuditEvent, Client, ClientType, MfaPolicy, User } from '../../storage/types.js';
+import { formatDuration } from '../../duration.js';
+import type { Api, AuditEvent, Client, ClientType, MfaPolicy, User } from '../../storage/types.js';
 import { Head, renderPage } from '../layout.js';
 import { CredentialFields } from '../pages.js';
 
 export interface Chrome {
   csrf: string;
   username: string;
-  section: 'home' | 'applications' | 'users' | 'audit';
+  section: 'home' | 'applications' | 'apis' | 'users' | 'audit';
 }
 
 const TYPE_LABEL: Record<ClientType, string> = {
@@ -46,6 +47,7 @@ function Shell(props: { title: string; chrome?: Chrome; children: ComponentChild
             <nav aria-label="Admin sections">
               {nav('/admin', 'Overview', 'home')}
               {nav('/admin/applications', 'Applications', 'applications')}
+              {nav('/admin/apis', 'APIs', 'apis')}
               {nav('/admin/users', 'Users', 'users')}
               {nav('/admin/audit', 'Audit log', 'audit')}
             </nav>
@@ -115,7 +117,7 @@ export function adminMessagePage(p: {
   );
 }
 
-export function overviewPage(p: { chrome: Chrome; clients: number; users: number }): string {
+export function overviewPage(p: { chrome: Chrome; clients: number; apis: number; users: number }): string {
   return renderPage(
     <Shell title="Overview" chrome={p.chrome}>
       <h1>Overview</h1>
@@ -123,6 +125,11 @@ export function overviewPage(p: { chrome: Chrome; clients: number; users: number
         <li>
           <a href="/admin/applications">
             <strong>{p.clients}</strong> application{p.clients === 1 ? '' : 's'}
+          </a>
+        </li>
+        <li>
+          <a href="/admin/apis">
+            <strong>{p.apis}</strong> API{p.apis === 1 ? '' : 's'}
           </a>
         </li>
         <li>
@@ -615,6 +622,281 @@ export function deleteApplicationPage(p: { chrome: Chrome; client: Client }): st
         <input type="hidden" name="confirm" value="yes" />
         <button type="submit" class="danger">
           Delete {p.client.name}
+        </button>
+      </form>
+      <p>
+        <a href={base}>Cancel</a>
+      </p>
+    </Shell>,
+  );
+}
+
+/** The server's own settings, which an API without its own follows. */
+export interface ApiServerDefaults {
+  /** LATCHKEY_ACCESS_TOKEN_TTL, seconds. */
+  accessTokenTtlSec: number;
+  /** LATCHKEY_ACCESS_TOKEN_ALG. */
+  accessTokenAlg: string;
+}
+
+const apiHref = (identifier: string) => `/admin/apis/${encodeURIComponent(identifier)}`;
+
+const lifetime = (sec: number) => `${formatDuration(sec)} (${sec} s)`;
+
+/** The access-token lifetime in force: the API's own or the server's. */
+const apiTtlText = (api: Api, d: ApiServerDefaults) =>
+  api.accessTokenTtl === null
+    ? `Server default, ${lifetime(d.accessTokenTtlSec)}`
+    : lifetime(api.accessTokenTtl);
+
+const apiAlgText = (api: Api, d: ApiServerDefaults) =>
+  api.tokenAlg === null ? `Server default, ${d.accessTokenAlg}` : api.tokenAlg;
+
+const DefaultTag = () => <span class="tag">default</span>;
+
+export function apisPage(p: {
+  chrome: Chrome;
+  apis: Api[];
+  defaultIdentifier: string;
+  serverDefaults: ApiServerDefaults;
+  notice?: string;
+}): string {
+  return renderPage(
+    <Shell title="APIs" chrome={p.chrome}>
+      <ListHeader title="APIs" addHref="/admin/apis/new" addLabel="Add API" notice={p.notice} />
+      <p class="lead">
+        The resource servers access tokens are issued for; an API's identifier is its tokens'{' '}
+        <code>aud</code>.
+      </p>
+      <table id="apis">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Identifier</th>
+            <th>Scopes</th>
+            <th>Access token lifetime</th>
+            <th>Token algorithm</th>
+            <th>Dynamic clients</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.apis.map((api) => (
+            <tr key={api.identifier} data-identifier={api.identifier}>
+              <td>
+                <a href={apiHref(api.identifier)}>{api.name}</a>
+                {api.identifier === p.defaultIdentifier ? <DefaultTag /> : null}
+              </td>
+              <td>
+                <code>{api.identifier}</code>
+              </td>
+              <td>{api.scopes.length}</td>
+              <td>{apiTtlText(api, p.serverDefaults)}</td>
+              <td>{apiAlgText(api, p.serverDefaults)}</td>
+              <td>{api.allowDynamicClients ? 'Allowed' : 'Not allowed'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Shell>,
+  );
+}
+
+/** The API form as typed: every field as text, so a refused form comes back as it was. */
+export interface ApiForm {
+  identifier: string;
+  name: string;
+  /** One scope a line: `value=Description` (or the value alone). */
+  scopes: string;
+  /** Seconds or a duration such as 15m; empty: the server's. */
+  accessTokenTtl: string;
+  /** `RS256`, `ES256`, or empty: the server's. */
+  tokenAlg: string;
+  allowDynamicClients: boolean;
+}
+
+/** The scopes as the form's textarea shows them. */
+export const scopesText = (api: Pick<Api, 'scopes'>): string =>
+  api.scopes.map((s) => (s.description === '' ? s.value : `${s.value}=${s.description}`)).join('\n');
+
+export function apiFormOf(api: Api): ApiForm {
+  return {
+    identifier: api.identifier,
+    name: api.name,
+    scopes: scopesText(api),
+    accessTokenTtl: api.accessTokenTtl === null ? '' : String(api.accessTokenTtl),
+    tokenAlg: api.tokenAlg ?? '',
+    allowDynamicClients: api.allowDynamicClients,
+  };
+}
+
+/** The fields the new-API form and the API page share: everything but the identifier. */
+function ApiSettingsFields(props: { form: ApiForm; serverDefaults: ApiServerDefaults }) {
+  const f = props.form;
+  const d = props.serverDefaults;
+  return (
+    <>
+      <label for="name">Name</label>
+      <input type="text" id="name" name="name" required maxLength={200} value={f.name} />
+      <label for="scopes">Scopes (one per line: value=Description)</label>
+      <textarea
+        id="scopes"
+        name="scopes"
+        rows={5}
+        placeholder={'orders:read=Read your orders\norders:write=Place orders'}
+        aria-describedby="scopes-help"
+      >
+        {f.scopes}
+      </textarea>
+      <p class="small-block" id="scopes-help">
+        The description is what the consent page shows (empty: the value itself). The OpenID Connect
+        scopes (openid, profile, email, offline_access) are the server's and cannot be an API's.
+      </p>
+      <label for="access_token_ttl">
+        Access token lifetime, seconds or a duration such as 15m (60–86400; empty = server default,{' '}
+        {d.accessTokenTtlSec} s)
+      </label>
+      <input
+        type="text"
+        inputMode="numeric"
+        id="access_token_ttl"
+        name="access_token_ttl"
+        value={f.accessTokenTtl}
+      />
+      <label for="token_alg">Access token signing algorithm</label>
+      <select id="token_alg" name="token_alg">
+        <option value="" selected={f.tokenAlg === ''}>
+          Server default (LATCHKEY_ACCESS_TOKEN_ALG: {d.accessTokenAlg})
+        </option>
+        <option value="RS256" selected={f.tokenAlg === 'RS256'}>
+          RS256
+        </option>
+        <option value="ES256" selected={f.tokenAlg === 'ES256'}>
+          ES256
+        </option>
+      </select>
+      <input type="hidden" name="dynamic_clients_field" value="1" />
+      <label class="choice">
+        <input
+          type="checkbox"
+          id="allow_dynamic_clients"
+          name="allow_dynamic_clients"
+          value="yes"
+          checked={f.allowDynamicClients}
+        />
+        <span>
+          Allow dynamically registered clients
+          <span class="small-block">Applications that registered themselves may ask for tokens for this API.</span>
+        </span>
+      </label>
+    </>
+  );
+}
+
+export function newApiPage(p: {
+  chrome: Chrome;
+  form: ApiForm;
+  serverDefaults: ApiServerDefaults;
+  error?: string;
+}): string {
+  return renderPage(
+    <Shell title="Add API" chrome={p.chrome}>
+      <h1>Add API</h1>
+      <ErrorBox error={p.error} />
+      <form method="post" action="/admin/apis">
+        <Csrf chrome={p.chrome} />
+        <label for="identifier">Identifier (the tokens' aud)</label>
+        <input
+          type="text"
+          id="identifier"
+          name="identifier"
+          required
+          maxLength={512}
+          placeholder="https://api.example.com"
+          aria-describedby="identifier-help"
+          value={p.form.identifier}
+        />
+        <p class="small-block" id="identifier-help">
+          An absolute URI without a fragment (RFC 8707): https, http on loopback only, or a name such as
+          urn:example:orders. It cannot be changed later.
+        </p>
+        <ApiSettingsFields form={p.form} serverDefaults={p.serverDefaults} />
+        <button type="submit">Create API</button>
+      </form>
+    </Shell>,
+  );
+}
+
+export function apiPage(p: {
+  chrome: Chrome;
+  api: Api;
+  isDefault: boolean;
+  form: ApiForm;
+  serverDefaults: ApiServerDefaults;
+  error?: string;
+  notice?: string;
+}): string {
+  const api = p.api;
+  const base = apiHref(api.identifier);
+  return renderPage(
+    <Shell title={api.name} chrome={p.chrome}>
+      <h1>
+        {api.name}
+        {p.isDefault ? <DefaultTag /> : null}
+      </h1>
+      <dl class="facts">
+        <dt>Identifier</dt>
+        <dd>
+          <code id="api-identifier">{api.identifier}</code>
+        </dd>
+        <dt>Scopes</dt>
+        <dd id="api-scope-count">{api.scopes.length}</dd>
+        <dt>Access token lifetime</dt>
+        <dd id="api-ttl">{apiTtlText(api, p.serverDefaults)}</dd>
+        <dt>Token algorithm</dt>
+        <dd id="api-alg">{apiAlgText(api, p.serverDefaults)}</dd>
+        <dt>Dynamic clients</dt>
+        <dd id="api-dynamic">{api.allowDynamicClients ? 'Allowed' : 'Not allowed'}</dd>
+        <dt>Updated</dt>
+        <dd>{api.updatedAt === 0 ? 'Never changed' : time(api.updatedAt)}</dd>
+      </dl>
+      <Notice text={p.notice} />
+      <h2>Settings</h2>
+      <ErrorBox error={p.error} />
+      <form method="post" action={base}>
+        <Csrf chrome={p.chrome} />
+        <ApiSettingsFields form={p.form} serverDefaults={p.serverDefaults} />
+        <button type="submit">Save settings</button>
+      </form>
+      <h2>Danger zone</h2>
+      {p.isDefault ? (
+        <p class="small-block" id="default-not-deletable">
+          This is the default API (LATCHKEY_AUDIENCE): it cannot be deleted.
+        </p>
+      ) : (
+        <p>
+          <a class="danger" href={`${base}/delete`}>
+            Delete this API…
+          </a>
+        </p>
+      )}
+    </Shell>,
+  );
+}
+
+export function deleteApiPage(p: { chrome: Chrome; api: Api }): string {
+  const base = apiHref(p.api.identifier);
+  return renderPage(
+    <Shell title="Delete API" chrome={p.chrome}>
+      <h1>Delete {p.api.name}?</h1>
+      <p class="lead">
+        Its scopes and settings are removed: <code>{p.api.identifier}</code> is no longer a registered API.
+        This cannot be undone.
+      </p>
+      <form method="post" action={`${base}/delete`}>
+        <Csrf chrome={p.chrome} />
+        <input type="hidden" name="confirm" value="yes" />
+        <button type="submit" class="danger">
+          Delete {p.api.name}
         </button>
       </form>
       <p>

@@ -21,7 +21,7 @@ import {
   settingsFormOf,
 } from '../../../ui/admin/pages.js';
 import { sendHtml } from '../../respond.js';
-import { idOf, inputMessage, page, seeOther } from './page.js';
+import { idOf, inputMessage, page, seeOther, sentence } from './page.js';
 
 const lines = (v: string | undefined): string[] =>
   (v ?? '')
@@ -30,9 +30,6 @@ const lines = (v: string | undefined): string[] =>
     .filter((s) => s.length > 0);
 
 class FormError extends Error {}
-
-/** A message as a sentence: capital first letter, full stop. */
-const sentence = (m: string) => `${m.charAt(0).toUpperCase()}${m.slice(1)}${m.endsWith('.') ? '' : '.'}`;
 
 const noClient = () => new OAuthError('not_found', 'No application has this client_id.', { status: 404 });
 

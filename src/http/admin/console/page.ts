@@ -3,10 +3,11 @@
  * signed-in admin (else a redirect to /admin/login or a 403 page), reads the query or, for a
  * POST, the form with its session-bound CSRF token, and renders an OAuthError as a message page;
  * plus the small answers and readings the page files use (`failure`, `seeOther`, `idOf`,
- * `inputMessage`).
+ * `inputMessage`, `sentence`).
  */
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import type { Actor } from '../../../admin/actions.js';
+import { ApiInputError } from '../../../admin/apis.js';
 import { ClientInputError } from '../../../admin/clients.js';
 import { UserInputError } from '../../../admin/users.js';
 import type { ServerContext } from '../../../context.js';
@@ -52,9 +53,16 @@ export const failure = (reply: FastifyReply, err: OAuthError, chrome?: Chrome) =
 
 /** The messages admins see for input errors (the admin layer's own words). */
 export const inputMessage = (err: unknown): string | undefined =>
-  err instanceof ClientInputError || err instanceof UserInputError || err instanceof DuplicateError
+  err instanceof ClientInputError ||
+  err instanceof UserInputError ||
+  err instanceof ApiInputError ||
+  err instanceof DuplicateError
     ? err.message.charAt(0).toUpperCase() + err.message.slice(1)
     : undefined;
+
+/** A message as a sentence: capital first letter, full stop. */
+export const sentence = (m: string) =>
+  `${m.charAt(0).toUpperCase()}${m.slice(1)}${m.endsWith('.') ? '' : '.'}`;
 
 /** Wraps a console handler: admin session required; POSTs need a form and the CSRF token. */
 export function page(ctx: ServerContext, section: Chrome['section'], fn: ConsoleHandler): RouteHandlerMethod {
