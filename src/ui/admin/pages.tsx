@@ -665,8 +665,8 @@ export function apisPage(p: {
     <Shell title="APIs" chrome={p.chrome}>
       <ListHeader title="APIs" addHref="/admin/apis/new" addLabel="Add API" notice={p.notice} />
       <p class="lead">
-        The resource servers access tokens are issued for; an API's identifier is its tokens'{' '}
-        <code>aud</code>.
+        The resource servers access tokens are issued for; an API's identifier is its tokens' <code>aud</code>
+        .
       </p>
       <table id="apis">
         <thead>
@@ -748,8 +748,8 @@ function ApiSettingsFields(props: { form: ApiForm; serverDefaults: ApiServerDefa
         {f.scopes}
       </textarea>
       <p class="small-block" id="scopes-help">
-        The description is what the consent page shows (empty: the value itself). The OpenID Connect
-        scopes (openid, profile, email, offline_access) are the server's and cannot be an API's.
+        The description is what the consent page shows (empty: the value itself). The OpenID Connect scopes
+        (openid, profile, email, offline_access) are the server's and cannot be an API's.
       </p>
       <label for="access_token_ttl">
         Access token lifetime, seconds or a duration such as 15m (60–86400; empty = server default,{' '}
@@ -785,7 +785,9 @@ function ApiSettingsFields(props: { form: ApiForm; serverDefaults: ApiServerDefa
         />
         <span>
           Allow dynamically registered clients
-          <span class="small-block">Applications that registered themselves may ask for tokens for this API.</span>
+          <span class="small-block">
+            Applications that registered themselves may ask for tokens for this API.
+          </span>
         </span>
       </label>
     </>

@@ -1,4 +1,4 @@
-/** The admin console's overview page (GET /admin): how many applications and users there are. */
+/** The admin console's overview page (GET /admin): how many applications, APIs and users there are. */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
 import { overviewPage } from '../../../ui/admin/pages.js';
@@ -8,11 +8,15 @@ import { page } from './page.js';
 /** GET /admin. */
 export function getHome(ctx: ServerContext): RouteHandlerMethod {
   return page(ctx, 'home', async (_req, reply, a) => {
-    const [clients, users] = await Promise.all([ctx.storage.clients.list(), ctx.storage.users.list()]);
+    const [clients, apis, users] = await Promise.all([
+      ctx.storage.clients.list(),
+      ctx.apis.list(),
+      ctx.storage.users.list(),
+    ]);
     return sendHtml(
       reply,
       200,
-      overviewPage({ chrome: a.chrome, clients: clients.length, users: users.length }),
+      overviewPage({ chrome: a.chrome, clients: clients.length, apis: apis.length, users: users.length }),
     );
   });
 }

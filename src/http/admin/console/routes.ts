@@ -1,12 +1,13 @@
 /**
- * The admin console (HTML): sign-in for administrators, applications, users, audit log.
+ * The admin console (HTML): sign-in for administrators, applications, APIs, users, audit log.
  * Every page needs a signed-in admin (the browser session with `user.isAdmin`); every POST
  * carries the session-bound CSRF token; bad input re-renders the form with a 400 and a message.
  * This file only registers the routes: the handlers live in one file per page (sign-in.ts,
- * home.ts, applications.ts, users.ts, audit.ts), the admin/CSRF wrapper `page` in page.ts.
+ * home.ts, applications.ts, apis.ts, users.ts, audit.ts), the admin/CSRF wrapper `page` in page.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { getApi, getApis, getDeleteApi, getNewApi, postApi, postApiSettings, postDeleteApi } from './apis.js';
 import {
   getApplication,
   getApplications,
@@ -51,6 +52,15 @@ export function adminConsoleRoutes(app: FastifyInstance, ctx: ServerContext): vo
   app.post('/admin/applications/:id/rotate-secret', { config }, postRotateSecret(ctx));
   app.get('/admin/applications/:id/delete', { config }, getDeleteApplication(ctx));
   app.post('/admin/applications/:id/delete', { config }, postDeleteApplication(ctx));
+
+  // APIs (resource servers); the identifier is URL-encoded in the path.
+  app.get('/admin/apis', { config }, getApis(ctx));
+  app.get('/admin/apis/new', { config }, getNewApi(ctx));
+  app.post('/admin/apis', { config }, postApi(ctx));
+  app.get('/admin/apis/:identifier', { config }, getApi(ctx));
+  app.post('/admin/apis/:identifier', { config }, postApiSettings(ctx));
+  app.get('/admin/apis/:identifier/delete', { config }, getDeleteApi(ctx));
+  app.post('/admin/apis/:identifier/delete', { config }, postDeleteApi(ctx));
 
   // Users.
   app.get('/admin/users', { config }, getUsers(ctx));
