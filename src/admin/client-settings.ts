@@ -440,3 +440,20 @@ export function grantTypeOf(name: string): GrantType | undefined {
 
 const GRANT_MESSAGE = (g: string) =>
   `unknown grant type ${JSON.stringify(g.slice(0, 60))}: one of authorization_code, refresh_token, client_credentials, device_code (${GRANT_TYPES[3]})`;
+
+/**
+ * `IDENTIFIER[=SCOPE,SCOPE…]` (the CLI's --allow-api, a line of the console's field): an API and
+ * the scopes of it the application may ask (none listed: all of them). The split is at the last
+ * `=` unless what follows holds a `/`, `?` or `&` (then it is part of the identifier); an `=`
+ * with nothing after it is an error (undefined).
+ */
+export function parseAllowedApi(text: string): AllowedApi | undefined {
+  const at = text.lastIndexOf('=');
+  if (at < 0 || /[/?&]/.test(text.slice(at + 1))) return { identifier: text.trim(), scopes: null };
+  const scopes = text
+    .slice(at + 1)
+    .split(/[,\s]+/)
+    .filter(Boolean);
+  if (scopes.length === 0) return undefined;
+  return { identifier: text.slice(0, at).trim(), scopes };
+}

@@ -2,10 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import { AdminActions } from '../admin/actions.js';
-import { type ParsedSettings, parseClientSettings } from '../admin/client-settings.js';
+import { type ParsedSettings, parseAllowedApi, parseClientSettings } from '../admin/client-settings.js';
 import { ClientInputError, describeClient, effectiveRefreshGrace } from '../admin/clients.js';
 import type { ServerContext } from '../context.js';
-import type { Client } from '../storage/types.js';
+import type { AllowedApi, Client } from '../storage/types.js';
 import { dbOption, jsonOption, parse, print, UsageError } from './args.js';
 import { commandGroup } from './command-table.js';
 import { CLI_ACTOR, withContext } from './db.js';
@@ -24,23 +24,15 @@ const graceOf = (v: string | undefined): string | null | undefined => (v === 'de
 const scopesOf = (v: string[] | undefined): string[] | undefined =>
   v?.flatMap((x) => x.split(' ')).filter(Boolean);
 
-/**
- * --allow-api IDENTIFIER[=SCOPE,SCOPE…]: an API and the scopes of it the application may ask
- * (none listed: all of them). The split is at the last `=`, so an identifier may hold one.
- */
-function allowApisOf(v: string[] | undefined): { identifier: string; scopes: string[] | null }[] | undefined {
+/** --allow-api IDENTIFIER[=SCOPE,SCOPE…] (parseAllowedApi). */
+function allowApisOf(v: string[] | undefined): AllowedApi[] | undefined {
   return v?.map((x) => {
-    const at = x.lastIndexOf('=');
-    if (at < 0 || /[/?&]/.test(x.slice(at + 1))) return { identifier: x, scopes: null };
-    const scopes = x
-      .slice(at + 1)
-      .split(/[,\s]+/)
-      .filter(Boolean);
-    if (scopes.length === 0)
+    const parsed = parseAllowedApi(x);
+    if (!parsed)
       throw new UsageError(
         `--allow-api ${x}: list scopes after "=", or give the identifier alone for all of them`,
       );
-    return { identifier: x.slice(0, at), scopes };
+    return parsed;
   });
 }
 

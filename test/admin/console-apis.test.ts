@@ -104,6 +104,44 @@ describe('console: APIs', () => {
     for (const t of ['api_created', 'api_updated', 'api_deleted']) assert.ok(events.includes(t), t);
   });
 
+  it("an application's settings form sets the APIs it may ask for and the device flow", async () => {
+    await s.server.ctx.apis.create({
+      identifier: 'https://notes.example.com',
+      name: 'Notes',
+      scopes: [{ value: 'notes:read', description: 'Read your notes' }],
+    });
+    const { client } = await s.server.ctx.clients.create({
+      name: 'TV app',
+      type: 'native',
+      redirectUris: ['http://127.0.0.1/callback'],
+    });
+    const at = `/admin/applications/${client.clientId}`;
+    const form = await admin.get(at);
+    assert.match(form.body, /id="allowed_apis"/);
+    assert.match(form.body, /id="device_flow"/);
+    const saved = await admin.post(at, {
+      csrf,
+      allowed_apis: 'https://notes.example.com=notes:read\r\n',
+      device_flow: 'on',
+    });
+    assert.equal(saved.status, 303, saved.body.slice(0, 400));
+    const stored = await s.server.ctx.storage.clients.get(client.clientId);
+    assert.deepEqual(stored?.allowedApis, [
+      { identifier: 'https://notes.example.com', scopes: ['notes:read'] },
+    ]);
+    assert.ok(stored?.grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code'));
+    const shown = await admin.get(at);
+    assert.match(shown.body, /https:\/\/notes\.example\.com=notes:read<\/textarea>/);
+    const bad = await admin.post(at, { csrf, allowed_apis: 'https://unknown.example.com' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body, /No API with identifier/);
+    const off = await admin.post(at, { csrf, allowed_apis: '', device_flow: 'off' });
+    assert.equal(off.status, 303);
+    const after = await s.server.ctx.storage.clients.get(client.clientId);
+    assert.deepEqual(after?.allowedApis ?? [], []);
+    assert.ok(!after?.grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code'));
+  });
+
   it('refuses bad input with the message and the form as typed; the default API stays', async () => {
     for (const [fields, message] of [
       [{ identifier: 'not a uri', name: 'X' }, /absolute URI/],

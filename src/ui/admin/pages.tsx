@@ -357,6 +357,10 @@ export interface SettingsForm {
   profile: string;
   /** `inherit` (the server's LATCHKEY_MFA), `none`, `optional` or `required`. */
   mfa: string;
+  /** RFC 8707: the APIs it may ask for, one a line: `IDENTIFIER` or `IDENTIFIER=scope,scope`. */
+  allowedApis: string;
+  /** RFC 8628: `on` or `off`. */
+  deviceFlow: string;
 }
 
 export function settingsFormOf(c: Client): SettingsForm {
@@ -377,7 +381,53 @@ export function settingsFormOf(c: Client): SettingsForm {
     dpop: c.dpopBoundAccessTokens ? 'required' : 'optional',
     profile: c.profile ?? 'none',
     mfa: c.mfa ?? 'inherit',
+    allowedApis: allowedApisText(c.allowedApis),
+    deviceFlow: c.grantTypes.includes(DEVICE_GRANT) ? 'on' : 'off',
   };
+}
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Allowed APIs one a line, as the CLI's --allow-api takes them (IDENTIFIER[=SCOPE,…]). */
+const allowedApisText = (apis: Client['allowedApis']): string =>
+  (apis ?? [])
+    .map((a) => (a.scopes === null ? a.identifier : `${a.identifier}=${a.scopes.join(',')}`))
+    .join('\n');
+
+/** Which APIs the application may ask tokens for, and (native, web) the device flow. */
+function AccessFields(props: { client: Client; form: SettingsForm }) {
+  const f = props.form;
+  const type = props.client.type;
+  return (
+    <>
+      <label for="allowed_apis">APIs it may ask for besides the default one (one per line)</label>
+      <textarea
+        id="allowed_apis"
+        name="allowed_apis"
+        rows={2}
+        placeholder="https://api.example.com=orders:read,orders:write"
+        aria-describedby="allowed-apis-help"
+      >
+        {f.allowedApis}
+      </textarea>
+      <p class="small-block" id="allowed-apis-help">
+        An API's identifier alone allows all of its scopes; after "=" only those listed (RFC 8707 resource).
+      </p>
+      {type === 'native' || type === 'web' ? (
+        <>
+          <label for="device_flow">Device flow (RFC 8628)</label>
+          <select id="device_flow" name="device_flow">
+            <option value="off" selected={f.deviceFlow === 'off'}>
+              Off
+            </option>
+            <option value="on" selected={f.deviceFlow === 'on'}>
+              On: sign in on another device with a user code
+            </option>
+          </select>
+        </>
+      ) : null}
+    </>
+  );
 }
 
 const MFA_LABEL: Record<MfaPolicy, string> = {
@@ -584,6 +634,7 @@ export function applicationPage(p: {
         {c.type !== 'service' ? (
           <RefreshFields client={c} form={f} refreshGraceDefault={p.refreshGraceDefault} />
         ) : null}
+        <AccessFields client={c} form={f} />
         <SecurityFields form={f} confidential={confidential} />
         <button type="submit">Save settings</button>
       </form>

@@ -6,7 +6,7 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import { AdminActions } from '../../../admin/actions.js';
-import { parseClientSettings } from '../../../admin/client-settings.js';
+import { parseAllowedApi, parseClientSettings } from '../../../admin/client-settings.js';
 import { CLIENT_TYPES } from '../../../admin/clients.js';
 import type { ServerContext } from '../../../context.js';
 import { OAuthError } from '../../../protocol/errors.js';
@@ -152,6 +152,8 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
       dpop: p.get('dpop') ?? current.dpop,
       profile: p.get('profile') ?? current.profile,
       mfa: p.get('mfa') ?? current.mfa,
+      allowedApis: p.get('allowed_apis') ?? current.allowedApis,
+      deviceFlow: p.get('device_flow') ?? current.deviceFlow,
     };
     const again = (error: string) =>
       sendHtml(
@@ -213,6 +215,19 @@ export function postApplicationSettings(ctx: ServerContext): RouteHandlerMethod 
       if (p.has('profile') && form.profile !== current.profile) input['profile'] = form.profile;
       // inherit: back to the server's LATCHKEY_MFA.
       if (p.has('mfa') && form.mfa !== current.mfa) input['mfa'] = form.mfa;
+      if (p.has('allowed_apis') && form.allowedApis.trim() !== current.allowedApis) {
+        const apis = lines(form.allowedApis).map((l) => {
+          const a = parseAllowedApi(l);
+          if (!a) throw new FormError(`List the scopes after "=" in ${l}, or give the identifier alone.`);
+          return a;
+        });
+        input['allowed_apis'] = apis;
+      }
+      if (p.has('device_flow') && form.deviceFlow !== current.deviceFlow) {
+        if (form.deviceFlow !== 'on' && form.deviceFlow !== 'off')
+          throw new FormError('The device flow must be on or off.');
+        input[form.deviceFlow === 'on' ? 'add_grants' : 'remove_grants'] = ['device_code'];
+      }
       const parsed = parseClientSettings(input, { mode: 'update' });
       if (!parsed.ok) throw new FormError(sentence(parsed.errors[0]!.message));
       const patch = parsed.value;
