@@ -7,7 +7,12 @@ import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
 
 /** GET /device: the user code, typed or prefilled from verification_uri_complete (§3.3.1). */
-export function deviceCodePage(p: { action: string; csrf: string; userCode?: string; error?: string }): string {
+export function deviceCodePage(p: {
+  action: string;
+  csrf: string;
+  userCode?: string;
+  error?: string;
+}): string {
   return renderPage(
     <Layout title="Connect a device">
       <h1>Connect a device</h1>

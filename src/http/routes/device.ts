@@ -307,7 +307,10 @@ export async function endDeviceSignIn(
   l: Loaded,
   reason: string,
 ): Promise<FastifyReply> {
-  const denied = await ctx.storage.deviceCodes.deny(userCodeHash(l.request.device!.userCode), ctx.clock.now());
+  const denied = await ctx.storage.deviceCodes.deny(
+    userCodeHash(l.request.device!.userCode),
+    ctx.clock.now(),
+  );
   if (denied)
     await ctx.audit.record('device_denied', {
       clientId: l.client.clientId,
@@ -315,5 +318,9 @@ export async function endDeviceSignIn(
       ip: reply.request.ip,
       detail: { reason },
     });
-  return sendHtml(reply, 200, deviceDonePage({ outcome: 'failed', message: `${reason} Return to your device.` }));
+  return sendHtml(
+    reply,
+    200,
+    deviceDonePage({ outcome: 'failed', message: `${reason} Return to your device.` }),
+  );
 }

@@ -4,8 +4,8 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
-import { OAuthError } from '../../../protocol/errors.js';
 import { isDeviceRequest } from '../../../protocol/device.js';
+import { OAuthError } from '../../../protocol/errors.js';
 import { sendAuthorizationError } from '../../respond.js';
 import { endDeviceSignIn } from '../device.js';
 import { checkPost, complete, load } from './load.js';

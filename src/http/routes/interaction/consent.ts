@@ -6,10 +6,10 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { consentOf } from '../../authorize-flow.js';
 import { sendAuthorizationError } from '../../respond.js';
-import { isDeviceRequest } from '../../../protocol/device.js';
 import { finishSignIn } from '../account/sign-in.js';
 import { decideDevice } from '../device.js';
 import { checkPost, complete, expired, interactionSession, load } from './load.js';

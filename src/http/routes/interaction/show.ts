@@ -5,8 +5,8 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
-import { needsConsent } from '../../authorize-flow.js';
 import { isDeviceRequest } from '../../../protocol/device.js';
+import { needsConsent } from '../../authorize-flow.js';
 import { finishSignIn } from '../account/sign-in.js';
 import { renderDeviceConsent } from '../device.js';
 import { complete, load, renderConsent, renderLogin } from './load.js';

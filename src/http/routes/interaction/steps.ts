@@ -8,13 +8,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastAuthTime, nextStep, type Step } from '../../../auth/sign-in-policy.js';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { OAuthError } from '../../../protocol/errors.js';
 import type { AuthMethods, Session, User } from '../../../storage/types.js';
 import { enrolPage, secondFactorPage } from '../../../ui/sign-in-pages.js';
 import { needsConsent } from '../../authorize-flow.js';
 import { sendAuthorizationError, sendHtml } from '../../respond.js';
 import { type ActiveSession, secureCookies, startSession } from '../../session.js';
-import { isDeviceRequest } from '../../../protocol/device.js';
 import { finishSignIn } from '../account/sign-in.js';
 import { endDeviceSignIn } from '../device.js';
 import { complete, expired, interactionSession, type Loaded, passkeyForm, paths } from './load.js';
