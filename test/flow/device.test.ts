@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
-import type { Client } from '../../src/storage/types.js';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
+import { createDeviceClient } from '../helpers/device.js';
 import {
   assertErrorPage,
   assertRfcError,
@@ -25,28 +25,6 @@ import { createClient, PASSWORD, type TestServer } from '../helpers/server.js';
 
 const ORDERS = 'https://orders.example.com';
 const BILLING = 'https://billing.example.com';
-
-/** A device application as an administrator would register it: public, no redirect URI. */
-async function deviceClient(
-  server: TestServer,
-  opts: { name?: string; confidential?: boolean; allowedApis?: Client['allowedApis'] } = {},
-): Promise<{ clientId: string; secret?: string }> {
-  // ClientAdmin.build wants a redirect URI for a native app and knows no device grant (yet):
-  // the client it builds is adjusted and stored as the CLI will store it.
-  const built = server.ctx.clients.build({
-    name: opts.name ?? 'Living Room TV',
-    type: opts.confidential ? 'web' : 'native',
-    redirectUris: ['http://127.0.0.1/callback'],
-  });
-  const client: Client = {
-    ...built.client,
-    redirectUris: opts.confidential ? built.client.redirectUris : [],
-    grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
-    ...(opts.allowedApis ? { allowedApis: opts.allowedApis } : {}),
-  };
-  await server.ctx.storage.clients.create(client);
-  return { clientId: client.clientId, ...(built.secret ? { secret: built.secret } : {}) };
-}
 
 interface Codes {
   device_code: string;
@@ -151,8 +129,8 @@ describe('device authorization grant (RFC 8628)', () => {
       scopes: [{ value: 'orders:read', description: 'Read your orders' }],
     });
     await s.server.ctx.apis.create({ identifier: BILLING, name: 'Billing', scopes: [] });
-    tv = await deviceClient(s.server, { allowedApis: [{ identifier: ORDERS, scopes: null }] });
-    box = await deviceClient(s.server, { name: 'Set-top box', confidential: true });
+    tv = await createDeviceClient(s.server, { allowedApis: [{ identifier: ORDERS, scopes: null }] });
+    box = await createDeviceClient(s.server, { name: 'Set-top box', confidential: true });
     plain = await createClient(s.server, { type: 'native' });
   });
 
@@ -437,7 +415,7 @@ describe('device authorization grant: wrong user codes are throttled per IP (RFC
   const s = withServer({ users: ['alice'] });
 
   it('locks the form after 10 wrong codes, for that IP, until the lock ends', async () => {
-    const tv = await deviceClient(s.server);
+    const tv = await createDeviceClient(s.server);
     const c = await codesFor(s.server, tv.clientId);
     const browser = new Browser(s.server.url);
     const { csrf } = formOf((await browser.get('/device')).body);
