@@ -408,6 +408,24 @@ describe('device authorization grant (RFC 8628)', () => {
     assert.ok(!escaped.body.includes('<script>alert'), 'escaped');
     const twice = await browser.get('/device?user_code=a&user_code=b');
     assert.equal(twice.status, 200);
+    // Bodies of the wrong kind or size: an error page, never a 500.
+    for (const [type, body, status] of [
+      ['application/json', JSON.stringify({ csrf, user_code: c.user_code }), 400],
+      ['application/x-www-form-urlencoded', `csrf=${csrf}&user_code=${'B'.repeat(300_000)}`, 413],
+      ['application/x-www-form-urlencoded', `csrf=${csrf}&user_code=%E0%A4%A`, 400],
+      ['application/x-www-form-urlencoded', `csrf=${csrf}&user_code=${'B'.repeat(5000)}`, 400],
+    ] as const) {
+      const res = await fetch(`${issuer()}/device`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': type, cookie: browser.cookieHeader(), accept: 'text/html' },
+        body,
+      });
+      const text = await res.text();
+      assert.equal(res.status, status, `${type} ${body.slice(0, 40)}: ${text.slice(0, 200)}`);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      assert.ok(!/\bat .*\.(ts|js):\d+/.test(text), 'no stack trace');
+    }
   });
 });
 
