@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { totpCodeAt } from '../../src/auth/totp.js';
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
 import { createDeviceClient } from '../helpers/device.js';
@@ -21,7 +22,7 @@ import {
   type Reply,
   withServer,
 } from '../helpers/flow.js';
-import { createClient, PASSWORD, type TestServer } from '../helpers/server.js';
+import { createClient, createUser, PASSWORD, type TestServer } from '../helpers/server.js';
 
 const ORDERS = 'https://orders.example.com';
 const BILLING = 'https://billing.example.com';
@@ -325,6 +326,52 @@ describe('device authorization grant (RFC 8628)', () => {
     assert.equal(second.signedIn, false, 'no password asked again');
     assert.ok(second.confirmation?.includes(c.user_code), 'but the code is confirmed again');
     assert.equal((await poll(s.server, tv.clientId, c.device_code)).status, 200);
+  });
+
+  it("the application's MFA policy applies: a one-time code before the confirmation page", async () => {
+    const strict = await createDeviceClient(s.server, { name: 'Strict TV' });
+    await s.server.ctx.storage.clients.update(strict.clientId, { mfa: 'required' });
+    await createUser(s.server, 'carol');
+    const carol = (await s.server.ctx.storage.users.getByUsername('carol'))!;
+    const e = await s.server.ctx.factors.totp.startEnrolment(carol);
+    clock().advanceSeconds(-30);
+    const confirmed = await s.server.ctx.factors.totp.confirm(
+      carol,
+      e.factor.id,
+      totpCodeAt(e.secret, clock().now()),
+      '127.0.0.1',
+    );
+    clock().advanceSeconds(30);
+    assert.equal(confirmed.outcome, 'ok');
+    const c = await codesFor(s.server, strict.clientId);
+    const b = new Browser(s.server.url);
+    const form = await b.get(c.verification_uri_complete);
+    let step = await b.post('/device', { csrf: formOf(form.body).csrf, user_code: c.user_code });
+    let page = await b.get(step.location!);
+    let f = formOf(page.body);
+    step = await b.post(f.actions.find((a) => a.endsWith('/login'))!, {
+      csrf: f.csrf,
+      username: 'carol',
+      password: PASSWORD,
+    });
+    page = await b.get(step.location!);
+    assert.doesNotMatch(page.body, /Approve this device/, 'not before the second factor');
+    f = formOf(page.body);
+    step = await b.post(f.actions.find((a) => a.endsWith('/otp'))!, {
+      csrf: f.csrf,
+      code: totpCodeAt(e.secret, clock().now()),
+    });
+    page = await b.get(step.location!);
+    assert.match(page.body, /Approve this device/);
+    f = formOf(page.body);
+    const done = await b.post(f.actions.find((a) => a.endsWith('/consent'))!, {
+      csrf: f.csrf,
+      decision: 'allow',
+    });
+    assert.equal(done.status, 200);
+    const t = await poll(s.server, strict.clientId, c.device_code);
+    assert.equal(t.status, 200, JSON.stringify(t.json));
+    assert.deepEqual(decodeJwt(t.json['id_token'] as string).amr, ['pwd', 'otp', 'mfa']);
   });
 
   it('denied on the confirmation page, or the sign-in cancelled: access_denied', async () => {
