@@ -74,9 +74,7 @@ export function deviceConfirmPage(p: {
         <strong>{p.clientName}</strong> on another device wants to use your account.
       </p>
       <p>Check that this code is the one shown on your device:</p>
-      <p class="user-code" aria-label="Code">
-        {p.userCode}
-      </p>
+      <p class="user-code">{p.userCode}</p>
       <p class="warning">
         If you did not start this on a device of your own, or the code is not the same, choose Deny.
       </p>

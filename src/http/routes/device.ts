@@ -155,7 +155,7 @@ export function postDevice(ctx: ServerContext, throttle: LoginThrottle): RouteHa
       return again(400, 'This code has expired. Start again on your device to get a new code.');
     if (found.status !== 'pending') return again(400, 'This code has already been used.');
     const client = await ctx.resolveClient(found.clientId);
-    if (!client || !client.grantTypes.includes(DEVICE_CODE_GRANT))
+    if (!client?.grantTypes.includes(DEVICE_CODE_GRANT))
       return again(400, 'The application of this code may no longer sign in here.');
     // The scopes and APIs as /device_authorization checked them (checked again: an application's
     // APIs may have changed since), each API with its scopes for the confirmation page.
