@@ -11,7 +11,9 @@ import { before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { totpCodeAt } from '../../src/auth/totp.js';
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
+import { databaseForTests } from '../../src/storage/index.js';
 import { Browser, formOf, type Step } from '../helpers/browser.js';
+import { PG_SKIP } from '../helpers/databases.js';
 import { createDeviceClient } from '../helpers/device.js';
 import {
   assertErrorPage,
@@ -505,3 +507,80 @@ describe('device authorization grant: wrong user codes are throttled per IP (RFC
     assert.equal(later.status, 303, later.body.slice(0, 300));
   });
 });
+
+for (const backend of [
+  { name: 'sqlite', skip: false as const },
+  { name: 'postgres', skip: PG_SKIP },
+]) {
+  describe(`device approval in one transaction (${backend.name})`, { skip: backend.skip }, () => {
+    const s = withServer({
+      users: ['alice'],
+      ...(backend.name === 'postgres' ? { postgres: 'latchkey_device' } : {}),
+    });
+
+    const grantsOf = async (clientId: string) => {
+      const r = await databaseForTests(s.server.ctx.storage)
+        .selectFrom('grants')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('client_id', '=', clientId)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    };
+
+    it('approve: one grant, tokens; a code expired on the confirmation page leaves no grant', async () => {
+      assert.equal(s.server.ctx.storage.dialect, backend.name);
+      const tv = await createDeviceClient(s.server);
+      const ok = await codesFor(s.server, tv.clientId);
+      assert.equal((await approveInBrowser(new Browser(s.server.url), ok, 'allow')).final.status, 200);
+      assert.equal((await poll(s.server, tv.clientId, ok.device_code)).status, 200);
+      assert.equal(await grantsOf(tv.clientId), 1);
+
+      const late = await codesFor(s.server, tv.clientId);
+      const b = new Browser(s.server.url);
+      const form = await b.get(late.verification_uri_complete);
+      let step = await b.post('/device', { csrf: formOf(form.body).csrf, user_code: late.user_code });
+      const login = formOf((await b.get(step.location!)).body);
+      step = await b.post(login.actions.find((a) => a.endsWith('/login'))!, {
+        csrf: login.csrf,
+        username: 'alice',
+        password: PASSWORD,
+      });
+      const confirm = formOf((await b.get(step.location!)).body);
+      s.server.clock.advanceSeconds(601);
+      const r = await b.post(confirm.actions.find((a) => a.endsWith('/consent'))!, {
+        csrf: confirm.csrf,
+        decision: 'allow',
+      });
+      assert.equal(r.status, 400);
+      assert.equal(await grantsOf(tv.clientId), 1, 'the approval that came too late wrote nothing');
+      assertRfcError(await poll(s.server, tv.clientId, late.device_code), 400, 'expired_token');
+    });
+
+    it('Approve and Deny posted at once: one decides', async () => {
+      const tv = await createDeviceClient(s.server);
+      const c = await codesFor(s.server, tv.clientId);
+      const b = new Browser(s.server.url);
+      const form = await b.get(c.verification_uri_complete);
+      let step = await b.post('/device', { csrf: formOf(form.body).csrf, user_code: c.user_code });
+      const login = formOf((await b.get(step.location!)).body);
+      step = await b.post(login.actions.find((a) => a.endsWith('/login'))!, {
+        csrf: login.csrf,
+        username: 'alice',
+        password: PASSWORD,
+      });
+      const confirm = formOf((await b.get(step.location!)).body);
+      const action = confirm.actions.find((a) => a.endsWith('/consent'))!;
+      const answers = await Promise.all(
+        ['allow', 'deny', 'allow', 'deny'].map((decision) =>
+          b.post(action, { csrf: confirm.csrf, decision }),
+        ),
+      );
+      assert.equal(answers.filter((a) => a.status === 200).length, 1, answers.map((a) => a.status).join());
+      const t = await poll(s.server, tv.clientId, c.device_code);
+      const approved = answers.some((a) => a.status === 200 && a.body.includes('Device approved'));
+      if (approved) assert.equal(t.status, 200);
+      else assertRfcError(t, 400, 'access_denied');
+      assert.equal(await grantsOf(tv.clientId), approved ? 1 : 0);
+    });
+  });
+}
