@@ -54,7 +54,7 @@ export interface DeviceApi {
 }
 
 /**
- * The confirmation after sign-in: the application, the user code (RFC 8628 §5.4: the person
+ * The confirmation after sign-in: the application, the user code (RFC 8628 §3.3.1, §5.4: the person
  * checks it is the one on their device, against remote phishing), what it may do, Approve/Deny.
  */
 export function deviceConfirmPage(p: {

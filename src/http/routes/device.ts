@@ -171,7 +171,7 @@ export function postDevice(ctx: ServerContext, throttle: LoginThrottle): RouteHa
       state: null,
       nonce: null,
       codeChallenge: null,
-      // RFC 8628 §5.4: the person always confirms, with the user code in view, whatever they
+      // RFC 8628 §3.3.1, §5.4: the person always confirms, with the user code in view, whatever they
       // consented to before (prompt=consent makes the interaction ask).
       prompt: ['consent'],
       maxAge: null,
