@@ -496,6 +496,9 @@ describe('device authorization grant: wrong user codes are throttled per IP (RFC
       const r = await browser.post('/device', { csrf, user_code: wrong(i) });
       assert.equal(r.status, 400, `guess ${i}`);
       assert.match(r.body, /not known/);
+      // A code of one's own in between does not reset the count of wrong ones.
+      if (i === 4)
+        assert.equal((await browser.post('/device', { csrf, user_code: c.user_code })).status, 303);
     }
     // Now even the right code is refused from here.
     const locked = await browser.post('/device', { csrf, user_code: c.user_code });
