@@ -62,8 +62,11 @@ export class LoginThrottle {
     private readonly clock: Clock,
     private readonly enabled: boolean,
     private readonly limits: ThrottleLimits = THROTTLE_DEFAULTS,
-    /** What the per-account key counts: `account` (passwords) or `factor` (one-time codes). */
-    private readonly accountPrefix: 'account' | 'factor' = 'account',
+    /**
+     * What the per-account key counts: `account` (passwords), `factor` (one-time codes) or
+     * `device` (user codes typed at /device, keyed by IP).
+     */
+    private readonly accountPrefix: 'account' | 'factor' | 'device' = 'account',
   ) {}
 
   /**

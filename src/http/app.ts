@@ -20,6 +20,8 @@ import { sendErrorPage, sendJsonError, temporarilyUnavailable } from './respond.
 import { accountRoutes } from './routes/account.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { demoRoutes } from './routes/demo.js';
+import { deviceRoutes } from './routes/device.js';
+import { deviceAuthorizationRoutes } from './routes/device-authorization.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { interactionRoutes } from './routes/interaction.js';
 import { logoutRoutes } from './routes/logout.js';
@@ -197,6 +199,8 @@ function routes(
   accountRoutes(app, ctx);
   tokenRoutes(app, ctx);
   parRoutes(app, ctx);
+  deviceAuthorizationRoutes(app, ctx);
+  deviceRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   revokeIntrospectRoutes(app, ctx);
   logoutRoutes(app, ctx);

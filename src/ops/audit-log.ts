@@ -14,6 +14,8 @@ export const AUDIT_TYPES = [
   'login_throttled',
   'consent_granted',
   'consent_denied',
+  'device_approved',
+  'device_denied',
   'code_reuse_detected',
   'refresh_reuse_detected',
   'logout',

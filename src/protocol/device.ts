@@ -8,8 +8,11 @@ import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../crypto.js';
 import { type Client, type DeviceCodeStore, DuplicateError, type GrantType } from '../storage/types.js';
 import { runScopeCheck } from './authorize/check-scope.js';
+import type { AuthorizationRequest } from './authorize/request.js';
 import { OAuthError, unauthorizedClient } from './errors.js';
 import type { Params } from './params.js';
+import { type ApiLookup, authorizationScopes, parseResources, resolveResources } from './resources.js';
+import { parseScope } from './scopes.js';
 
 /** RFC 8628 §3.4: the grant_type of the device's token requests. */
 export const DEVICE_CODE_GRANT: GrantType = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -64,14 +67,27 @@ export interface DeviceAuthorizationDeps {
   issuer: string;
   ttlSec: number;
   intervalSec: number;
+  /** The registered APIs (RFC 8707 `resource`). */
+  apis: ApiLookup;
 }
 
 /** The page a person opens on another device (RFC 8628 §3.2 `verification_uri`). */
-export const verificationUri = (issuer: string): string => `${issuer}/device`;
+export const DEVICE_PAGE_PATH = '/device';
+export const verificationUri = (issuer: string): string => `${issuer}${DEVICE_PAGE_PATH}`;
+
+/**
+ * Whether an interaction's request is a person's approval of a device (made at POST /device,
+ * never from a URL): its "redirect URI" is the relative path of the page, which no registered
+ * application can have (theirs are absolute URLs), and it names the user code.
+ */
+export const isDeviceRequest = (r: Pick<AuthorizationRequest, 'redirectUri' | 'device'>): boolean =>
+  r.device !== undefined && r.redirectUri === DEVICE_PAGE_PATH;
 
 /**
  * RFC 8628 §3.1: an authenticated client allowed the grant asks for codes; the scope is checked
- * as /authorize checks it (unknown values ignored, offline_access only with refresh tokens).
+ * as /authorize checks it (unknown values ignored, offline_access only with refresh tokens), and
+ * `resource` (RFC 8707 §2, repeatable) as checkResource does: each a registered API the client
+ * may ask for (else invalid_target), the API scopes asked kept with the OpenID Connect ones.
  */
 export async function startDeviceAuthorization(
   deps: DeviceAuthorizationDeps,
@@ -80,7 +96,15 @@ export async function startDeviceAuthorization(
 ): Promise<DeviceAuthorizationResponse> {
   if (!client.grantTypes.includes(DEVICE_CODE_GRANT))
     throw unauthorizedClient('This application may not use the device authorization grant.');
-  const scopes = runScopeCheck(client, params);
+  const oidcScopes = runScopeCheck(client, params);
+  const apis = await resolveResources(deps.apis, client, parseResources(params.all('resource')));
+  // runScopeCheck has refused a malformed scope parameter already.
+  const requested = parseScope(params.get('scope')) ?? [];
+  const { scopes: apiScopes } = await authorizationScopes(deps.apis, client, requested, apis);
+  const scopes = [...oidcScopes, ...apiScopes];
+  // As a grant's: absent when the default API alone is asked for.
+  const ids = apis.map((a) => a.identifier);
+  const resources = ids.length === 1 && ids[0] === deps.apis.defaultIdentifier ? [] : ids;
   const now = deps.clock.now();
   const deviceCode = randomToken(32);
   // A user code already in use (live, or expired and not purged yet) is drawn again.
@@ -99,6 +123,7 @@ export async function startDeviceAuthorization(
         status: 'pending',
         grantId: null,
         consumedAt: null,
+        ...(resources.length > 0 ? { resources } : {}),
       });
     } catch (err) {
       if (err instanceof DuplicateError) continue;

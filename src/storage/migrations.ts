@@ -480,7 +480,8 @@ const migrations: Record<string, Migration> = {
     /**
      * Device authorization requests (RFC 8628): the hashes of the device code and of the user
      * code (unique: the page looks it up), the client, scope and polling interval, the person's
-     * decision and the grant it made, and when a token request took it.
+     * decision and the grant it made, when a token request took it, and the APIs (RFC 8707
+     * resources, JSON array; null: the default API) asked for.
      */
     async up(db: AnyDb) {
       await db.schema
@@ -496,6 +497,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('grant_id', 'text')
         .addColumn('consumed_at', ms)
+        .addColumn('resources', 'text')
         .execute();
       await db.schema.createIndex('device_codes_expires').on('device_codes').column('expires_at').execute();
     },

@@ -296,6 +296,8 @@ export interface DeviceCodesTable {
   status: string;
   grant_id: string | null;
   consumed_at: number | null;
+  /** RFC 8707 resources, JSON array; null = the default API only. */
+  resources: string | null;
 }
 
 /** Migration 0020: initial access tokens for /register (RFC 7591 §3). */

@@ -695,6 +695,11 @@ export interface DeviceCode {
   grantId: string | null;
   /** When a token request took the approved code (single use; null: not yet). */
   consumedAt: number | null;
+  /**
+   * RFC 8707: the APIs (resource identifiers) the device asked for, in order; the grant an
+   * approval makes covers them. Absent: the default API only (no `resource`).
+   */
+  resources?: string[];
 }
 
 export interface DeviceCodeStore {

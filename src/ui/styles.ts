@@ -47,6 +47,7 @@ ul.cards { list-style:none; padding:0; display:flex; gap:16px; } ul.cards li a {
 ol.codes { columns:2; font-family:ui-monospace,Menlo,monospace; padding-left:24px; } ol.codes li { padding:2px 0; break-inside:avoid; } ol.codes code { font-size:inherit; }
 details { margin-top:16px; } summary { cursor:pointer; }
 input.code { font-family:ui-monospace,Menlo,monospace; letter-spacing:.2em; }
+p.user-code { font-family:ui-monospace,Menlo,monospace; font-size:28px; font-weight:700; letter-spacing:.15em; text-align:center; margin:8px 0 16px; }
 .passkey-status:empty { display:none; }
 section.account { margin-top:24px; } section.account h2 { font-size:18px; margin:0 0 8px; } ul.items { list-style:none; padding:0; margin:0; } ul.items li { display:flex; justify-content:space-between; align-items:center; gap:8px; padding:8px 0; border-bottom:1px solid var(--border); } ul.items form { margin:0; } ul.items button { margin:0; }
 /* Account page */

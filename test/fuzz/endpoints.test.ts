@@ -193,6 +193,16 @@ describe('fuzzing /authorize, /token and /par', () => {
       carries: 'body',
       check: oauthJsonAnswer({ errors: PAR_ERRORS, successStatus: 201, success: parSuccess }),
     },
+    deviceAuthorization: {
+      method: 'POST',
+      path: '/device_authorization',
+      carries: 'body',
+      // RFC 8628 §3.1: no application of this world is allowed the device grant, so never codes.
+      check: oauthJsonAnswer({
+        errors: TOKEN_ERRORS,
+        success: (_json, _sent, where) => assert.fail(`codes for a client without the grant: ${where}`),
+      }),
+    },
   } satisfies Record<string, Endpoint>;
 
   /** Whether the Cookie header carried alice's live session. */
@@ -983,6 +993,12 @@ describe('fuzzing /authorize, /token and /par', () => {
     'POST /par: RFC 9126 §2.3 JSON errors, or a 201 request_uri for an acceptable request',
     ENDPOINTS.par,
     200,
+    () => plain(parRequest()),
+  );
+  fuzz(
+    'POST /device_authorization: RFC 6749 §5.2 JSON errors (client authentication as at /par)',
+    ENDPOINTS.deviceAuthorization,
+    100,
     () => plain(parRequest()),
   );
 });

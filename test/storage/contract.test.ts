@@ -759,6 +759,13 @@ for (const backend of backends) {
       assert.deepEqual(await s.deviceCodes.get(a.hash), a);
       assert.deepEqual(await s.deviceCodes.getByUserCode(a.userCodeHash), a);
       assert.equal(await s.deviceCodes.get(id('dc')), undefined);
+      // RFC 8707: the APIs asked for come back in order; none stored is no `resources` at all.
+      const withApis = dc({ resources: ['https://api.b.example', 'https://api.a.example'] });
+      await s.deviceCodes.create(withApis);
+      assert.deepEqual(await s.deviceCodes.getByUserCode(withApis.userCodeHash), withApis);
+      assert.equal(await s.deviceCodes.approve(withApis.userCodeHash, 'g-apis', T0 + 1), true);
+      assert.deepEqual((await s.deviceCodes.consume(withApis.hash, T0 + 2))?.resources, withApis.resources);
+      assert.equal('resources' in ((await s.deviceCodes.get(a.hash)) ?? {}), false);
       await assert.rejects(s.deviceCodes.create(dc({ hash: a.hash })), DuplicateError);
       await assert.rejects(s.deviceCodes.create(dc({ userCodeHash: a.userCodeHash })), DuplicateError);
       // Approve and deny race: exactly one decision.

@@ -34,6 +34,12 @@ export interface AuthorizationRequest {
    * scopes granted for it. Absent in interactions stored before resources existed: the default.
    */
   apis?: GrantedApi[];
+  /**
+   * RFC 8628 §3.3: the sign-in is a person's approval of a device's request, not an
+   * authorization request (http/routes/device.ts makes it; it never comes from a URL). The user
+   * code (normalised) is shown on the confirmation page and names the device code decided.
+   */
+  device?: { userCode: string };
 }
 
 /** Mutable context the checks fill in, in order. */

@@ -16,6 +16,7 @@ const toDeviceCode = (r: Selectable<DeviceCodesTable>): DeviceCode => ({
   status: r.status as DeviceCodeStatus,
   grantId: r.grant_id,
   consumedAt: r.consumed_at,
+  ...(r.resources ? { resources: JSON.parse(r.resources) as string[] } : {}),
 });
 
 export class SqlDeviceCodeStore implements DeviceCodeStore {
@@ -37,6 +38,7 @@ export class SqlDeviceCodeStore implements DeviceCodeStore {
           status: c.status,
           grant_id: c.grantId,
           consumed_at: c.consumedAt,
+          resources: c.resources && c.resources.length > 0 ? JSON.stringify(c.resources) : null,
         })
         .execute(),
     );

@@ -16,6 +16,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../../../context.js';
 import { sha256 } from '../../../crypto.js';
 import type { AuthorizationRequest } from '../../../protocol/authorize/index.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
+import { OAuthError } from '../../../protocol/errors.js';
 import type { Client } from '../../../storage/types.js';
 import { respondWithCode, startInteraction } from '../../authorize-flow.js';
 import { type ActiveSession, cookieValue, SESSION_COOKIE } from '../../session.js';
@@ -104,6 +106,8 @@ export async function finishSignIn(
   request: AuthorizationRequest,
   signedIn: ActiveSession,
 ): Promise<FastifyReply> {
+  // A device's approval always ends on its confirmation page (prompt=consent), never here.
+  if (isDeviceRequest(request)) throw new OAuthError('invalid_request', 'This sign-in cannot continue here.');
   if (!isAccountRequest(request)) return respondWithCode(ctx, reply, request, signedIn);
   const earlier = cookieValue(req, SESSION_COOKIE);
   const earlierHash = earlier === undefined ? undefined : sha256(earlier);

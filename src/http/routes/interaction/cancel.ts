@@ -4,8 +4,10 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { OAuthError } from '../../../protocol/errors.js';
 import { sendAuthorizationError } from '../../respond.js';
+import { endDeviceSignIn } from '../device.js';
 import { checkPost, complete, load } from './load.js';
 
 export function postCancel(ctx: ServerContext): RouteHandlerMethod {
@@ -13,6 +15,8 @@ export function postCancel(ctx: ServerContext): RouteHandlerMethod {
     const l = await load(ctx, req);
     checkPost(req, l);
     await complete(ctx, l);
+    // RFC 8628 §3.5: a device's sign-in given up is a denial (the device stops polling).
+    if (isDeviceRequest(l.request)) return endDeviceSignIn(ctx, reply, l, 'The sign-in was cancelled.');
     return sendAuthorizationError(
       ctx,
       reply,

@@ -1,14 +1,17 @@
 /**
  * POST /interaction/:id/consent: the user's Allow or Deny for the signed-in interaction. Deny
  * answers the client with access_denied; Allow saves the consent and answers with a code. Both
- * complete the interaction first, so that of two racing posts only one takes effect.
+ * complete the interaction first, so that of two racing posts only one takes effect. A device's
+ * approval (RFC 8628) is decided by decideDevice (routes/device.ts) instead.
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { consentOf } from '../../authorize-flow.js';
 import { sendAuthorizationError } from '../../respond.js';
 import { finishSignIn } from '../account/sign-in.js';
+import { decideDevice } from '../device.js';
 import { checkPost, complete, expired, interactionSession, load } from './load.js';
 import { sessionMethods, skipped, stepFor } from './steps.js';
 
@@ -24,6 +27,11 @@ export function postConsent(ctx: ServerContext): RouteHandlerMethod {
       return reply.code(303).header('location', `/interaction/${l.interaction.id}`).send();
     const decision = params.get('decision');
     if (decision !== 'allow' && decision !== 'deny') throw invalidRequest('Choose Allow or Deny.');
+    if (isDeviceRequest(l.request)) {
+      // Completed first, as below: of a racing Approve and Deny only one decides.
+      await complete(ctx, l);
+      return decideDevice(ctx, req, reply, l, s, decision);
+    }
     if (decision === 'deny') {
       await complete(ctx, l);
       await ctx.audit.record('consent_denied', {

@@ -5,8 +5,10 @@
  */
 import type { RouteHandlerMethod } from 'fastify';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { needsConsent } from '../../authorize-flow.js';
 import { finishSignIn } from '../account/sign-in.js';
+import { renderDeviceConsent } from '../device.js';
 import { complete, load, renderConsent, renderLogin } from './load.js';
 import { advance, renderStep, sendUnmet, signInState, skipped, stepFor } from './steps.js';
 
@@ -26,6 +28,8 @@ export function showInteraction(ctx: ServerContext): RouteHandlerMethod {
       await complete(ctx, l);
       return finishSignIn(ctx, req, reply, l.request, { session: state.session, user: state.user });
     }
+    // A device's approval (RFC 8628 §5.4): the confirmation page, with the user code.
+    if (isDeviceRequest(l.request)) return renderDeviceConsent(ctx, reply, l, state.user.username);
     return renderConsent(ctx, reply, l, state.user.username);
   };
 }

@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lastAuthTime, nextStep, type Step } from '../../../auth/sign-in-policy.js';
 import type { ServerContext } from '../../../context.js';
+import { isDeviceRequest } from '../../../protocol/device.js';
 import { OAuthError } from '../../../protocol/errors.js';
 import type { AuthMethods, Session, User } from '../../../storage/types.js';
 import { enrolPage, secondFactorPage } from '../../../ui/sign-in-pages.js';
@@ -15,6 +16,7 @@ import { needsConsent } from '../../authorize-flow.js';
 import { sendAuthorizationError, sendHtml } from '../../respond.js';
 import { type ActiveSession, secureCookies, startSession } from '../../session.js';
 import { finishSignIn } from '../account/sign-in.js';
+import { endDeviceSignIn } from '../device.js';
 import { complete, expired, interactionSession, type Loaded, passkeyForm, paths } from './load.js';
 
 /** Where the person stands: who, what they did, and the session when there is one. */
@@ -85,6 +87,7 @@ export async function stepFor(
 /** OpenID Connect Unmet Authentication Requirements 1.0 §2: the client learns it could not be met. */
 export async function sendUnmet(ctx: ServerContext, reply: FastifyReply, l: Loaded, reason: string) {
   await complete(ctx, l);
+  if (isDeviceRequest(l.request)) return endDeviceSignIn(ctx, reply, l, reason);
   return sendAuthorizationError(
     ctx,
     reply,
