@@ -10,7 +10,7 @@
  * Fastify (415, answered as invalid_request) before the handler runs.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { type Registered, REGISTRATION_WINDOW_MS, RegistrationError } from '../../admin/registration.js';
+import { REGISTRATION_WINDOW_MS, type Registered, RegistrationError } from '../../admin/registration.js';
 import type { ServerContext } from '../../context.js';
 import { invalidRequest, invalidToken, OAuthError } from '../../protocol/errors.js';
 import { parseStrictJson, StrictJsonError } from '../../protocol/strict-json.js';
@@ -67,7 +67,10 @@ function jsonBody(req: FastifyRequest): unknown {
     if (!(err instanceof StrictJsonError)) throw err;
     // A member named twice is metadata two parsers would read differently (strict-json.ts).
     if (err.kind === 'duplicate')
-      throw new OAuthError('invalid_client_metadata', `The client metadata names a member twice: ${err.message}.`);
+      throw new OAuthError(
+        'invalid_client_metadata',
+        `The client metadata names a member twice: ${err.message}.`,
+      );
     throw invalidRequest(`The request body is not valid JSON: ${err.message}.`);
   }
 }
@@ -98,7 +101,8 @@ function clientInformation(
     registration_access_token: registrationAccessToken,
     registration_client_uri: registrationUri(ctx, client.clientId),
   };
-  if (client.postLogoutRedirectUris.length > 0) out['post_logout_redirect_uris'] = client.postLogoutRedirectUris;
+  if (client.postLogoutRedirectUris.length > 0)
+    out['post_logout_redirect_uris'] = client.postLogoutRedirectUris;
   if (client.jwks) out['jwks'] = client.jwks;
   if (client.jwksUri) out['jwks_uri'] = client.jwksUri;
   if (secret !== undefined) {
@@ -165,7 +169,12 @@ export function putRegistration(ctx: ServerContext): RouteHandlerMethod {
     const body = jsonBody(req);
     // RFC 7592 §2.2: these are the server's, and the request MUST NOT include them.
     if (typeof body === 'object' && body !== null) {
-      const own = ['registration_access_token', 'registration_client_uri', 'client_secret_expires_at', 'client_id_issued_at'];
+      const own = [
+        'registration_access_token',
+        'registration_client_uri',
+        'client_secret_expires_at',
+        'client_id_issued_at',
+      ];
       const given = own.filter((k) => k in body);
       if (given.length > 0)
         throw invalidRequest(`An update must not include ${given.join(', ')} (RFC 7592 §2.2).`);
