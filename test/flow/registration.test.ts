@@ -489,3 +489,48 @@ describe('registration per-IP limit', () => {
     assert.equal((await postJson(s.server.url, nativeMetadata())).status, 201);
   });
 });
+
+describe('registration through the MCP TypeScript SDK (its client auth functions)', () => {
+  const s = withServer({ users: ['alice'], overrides: { registration: 'open', rateLimit: false } });
+
+  it('discovers, registers, authorizes with PKCE and exchanges the code', async () => {
+    const sdk = await import('@modelcontextprotocol/sdk/client/auth.js');
+    const metadata = await sdk.discoverAuthorizationServerMetadata(s.server.issuer);
+    assert.ok(metadata, 'metadata found');
+    assert.equal(metadata.registration_endpoint, `${s.server.issuer}/register`);
+    const redirectUrl = 'http://127.0.0.1:33418/callback';
+    const info = await sdk.registerClient(s.server.issuer, {
+      metadata,
+      clientMetadata: {
+        client_name: 'MCP test client',
+        redirect_uris: [redirectUrl],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+      },
+    });
+    assert.equal(typeof info.client_id, 'string');
+    const { authorizationUrl, codeVerifier } = await sdk.startAuthorization(s.server.issuer, {
+      metadata,
+      clientInformation: info,
+      redirectUrl,
+      scope: 'openid offline_access',
+      state: 'mcp-state',
+    });
+    const browser = new Browser(s.server.url);
+    const consent = await toConsent(browser, authorizationUrl.toString());
+    assert.match(consent.body, /not verified by the administrator/);
+    const final = await allow(browser, consent);
+    const back = new URL(final.location!);
+    assert.equal(back.searchParams.get('state'), 'mcp-state');
+    const tokens = await sdk.exchangeAuthorization(s.server.issuer, {
+      metadata,
+      clientInformation: info,
+      authorizationCode: back.searchParams.get('code')!,
+      codeVerifier,
+      redirectUri: redirectUrl,
+    });
+    assert.equal(typeof tokens.access_token, 'string');
+    assert.equal(typeof tokens.refresh_token, 'string');
+  });
+});
