@@ -296,6 +296,59 @@ for (const backend of [
       assert.equal(right.json['error'], 'invalid_grant', JSON.stringify(right.json));
     });
 
+    it('RFC 7592 §2.2 for a confidential client: its own client_secret only, never a chosen one', async () => {
+      const made = await postJson(s.server.url, {
+        client_name: 'Secret app',
+        redirect_uris: ['https://app.example.com/callback'],
+        token_endpoint_auth_method: 'client_secret_post',
+      });
+      assert.equal(made.status, 201, JSON.stringify(made.json));
+      const uri = String(made.json['registration_client_uri']);
+      const put = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+        call(uri, {
+          method: 'PUT',
+          body: JSON.stringify(body),
+          headers: {
+            'content-type': 'application/json',
+            ...bearer(made.json['registration_access_token']),
+            ...headers,
+          },
+        });
+      const base = {
+        client_id: made.json['client_id'],
+        client_name: 'Secret app, renamed',
+        redirect_uris: ['https://app.example.com/callback'],
+        token_endpoint_auth_method: 'client_secret_post',
+      };
+      assertError(
+        await put({ ...base, client_secret: 'chosen-by-the-client' }),
+        400,
+        'invalid_client_metadata',
+      );
+      assertError(await put(base, { 'content-type': 'text/plain' }), 400, 'invalid_request');
+      const ok = await put({ ...base, client_secret: made.json['client_secret'] });
+      assert.equal(ok.status, 200, JSON.stringify(ok.json));
+      assert.equal(ok.json['client_name'], 'Secret app, renamed');
+      // The secret still authenticates (the update did not change it).
+      const reply = await redeem(
+        s.server,
+        { clientId: String(made.json['client_id']), redirectUri: 'https://app.example.com/callback' },
+        'no-such-code',
+        pkce().verifier,
+        { client_secret: String(made.json['client_secret']) },
+      );
+      assert.equal(reply.json['error'], 'invalid_grant', JSON.stringify(reply.json));
+      // A path that is not a client, very long, or oddly encoded: 401 or 4xx, never a 500.
+      for (const path of [
+        '/register/%E0%A4%A',
+        `/register/${'a'.repeat(300)}`,
+        '/register/..%2F..%2Fadmin',
+      ]) {
+        const a = await call(`${s.server.url}${path}`, { method: 'GET', headers: bearer('x') });
+        assert.ok(a.status >= 400 && a.status < 500, `${path}: ${a.status}`);
+      }
+    });
+
     it('refused metadata: RFC 7591 §3.2.2 errors, never a 500', async () => {
       const base = s.server.url;
       const web = (over: Record<string, unknown>) => ({
