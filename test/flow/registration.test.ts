@@ -496,6 +496,13 @@ describe('registration with initial access tokens (LATCHKEY_REGISTRATION=token)'
     assertError(await postJson(base, nativeMetadata(), bearer('not-a-token')), 401, 'invalid_token');
 
     const two = await s.server.ctx.registrar.createInitialToken(3600, 2);
+    // Refused metadata does not spend a use; no token at all is refused before the metadata is read.
+    assertError(
+      await postJson(base, { redirect_uris: ['http://x.example.com/cb'] }, bearer(two.token)),
+      400,
+      'invalid_redirect_uri',
+    );
+    assertError(await postJson(base, '{not json'), 401, 'invalid_token');
     assert.equal((await postJson(base, nativeMetadata(), bearer(two.token))).status, 201);
     assert.equal((await postJson(base, nativeMetadata(), bearer(two.token))).status, 201);
     assertError(await postJson(base, nativeMetadata(), bearer(two.token)), 401, 'invalid_token');

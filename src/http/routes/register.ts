@@ -121,16 +121,21 @@ const sent = (ctx: ServerContext, r: Registered) =>
   clientInformation(ctx, r.client, r.registrationAccessToken, r.secret);
 
 /**
- * POST /register (RFC 7591 §3.1): counted against the caller's address, the initial access token
- * checked (LATCHKEY_REGISTRATION=token), the metadata read and the client made: 201 with its
- * information (§3.2.1), or a JSON error (§3.2.2).
+ * POST /register (RFC 7591 §3.1): counted against the caller's address, refused without an
+ * initial access token (LATCHKEY_REGISTRATION=token), the metadata read, then a use of the token
+ * spent and the client made: 201 with its information (§3.2.1), or a JSON error (§3.2.2). A
+ * refused metadata request does not spend a use.
  */
 export function postRegister(ctx: ServerContext): RouteHandlerMethod {
   return async (req, reply) => {
     const made = await registrar(async () => {
       await ctx.registrar.throttle(req.ip);
-      const via = await ctx.registrar.admit(req.headers.authorization, req.ip);
-      return ctx.registrar.register(jsonBody(req), req.ip, via);
+      const authorization = req.headers.authorization;
+      await ctx.registrar.requireToken(authorization, req.ip);
+      // The metadata is checked before an initial access token's use is spent on it.
+      const metadata = await ctx.registrar.check(jsonBody(req), req.ip);
+      const via = await ctx.registrar.admit(authorization, req.ip);
+      return ctx.registrar.register(metadata, req.ip, via);
     });
     return sendInformation(reply, 201, sent(ctx, made));
   };
