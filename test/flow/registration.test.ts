@@ -422,6 +422,23 @@ for (const backend of [
       const huge = JSON.stringify(web({ client_name: 'x'.repeat(100_000) }));
       assertError(await postJson(base, huge), 413, 'invalid_request');
       assertError(await postJson(base, `${'['.repeat(5000)}${']'.repeat(5000)}`), 400, 'invalid_request');
+      // Bytes that are not UTF-8, a body said to be compressed (it is not), an odd charset.
+      const raw = await fetch(`${base}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
+      });
+      assert.ok(raw.status === 400, `invalid UTF-8: ${raw.status}`);
+      const gz = await call(`${base}/register`, {
+        body: JSON.stringify(web({})),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      });
+      assert.ok(gz.status < 500, `gzip: ${gz.status}`);
+      const charset = await call(`${base}/register`, {
+        body: JSON.stringify(web({})),
+        headers: { 'content-type': 'application/json; charset=ebcdic' },
+      });
+      assert.ok(charset.status < 500, `charset: ${charset.status}`);
       // Nothing was made by any of these.
       const dynamic = (await s.server.ctx.storage.clients.list()).filter((c) => c.registration === 'dynamic');
       assert.ok(dynamic.every((c) => c.name !== 'x'.repeat(100_000)));
