@@ -179,6 +179,13 @@ for (const backend of [
       const page = await browser.get(second.location!);
       assert.match(page.body, /name="decision"/);
       assert.match(page.body, /not verified by the administrator/);
+      // prompt=none cannot skip it: consent_required (OIDC Core §3.1.2.6), back to the client.
+      const silent = new URL(url);
+      silent.searchParams.set('state', 'st-3');
+      silent.searchParams.set('prompt', 'none');
+      const none = await browser.get(silent.toString());
+      assert.equal(none.status, 303);
+      assert.equal(new URL(none.location!).searchParams.get('error'), 'consent_required');
     });
 
     it('RFC 7592: read, update and delete with the registration access token only', async () => {
