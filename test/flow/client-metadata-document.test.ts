@@ -168,6 +168,12 @@ describe('client ID metadata documents', () => {
     assert.ok(d.hits.length >= 1, 'the document was fetched');
     // Nothing was stored for the client: it is its document.
     assert.equal(await s.server.ctx.storage.clients.get(clientId), undefined);
+    // The account page names it by where it is (without fetching the document again).
+    const hits = d.hits.length;
+    const account = await browser.get('/account');
+    assert.equal(account.status, 200, account.body.slice(0, 200));
+    assert.ok(account.body.includes(`An application at ${docHost}`), 'named on the account page');
+    assert.equal(d.hits.length, hits);
   });
 
   it('a private_key_jwt document client (keys at its jwks_uri) authenticates at /token', async () => {
