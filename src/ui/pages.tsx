@@ -135,9 +135,8 @@ export function consentPage(p: {
 function UnverifiedNotice(p: { host: string }) {
   return (
     <p class="warning" role="note">
-      This application registered itself: it is not verified by the administrator of this site,
-      and its name is its own claim. It is at <strong>{p.host}</strong>. Allow it only if you
-      trust that site.
+      This application registered itself: it is not verified by the administrator of this site, and its name
+      is its own claim. It is at <strong>{p.host}</strong>. Allow it only if you trust that site.
     </p>
   );
 }
