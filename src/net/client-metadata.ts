@@ -10,6 +10,7 @@ import type { NewClientInput } from '../admin/client-settings.js';
 import { ClientInputError } from '../admin/clients.js';
 import type { Clock } from '../clock.js';
 import { ClientMetadataError, readClientMetadata } from '../protocol/client-metadata.js';
+import { parseStrictJson } from '../protocol/strict-json.js';
 import type { Client } from '../storage/types.js';
 import { fetchJsonDocument, GuardedFetchError } from './guarded-fetch.js';
 
@@ -87,6 +88,8 @@ export class ClientMetadataDocuments {
         allowLoopback: this.opts.allowLocal,
         timeoutMs: this.opts.timeoutMs ?? METADATA_TIMEOUT_MS,
         maxBytes: this.opts.maxBytes ?? METADATA_MAX_BYTES,
+        // A member named twice is refused, as at /register (protocol/strict-json.ts).
+        parse: parseStrictJson,
       });
     } catch (err) {
       if (err instanceof GuardedFetchError) throw new ClientMetadataDocumentError(err.message);

@@ -233,6 +233,7 @@ describe('client ID metadata documents', () => {
     ['a shared-secret method', 'method.json', { body: '' }, /token_endpoint_auth_method/],
     ['no redirect URIs', 'noredirect.json', { body: '' }, /redirect_uris/],
     ['too large', 'large.json', { body: '' }, /larger than/],
+    ['a member given twice', 'twice.json', { body: '' }, /not JSON/],
   ];
   for (const [what, file, doc, message] of broken) {
     it(`${what}: an error page at /authorize, invalid_client at /token`, async () => {
@@ -245,6 +246,7 @@ describe('client ID metadata documents', () => {
         }),
         'noredirect.json': documentFor(clientId, { redirect_uris: [] }),
         'large.json': documentFor(clientId, { client_name: 'x'.repeat(10_000) }),
+        'twice.json': documentFor(clientId).replace(/}$/, ',"redirect_uris":["http://127.0.0.1/evil"]}'),
       }[file];
       if (own !== undefined) d.docs.set(`/clients/${file}`, { body: own });
       else if (doc) d.docs.set(`/clients/${file}`, doc);
