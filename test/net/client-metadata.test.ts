@@ -87,4 +87,31 @@ describe('client ID metadata documents', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it('bounds the fetches in flight: past the bound, refused at once', async () => {
+    const held: import('node:http').ServerResponse[] = [];
+    const server = createServer((_req, res) => {
+      held.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const clock = new ManualClock();
+      const admin = new ClientAdmin(openMemoryStorage().clients, clock);
+      const docs = new ClientMetadataDocuments(clock, (input) => admin.build(input), {
+        allowLocal: true,
+        maxInFlight: 2,
+        timeoutMs: 500,
+      });
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const slow = [docs.client(`${base}/a.json`), docs.client(`${base}/b.json`)];
+      await assert.rejects(docs.client(`${base}/c.json`), /too many/);
+      for (const p of slow) await assert.rejects(p, /no answer in time/);
+      // Once they are done, new fetches go out again.
+      await assert.rejects(docs.client(`${base}/d.json`), /no answer in time/);
+    } finally {
+      for (const r of held) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
