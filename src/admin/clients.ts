@@ -213,6 +213,7 @@ export function describeClient(
     jwks_uri: c.jwksUri ?? null,
     profile: c.profile ?? null,
     mfa: c.mfa ?? null,
+    registration: c.registration ?? null,
     created_at: new Date(c.createdAt).toISOString(),
   };
   if (secret !== undefined) out['client_secret'] = secret;

@@ -129,9 +129,22 @@ export class ClientRegistrar {
     return used;
   }
 
-  /** RFC 7591 §3.1, §3.2: registers the client `body` describes. */
-  async register(body: unknown, ip: string, via?: InitialAccessToken): Promise<Registered> {
-    const metadata = await this.read(body, ip);
+  /**
+   * With LATCHKEY_REGISTRATION=token, a request without any Bearer token is refused at once
+   * (before its metadata is read); admit() spends a use of a token later, once the metadata holds.
+   */
+  async requireToken(authorization: string | undefined, ip: string): Promise<void> {
+    if (this.deps.config.registration === 'token' && !bearerOf(authorization))
+      await this.admit(authorization, ip);
+  }
+
+  /** RFC 7591 §2, §3.2.2: the metadata `body` describes, checked (nothing stored or spent yet). */
+  check(body: unknown, ip: string): Promise<ReadClientMetadata> {
+    return this.read(body, ip);
+  }
+
+  /** RFC 7591 §3.1, §3.2: registers the client of `metadata` (from check()). */
+  async register(metadata: ReadClientMetadata, ip: string, via?: InitialAccessToken): Promise<Registered> {
     const registrationAccessToken = randomToken(32);
     let made: { client: Client; secret?: string };
     try {

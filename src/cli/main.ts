@@ -23,6 +23,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey users list|set-password|disable|enable|grant-admin|revoke-admin|logout …
   latchkey users factors list|remove|require-enrolment USERNAME …   (passkeys, TOTP, recovery codes)
   latchkey keys list|rotate|encrypt [--json]
+  latchkey registration-tokens create|list|revoke …  (initial access tokens for POST /register)
   latchkey audit list [--type T] [--user USERNAME] [--client CLIENT_ID] [--since S] [--limit N] [--json]
   latchkey audit export --since S | --from ISO [--to ISO]   (JSON lines, oldest first)
   latchkey COMMAND --help, latchkey COMMAND SUBCOMMAND --help: every flag
@@ -56,7 +57,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const [g, { runGroup }] = await Promise.all([load(), import('./command-table.js')]);
     return (args, cmdIo) => runGroup(g, args, cmdIo);
   };
-  const groups = new Set(['clients', 'apis', 'users', 'keys', 'audit']);
+  const groups = new Set(['clients', 'apis', 'users', 'keys', 'audit', 'registration-tokens']);
   const commands: Record<string, () => Promise<Command>> = {
     serve: async () => (await import('./serve.js')).serveCommand,
     migrate: async () => migrateCommand,
@@ -65,6 +66,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     users: group(async () => (await import('./users.js')).usersCommand),
     keys: group(async () => (await import('./keys.js')).keysCommand),
     audit: group(async () => (await import('./audit.js')).auditCommand),
+    'registration-tokens': group(
+      async () => (await import('./registration-tokens.js')).registrationTokensCommand,
+    ),
     purge: async () => (await import('./purge.js')).purgeCommand,
     backup: async () => (await import('./backup.js')).backupCommand,
     restore: async () => (await import('./backup.js')).restoreCommand,

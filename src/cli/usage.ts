@@ -342,6 +342,39 @@ ${DB_FLAG}`,
     },
     notes: '',
   },
+  'registration-tokens': {
+    subcommands: {
+      create: {
+        synopsis:
+          'latchkey registration-tokens create [--max-uses N] [--expires-in S] [--db PATH_OR_URL] [--json]',
+        details: `  Makes an initial access token for Dynamic Client Registration (RFC 7591 §3) with
+  LATCHKEY_REGISTRATION=token: a client sends it as "Authorization: Bearer TOKEN" to POST /register.
+  The token is printed once (only its hash is kept).
+  --max-uses N     registrations it allows (1-100000, default 1)
+  --expires-in S   how long it is valid (1 minute to 365 days, default 1d)
+  --json prints {"id", "token", "created_at", "expires_at", "max_uses", "uses", "revoked_at", "state"}.
+${DB_FLAG}
+${JSON_FLAG}
+  ${TIMES}`,
+      },
+      list: {
+        synopsis: 'latchkey registration-tokens list [--db PATH_OR_URL] [--json]',
+        details: `  Lists the initial access tokens (never the tokens themselves): uses, expiry, state
+  (active, used_up, expired or revoked).
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+      revoke: {
+        synopsis: 'latchkey registration-tokens revoke ID [--db PATH_OR_URL] [--json]',
+        details: `  Revokes an initial access token: no more registrations with it. The clients it
+  registered stay (remove them with latchkey clients delete).
+${DB_FLAG}
+${JSON_FLAG}`,
+      },
+    },
+    notes:
+      '  Every subcommand takes --db PATH_OR_URL. Every change is audited (registration_token_created, registration_token_revoked).',
+  },
 } satisfies Record<string, GroupUsage>;
 
 /** What `latchkey <group> --help` prints: every sub-command's synopsis, then the notes. */
@@ -378,6 +411,7 @@ export const USAGE: Record<string, string> = {
   users: groupUsage(GROUPS.users),
   keys: groupUsage(GROUPS.keys),
   audit: groupUsage(GROUPS.audit),
+  'registration-tokens': groupUsage(GROUPS['registration-tokens']),
   login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop]
 
   The sample native app: signs in with PKCE through a loopback redirect and keeps the tokens.

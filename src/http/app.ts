@@ -27,6 +27,7 @@ import { interactionRoutes } from './routes/interaction.js';
 import { logoutRoutes } from './routes/logout.js';
 import { opsRoutes } from './routes/ops.js';
 import { parRoutes } from './routes/par.js';
+import { registerRoutes } from './routes/register.js';
 import { revokeIntrospectRoutes } from './routes/revoke-introspect.js';
 import { tokenRoutes } from './routes/token.js';
 import { userinfoRoutes } from './routes/userinfo.js';
@@ -201,6 +202,7 @@ function routes(
   parRoutes(app, ctx);
   deviceAuthorizationRoutes(app, ctx);
   deviceRoutes(app, ctx);
+  registerRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   revokeIntrospectRoutes(app, ctx);
   logoutRoutes(app, ctx);

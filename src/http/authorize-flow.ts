@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { randomToken, sha256, timeOrderedId } from '../crypto.js';
 import type { AuthorizationRequest } from '../protocol/authorize/index.js';
 import { OAuthError } from '../protocol/errors.js';
-import { consentItems } from '../protocol/resources.js';
+import { consentItems, isSelfRegistered } from '../protocol/resources.js';
 import type { Client, Session } from '../storage/types.js';
 import { sendAuthorizationError, sendAuthorizationResponse } from './respond.js';
 import { type ActiveSession, INTERACTION_COOKIE, secureCookies } from './session.js';
@@ -35,6 +35,9 @@ export async function needsConsent(
   userId: string,
 ): Promise<boolean> {
   if (request.prompt.includes('consent')) return true;
+  // A self-registered application is asked about every time: nobody vetted it, its name is its
+  // own claim (RFC 7591 §5), and a metadata document may change between two requests.
+  if (isSelfRegistered(client)) return true;
   if (client.consent !== 'required') return false;
   const prior = await ctx.storage.consents.get(userId, client.clientId);
   if (!prior) return true;

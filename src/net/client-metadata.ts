@@ -10,6 +10,7 @@ import type { NewClientInput } from '../admin/client-settings.js';
 import { ClientInputError } from '../admin/clients.js';
 import type { Clock } from '../clock.js';
 import { ClientMetadataError, readClientMetadata } from '../protocol/client-metadata.js';
+import { parseStrictJson } from '../protocol/strict-json.js';
 import type { Client } from '../storage/types.js';
 import { fetchJsonDocument, GuardedFetchError } from './guarded-fetch.js';
 
@@ -20,6 +21,11 @@ export const METADATA_TIMEOUT_MS = 3000;
 export const METADATA_DEFAULT_CACHE_SEC = 300;
 export const METADATA_MAX_CACHE_SEC = 86400;
 const MAX_ENTRIES = 1000;
+/**
+ * Fetches of different documents at once, at most: every request naming a new URL makes the
+ * server fetch it (draft §6 on the fetch as an attack vector), so their number is bounded.
+ */
+export const METADATA_MAX_IN_FLIGHT = 32;
 
 export class ClientMetadataDocumentError extends Error {
   override name = 'ClientMetadataDocumentError';
@@ -49,6 +55,8 @@ export interface MetadataDocumentOptions {
   allowLocal: boolean;
   timeoutMs?: number;
   maxBytes?: number;
+  /** METADATA_MAX_IN_FLIGHT unless set (tests). */
+  maxInFlight?: number;
 }
 
 export class ClientMetadataDocuments {
@@ -75,6 +83,10 @@ export class ClientMetadataDocuments {
     // One fetch for many concurrent requests of the same client.
     const pending = this.#inFlight.get(url);
     if (pending) return pending;
+    if (this.#inFlight.size >= (this.opts.maxInFlight ?? METADATA_MAX_IN_FLIGHT))
+      throw new ClientMetadataDocumentError(
+        'too many application documents are being fetched now; try again',
+      );
     const fetching = this.#fetch(url).finally(() => this.#inFlight.delete(url));
     this.#inFlight.set(url, fetching);
     return fetching;
@@ -87,6 +99,8 @@ export class ClientMetadataDocuments {
         allowLoopback: this.opts.allowLocal,
         timeoutMs: this.opts.timeoutMs ?? METADATA_TIMEOUT_MS,
         maxBytes: this.opts.maxBytes ?? METADATA_MAX_BYTES,
+        // A member named twice is refused, as at /register (protocol/strict-json.ts).
+        parse: parseStrictJson,
       });
     } catch (err) {
       if (err instanceof GuardedFetchError) throw new ClientMetadataDocumentError(err.message);

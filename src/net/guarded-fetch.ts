@@ -22,6 +22,8 @@ export interface GuardedFetchOptions {
   maxBytes?: number;
   /** Loopback addresses (and http to them) allowed: development and tests only. */
   allowLoopback?: boolean;
+  /** Reads the body's text (default JSON.parse); a throw means "not JSON". */
+  parse?: (text: string) => unknown;
 }
 
 export const FETCH_TIMEOUT_MS = 5000;
@@ -205,7 +207,7 @@ export function fetchJsonDocument(raw: string, opts: GuardedFetchOptions = {}): 
         res.on('end', () => {
           if (size > maxBytes) return;
           try {
-            const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            const body: unknown = (opts.parse ?? JSON.parse)(Buffer.concat(chunks).toString('utf8'));
             const cc = res.headers['cache-control'];
             resolve({ body, maxAgeSec: cacheLifetime(Array.isArray(cc) ? cc.join(',') : cc) });
           } catch {

@@ -6,7 +6,7 @@
  */
 import { ClientMetadataDocumentError, type ClientMetadataDocuments } from '../net/client-metadata.js';
 import type { Client, ClientStore } from '../storage/types.js';
-import { invalidClient } from './errors.js';
+import { OAuthError } from './errors.js';
 
 export type ResolveClient = (clientId: string) => Promise<Client | undefined>;
 
@@ -21,8 +21,14 @@ export function clientResolver(
       return await documents.client(clientId);
     } catch (err) {
       if (!(err instanceof ClientMetadataDocumentError)) throw err;
-      // RFC 6749 §5.2 invalid_client; at /authorize an error page (the client is not established).
-      throw invalidClient(`The application's metadata document could not be used: ${err.message}.`);
+      // RFC 6749 §5.2 invalid_client, 400 without a WWW-Authenticate challenge (no Authorization
+      // header was tried: a document's client is public or uses an assertion); at /authorize an
+      // error page, never a redirect (the redirect URI is not established, RFC 6749 §4.1.2.1).
+      throw new OAuthError(
+        'invalid_client',
+        `The application's metadata document could not be used: ${err.message}.`,
+        { status: 400, detail: clientId },
+      );
     }
   };
 }

@@ -52,8 +52,8 @@ export function parseResources(values: readonly string[]): string[] {
 }
 
 /** Whether an application registered itself (dynamic registration or a metadata document). */
-export const isSelfRegistered = (client: Client): boolean =>
-  (client as { selfRegistered?: boolean }).selfRegistered === true;
+export const isSelfRegistered = (client: Pick<Client, 'registration'>): boolean =>
+  client.registration === 'dynamic' || client.registration === 'metadata_document';
 
 /**
  * The scopes of `api` this application may ask for, or undefined when it may not ask for the API

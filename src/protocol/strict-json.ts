@@ -5,6 +5,13 @@
  */
 export class StrictJsonError extends Error {
   override name = 'StrictJsonError';
+  constructor(
+    message: string,
+    /** `duplicate`: well-formed JSON naming a member twice; `malformed`: not JSON. */
+    readonly kind: 'malformed' | 'duplicate' = 'malformed',
+  ) {
+    super(message);
+  }
 }
 
 const WS = new Set([' ', '\t', '\n', '\r']);
@@ -17,8 +24,8 @@ export function parseStrictJson(text: string): unknown {
   const skip = () => {
     while (i < text.length && WS.has(text[i]!)) i++;
   };
-  const fail = (what: string): never => {
-    throw new StrictJsonError(`${what} at character ${i}`);
+  const fail = (what: string, kind: 'malformed' | 'duplicate' = 'malformed'): never => {
+    throw new StrictJsonError(`${what} at character ${i}`, kind);
   };
   const string = (): string => {
     const start = i;
@@ -52,7 +59,7 @@ export function parseStrictJson(text: string): unknown {
         skip();
         if (text[i] !== '"') fail('a member name expected');
         const name = string();
-        if (names.has(name)) fail(`the member "${name.slice(0, 40)}" given twice`);
+        if (names.has(name)) fail(`the member "${name.slice(0, 40)}" given twice`, 'duplicate');
         names.add(name);
         skip();
         if (text[i] !== ':') fail('":" expected');

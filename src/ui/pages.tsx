@@ -106,6 +106,8 @@ export function consentPage(p: {
   scopes: string[];
   /** RFC 8707: the APIs the application asks access to, each with its scopes in words. */
   apis?: ConsentApiView[];
+  /** A self-registered application: the host of its client_id URL or redirect URI. */
+  unverifiedHost?: string;
 }): string {
   const described = p.scopes.filter((s) => SCOPE_DESCRIPTIONS[s] !== undefined);
   const apis = p.apis ?? [];
@@ -115,6 +117,7 @@ export function consentPage(p: {
       <p class="lead">
         <strong>{p.clientName}</strong> wants to:
       </p>
+      {p.unverifiedHost !== undefined ? <UnverifiedNotice host={p.unverifiedHost} /> : null}
       <ul class="scopes">
         {described.length === 0 ? (
           <li>Know that you are signed in</li>
@@ -152,6 +155,16 @@ export function consentPage(p: {
       </form>
       <p class="small">Signed in as {p.username}.</p>
     </Layout>,
+  );
+}
+
+/** The consent page's notice for an application that registered itself (nobody vetted it). */
+function UnverifiedNotice(p: { host: string }) {
+  return (
+    <p class="warning" role="note">
+      This application registered itself: it is not verified by the administrator of this site, and its name
+      is its own claim. It is at <strong>{p.host}</strong>. Allow it only if you trust that site.
+    </p>
   );
 }
 

@@ -12,13 +12,21 @@ import { clientsCommand } from '../../src/cli/clients.js';
 import { type CommandGroup, runGroup } from '../../src/cli/command-table.js';
 import type { Io } from '../../src/cli/io.js';
 import { keysCommand } from '../../src/cli/keys.js';
+import { registrationTokensCommand } from '../../src/cli/registration-tokens.js';
 import { GROUPS } from '../../src/cli/usage.js';
 import { userFactorsCommand, usersCommand } from '../../src/cli/users.js';
 import { openStorage } from '../../src/storage/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/server.js';
 
-const groups: CommandGroup[] = [clientsCommand, usersCommand, userFactorsCommand, keysCommand, auditCommand];
+const groups: CommandGroup[] = [
+  clientsCommand,
+  usersCommand,
+  userFactorsCommand,
+  keysCommand,
+  auditCommand,
+  registrationTokensCommand,
+];
 
 async function helpOf(group: CommandGroup, argv: string[]): Promise<string> {
   let out = '';

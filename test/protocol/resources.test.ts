@@ -11,6 +11,7 @@ import {
   allowedScopesOf,
   authorizationScopes,
   consentItems,
+  isSelfRegistered,
   parseResources,
   resolveResources,
   scopeForApi,
@@ -134,6 +135,29 @@ describe('resource indicators (RFC 8707)', () => {
       ['orders:read'],
     );
     assert.equal(allowedScopesOf(client(), orders, DEFAULT), undefined);
+  });
+
+  test('a self-registered application may ask an API that allows dynamic clients, and only that', async () => {
+    const apis = await lookup();
+    await apis.create({
+      identifier: 'https://open.example.com',
+      name: 'Open',
+      scopes: [{ value: 'open:read', description: '' }],
+      allowDynamicClients: true,
+    });
+    const open = (await apis.get('https://open.example.com'))!;
+    const orders = (await apis.get(ORDERS))!;
+    assert.equal(isSelfRegistered(client()), false);
+    for (const registration of ['dynamic', 'metadata_document'] as const) {
+      const self = client({ registration });
+      assert.equal(isSelfRegistered(self), true);
+      assert.deepEqual(allowedScopesOf(self, open, DEFAULT), ['open:read']);
+      // An API without allowDynamicClients stays out of reach (RFC 8707 §2 invalid_target).
+      assert.equal(allowedScopesOf(self, orders, DEFAULT), undefined);
+      assert.equal(await asyncCode(resolveResources(apis, self, [ORDERS])), 'invalid_target');
+    }
+    // An application the administrator made does not get it by the API's flag.
+    assert.equal(allowedScopesOf(client(), open, DEFAULT), undefined);
   });
 
   test("authorization scopes: OIDC ones kept, API ones placed, another API's refused, unknown ignored", async () => {

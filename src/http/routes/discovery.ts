@@ -83,6 +83,10 @@ export function discoveryDocument(ctx: ServerContext): Record<string, unknown> {
     request_object_signing_alg_values_supported: ASYMMETRIC_ALGS.filter((a) => a !== 'Ed25519'),
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
+    // RFC 8414 §2: only when LATCHKEY_REGISTRATION lets clients register (RFC 7591 §3).
+    ...(ctx.config.registration !== 'off' ? { registration_endpoint: `${iss}/register` } : {}),
+    // draft-ietf-oauth-client-id-metadata-document §5 (the MCP authorization spec looks for it).
+    ...(ctx.config.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   };
 }
 

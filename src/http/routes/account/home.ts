@@ -52,6 +52,15 @@ export async function openSessions(ctx: ServerContext, a: AccountRequest) {
   return [...all.filter((s) => s.idHash === current), ...all.filter((s) => s.idHash !== current)];
 }
 
+/**
+ * The name of an application that is not stored: a metadata-document client (its client_id is
+ * its URL; not fetched for this page) shows where it is, anything else is gone.
+ */
+function unstoredName(ctx: ServerContext, clientId: string): string {
+  if (ctx.clientDocuments?.names(clientId)) return `An application at ${new URL(clientId).host}`;
+  return 'An application that no longer exists';
+}
+
 /** The applications with access: consents given and grants not revoked (not the account page's own). */
 export async function applicationsOf(ctx: ServerContext, userId: string): Promise<AccountApplication[]> {
   const consents = await ctx.storage.consents.listForUser(userId);
@@ -65,7 +74,7 @@ export async function applicationsOf(ctx: ServerContext, userId: string): Promis
     const lastUsedAt = grants.find((g) => g.clientId === clientId)?.lastGrantAt;
     out.push({
       clientId,
-      name: client?.name ?? 'An application that no longer exists',
+      name: client?.name ?? unstoredName(ctx, clientId),
       scopes: consent ? consent.scope.split(' ').filter(Boolean) : [],
       ...(consent ? { consentedAt: consent.createdAt } : {}),
       ...(lastUsedAt !== undefined ? { lastUsedAt } : {}),

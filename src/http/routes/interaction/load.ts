@@ -155,8 +155,31 @@ export const renderConsent = async (ctx: ServerContext, reply: FastifyReply, l: 
       username,
       scopes: l.request.scopes,
       apis: await consentApis(ctx.grants.apis, l.request.apis),
+      ...(l.client.registration ? { unverifiedHost: unverifiedHost(l) } : {}),
     }),
   );
+
+/**
+ * Where a self-registered application is, for a person to judge it (RFC 7591 §5, the
+ * metadata document draft's security considerations: its name proves nothing): the host of its
+ * client_id URL (a metadata document), else the host of the redirect URI the code goes to (its
+ * scheme for a private-use one).
+ */
+function unverifiedHost(l: Loaded): string {
+  const of = (u: string): string | undefined => {
+    try {
+      const url = new URL(u);
+      return url.host || url.protocol.replace(/:$/, '');
+    } catch {
+      return undefined;
+    }
+  };
+  const redirect = of(l.request.redirectUri) ?? 'an unknown address';
+  const document = l.client.registration === 'metadata_document' ? of(l.client.clientId) : undefined;
+  // A document on one host sending codes to another: both shown (the draft's §6.1 warns of it).
+  if (document === undefined || document === redirect) return redirect;
+  return `${document} (it sends you back to ${redirect})`;
+}
 
 /** Completes the interaction exactly once (a racing or replayed post gets an error page). */
 export async function complete(ctx: ServerContext, l: Loaded): Promise<void> {
