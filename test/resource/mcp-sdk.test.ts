@@ -63,6 +63,46 @@ class MemoryProvider implements OAuthClientProvider {
   }
 }
 
+/**
+ * The MCP host's whole journey, as the SDK runs it: connect → 401 → metadata → (registration) →
+ * the person at /authorize → code → token → tools/list and tools/call.
+ */
+async function signInAndCallTool(
+  s: ReturnType<typeof withServer>,
+  mcp: RunningMcpServer,
+  provider: MemoryProvider,
+): Promise<void> {
+  const first = new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider });
+  const client = new Client({ name: 'test-host', version: '1.0.0' });
+  await assert.rejects(client.connect(first), /Unauthorized/i);
+  const url = provider.authorizationUrl;
+  assert.ok(url, 'the SDK sent the person to the authorization endpoint');
+  assert.equal(`${url.origin}${url.pathname}`, `${s.server.issuer}/authorize`);
+  assert.equal(url.searchParams.get('resource'), mcp.url, 'RFC 8707 resource = the MCP server');
+  assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+
+  const final = await authorizeThroughBrowser(new Browser(s.server.url), url.toString());
+  assert.ok(final.location?.startsWith(REDIRECT), final.location ?? final.body.slice(0, 300));
+  const callback = new URL(final.location!);
+  assert.equal(callback.searchParams.get('iss'), s.server.issuer, 'RFC 9207 iss');
+  await first.finishAuth(callback.searchParams.get('code')!);
+  const tokens = provider.tokens();
+  assert.ok(tokens?.access_token);
+  assert.equal(decodeJwt(tokens.access_token).aud, mcp.url);
+
+  const connected = new Client({ name: 'test-host', version: '1.0.0' });
+  await connected.connect(new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider }));
+  const tools = await connected.listTools();
+  assert.deepEqual(
+    tools.tools.map((t) => t.name),
+    ['whoami'],
+  );
+  const result = await connected.callTool({ name: 'whoami', arguments: {} });
+  const text = (result.content as { type: string; text: string }[])[0]!.text;
+  assert.equal(JSON.parse(text).sub, s.user.id);
+  await connected.close();
+}
+
 describe('MCP SDK client → MCP server protected by latchkey/resource → Latchkey', () => {
   const s = withServer({ users: ['alice'] });
   let mcp: RunningMcpServer;
@@ -85,37 +125,8 @@ describe('MCP SDK client → MCP server protected by latchkey/resource → Latch
   });
   after(async () => mcp?.close());
 
-  it('signs in through the SDK auth flow and calls a tool', async () => {
-    const provider = new MemoryProvider({ client_id: clientId });
-    const first = new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider });
-    const client = new Client({ name: 'test-host', version: '1.0.0' });
-    await assert.rejects(client.connect(first), /Unauthorized/i);
-    const url = provider.authorizationUrl;
-    assert.ok(url, 'the SDK sent the person to the authorization endpoint');
-    assert.equal(`${url.origin}${url.pathname}`, `${s.server.issuer}/authorize`);
-    assert.equal(url.searchParams.get('resource'), mcp.url, 'RFC 8707 resource = the MCP server');
-    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
-
-    const final = await authorizeThroughBrowser(new Browser(s.server.url), url.toString());
-    assert.ok(final.location?.startsWith(REDIRECT), final.location ?? final.body.slice(0, 300));
-    const callback = new URL(final.location!);
-    assert.equal(callback.searchParams.get('iss'), s.server.issuer, 'RFC 9207 iss');
-    await first.finishAuth(callback.searchParams.get('code')!);
-    const tokens = provider.tokens();
-    assert.ok(tokens?.access_token);
-    assert.equal(decodeJwt(tokens.access_token).aud, mcp.url);
-
-    const connected = new Client({ name: 'test-host', version: '1.0.0' });
-    await connected.connect(new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider }));
-    const tools = await connected.listTools();
-    assert.deepEqual(
-      tools.tools.map((t) => t.name),
-      ['whoami'],
-    );
-    const result = await connected.callTool({ name: 'whoami', arguments: {} });
-    const text = (result.content as { type: string; text: string }[])[0]!.text;
-    assert.equal(JSON.parse(text).sub, s.user.id);
-    await connected.close();
+  it('signs in through the SDK auth flow and calls a tool (a pre-registered client)', async () => {
+    await signInAndCallTool(s, mcp, new MemoryProvider({ client_id: clientId }));
   });
 
   it('refuses a token for another API with 401 and resource_metadata', async () => {
@@ -145,5 +156,43 @@ describe('MCP SDK client → MCP server protected by latchkey/resource → Latch
       challenge,
       /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
     );
+  });
+});
+
+describe('MCP SDK client that registers itself (RFC 7591) → MCP server → Latchkey', () => {
+  const s = withServer({ users: ['alice'], overrides: { registration: 'open' } });
+  let mcp: RunningMcpServer;
+  before(async () => {
+    mcp = await startMcpServer({ issuer: s.server.issuer, port: 0 });
+    // Self-registered clients reach an API only when it allows them (always with consent).
+    await s.server.ctx.apis.create({
+      identifier: mcp.url,
+      name: 'Notes MCP',
+      scopes: [{ value: 'notes:read', description: 'Read your notes' }],
+      allowDynamicClients: true,
+    });
+  });
+  after(async () => mcp?.close());
+
+  it('discovers Latchkey from the 401, registers, signs in with consent and calls a tool', async () => {
+    const provider = new MemoryProvider(undefined);
+    await signInAndCallTool(s, mcp, provider);
+    const info = provider.clientInformation() as { client_id: string };
+    const client = await s.server.ctx.storage.clients.get(info.client_id);
+    assert.equal(client?.registration, 'dynamic', 'the SDK registered it at /register');
+    assert.equal(client?.consent, 'required');
+  });
+
+  it('without allow-dynamic-clients the API is out of reach: invalid_target', async () => {
+    await s.server.ctx.apis.update(mcp.url, { allowDynamicClients: false });
+    const provider = new MemoryProvider(undefined);
+    const transport = new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider });
+    await assert.rejects(new Client({ name: 'h', version: '1' }).connect(transport), /Unauthorized/i);
+    const final = await authorizeThroughBrowser(
+      new Browser(s.server.url),
+      provider.authorizationUrl!.toString(),
+    );
+    assert.equal(new URL(final.location!).searchParams.get('error'), 'invalid_target');
+    await s.server.ctx.apis.update(mcp.url, { allowDynamicClients: true });
   });
 });
