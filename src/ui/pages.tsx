@@ -107,7 +107,7 @@ export function consentPage(p: {
   /** RFC 8707: the APIs the application asks access to, each with its scopes in words. */
   apis?: ConsentApiView[];
   /** A self-registered application: the host of its client_id URL or redirect URI. */
-  unverifiedHost?: string;
+  unverified?: UnverifiedClientView;
 }): string {
   const described = p.scopes.filter((s) => SCOPE_DESCRIPTIONS[s] !== undefined);
   const apis = p.apis ?? [];
@@ -117,7 +117,7 @@ export function consentPage(p: {
       <p class="lead">
         <strong>{p.clientName}</strong> wants to:
       </p>
-      {p.unverifiedHost !== undefined ? <UnverifiedNotice host={p.unverifiedHost} /> : null}
+      {p.unverified !== undefined ? <UnverifiedNotice {...p.unverified} /> : null}
       <ul class="scopes">
         {described.length === 0 ? (
           <li>Know that you are signed in</li>
@@ -158,13 +158,43 @@ export function consentPage(p: {
   );
 }
 
+/** What the consent page shows of an application that registered itself. */
+export interface UnverifiedClientView {
+  /** Where it is: its metadata document's host and, when another, where codes go. */
+  host: string;
+  /** The host of each of its redirect URIs. */
+  redirectHosts: string[];
+  /** A metadata document whose redirect URIs are all loopback: any local program can claim it. */
+  loopbackOnly: boolean;
+}
+
 /** The consent page's notice for an application that registered itself (nobody vetted it). */
-function UnverifiedNotice(p: { host: string }) {
+function UnverifiedNotice(p: UnverifiedClientView) {
   return (
-    <p class="warning" role="note">
-      This application registered itself: it is not verified by the administrator of this site, and its name
-      is its own claim. It is at <strong>{p.host}</strong>. Allow it only if you trust that site.
-    </p>
+    <div class="warning" role="note" id="unverified-client">
+      <p>
+        This application registered itself: it is not verified by the administrator of this site, and its name
+        is its own claim. It is at <strong>{p.host}</strong>. Allow it only if you trust that site.
+      </p>
+      {p.redirectHosts.length > 0 ? (
+        <p>
+          It receives your sign-in at:{' '}
+          {p.redirectHosts.map((h, i) => (
+            <span key={h}>
+              {i > 0 ? ', ' : ''}
+              <strong>{h}</strong>
+            </span>
+          ))}
+          .
+        </p>
+      ) : null}
+      {p.loopbackOnly ? (
+        <p id="loopback-only">
+          It sends you back only to this computer (a loopback address): any program running here could claim
+          to be it. Allow it only if you just started it yourself.
+        </p>
+      ) : null}
+    </div>
   );
 }
 

@@ -38,7 +38,7 @@ textarea, select, input[type=number], input[type=url], input[type=email] { width
 form.narrow { max-width:420px; } form.filter { display:flex; gap:12px; align-items:end; } form.filter button { width:auto; margin:0; } form.filter label { margin:0; white-space:nowrap; align-self:center; }
 fieldset.types { border:0; padding:0; margin:0; } .choice { display:flex; gap:10px; font-weight:400; align-items:flex-start; } .small-block { display:block; font-size:13px; color:var(--muted); }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; } dl.facts dt { font-weight:600; } dl.facts dd { margin:0; }
-.notice { border:1px solid var(--accent); border-radius:8px; padding:10px 12px; } .warning { border:1px solid var(--danger); border-radius:8px; padding:10px 12px; color:var(--danger); }
+.notice { border:1px solid var(--accent); border-radius:8px; padding:10px 12px; } .warning { border:1px solid var(--danger); border-radius:8px; padding:10px 12px; color:var(--danger); } .warning p { margin:4px 0; }
 .tag { margin-left:8px; font-size:12px; padding:1px 6px; border:1px solid var(--border); border-radius:6px; color:var(--muted); }
 ul.cards { list-style:none; padding:0; display:flex; gap:16px; } ul.cards li a { display:block; padding:16px 20px; border:1px solid var(--border); border-radius:12px; color:var(--fg); text-decoration:none; }
 /* Strong sign-in */

@@ -139,6 +139,9 @@ describe('client ID metadata documents', () => {
       consent.body.includes(`<strong>${docHost} (it sends you back to 127.0.0.1)</strong>`),
       consent.body,
     );
+    // Each redirect URI's host, and the warning for a document with loopback redirect URIs only.
+    assert.match(consent.body, /It receives your sign-in at: <span><strong>127\.0\.0\.1<\/strong><\/span>\./);
+    assert.match(consent.body, /id="loopback-only"/);
     const c = formOf(consent.body);
     const final = await browser.post(c.actions.find((a) => a.endsWith('/consent'))!, {
       csrf: c.csrf,

@@ -143,6 +143,11 @@ for (const backend of [
       const consent = await toConsent(browser, url.toString());
       assert.equal(consent.status, 200);
       assert.match(consent.body, /not verified by the administrator/);
+      assert.doesNotMatch(
+        consent.body,
+        /id="loopback-only"/,
+        'the loopback warning is for metadata documents',
+      );
       assert.match(consent.body, /<strong>127\.0\.0\.1:51234<\/strong>/);
       const final = await allow(browser, consent);
       assert.equal(final.status, 303);

@@ -14,6 +14,7 @@ import { invalidRequest, OAuthError } from '../../../protocol/errors.js';
 import { type Params, readParams } from '../../../protocol/params.js';
 import { consentApis } from '../../../protocol/resources.js';
 import type { Client, Interaction, User } from '../../../storage/types.js';
+import type { UnverifiedClientView } from '../../../ui/pages.js';
 import { consentPage, loginPage } from '../../../ui/pages.js';
 import type { PasskeyFormProps } from '../../../ui/passkey-form.js';
 import { isForm } from '../../form.js';
@@ -155,7 +156,7 @@ export const renderConsent = async (ctx: ServerContext, reply: FastifyReply, l: 
       username,
       scopes: l.request.scopes,
       apis: await consentApis(ctx.grants.apis, l.request.apis),
-      ...(l.client.registration ? { unverifiedHost: unverifiedHost(l) } : {}),
+      ...(l.client.registration ? { unverified: unverifiedOf(l) } : {}),
     }),
   );
 
@@ -165,7 +166,7 @@ export const renderConsent = async (ctx: ServerContext, reply: FastifyReply, l: 
  * client_id URL (a metadata document), else the host of the redirect URI the code goes to (its
  * scheme for a private-use one).
  */
-function unverifiedHost(l: Loaded): string {
+function unverifiedOf(l: Loaded): UnverifiedClientView {
   const of = (u: string): string | undefined => {
     try {
       const url = new URL(u);
@@ -177,8 +178,26 @@ function unverifiedHost(l: Loaded): string {
   const redirect = of(l.request.redirectUri) ?? 'an unknown address';
   const document = l.client.registration === 'metadata_document' ? of(l.client.clientId) : undefined;
   // A document on one host sending codes to another: both shown (the draft's §6.1 warns of it).
-  if (document === undefined || document === redirect) return redirect;
-  return `${document} (it sends you back to ${redirect})`;
+  const host =
+    document === undefined || document === redirect
+      ? redirect
+      : `${document} (it sends you back to ${redirect})`;
+  const redirectHosts = [...new Set(l.client.redirectUris.map((u) => of(u) ?? u))];
+  const loopbackOnly =
+    l.client.registration === 'metadata_document' &&
+    l.client.redirectUris.length > 0 &&
+    l.client.redirectUris.every((u) => isLoopbackRedirect(u));
+  return { host, redirectHosts, loopbackOnly };
+}
+
+/** http://127.0.0.1, http://[::1] or http://localhost: an app on the person's own computer. */
+function isLoopbackRedirect(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Completes the interaction exactly once (a racing or replayed post gets an error page). */
