@@ -142,6 +142,25 @@ describe('console: APIs', () => {
     assert.ok(!after?.grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code'));
   });
 
+  it('marks a self-registered application as a third party in the list and on its page', async () => {
+    const { client } = await s.server.ctx.clients.create({
+      name: 'Some agent',
+      type: 'native',
+      redirectUris: ['http://127.0.0.1/callback'],
+      registration: 'dynamic',
+    });
+    const list = await admin.get('/admin/applications');
+    assert.match(
+      list.body,
+      /Some agent<\/a><span class="tag" title="Self-registered \(RFC 7591\)[^"]*">third party<\/span>/,
+    );
+    const page = await admin.get(`/admin/applications/${client.clientId}`);
+    assert.match(
+      page.body,
+      /id="client-registration">Self-registered \(RFC 7591\): third party, consent always asked/,
+    );
+  });
+
   it('refuses bad input with the message and the form as typed; the default API stays', async () => {
     for (const [fields, message] of [
       [{ identifier: 'not a uri', name: 'X' }, /absolute URI/],

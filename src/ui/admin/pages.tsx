@@ -197,6 +197,7 @@ export function applicationsPage(p: { chrome: Chrome; clients: Client[]; notice?
               <tr key={c.clientId}>
                 <td>
                   <a href={`/admin/applications/${encodeURIComponent(c.clientId)}`}>{c.name}</a>
+                  <SelfRegisteredTag client={c} />
                 </td>
                 <td>{TYPE_LABEL[c.type]}</td>
                 <td>
@@ -273,10 +274,31 @@ export function newApplicationPage(p: {
   );
 }
 
+const REGISTRATION_LABEL = {
+  dynamic: 'Self-registered (RFC 7591): third party, consent always asked',
+  metadata_document: 'Client ID metadata document: third party, consent always asked',
+} as const;
+
+/** A tag on an application that registered itself: nobody here vetted it. */
+function SelfRegisteredTag(props: { client: Client }) {
+  const r = props.client.registration;
+  return r ? (
+    <span class="tag" title={REGISTRATION_LABEL[r]}>
+      third party
+    </span>
+  ) : null;
+}
+
 function ClientSummary(props: { client: Client }) {
   const c = props.client;
   return (
     <dl class="facts">
+      {c.registration ? (
+        <>
+          <dt>Registered</dt>
+          <dd id="client-registration">{REGISTRATION_LABEL[c.registration]}</dd>
+        </>
+      ) : null}
       <dt>Client ID</dt>
       <dd>
         <code id="client-id">{c.clientId}</code>
