@@ -6,7 +6,7 @@
 
 import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
-import type { ConsentApiView } from './pages.js';
+import { type ConsentApiView, type UnverifiedClientView, UnverifiedNotice } from './pages.js';
 
 /** GET /device: the user code, typed or prefilled from verification_uri_complete (§3.3.1). */
 export function deviceCodePage(p: {
@@ -60,6 +60,8 @@ export function deviceConfirmPage(p: {
   userCode: string;
   scopes: string[];
   apis: ConsentApiView[];
+  /** A self-registered application: where it is, as the consent page shows it. */
+  unverified?: UnverifiedClientView;
 }): string {
   const described = p.scopes.filter((s) => SCOPE_DESCRIPTIONS[s] !== undefined);
   return renderPage(
@@ -68,6 +70,7 @@ export function deviceConfirmPage(p: {
       <p class="lead">
         <strong>{p.clientName}</strong> on another device wants to use your account.
       </p>
+      {p.unverified !== undefined ? <UnverifiedNotice {...p.unverified} /> : null}
       <p>Check that this code is the one shown on your device:</p>
       <p class="user-code">{p.userCode}</p>
       <p class="warning">

@@ -169,7 +169,7 @@ export interface UnverifiedClientView {
 }
 
 /** The consent page's notice for an application that registered itself (nobody vetted it). */
-function UnverifiedNotice(p: UnverifiedClientView) {
+export function UnverifiedNotice(p: UnverifiedClientView) {
   return (
     <div class="warning" role="note" id="unverified-client">
       <p>

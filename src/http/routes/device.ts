@@ -31,7 +31,7 @@ import { grantResources, startInteraction } from '../authorize-flow.js';
 import { isForm } from '../form.js';
 import { sendHtml } from '../respond.js';
 import { type ActiveSession, cookieValue, currentSession, secureCookies } from '../session.js';
-import { type Loaded, paths } from './interaction/load.js';
+import { type Loaded, paths, unverifiedOf } from './interaction/load.js';
 
 /** The code form's CSRF token, double-submitted: this cookie and the form's hidden field. */
 const CSRF_COOKIE = 'latchkey_device_csrf';
@@ -202,6 +202,7 @@ export async function renderDeviceConsent(
       userCode: formatUserCode(l.request.device!.userCode),
       scopes: l.request.scopes,
       apis: await consentApis(ctx.grants.apis, l.request.apis),
+      ...(l.client.registration ? { unverified: unverifiedOf(l) } : {}),
     }),
   );
 }

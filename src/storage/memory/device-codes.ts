@@ -28,7 +28,7 @@ export class MemoryDeviceCodeStore implements DeviceCodeStore {
 
   #decide(userCodeHash: string, status: DeviceCodeStatus, grantId: string | null, now: number): boolean {
     const c = this.#byUserCode(userCodeHash);
-    if (!c || c.status !== 'pending' || c.expiresAt <= now) return false;
+    if (c?.status !== 'pending' || c.expiresAt <= now) return false;
     this.db.put('deviceCodes', c.hash, { ...c, status, grantId: grantId ?? c.grantId });
     return true;
   }
@@ -56,7 +56,7 @@ export class MemoryDeviceCodeStore implements DeviceCodeStore {
 
   async consume(hash: string, at: number): Promise<DeviceCode | undefined> {
     const c = this.db.rows('deviceCodes').get(hash);
-    if (!c || c.status !== 'approved' || c.consumedAt !== null) return undefined;
+    if (c?.status !== 'approved' || c.consumedAt !== null) return undefined;
     const won = { ...c, consumedAt: at };
     this.db.put('deviceCodes', hash, won);
     return copy(won);

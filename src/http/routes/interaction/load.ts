@@ -166,7 +166,8 @@ export const renderConsent = async (ctx: ServerContext, reply: FastifyReply, l: 
  * client_id URL (a metadata document), else the host of the redirect URI the code goes to (its
  * scheme for a private-use one).
  */
-function unverifiedOf(l: Loaded): UnverifiedClientView {
+/** What the consent pages show of a self-registered application (where it is, where codes go). */
+export function unverifiedOf(l: Loaded): UnverifiedClientView {
   const of = (u: string): string | undefined => {
     try {
       const url = new URL(u);
