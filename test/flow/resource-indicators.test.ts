@@ -180,6 +180,46 @@ describe('RFC 8707: resource at /authorize and /token, one token per API', () =>
     assert.ok(second.redirect?.location?.startsWith(REDIRECT));
   });
 
+  it('PAR (RFC 9126) keeps repeated resource parameters; a token per API from the pushed request', async () => {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const body = authorizeQuery(
+      { clientId: appId, redirectUri: REDIRECT },
+      await oauth.calculatePKCECodeChallenge(verifier),
+      { scope: 'openid orders:read billing:read', state: 'par-state' },
+    );
+    body.append('resource', ORDERS);
+    body.append('resource', BILLING);
+    const pushed = await fetch(`${s.server.url}/par`, { method: 'POST', body });
+    assert.equal(pushed.status, 201);
+    const { request_uri } = (await pushed.json()) as { request_uri: string };
+    // A bad resource is refused at /par itself.
+    const bad = new URLSearchParams(body);
+    bad.set('resource', 'https://unknown.example.com');
+    const refused = await fetch(`${s.server.url}/par`, { method: 'POST', body: bad });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: string }).error, 'invalid_target');
+
+    const browser = new Browser(s.server.url);
+    let step = await browser.get(
+      `/authorize?client_id=${appId}&request_uri=${encodeURIComponent(request_uri)}`,
+    );
+    for (let i = 0; i < 4 && step.location?.startsWith('/interaction/'); i++) {
+      const page = await browser.get(step.location);
+      const { csrf, actions } = formOf(page.body);
+      step = page.body.includes('name="password"')
+        ? await browser.post(actions.find((a) => a.endsWith('/login'))!, {
+            csrf,
+            username: 'alice',
+            password: PASSWORD,
+          })
+        : await browser.post(actions.find((a) => a.endsWith('/consent'))!, { csrf, decision: 'allow' });
+    }
+    assert.ok(step.location?.startsWith(REDIRECT), step.location ?? step.body.slice(0, 200));
+    const billing = await exchange(step.location!, 'par-state', verifier, BILLING);
+    const claims = (await verify(billing.access_token, BILLING)).payload;
+    assert.equal(claims['scope'], 'openid billing:read');
+  });
+
   it('unknown and not-allowed resources are invalid_target; scopes outside the APIs invalid_scope', async () => {
     const browser = new Browser(s.server.url);
     const cases: [string, string[], string][] = [
