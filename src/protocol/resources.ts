@@ -184,6 +184,25 @@ export function consentItems(
   return items;
 }
 
+/**
+ * The APIs and API scopes a stored consent covers (consentItems read back): `IDENTIFIER#` and
+ * `IDENTIFIER#SCOPE` for another API, a plain value that is not OpenID Connect's for the default API.
+ */
+export function consentedApis(items: readonly string[], defaultIdentifier: string): GrantedApi[] {
+  const byApi = new Map<string, string[]>();
+  const add = (identifier: string, scope?: string) => {
+    const scopes = byApi.get(identifier) ?? [];
+    if (scope !== undefined && !scopes.includes(scope)) scopes.push(scope);
+    byApi.set(identifier, scopes);
+  };
+  for (const item of items) {
+    const hash = item.indexOf('#');
+    if (hash >= 0) add(item.slice(0, hash), item.slice(hash + 1) || undefined);
+    else if (!OIDC_SCOPES.has(item)) add(defaultIdentifier, item);
+  }
+  return [...byApi].map(([identifier, scopes]) => ({ identifier, scopes }));
+}
+
 /** What the consent page shows for one API: its name and each scope in the registration's words. */
 export interface ConsentApi {
   identifier: string;

@@ -6,6 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
+import type { ConsentApiView } from './pages.js';
 import { PasskeyForm, type PasskeyFormProps, passkeyScripts } from './passkey-form.js';
 
 export type AccountSection = 'passkeys' | 'totp' | 'recovery' | 'password' | 'sessions' | 'applications';
@@ -41,6 +42,8 @@ export interface AccountApplication {
   name: string;
   /** What the person consented to (none: the application asks for no consent). */
   scopes: string[];
+  /** The APIs consented to, each with its scopes in words. */
+  apis?: ConsentApiView[];
   consentedAt?: number;
   /** Its latest grant not revoked. */
   lastUsedAt?: number;
@@ -416,6 +419,12 @@ function Applications(p: AccountPageProps) {
                 <div>
                   <strong>{app.name}</strong>
                   {described.length > 0 ? <span class="meta">Can: {described.join('; ')}</span> : null}
+                  {(app.apis ?? []).map((api) => (
+                    <span class="meta" key={api.identifier}>
+                      {api.name}
+                      {api.scopes.length > 0 ? `: ${api.scopes.map((sc) => sc.description).join('; ')}` : ''}
+                    </span>
+                  ))}
                   <span class="meta">
                     {app.consentedAt !== undefined ? (
                       <>

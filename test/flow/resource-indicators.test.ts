@@ -174,6 +174,12 @@ describe('RFC 8707: resource at /authorize and /token, one token per API', () =>
       (err: unknown) => err instanceof oauth.ResponseBodyError && err.error === 'invalid_target',
     );
 
+    // The account page lists what was allowed, per API, in words.
+    const account = await browser.get('/account');
+    assert.equal(account.status, 200);
+    assert.match(account.body, /Orders API: Read your orders; Change your orders/);
+    assert.match(account.body, /Billing: See your invoices/);
+
     // The same request again: the consent covers it, no page.
     const second = await authorize(browser, 'openid orders:read', [ORDERS]);
     assert.equal(second.consent, undefined, 'no consent page for what was allowed');

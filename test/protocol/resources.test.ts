@@ -10,6 +10,7 @@ import { OAuthError } from '../../src/protocol/errors.js';
 import {
   allowedScopesOf,
   authorizationScopes,
+  consentedApis,
   consentItems,
   isSelfRegistered,
   parseResources,
@@ -222,6 +223,16 @@ describe('resource indicators (RFC 8707)', () => {
       consentItems(['openid', 'orders:read'], [{ identifier: ORDERS, scopes: ['orders:read'] }], DEFAULT),
       ['openid', `${ORDERS}#`, `${ORDERS}#orders:read`],
     );
+  });
+
+  test('consented APIs read the items back, per API (the account page)', () => {
+    const granted = [
+      { identifier: DEFAULT, scopes: ['jobs:run'] },
+      { identifier: ORDERS, scopes: ['orders:read', 'orders:write'] },
+    ];
+    assert.deepEqual(consentedApis(consentItems(['openid', 'profile'], granted, DEFAULT), DEFAULT), granted);
+    assert.deepEqual(consentedApis([`${ORDERS}#`], DEFAULT), [{ identifier: ORDERS, scopes: [] }]);
+    assert.deepEqual(consentedApis(['openid', 'email'], DEFAULT), [], 'OpenID Connect scopes are no API');
   });
 
   test('lifetime and algorithm: application > API > server', async () => {

@@ -7,6 +7,7 @@ import type { FastifyReply, RouteHandlerMethod } from 'fastify';
 import { passkeyMethod } from '../../../auth/passkeys.js';
 import type { ServerContext } from '../../../context.js';
 import { sha256 } from '../../../crypto.js';
+import { consentApis, consentedApis } from '../../../protocol/resources.js';
 import {
   type AccountApplication,
   type AccountSection,
@@ -72,10 +73,13 @@ export async function applicationsOf(ctx: ServerContext, userId: string): Promis
     const client = await ctx.storage.clients.get(clientId);
     const consent = consents.find((c) => c.clientId === clientId);
     const lastUsedAt = grants.find((g) => g.clientId === clientId)?.lastGrantAt;
+    const items = consent ? consent.scope.split(' ').filter(Boolean) : [];
     out.push({
       clientId,
       name: client?.name ?? unstoredName(ctx, clientId),
-      scopes: consent ? consent.scope.split(' ').filter(Boolean) : [],
+      scopes: items,
+      // RFC 8707: each API consented to, by its name, its scopes in words.
+      apis: await consentApis(ctx.grants.apis, consentedApis(items, ctx.grants.apis.defaultIdentifier)),
       ...(consent ? { consentedAt: consent.createdAt } : {}),
       ...(lastUsedAt !== undefined ? { lastUsedAt } : {}),
     });
