@@ -10,7 +10,14 @@ import { before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { Browser, formOf } from '../helpers/browser.js';
-import { authorizeQuery, clientCredentials, insecure, introspect, withServer } from '../helpers/flow.js';
+import {
+  authorizeQuery,
+  clientCredentials,
+  insecure,
+  introspect,
+  postToken,
+  withServer,
+} from '../helpers/flow.js';
 import { PASSWORD } from '../helpers/server.js';
 
 const ORDERS = 'https://orders.example.com';
@@ -141,6 +148,22 @@ describe('RFC 8707: resource at /authorize and /token, one token per API', () =>
     assert.equal(billing.payload['scope'], 'openid offline_access billing:read', 'narrowed to Billing');
     assert.equal(forBilling.expires_in, 300, "the API's own access-token lifetime");
     assert.equal((billing.payload.exp ?? 0) - (billing.payload.iat ?? 0), 300);
+    // A retry inside the grace window gets the same answer only when it asks for the same resource.
+    const retry = (resource: string) =>
+      postToken(s.server, {
+        grant_type: 'refresh_token',
+        refresh_token: result.refresh_token!,
+        client_id: appId,
+        resource,
+      });
+    const same = await retry(BILLING);
+    assert.equal(same.status, 200);
+    assert.equal(same.json['access_token'], forBilling.access_token, 'the stored answer');
+    const other = await retry(ORDERS);
+    assert.equal(other.status, 400);
+    assert.equal(other.json['error'], 'invalid_grant');
+    assert.match(String(other.json['error_description']), /same resource/);
+
     // Without resource: the first API the authorization request named.
     const again = await oauth.processRefreshTokenResponse(
       s.as,

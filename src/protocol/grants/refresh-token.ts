@@ -21,6 +21,7 @@ import { openSuccessor, sealSuccessor } from '../../tokens/successor.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { isFapi2 } from '../client-policy.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors.js';
+import type { Params } from '../params.js';
 import { parseScope } from '../scopes.js';
 import { issueRefreshToken, issueUserTokens } from './issue-tokens.js';
 import { apiForToken } from './token-resource.js';
@@ -42,6 +43,8 @@ interface RotationBinding {
   authMethod: AuthenticatedClient['method'];
   /** RFC 9449: the DPoP key of the rotation's proof (absent: none); a retry must prove it too. */
   jkt?: string;
+  /** RFC 8707: the resource(s) the rotation asked for (absent: none); a retry asks the same. */
+  resource?: string;
 }
 
 /** What is sealed under the presented token at rotation (version 2: with the binding). */
@@ -51,18 +54,23 @@ interface SealedRotation {
   response: TokenResponse;
 }
 
-const bindingOf = (auth: AuthenticatedClient, jkt: string | undefined): RotationBinding => ({
-  clientId: auth.client.clientId,
-  authMethod: auth.method,
-  ...(jkt !== undefined ? { jkt } : {}),
-});
+const bindingOf = (auth: AuthenticatedClient, jkt: string | undefined, params: Params): RotationBinding => {
+  const resource = params.all('resource').join(' ');
+  return {
+    clientId: auth.client.clientId,
+    authMethod: auth.method,
+    ...(jkt !== undefined ? { jkt } : {}),
+    ...(resource !== '' ? { resource } : {}),
+  };
+};
 
 /** A retry gets the successor only when authenticated as the rotation was, with the same DPoP key. */
 function sameBinding(recorded: RotationBinding, retry: RotationBinding): boolean {
   return (
     recorded.clientId === retry.clientId &&
     recorded.authMethod === retry.authMethod &&
-    recorded.jkt === retry.jkt
+    recorded.jkt === retry.jkt &&
+    recorded.resource === retry.resource
   );
 }
 
@@ -117,7 +125,7 @@ export const refreshTokenGrant: GrantHandler = {
       });
     }
 
-    if (current.consumedAt !== null) return replayOrReuse(deps, raw, current, auth, ip, dpopJkt);
+    if (current.consumedAt !== null) return replayOrReuse(deps, raw, current, auth, ip, dpopJkt, params);
     checkLifetime(current, now);
     const user = await activeUser(deps.stores, grant.userId);
     // The rotation is one transaction: the consumption, the new token and the stored successor
@@ -142,14 +150,14 @@ export const refreshTokenGrant: GrantHandler = {
         current.dpopJkt,
       );
       if (grace > 0) {
-        const sealed: SealedRotation = { v: 2, binding: bindingOf(auth, dpopJkt), response };
+        const sealed: SealedRotation = { v: 2, binding: bindingOf(auth, dpopJkt, params), response };
         await stores.refreshTokens.saveSuccessor(hash, sealSuccessor(raw, sealed), now + grace * 1000);
       }
       return won;
     });
     if (claimed.status !== 'rotated') {
       if (claimed.status === 'unknown') throw invalidGrant('The refresh token is invalid.');
-      return replayOrReuse(deps, raw, claimed.token, auth, ip, dpopJkt);
+      return replayOrReuse(deps, raw, claimed.token, auth, ip, dpopJkt, params);
     }
     return response;
   },
@@ -177,6 +185,7 @@ async function replayOrReuse(
   auth: AuthenticatedClient,
   ip: string,
   dpopJkt: string | undefined,
+  params: Params,
 ): Promise<TokenResponse> {
   // The caller has checked that the token belongs to auth.client.
   const grace = refreshGraceSec(deps, auth.client) * 1000;
@@ -195,9 +204,9 @@ async function replayOrReuse(
       // rotation was authenticated is unknown.
       const sealed = openSuccessor<Partial<SealedRotation>>(raw, t.successor);
       if (sealed?.v === 2 && sealed.binding && sealed.response) {
-        if (!sameBinding(sealed.binding, bindingOf(auth, dpopJkt)))
+        if (!sameBinding(sealed.binding, bindingOf(auth, dpopJkt, params)))
           throw invalidGrant(
-            'The refresh token has already been used; a retry must authenticate as the first request did.',
+            'The refresh token has already been used; a retry must authenticate as the first request did and ask for the same resource.',
           );
         return sealed.response;
       }
