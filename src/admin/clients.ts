@@ -128,7 +128,11 @@ export interface ApiDirectory {
  * RFC 8707: each allowed API is registered, named once, and its scopes are that API's (null: all
  * of them, as they are when the API is asked for).
  */
-async function checkAllowedApis(list: AllowedApi[], apis: ApiDirectory | undefined): Promise<AllowedApi[]> {
+async function checkAllowedApis(
+  list: AllowedApi[],
+  apis: ApiDirectory | undefined,
+  type: ClientType,
+): Promise<AllowedApi[]> {
   if (list.length > 50) throw new ClientInputError('at most 50 allowed APIs');
   const seen = new Set<string>();
   const out: AllowedApi[] = [];
@@ -136,6 +140,11 @@ async function checkAllowedApis(list: AllowedApi[], apis: ApiDirectory | undefin
     if (seen.has(entry.identifier))
       throw new ClientInputError(`API ${entry.identifier.slice(0, 80)} is named twice`);
     seen.add(entry.identifier);
+    // Client credentials read a service application's default-API scopes from allowed_scopes.
+    if (type === 'service' && entry.identifier === apis?.defaultIdentifier)
+      throw new ClientInputError(
+        "a service application's scopes of the default API are its allowed scopes (--scope), not an allowed API",
+      );
     const api = apis ? await apis.get(entry.identifier) : undefined;
     if (!api)
       throw new ClientInputError(
@@ -320,7 +329,7 @@ export class ClientAdmin {
   async create(input: NewClientInput): Promise<{ client: Client; secret?: string }> {
     const built = this.build(input);
     if (input.allowedApis !== undefined) {
-      const allowed = await checkAllowedApis(input.allowedApis, this.opts.apis);
+      const allowed = await checkAllowedApis(input.allowedApis, this.opts.apis, input.type);
       if (allowed.length > 0) built.client.allowedApis = allowed;
     }
     await this.store.create(built.client);
@@ -467,8 +476,10 @@ export class ClientAdmin {
       patch.disallowApis !== undefined
     ) {
       const base = patch.allowedApis ?? existing.allowedApis ?? [];
-      const allow = await checkAllowedApis(patch.allowApis ?? [], this.opts.apis);
-      const full = patch.allowedApis ? await checkAllowedApis(patch.allowedApis, this.opts.apis) : base;
+      const allow = await checkAllowedApis(patch.allowApis ?? [], this.opts.apis, existing.type);
+      const full = patch.allowedApis
+        ? await checkAllowedApis(patch.allowedApis, this.opts.apis, existing.type)
+        : base;
       next.allowedApis = changeAllowedApis(full, allow, patch.disallowApis ?? []);
     }
     if (patch.postLogoutRedirectUris !== undefined) {

@@ -139,8 +139,16 @@ export class ClientRegistrar {
   }
 
   /** RFC 7591 §2, §3.2.2: the metadata `body` describes, checked (nothing stored or spent yet). */
-  check(body: unknown, ip: string): Promise<ReadClientMetadata> {
-    return this.read(body, ip);
+  async check(body: unknown, ip: string): Promise<ReadClientMetadata> {
+    const metadata = await this.read(body, ip);
+    // Every rule of an application (name, keys, jwks_uri, profile) before a token use is spent:
+    // build() checks them and stores nothing.
+    try {
+      this.deps.clients.build(metadata.input);
+    } catch (err) {
+      throw await this.metadataError(err, ip);
+    }
+    return metadata;
   }
 
   /** RFC 7591 §3.1, §3.2: registers the client of `metadata` (from check()). */

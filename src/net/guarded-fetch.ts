@@ -56,9 +56,14 @@ for (const [net, prefix] of [
 ] as const)
   BLOCKED4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128],
+  // IPv4-compatible addresses (::a.b.c.d, deprecated) and the unspecified address; ::1 is loopback.
+  ['::', 96],
   ['::1', 128],
+  // NAT64 (RFC 6052 well-known, RFC 8215 local use): they reach IPv4 addresses behind a translator.
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  // 6to4 (RFC 3056, deprecated): embeds an IPv4 address, private ones included.
+  ['2002::', 16],
   ['100::', 64],
   ['2001::', 23],
   ['2001:db8::', 32],

@@ -127,6 +127,9 @@ describe('clients --allow-api, --disallow-api, --grant, --no-grant', () => {
     r = await cli('clients', 'create', '--name', 'S', '--type', 'service', '--grant', 'device_code');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /a service application has client_credentials only, not device_code/);
+    r = await cli('clients', 'create', '--name', 'S2', '--type', 'service', '--allow-api', 'api://default=x');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /allowed scopes \(--scope\), not an allowed API/);
     r = await cli('clients', 'create', '--name', 'Nat', '--type', 'native');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /needs at least one --redirect-uri/);

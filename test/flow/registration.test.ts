@@ -531,6 +531,12 @@ describe('registration with initial access tokens (LATCHKEY_REGISTRATION=token)'
       400,
       'invalid_redirect_uri',
     );
+    // Nor does metadata that only the application rules refuse (a name of 201 characters).
+    assertError(
+      await postJson(base, { ...nativeMetadata(), client_name: 'n'.repeat(201) }, bearer(two.token)),
+      400,
+      'invalid_client_metadata',
+    );
     assertError(await postJson(base, '{not json'), 401, 'invalid_token');
     assert.equal((await postJson(base, nativeMetadata(), bearer(two.token))).status, 201);
     assert.equal((await postJson(base, nativeMetadata(), bearer(two.token))).status, 201);

@@ -282,6 +282,33 @@ describe('RFC 8707: resource at /authorize and /token, one token per API', () =>
     assert.equal(new URL(r.location!).searchParams.get('error'), 'invalid_target');
   });
 
+  it('an API taken away from the application: its grants get no more tokens for it', async () => {
+    const browser = new Browser(s.server.url);
+    const a = await authorize(browser, 'openid orders:read offline_access', [ORDERS]);
+    let location = a.redirect?.location;
+    if (a.consent) {
+      const allowed = await browser.post(a.consent.actions.find((x) => x.endsWith('/consent'))!, {
+        csrf: a.consent.csrf,
+        decision: 'allow',
+      });
+      location = allowed.location;
+    }
+    const tokens = await exchange(location!, a.state, a.verifier);
+    assert.equal(decodeJwt(tokens.access_token).aud, ORDERS);
+    await s.server.ctx.clients.update(appId, { disallowApis: [ORDERS] });
+    for (const extra of [{ resource: ORDERS }, {}] as Record<string, string>[]) {
+      const r = await postToken(s.server, {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token!,
+        client_id: appId,
+        ...extra,
+      });
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.equal(r.json['error'], 'invalid_target');
+    }
+    await s.server.ctx.clients.update(appId, { allowApis: [{ identifier: ORDERS, scopes: null }] });
+  });
+
   it('client credentials for another API: its allowed scopes, invalid_target for the others', async () => {
     const { client, secret } = await s.server.ctx.clients.create({
       name: 'Worker',

@@ -28,6 +28,11 @@ describe('guarded fetch', () => {
       '::ffff:8.8.8.8',
       '0:0:0:0:0:ffff:808:808',
       'ff02::1',
+      // Addresses that embed an IPv4 one: IPv4-compatible, NAT64 (well-known, local use), 6to4.
+      '::a00:1',
+      '64:ff9b::a00:1',
+      '64:ff9b:1::a00:1',
+      '2002:a00:1::1',
       'not-an-ip',
     ])
       assert.equal(addressAllowed(a, true), false, a);

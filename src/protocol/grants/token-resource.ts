@@ -4,7 +4,7 @@
  */
 import type { Api, Client, Grant } from '../../storage/types.js';
 import type { Params } from '../params.js';
-import { invalidTarget, scopeForApi, tokenResource } from '../resources.js';
+import { allowedScopesOf, invalidTarget, scopeForApi, tokenResource } from '../resources.js';
 import type { IssueDeps } from './types.js';
 
 export interface TokenApi {
@@ -25,5 +25,9 @@ export async function apiForToken(
   const api = await deps.apis.get(identifier);
   // An API deleted since the grant was made gets no more tokens.
   if (!api) throw invalidTarget('The resource is no longer an API registered here.');
+  // An API taken away from the application since the grant (or no longer open to self-registered
+  // clients) gets no more tokens from it.
+  if (allowedScopesOf(client, api, deps.apis.defaultIdentifier) === undefined)
+    throw invalidTarget('This application may no longer ask for tokens for this resource.');
   return { api, scope: scopeForApi(scopes, api, client, deps.apis.defaultIdentifier).join(' ') };
 }
