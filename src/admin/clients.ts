@@ -569,9 +569,9 @@ export class ClientAdmin {
     return secret === undefined ? { client } : { client, secret };
   }
 
-  /** RFC 7592: a dynamic client's new registration access token (its hash). */
-  async setRegistrationTokenHash(clientId: string, hash: string): Promise<Client | undefined> {
-    return this.store.update(clientId, { registrationTokenHash: hash, updatedAt: this.clock.now() });
+  /** RFC 7592: a dynamic client's new registration access token (its hash), if `current` still holds. */
+  replaceRegistrationTokenHash(clientId: string, current: string, next: string): Promise<boolean> {
+    return this.store.replaceRegistrationTokenHash(clientId, current, next, this.clock.now());
   }
 
   async rotateSecret(clientId: string): Promise<{ client: Client; secret: string } | undefined> {

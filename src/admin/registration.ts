@@ -235,10 +235,17 @@ export class ClientRegistrar {
     }
     if (!updated)
       throw new RegistrationError('invalid_token', 'The registration access token is not valid.', 401);
-    const rotated = await this.deps.clients.setRegistrationTokenHash(
-      client.clientId,
-      sha256(registrationAccessToken),
-    );
+    // RFC 7592 §2.2: the token is rotated only while the one presented is still current: of two
+    // racing updates one gets the new token, the other a 401 (its token is no longer valid).
+    if (
+      !(await this.deps.clients.replaceRegistrationTokenHash(
+        client.clientId,
+        client.registrationTokenHash!,
+        sha256(registrationAccessToken),
+      ))
+    )
+      throw new RegistrationError('invalid_token', 'The registration access token is not valid.', 401);
+    const rotated = await this.deps.store.clients.get(client.clientId);
     await this.deps.audit.record('client_registration_updated', {
       clientId: client.clientId,
       ip,

@@ -106,6 +106,11 @@ export interface ClientStore {
   list(): Promise<Client[]>;
   /** Returns the updated client, or undefined when it does not exist. */
   update(clientId: string, patch: ClientPatch): Promise<Client | undefined>;
+  /**
+   * RFC 7592: replaces a dynamic client's registration access token hash only while it is still
+   * `current` (one conditional statement: of two racing rotations exactly one succeeds).
+   */
+  replaceRegistrationTokenHash(clientId: string, current: string, next: string, at: number): Promise<boolean>;
   /** True when a client was deleted. */
   delete(clientId: string): Promise<boolean>;
 }

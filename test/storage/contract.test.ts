@@ -283,6 +283,19 @@ for (const backend of backends) {
       await s.clients.delete(admin.clientId);
     });
 
+    test('clients: the registration access token hash is replaced only while it is current (one of two races)', async () => {
+      const c = client({ registration: 'dynamic', registrationTokenHash: 'rat-a', consent: 'required' });
+      await s.clients.create(c);
+      const [x, y] = await Promise.all([
+        s.clients.replaceRegistrationTokenHash(c.clientId, 'rat-a', 'rat-x', 5),
+        s.clients.replaceRegistrationTokenHash(c.clientId, 'rat-a', 'rat-y', 5),
+      ]);
+      assert.equal(Number(x) + Number(y), 1, 'exactly one rotation');
+      assert.equal((await s.clients.get(c.clientId))?.registrationTokenHash, x ? 'rat-x' : 'rat-y');
+      assert.equal(await s.clients.replaceRegistrationTokenHash(c.clientId, 'rat-a', 'rat-z', 6), false);
+      assert.equal(await s.clients.replaceRegistrationTokenHash('nobody', 'rat-a', 'rat-z', 6), false);
+    });
+
     test('registration tokens: uses counted atomically up to the limit, expiry, revocation, newest first', async () => {
       const t = {
         id: id('iat'),

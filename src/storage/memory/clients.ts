@@ -67,6 +67,18 @@ export class MemoryClientStore implements ClientStore {
     return [...this.db.rows('clients').values()].sort(byCreation).map(copy);
   }
 
+  async replaceRegistrationTokenHash(
+    clientId: string,
+    current: string,
+    next: string,
+    at: number,
+  ): Promise<boolean> {
+    const prior = this.db.rows('clients').get(clientId);
+    if (prior?.registrationTokenHash !== current) return false;
+    this.db.put('clients', clientId, { ...prior, registrationTokenHash: next, updatedAt: at });
+    return true;
+  }
+
   async update(clientId: string, patch: ClientPatch): Promise<Client | undefined> {
     const prior = this.db.rows('clients').get(clientId);
     if (!prior) return undefined;

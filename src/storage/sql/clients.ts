@@ -117,6 +117,21 @@ export class SqlClientStore implements ClientStore {
     return this.get(clientId);
   }
 
+  async replaceRegistrationTokenHash(
+    clientId: string,
+    current: string,
+    next: string,
+    at: number,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('clients')
+      .set({ registration_token_hash: next, updated_at: at })
+      .where('client_id', '=', clientId)
+      .where('registration_token_hash', '=', current)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async delete(clientId: string): Promise<boolean> {
     const r = await this.db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
