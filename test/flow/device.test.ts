@@ -511,6 +511,38 @@ describe('device authorization grant: wrong user codes are throttled per IP (RFC
   });
 });
 
+describe('device authorization grant: wrong user codes are throttled globally too (RFC 8628 §5.1)', () => {
+  // A low global limit, and the client IP from X-Forwarded-For so that each guess comes from
+  // another IP (none reaches the per-IP limit of 10).
+  const s = withServer({ users: ['alice'], overrides: { trustProxy: true, deviceCodeGlobalFailures: 4 } });
+
+  it('after the global limit of wrong codes from many IPs, the form refuses everyone a while', async () => {
+    const tv = await createDeviceClient(s.server);
+    const c = await codesFor(s.server, tv.clientId);
+    const browser = new Browser(s.server.url);
+    const { csrf } = formOf((await browser.get('/device')).body);
+    const letters = 'BCDFGHJKLMNPQRSTVWXZ';
+    const first = letters[(letters.indexOf(c.user_code[0]!) + 1) % letters.length]!;
+    const from = (i: number) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` });
+    for (let i = 0; i < 4; i++) {
+      const r = await browser.post(
+        '/device',
+        { csrf, user_code: `${first}${letters[i]!}${c.user_code.slice(2)}` },
+        from(i),
+      );
+      assert.equal(r.status, 400, `guess ${i}`);
+    }
+    // A fresh IP, with the right code: refused, with the server-wide message.
+    const locked = await browser.post('/device', { csrf, user_code: c.user_code }, from(50));
+    assert.equal(locked.status, 429);
+    assert.match(locked.body, /on this server/);
+    assert.ok(Number(locked.headers.get('retry-after')) > 0);
+    s.server.clock.advanceSeconds(5 * 60 + 1);
+    const later = await browser.post('/device', { csrf, user_code: c.user_code }, from(51));
+    assert.equal(later.status, 303, later.body.slice(0, 300));
+  });
+});
+
 for (const backend of [
   { name: 'sqlite', skip: false as const },
   { name: 'postgres', skip: PG_SKIP },
