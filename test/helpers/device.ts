@@ -1,6 +1,7 @@
 /**
- * Device applications (RFC 8628) for tests: registered as an administrator would register one,
- * public with no redirect URI (or confidential), allowed the device grant.
+ * Device applications (RFC 8628) for tests: registered as an administrator registers one
+ * (ClientAdmin, as `latchkey clients create --grant device_code`): public with no redirect URI,
+ * or confidential, allowed the device grant.
  */
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
 import type { Client } from '../../src/storage/types.js';
@@ -10,19 +11,12 @@ export async function createDeviceClient(
   server: TestServer,
   opts: { name?: string; confidential?: boolean; allowedApis?: Client['allowedApis'] } = {},
 ): Promise<{ clientId: string; secret?: string }> {
-  // ClientAdmin.build wants a redirect URI for a native app and grants no device grant (the
-  // CLI's --grant device_code is not there yet): the client it builds is adjusted and stored.
-  const built = server.ctx.clients.build({
+  const { client, secret } = await server.ctx.clients.create({
     name: opts.name ?? 'Living Room TV',
     type: opts.confidential ? 'web' : 'native',
-    redirectUris: ['http://127.0.0.1/callback'],
-  });
-  const client: Client = {
-    ...built.client,
-    redirectUris: opts.confidential ? built.client.redirectUris : [],
-    grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
+    redirectUris: opts.confidential ? ['https://box.example.com/callback'] : [],
+    addGrants: [DEVICE_CODE_GRANT],
     ...(opts.allowedApis ? { allowedApis: opts.allowedApis } : {}),
-  };
-  await server.ctx.storage.clients.create(client);
-  return { clientId: client.clientId, ...(built.secret ? { secret: built.secret } : {}) };
+  });
+  return { clientId: client.clientId, ...(secret ? { secret } : {}) };
 }
