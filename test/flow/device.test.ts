@@ -12,9 +12,9 @@ import { decodeJwt } from 'jose';
 import { totpCodeAt } from '../../src/auth/totp.js';
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
 import { databaseForTests } from '../../src/storage/index.js';
-import { Browser, formOf, type Step } from '../helpers/browser.js';
+import { Browser, formOf } from '../helpers/browser.js';
 import { PG_SKIP } from '../helpers/databases.js';
-import { createDeviceClient } from '../helpers/device.js';
+import { approveInBrowser, createDeviceClient } from '../helpers/device.js';
 import {
   assertErrorPage,
   assertRfcError,
@@ -74,50 +74,6 @@ const poll = (server: TestServer, clientId: string, deviceCode: string, extra: R
     client_id: clientId,
     ...extra,
   });
-
-/**
- * The person's side in `browser`: the code form (prefilled from verification_uri_complete),
- * the sign-in when the browser has no session, the confirmation page (checked to show the
- * user code), then `decision`. Returns the last step and the confirmation page.
- */
-async function approveInBrowser(
-  browser: Browser,
-  codes: Codes,
-  decision: 'allow' | 'deny' | 'cancel' = 'allow',
-  opts: { username?: string; password?: string } = {},
-): Promise<{ final: Step; confirmation?: string; signedIn: boolean }> {
-  const form = await browser.get(codes.verification_uri_complete);
-  assert.equal(form.status, 200, form.body.slice(0, 300));
-  assert.ok(form.body.includes(`value="${codes.user_code}"`), 'the code is prefilled');
-  let step = await browser.post('/device', { csrf: formOf(form.body).csrf, user_code: codes.user_code });
-  let confirmation: string | undefined;
-  let signedIn = false;
-  for (let i = 0; i < 6; i++) {
-    if (step.status !== 303 || !step.location?.startsWith('/interaction/')) break;
-    const page = await browser.get(step.location);
-    if (page.status !== 200) return { final: page, signedIn };
-    const { csrf, actions } = formOf(page.body);
-    if (page.body.includes('name="password"')) {
-      signedIn = true;
-      if (decision === 'cancel') {
-        step = await browser.post(actions.find((a) => a.endsWith('/cancel'))!, { csrf });
-        break;
-      }
-      step = await browser.post(actions.find((a) => a.endsWith('/login'))!, {
-        csrf,
-        username: opts.username ?? 'alice',
-        password: opts.password ?? PASSWORD,
-      });
-    } else {
-      confirmation = page.body;
-      step = await browser.post(actions.find((a) => a.endsWith('/consent'))!, {
-        csrf,
-        decision: decision === 'cancel' ? 'deny' : decision,
-      });
-    }
-  }
-  return { final: step, signedIn, ...(confirmation !== undefined ? { confirmation } : {}) };
-}
 
 describe('device authorization grant (RFC 8628)', () => {
   const s = withServer({ users: ['alice'], discover: true });
