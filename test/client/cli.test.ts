@@ -230,7 +230,7 @@ describe('latchkey login --device (the bin; RFC 8628)', () => {
 
   before(async () => {
     // The child process polls with real timers: the shortest interval the server allows (1 s).
-    // The test approves before its first poll, and the ManualClock stands still meanwhile.
+    // The test does not sleep: it approves as soon as the code is printed, then awaits the exit.
     server = await startTestServer({ overrides: { deviceIntervalSec: 1 } });
     user = await createUser(server);
     env = { LATCHKEY_CONFIG_DIR: join(tempDir('latchkey-cli-device-'), 'cfg') };
