@@ -630,10 +630,12 @@ export class LatchkeyClient {
       throw invalidArgument('scope must be a non-empty string');
     const resources =
       opts.resource === undefined ? [] : Array.isArray(opts.resource) ? opts.resource : [opts.resource];
-    resources.forEach((r, i) => requireUrl(r, `resource[${i}]`));
     const body = new URLSearchParams({ ...opts.extraParams, scope });
-    // RFC 8707 §2: one `resource` parameter per API.
-    for (const r of resources) body.append('resource', r);
+    // RFC 8707 §2: one `resource` parameter per API, each an absolute URI.
+    for (const [i, r] of resources.entries()) {
+      requireUrl(r, `resource[${i}]`);
+      body.append('resource', r);
+    }
     const res = await this.#post(endpoint, body, 'device authorization');
     if (res.status !== 200)
       throw await oauthFailure(res, 'device authorization', 'LATCHKEY_AUTHORIZATION_ERROR');
@@ -651,7 +653,8 @@ export class LatchkeyClient {
       return v;
     };
     const complete = json['verification_uri_complete'];
-    if (complete !== undefined && typeof complete !== 'string') throw bad('has an invalid verification_uri_complete');
+    if (complete !== undefined && typeof complete !== 'string')
+      throw bad('has an invalid verification_uri_complete');
     const expiresIn = posInt('expires_in');
     return {
       deviceCode: str('device_code'),
