@@ -672,7 +672,7 @@ export class LatchkeyClient {
   /**
    * RFC 8628 §3.4, §3.5: polls the token endpoint with the device code until the person decides.
    * Waits `interval` seconds before each poll; `authorization_pending` polls again, `slow_down`
-   * adds 5 s to the interval for good. Resolves to the tokens (the ID token checked as for the
+   * adds 5 s to the interval for good, a request that times out doubles it. Resolves to the tokens (the ID token checked as for the
    * code flow when `openid` was asked); rejects with LatchkeyError `LATCHKEY_ACCESS_DENIED`
    * (`access_denied`), `LATCHKEY_EXPIRED_TOKEN` (`expired_token`, or `expiresAt` passed),
    * `LATCHKEY_ABORTED` (the signal) or `LATCHKEY_TOKEN_ERROR` (any other error). `sleep` is for
@@ -713,6 +713,12 @@ export class LatchkeyClient {
       try {
         return await this.#tokenRequest(body, {});
       } catch (err) {
+        // §3.5: "On encountering a connection timeout, clients MUST unilaterally reduce their
+        // polling frequency before retrying": the interval doubles (exponential backoff).
+        if (err instanceof LatchkeyError && err.code === 'LATCHKEY_TIMEOUT') {
+          interval *= 2;
+          continue;
+        }
         if (!(err instanceof LatchkeyError) || err.code !== 'LATCHKEY_TOKEN_ERROR') throw err;
         if (err.error === 'authorization_pending') continue;
         // §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests".

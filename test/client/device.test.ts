@@ -120,6 +120,28 @@ describe('client SDK: device authorization grant (RFC 8628)', () => {
     assert.ok(tokens.accessToken);
   });
 
+  it('a token request that times out doubles the interval (§3.5 connection timeout)', async () => {
+    let timeouts = 0;
+    const flaky: typeof fetch = (input, init) => {
+      if (String(input).endsWith('/token') && timeouts++ === 0)
+        return Promise.reject(new DOMException('The operation timed out.', 'TimeoutError'));
+      return fetch(input, init);
+    };
+    const c = await LatchkeyClient.discover({
+      issuer: s.server.issuer,
+      clientId,
+      fetch: flaky,
+      now: () => s.server.clock.now(),
+    });
+    const a = await c.deviceAuthorization();
+    const { sleep, waits } = fakeSleep(async (n) => {
+      if (n === 2) await approveInBrowser(new Browser(s.server.url), asCodes(a));
+    });
+    const tokens = await c.pollDeviceToken(a, { sleep });
+    assert.deepEqual(waits, [5000, 10_000]);
+    assert.ok(tokens.accessToken);
+  });
+
   it('denied on the confirmation page: LATCHKEY_ACCESS_DENIED', async () => {
     const c = await client();
     const a = await c.deviceAuthorization();
