@@ -76,6 +76,11 @@ export interface Config {
   /** RFC 8628 §3.2 `interval`: the seconds a device waits between polls of /token. */
   deviceIntervalSec: number;
   /**
+   * RFC 8628 §5.1: wrong user codes at /device across the whole server (every IP together) in
+   * the throttle's window before the form locks for everyone a while; 0 = no global limit.
+   */
+  deviceCodeGlobalFailures: number;
+  /**
    * Dynamic Client Registration at /register (RFC 7591): `off` (no endpoint), `token` (an
    * initial access token from `latchkey registration-tokens create` is needed), `open`.
    */
@@ -139,6 +144,7 @@ const ENV: Partial<Record<keyof Config, string>> = {
   passkeyEnrolment: 'LATCHKEY_PASSKEY_ENROLMENT',
   deviceCodeTtlSec: 'LATCHKEY_DEVICE_CODE_TTL',
   deviceIntervalSec: 'LATCHKEY_DEVICE_INTERVAL',
+  deviceCodeGlobalFailures: 'LATCHKEY_DEVICE_CODE_GLOBAL_FAILURES',
   registration: 'LATCHKEY_REGISTRATION',
   clientMetadataDocuments: 'LATCHKEY_CLIENT_METADATA_DOCUMENTS',
   devAllowLocalClientMetadata: 'LATCHKEY_DEV_ALLOW_LOCAL_CLIENT_METADATA',
@@ -264,6 +270,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     // RFC 8628 §3.2: 5 s is the default interval; ten minutes is time enough to type a code.
     deviceCodeTtlSec: time('deviceCodeTtlSec', 600, 60, 1800),
     deviceIntervalSec: time('deviceIntervalSec', 5, 1, 60),
+    deviceCodeGlobalFailures: num('deviceCodeGlobalFailures', 100, 0, 1_000_000),
     registration: String(pick('registration') ?? 'off') as Config['registration'],
     clientMetadataDocuments: flag('clientMetadataDocuments', false),
     devAllowLocalClientMetadata: flag('devAllowLocalClientMetadata', false),

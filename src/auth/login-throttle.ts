@@ -24,6 +24,12 @@ export interface ThrottleLimits {
    * enough that the reservations of a process that died mid-check soon stop counting.
    */
   leaseSec: number;
+  /**
+   * Failures counted across the whole server under one key (`global:<kind>`), beside those per
+   * account and per IP; unset: none. For user codes at /device (RFC 8628 §5.1): the code space is
+   * small, so guesses spread over many IPs are bounded too.
+   */
+  globalFailures?: number;
 }
 
 export const THROTTLE_DEFAULTS: ThrottleLimits = {
@@ -51,10 +57,10 @@ export interface SignInAttempt {
 
 export type AttemptDecision =
   | { allowed: true; attempt: SignInAttempt }
-  | { allowed: false; retryAfterSec: number };
+  | { allowed: false; retryAfterSec: number; global?: true };
 
-/** Go ahead; wait for attempts in progress; or locked until the given time. */
-type Verdict = 'go' | 'wait' | { lockedUntil: number };
+/** Go ahead; wait for attempts in progress; or locked until the given time (by the global key?). */
+type Verdict = 'go' | 'wait' | { lockedUntil: number; global: boolean };
 
 export class LoginThrottle {
   constructor(
@@ -79,6 +85,9 @@ export class LoginThrottle {
     const keys = [
       { key: accountKey(this.accountPrefix, username), limit: this.limits.accountFailures },
       { key: ipKey(ip), limit: this.limits.ipFailures },
+      ...(this.limits.globalFailures !== undefined
+        ? [{ key: `global:${this.accountPrefix}`, limit: this.limits.globalFailures, global: true }]
+        : []),
     ];
     const leaseMs = this.limits.leaseSec * 1000;
     const started = this.clock.now();
@@ -95,7 +104,8 @@ export class LoginThrottle {
       if (ids) return { allowed: true, attempt: { username, ids } };
       const verdict = this.#verdict(keys, counts, now);
       if (typeof verdict === 'object') {
-        return { allowed: false, retryAfterSec: Math.ceil((verdict.lockedUntil - now) / 1000) };
+        const retryAfterSec = Math.ceil((verdict.lockedUntil - now) / 1000);
+        return { allowed: false, retryAfterSec, ...(verdict.global ? { global: true as const } : {}) };
       }
       if (now - started > leaseMs || poll >= maxPolls) {
         return { allowed: false, retryAfterSec: this.limits.leaseSec };
@@ -110,20 +120,27 @@ export class LoginThrottle {
    * old; otherwise the failures and the attempts in progress together may not reach the limit
    * (after a lock, one attempt at a time).
    */
-  #verdict(keys: readonly { limit: number }[], counts: readonly ThrottleCounts[], now: number): Verdict {
+  #verdict(
+    keys: readonly { limit: number; global?: boolean }[],
+    counts: readonly ThrottleCounts[],
+    now: number,
+  ): Verdict {
     let lockedUntil = 0;
+    let global = false;
     let wait = false;
-    keys.forEach(({ limit }, i) => {
+    keys.forEach(({ limit, global: isGlobal }, i) => {
       const { failures, latestFailureAt, pending } = counts[i]!;
       if (failures >= limit) {
         const until = (latestFailureAt ?? 0) + this.limits.lockSec * 1000;
-        if (until > now) lockedUntil = Math.max(lockedUntil, until);
-        else if (pending > 0) wait = true;
+        if (until > now && until >= lockedUntil) {
+          global = isGlobal === true;
+          lockedUntil = until;
+        } else if (pending > 0) wait = true;
       } else if (failures + pending >= limit) {
         wait = true;
       }
     });
-    if (lockedUntil > now) return { lockedUntil };
+    if (lockedUntil > now) return { lockedUntil, global };
     return wait ? 'wait' : 'go';
   }
 

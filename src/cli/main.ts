@@ -29,7 +29,7 @@ const HELP = `latchkey — OAuth 2.1 / OpenID Connect authorization server
   latchkey COMMAND --help, latchkey COMMAND SUBCOMMAND --help: every flag
 
 Sample native app and API (docs/sdk.md):
-  latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop]
+  latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop] [--device]
   latchkey whoami | token | logout
   latchkey sample-api --issuer URL [--audience A] [--port N] [--host H]
 

@@ -109,7 +109,15 @@ function boundThumbprint(accessToken: string): string | undefined {
 }
 
 export async function runLogin(
-  opts: { issuer: string; clientId: string; scope?: string; noBrowser?: boolean; dpop?: boolean },
+  opts: {
+    issuer: string;
+    clientId: string;
+    scope?: string;
+    noBrowser?: boolean;
+    dpop?: boolean;
+    /** RFC 8628: the device authorization grant instead of a loopback redirect. */
+    device?: boolean;
+  },
   io: SampleIO = defaultIO,
 ): Promise<StoredSession> {
   // RFC 9449: a key of its own, kept in the token file (so extractable: see docs/sdk.md).
@@ -119,7 +127,8 @@ export async function runLogin(
     clientId: opts.clientId,
     ...(key ? { dpop: key } : {}),
   });
-  const store = new FileTokenStore(io.configDir);
+  if (opts.device)
+    return saveLogin(opts, io, key, await deviceLogin(client, opts.scope ?? DEFAULT_SCOPE, io));
   // The state is chosen first: the receiver must know it, and the request needs the receiver's port.
   const state = randomString(24);
   const receiver = await listenLoopback({
@@ -143,33 +152,65 @@ export async function runLogin(
     }
     io.onAuthorizeUrl?.(request.url);
     const callback = await receiver.wait();
-    const tokens = await client.completeAuthorization(callback, request);
-    const session = toStored(
-      opts.issuer,
-      opts.clientId,
-      tokens,
-      key ? await key.exportPrivateJwk() : undefined,
-    );
-    await store.save(session);
-    io.err(`Signed in${session.subject ? ` as ${session.subject}` : ''}; tokens saved to ${store.path}\n`);
-    if (key) {
-      const jkt = boundThumbprint(tokens.accessToken);
-      io.err(`token_type: ${tokens.tokenType}\n`);
-      if (tokens.tokenType !== 'DPoP')
-        io.err('Warning: the server did not bind the tokens to the DPoP key (it answered Bearer).\n');
-      else {
-        io.err(`cnf.jkt: ${jkt ?? '(not in the access token)'}\n`);
-        if (jkt !== undefined && jkt !== key.thumbprint)
-          throw new LatchkeyError(
-            'LATCHKEY_DPOP_ERROR',
-            'the access token is bound to another key than ours',
-          );
-      }
-    }
-    return session;
+    return await saveLogin(opts, io, key, await client.completeAuthorization(callback, request));
   } finally {
     await receiver.close();
   }
+}
+
+/**
+ * RFC 8628 §3.1–3.5: a device code, the user code and where to type it shown to the person (the
+ * URL with the code in it on stdout, as `--no-browser` prints its URL), then polling until they
+ * approve at that page, on any device; Ctrl-C stops it.
+ */
+async function deviceLogin(client: LatchkeyClient, scope: string, io: SampleIO): Promise<TokenSet> {
+  const a = await client.deviceAuthorization({ scope });
+  const minutes = Math.max(1, Math.round(a.expiresIn / 60));
+  io.err(
+    `To sign in, open ${a.verificationUri} on any device and enter the code:\n\n    ${a.userCode}\n\n` +
+      (a.verificationUriComplete ? 'Or open this URL, which has the code in it:\n' : ''),
+  );
+  if (a.verificationUriComplete) io.out(`${a.verificationUriComplete}\n`);
+  io.onAuthorizeUrl?.(a.verificationUriComplete ?? a.verificationUri);
+  io.err(`Waiting for the approval (the code expires in ${minutes} minute${minutes === 1 ? '' : 's'})…\n`);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  try {
+    return await client.pollDeviceToken(a, { signal: ac.signal });
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+/** Stores the tokens of a sign-in and says who signed in (with --dpop: the binding too). */
+async function saveLogin(
+  opts: { issuer: string; clientId: string },
+  io: SampleIO,
+  key: DpopKey | undefined,
+  tokens: TokenSet,
+): Promise<StoredSession> {
+  const store = new FileTokenStore(io.configDir);
+  const session = toStored(
+    opts.issuer,
+    opts.clientId,
+    tokens,
+    key ? await key.exportPrivateJwk() : undefined,
+  );
+  await store.save(session);
+  io.err(`Signed in${session.subject ? ` as ${session.subject}` : ''}; tokens saved to ${store.path}\n`);
+  if (key) {
+    const jkt = boundThumbprint(tokens.accessToken);
+    io.err(`token_type: ${tokens.tokenType}\n`);
+    if (tokens.tokenType !== 'DPoP')
+      io.err('Warning: the server did not bind the tokens to the DPoP key (it answered Bearer).\n');
+    else {
+      io.err(`cnf.jkt: ${jkt ?? '(not in the access token)'}\n`);
+      if (jkt !== undefined && jkt !== key.thumbprint)
+        throw new LatchkeyError('LATCHKEY_DPOP_ERROR', 'the access token is bound to another key than ours');
+    }
+  }
+  return session;
 }
 
 /** A valid access token from the store, refreshed (and stored again) when it is about to expire. */
@@ -252,6 +293,7 @@ async function loginCommand(argv: string[]): Promise<void> {
     scope: { type: 'string' },
     'no-browser': { type: 'boolean', default: false },
     dpop: { type: 'boolean', default: false },
+    device: { type: 'boolean', default: false },
   });
   const issuer = checkIssuer(values.issuer);
   if (!values['client-id']) throw new UsageError('--client-id ID is required');
@@ -263,6 +305,7 @@ async function loginCommand(argv: string[]): Promise<void> {
     ...(values.scope ? { scope: values.scope } : {}),
     noBrowser: values['no-browser'] === true,
     dpop: values.dpop === true,
+    device: values.device === true,
   });
 }
 

@@ -412,11 +412,14 @@ export const USAGE: Record<string, string> = {
   keys: groupUsage(GROUPS.keys),
   audit: groupUsage(GROUPS.audit),
   'registration-tokens': groupUsage(GROUPS['registration-tokens']),
-  login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop]
+  login: `latchkey login --issuer URL --client-id ID [--scope S] [--no-browser] [--dpop] [--device]
 
   The sample native app: signs in with PKCE through a loopback redirect and keeps the tokens.
   --dpop binds them to a DPoP key of its own (RFC 9449; kept in the token file) and shows the
-  token_type (DPoP) and the access token's cnf.jkt.`,
+  token_type (DPoP) and the access token's cnf.jkt.
+  --device uses the device authorization grant (RFC 8628) instead, for a machine without a
+  browser: it prints a URL and a code to enter there on any device, and waits for the approval
+  (the application needs the grant: latchkey clients update ID --grant device_code).`,
   whoami: 'latchkey whoami\n\n  Shows who the sample native app is signed in as.',
   token:
     'latchkey token\n\n  Prints a valid access token of the sample native app (refreshing it when needed).',

@@ -27,6 +27,8 @@ export interface ServerMetadata {
   userinfo_endpoint?: string;
   revocation_endpoint?: string;
   end_session_endpoint?: string;
+  /** RFC 8628 §4. */
+  device_authorization_endpoint?: string;
   grant_types_supported?: string[];
   code_challenge_methods_supported?: string[];
   id_token_signing_alg_values_supported?: string[];
@@ -93,6 +95,44 @@ export interface TokenSet {
 }
 
 export type FetchLike = typeof fetch;
+
+/** The device authorization response (RFC 8628 §3.2), read and checked. */
+export interface DeviceAuthorization {
+  deviceCode: string;
+  /** What the person types at `verificationUri`. */
+  userCode: string;
+  verificationUri: string;
+  /** `verificationUri` with the user code in it (§3.3.1), when the server gives one. */
+  verificationUriComplete: string | undefined;
+  /** Seconds the codes are valid for, as the server said. */
+  expiresIn: number;
+  /** Milliseconds since the epoch (the client's `now`) after which polling stops. */
+  expiresAt: number;
+  /** Seconds to wait between polls (§3.2: 5 when the server says nothing). */
+  interval: number;
+  /** The scope asked for (for the ID token check: an ID token is expected with `openid`). */
+  scope: string;
+}
+
+/** Waits `ms` milliseconds; rejects (or returns early) when `signal` aborts. */
+export type SleepFn = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+const realSleep: SleepFn = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** The RFC 8628 grant type at the token endpoint. */
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** A URL for messages: no query (it may hold secrets). */
 const htuOfSafe = (url: string): string => {
@@ -572,6 +612,130 @@ export class LatchkeyClient {
       ...(opts.nonce !== undefined ? { nonce: opts.nonce } : {}),
       ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
     });
+  }
+
+  /**
+   * RFC 8628 §3.1: asks the server's `device_authorization_endpoint` for a device code and a user
+   * code (client authentication as at the token endpoint). Show `userCode` and
+   * `verificationUri` (or `verificationUriComplete`) to the person, then `pollDeviceToken`.
+   */
+  async deviceAuthorization(
+    opts: { scope?: string; resource?: string | string[]; extraParams?: Record<string, string> } = {},
+  ): Promise<DeviceAuthorization> {
+    const endpoint = this.metadata.device_authorization_endpoint;
+    if (typeof endpoint !== 'string')
+      throw new LatchkeyError('LATCHKEY_UNSUPPORTED', 'the server has no device_authorization_endpoint');
+    const scope = opts.scope ?? 'openid';
+    if (typeof scope !== 'string' || scope.trim() === '')
+      throw invalidArgument('scope must be a non-empty string');
+    const resources =
+      opts.resource === undefined ? [] : Array.isArray(opts.resource) ? opts.resource : [opts.resource];
+    const body = new URLSearchParams({ ...opts.extraParams, scope });
+    // RFC 8707 §2: one `resource` parameter per API, each an absolute URI.
+    for (const [i, r] of resources.entries()) {
+      requireUrl(r, `resource[${i}]`);
+      body.append('resource', r);
+    }
+    const res = await this.#post(endpoint, body, 'device authorization');
+    if (res.status !== 200)
+      throw await oauthFailure(res, 'device authorization', 'LATCHKEY_AUTHORIZATION_ERROR');
+    const json = await readJson(res, 'device authorization', 'LATCHKEY_INVALID_RESPONSE');
+    const bad = (msg: string) =>
+      new LatchkeyError('LATCHKEY_INVALID_RESPONSE', `the device authorization response ${msg}`);
+    const str = (k: string) => {
+      const v = json[k];
+      if (typeof v !== 'string' || v === '') throw bad(`has no ${k}`);
+      return v;
+    };
+    const posInt = (k: string, dflt?: number) => {
+      const v = json[k] ?? dflt;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw bad(`has an invalid ${k}`);
+      return v;
+    };
+    const complete = json['verification_uri_complete'];
+    if (complete !== undefined && typeof complete !== 'string')
+      throw bad('has an invalid verification_uri_complete');
+    const expiresIn = posInt('expires_in');
+    return {
+      deviceCode: str('device_code'),
+      userCode: str('user_code'),
+      verificationUri: str('verification_uri'),
+      verificationUriComplete: complete,
+      expiresIn,
+      expiresAt: this.#now() + expiresIn * 1000,
+      // §3.2: "If no value is provided, clients MUST use 5 as the default."
+      interval: posInt('interval', 5),
+      scope,
+    };
+  }
+
+  /**
+   * RFC 8628 §3.4, §3.5: polls the token endpoint with the device code until the person decides.
+   * Waits `interval` seconds before each poll; `authorization_pending` polls again, `slow_down`
+   * adds 5 s to the interval for good, a request that times out doubles it. Resolves to the tokens (the ID token checked as for the
+   * code flow when `openid` was asked); rejects with LatchkeyError `LATCHKEY_ACCESS_DENIED`
+   * (`access_denied`), `LATCHKEY_EXPIRED_TOKEN` (`expired_token`, or `expiresAt` passed),
+   * `LATCHKEY_ABORTED` (the signal) or `LATCHKEY_TOKEN_ERROR` (any other error). `sleep` is for
+   * tests (default: a timer that the signal cuts short).
+   */
+  async pollDeviceToken(
+    authorization: DeviceAuthorization,
+    opts: { signal?: AbortSignal; sleep?: SleepFn; onPoll?: (intervalSec: number) => void } = {},
+  ): Promise<TokenSet> {
+    const deviceCode = requireString(authorization?.deviceCode, 'deviceCode');
+    let interval = authorization.interval;
+    if (!(typeof interval === 'number' && Number.isFinite(interval) && interval > 0))
+      throw invalidArgument('interval must be a positive number of seconds');
+    const sleep = opts.sleep ?? realSleep;
+    const { signal } = opts;
+    const aborted = () =>
+      new LatchkeyError('LATCHKEY_ABORTED', 'polling for the device token was aborted', {
+        cause: signal?.reason,
+      });
+    const expired = (cause?: LatchkeyError) =>
+      new LatchkeyError('LATCHKEY_EXPIRED_TOKEN', 'the device code expired before the person approved it', {
+        error: 'expired_token',
+        ...(cause?.errorDescription !== undefined ? { errorDescription: cause.errorDescription } : {}),
+        ...(cause?.status !== undefined ? { status: cause.status } : {}),
+      });
+    for (;;) {
+      if (signal?.aborted) throw aborted();
+      try {
+        await sleep(interval * 1000, signal);
+      } catch (cause) {
+        if (signal?.aborted) throw aborted();
+        throw cause;
+      }
+      if (signal?.aborted) throw aborted();
+      if (this.#now() >= authorization.expiresAt) throw expired();
+      opts.onPoll?.(interval);
+      const body = new URLSearchParams({ grant_type: DEVICE_CODE_GRANT_TYPE, device_code: deviceCode });
+      try {
+        return await this.#tokenRequest(body, {});
+      } catch (err) {
+        // §3.5: "On encountering a connection timeout, clients MUST unilaterally reduce their
+        // polling frequency before retrying": the interval doubles (exponential backoff).
+        if (err instanceof LatchkeyError && err.code === 'LATCHKEY_TIMEOUT') {
+          interval *= 2;
+          continue;
+        }
+        if (!(err instanceof LatchkeyError) || err.code !== 'LATCHKEY_TOKEN_ERROR') throw err;
+        if (err.error === 'authorization_pending') continue;
+        // §3.5: "the interval MUST be increased by 5 seconds for this and all subsequent requests".
+        if (err.error === 'slow_down') {
+          interval += 5;
+          continue;
+        }
+        if (err.error === 'expired_token') throw expired(err);
+        if (err.error === 'access_denied')
+          throw new LatchkeyError('LATCHKEY_ACCESS_DENIED', 'the person denied the device access', {
+            error: 'access_denied',
+            ...(err.errorDescription !== undefined ? { errorDescription: err.errorDescription } : {}),
+            ...(err.status !== undefined ? { status: err.status } : {}),
+          });
+        throw err;
+      }
+    }
   }
 
   /** Callback validation and code exchange in one step. */

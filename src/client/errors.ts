@@ -18,7 +18,10 @@ export type LatchkeyErrorCode =
   | 'LATCHKEY_TIMEOUT'
   | 'LATCHKEY_NOT_LOGGED_IN'
   | 'LATCHKEY_DPOP_ERROR'
-  | 'LATCHKEY_STEP_UP_REQUIRED';
+  | 'LATCHKEY_STEP_UP_REQUIRED'
+  | 'LATCHKEY_ACCESS_DENIED'
+  | 'LATCHKEY_EXPIRED_TOKEN'
+  | 'LATCHKEY_ABORTED';
 
 export class LatchkeyError extends Error {
   override name = 'LatchkeyError';

@@ -18,9 +18,12 @@ export {
   type AuthorizationRequest,
   type CallbackParams,
   type ClientOptions,
+  DEVICE_CODE_GRANT_TYPE,
+  type DeviceAuthorization,
   discover,
   LatchkeyClient,
   type ServerMetadata,
+  type SleepFn,
   type StepUpHandler,
   type TokenSet,
 } from './client.js';

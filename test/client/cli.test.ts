@@ -2,7 +2,8 @@
  * The sample native app: `latchkey login --no-browser` run as a real child process against a
  * real server, the browser side driven through the HTML form, then `token`, `whoami`, `logout`;
  * and `latchkey login --dpop` through the bin (dist/cli/latchkey.js) against a server that
- * requires DPoP nonces.
+ * requires DPoP nonces; and `latchkey login --device` (RFC 8628) through the bin, approved at
+ * the real /device pages.
  */
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { DpopKey } from '../../src/client/index.js';
 import { FileTokenStore } from '../../src/client/node.js';
 import { authorizeThroughBrowser, Browser } from '../helpers/browser.js';
 import { runCliProcess, spawnCli } from '../helpers/cli-process.js';
+import { approveInBrowser, createDeviceClient } from '../helpers/device.js';
 import { createClient, createUser, startTestServer, type TestServer, tempDir } from '../helpers/server.js';
 
 /** The CLI from source (tsx), with the given environment added. */
@@ -218,5 +220,70 @@ describe('latchkey login --dpop (the bin, against a server that requires DPoP no
 
     const help = await runCliProcess(['login', '--help'], { env });
     assert.match(help.stdout + help.stderr, /--dpop/);
+  });
+});
+
+describe('latchkey login --device (the bin; RFC 8628)', () => {
+  let server: TestServer;
+  let user: { id: string };
+  let env: Record<string, string>;
+
+  before(async () => {
+    // The child process polls with real timers: the shortest interval the server allows (1 s).
+    // The test does not sleep: it approves as soon as the code is printed, then awaits the exit.
+    server = await startTestServer({ overrides: { deviceIntervalSec: 1 } });
+    user = await createUser(server);
+    env = { LATCHKEY_CONFIG_DIR: join(tempDir('latchkey-cli-device-'), 'cfg') };
+  });
+  after(() => server.cleanup());
+
+  it('prints the code, waits for the approval at /device, stores the tokens; whoami shows the person', async () => {
+    const app = await createDeviceClient(server);
+    const child = spawnCli(['login', '--issuer', server.issuer, '--client-id', app.clientId, '--device'], {
+      env,
+    });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? 1)));
+    const complete = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.startsWith('http'));
+        if (line) resolve(line.trim());
+      });
+      child.on('close', () => reject(new Error(`login exited early: ${err}`)));
+    });
+    const userCode = new URL(complete).searchParams.get('user_code')!;
+    assert.match(userCode, /^[A-Z]{4}-[A-Z]{4}$/);
+    assert.match(err, new RegExp(`open ${server.issuer}/device on any device`));
+    assert.match(err, new RegExp(`^ {4}${userCode}$`, 'm'), 'the user code, on its own line');
+    const { final } = await approveInBrowser(new Browser(server.url), {
+      user_code: userCode,
+      verification_uri_complete: complete,
+    });
+    assert.equal(final.status, 200);
+    assert.equal(await exited, 0, err);
+    assert.match(err, new RegExp(`Signed in as ${user.id}`));
+
+    const who = await runCliProcess(['whoami'], { env });
+    assert.equal(who.code, 0, who.stderr);
+    assert.equal(JSON.parse(who.stdout).sub, user.id);
+    const help = await runCliProcess(['login', '--help'], { env });
+    assert.match(help.stdout + help.stderr, /--device/);
+  });
+
+  it('an application without the device grant: a clear error, no 500', async () => {
+    const app = await createClient(server, { type: 'native' });
+    const r = await runCliProcess(
+      ['login', '--issuer', server.issuer, '--client-id', app.clientId, '--device'],
+      {
+        env,
+      },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unauthorized_client/);
   });
 });

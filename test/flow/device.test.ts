@@ -12,9 +12,9 @@ import { decodeJwt } from 'jose';
 import { totpCodeAt } from '../../src/auth/totp.js';
 import { DEVICE_CODE_GRANT } from '../../src/protocol/device.js';
 import { databaseForTests } from '../../src/storage/index.js';
-import { Browser, formOf, type Step } from '../helpers/browser.js';
+import { Browser, formOf } from '../helpers/browser.js';
 import { PG_SKIP } from '../helpers/databases.js';
-import { createDeviceClient } from '../helpers/device.js';
+import { approveInBrowser, createDeviceClient } from '../helpers/device.js';
 import {
   assertErrorPage,
   assertRfcError,
@@ -74,50 +74,6 @@ const poll = (server: TestServer, clientId: string, deviceCode: string, extra: R
     client_id: clientId,
     ...extra,
   });
-
-/**
- * The person's side in `browser`: the code form (prefilled from verification_uri_complete),
- * the sign-in when the browser has no session, the confirmation page (checked to show the
- * user code), then `decision`. Returns the last step and the confirmation page.
- */
-async function approveInBrowser(
-  browser: Browser,
-  codes: Codes,
-  decision: 'allow' | 'deny' | 'cancel' = 'allow',
-  opts: { username?: string; password?: string } = {},
-): Promise<{ final: Step; confirmation?: string; signedIn: boolean }> {
-  const form = await browser.get(codes.verification_uri_complete);
-  assert.equal(form.status, 200, form.body.slice(0, 300));
-  assert.ok(form.body.includes(`value="${codes.user_code}"`), 'the code is prefilled');
-  let step = await browser.post('/device', { csrf: formOf(form.body).csrf, user_code: codes.user_code });
-  let confirmation: string | undefined;
-  let signedIn = false;
-  for (let i = 0; i < 6; i++) {
-    if (step.status !== 303 || !step.location?.startsWith('/interaction/')) break;
-    const page = await browser.get(step.location);
-    if (page.status !== 200) return { final: page, signedIn };
-    const { csrf, actions } = formOf(page.body);
-    if (page.body.includes('name="password"')) {
-      signedIn = true;
-      if (decision === 'cancel') {
-        step = await browser.post(actions.find((a) => a.endsWith('/cancel'))!, { csrf });
-        break;
-      }
-      step = await browser.post(actions.find((a) => a.endsWith('/login'))!, {
-        csrf,
-        username: opts.username ?? 'alice',
-        password: opts.password ?? PASSWORD,
-      });
-    } else {
-      confirmation = page.body;
-      step = await browser.post(actions.find((a) => a.endsWith('/consent'))!, {
-        csrf,
-        decision: decision === 'cancel' ? 'deny' : decision,
-      });
-    }
-  }
-  return { final: step, signedIn, ...(confirmation !== undefined ? { confirmation } : {}) };
-}
 
 describe('device authorization grant (RFC 8628)', () => {
   const s = withServer({ users: ['alice'], discover: true });
@@ -507,6 +463,38 @@ describe('device authorization grant: wrong user codes are throttled per IP (RFC
     assert.ok(Number(locked.headers.get('retry-after')) > 0);
     s.server.clock.advanceSeconds(5 * 60 + 1);
     const later = await browser.post('/device', { csrf, user_code: c.user_code });
+    assert.equal(later.status, 303, later.body.slice(0, 300));
+  });
+});
+
+describe('device authorization grant: wrong user codes are throttled globally too (RFC 8628 §5.1)', () => {
+  // A low global limit, and the client IP from X-Forwarded-For so that each guess comes from
+  // another IP (none reaches the per-IP limit of 10).
+  const s = withServer({ users: ['alice'], overrides: { trustProxy: true, deviceCodeGlobalFailures: 4 } });
+
+  it('after the global limit of wrong codes from many IPs, the form refuses everyone a while', async () => {
+    const tv = await createDeviceClient(s.server);
+    const c = await codesFor(s.server, tv.clientId);
+    const browser = new Browser(s.server.url);
+    const { csrf } = formOf((await browser.get('/device')).body);
+    const letters = 'BCDFGHJKLMNPQRSTVWXZ';
+    const first = letters[(letters.indexOf(c.user_code[0]!) + 1) % letters.length]!;
+    const from = (i: number) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` });
+    for (let i = 0; i < 4; i++) {
+      const r = await browser.post(
+        '/device',
+        { csrf, user_code: `${first}${letters[i]!}${c.user_code.slice(2)}` },
+        from(i),
+      );
+      assert.equal(r.status, 400, `guess ${i}`);
+    }
+    // A fresh IP, with the right code: refused, with the server-wide message.
+    const locked = await browser.post('/device', { csrf, user_code: c.user_code }, from(50));
+    assert.equal(locked.status, 429);
+    assert.match(locked.body, /on this server/);
+    assert.ok(Number(locked.headers.get('retry-after')) > 0);
+    s.server.clock.advanceSeconds(5 * 60 + 1);
+    const later = await browser.post('/device', { csrf, user_code: c.user_code }, from(51));
     assert.equal(later.status, 303, later.body.slice(0, 300));
   });
 });

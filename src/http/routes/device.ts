@@ -45,13 +45,10 @@ const CSRF_COOKIE_SEC = 3600;
 export const DEVICE_CODE_LIMITS: ThrottleLimits = { ...THROTTLE_DEFAULTS, accountFailures: 10 };
 
 export function deviceRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const throttle = new LoginThrottle(
-    ctx.storage.throttle,
-    ctx.clock,
-    ctx.config.rateLimit,
-    DEVICE_CODE_LIMITS,
-    'device',
-  );
+  // §5.1 (and the issue): throttled per IP and globally too, since the code space is small.
+  const global = ctx.config.deviceCodeGlobalFailures;
+  const limits: ThrottleLimits = { ...DEVICE_CODE_LIMITS, ...(global > 0 ? { globalFailures: global } : {}) };
+  const throttle = new LoginThrottle(ctx.storage.throttle, ctx.clock, ctx.config.rateLimit, limits, 'device');
   const config = { html: true };
   app.get(DEVICE_PAGE_PATH, { config }, getDevice(ctx));
   app.post(DEVICE_PAGE_PATH, { config }, postDevice(ctx, throttle));
@@ -131,14 +128,18 @@ export function postDevice(ctx: ServerContext, throttle: LoginThrottle): RouteHa
     const normalised = normaliseUserCode(typed);
     if (normalised === undefined)
       return again(400, 'That is not a code from a device: it has 8 letters, like BCDF-GHJK.');
-    // RFC 8628 §5.1: user codes are guessable by design; wrong guesses are throttled per IP.
+    // RFC 8628 §5.1: user codes are guessable by design; wrong guesses are throttled per IP and
+    // across the server (`deviceCodeGlobalFailures`).
     const decision = await throttle.begin(req.ip, req.ip);
     if (!decision.allowed) {
       reply.header('retry-after', String(decision.retryAfterSec));
       const minutes = Math.max(1, Math.ceil(decision.retryAfterSec / 60));
+      const wait = `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
       return again(
         429,
-        `Too many wrong codes were entered from here. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        decision.global
+          ? `Too many wrong codes were entered on this server recently, so codes cannot be checked for now. ${wait}`
+          : `Too many wrong codes were entered from here. ${wait}`,
       );
     }
     const found = await throttle.checking(decision.attempt, () =>
