@@ -434,6 +434,31 @@ describe('device authorization grant (RFC 8628)', () => {
   });
 });
 
+describe('device authorization grant: a self-registered application', () => {
+  const s = withServer({ users: ['alice'] });
+
+  it('a self-registered application: the confirmation page says nobody here verified it', async () => {
+    const { client } = await s.server.ctx.clients.create({
+      name: 'Self-made TV',
+      type: 'native',
+      addGrants: ['urn:ietf:params:oauth:grant-type:device_code'],
+      registration: 'dynamic',
+    });
+    const r = await approveInBrowser(
+      new Browser(s.server.url),
+      await codesFor(s.server, client.clientId),
+      'deny',
+    );
+    assert.match(r.confirmation ?? '', /not verified by the administrator/);
+    const admin = await approveInBrowser(
+      new Browser(s.server.url),
+      await codesFor(s.server, (await createDeviceClient(s.server)).clientId),
+      'deny',
+    );
+    assert.doesNotMatch(admin.confirmation ?? '', /not verified by the administrator/);
+  });
+});
+
 describe('device authorization grant: wrong user codes are throttled per IP (RFC 8628 §5.1)', () => {
   const s = withServer({ users: ['alice'] });
 
