@@ -25,6 +25,9 @@ import {
   type RequestWithAuth,
 } from '../src/resource/index.js';
 
+/** The scope the tools need (register it on the API: --scope notes:read="Read your notes"). */
+export const NOTES_SCOPE = 'notes:read';
+
 export interface McpExampleOptions {
   /** Latchkey's issuer identifier. */
   issuer: string;

@@ -89,6 +89,8 @@ async function signInAndCallTool(
   const tokens = provider.tokens();
   assert.ok(tokens?.access_token);
   assert.equal(decodeJwt(tokens.access_token).aud, mcp.url);
+  // The SDK asked for the scope the server's metadata lists, which its tools require.
+  assert.match(String(decodeJwt(tokens.access_token)['scope']), /(^| )notes:read( |$)/);
 
   const connected = new Client({ name: 'test-host', version: '1.0.0' });
   await connected.connect(new StreamableHTTPClientTransport(new URL(mcp.url), { authProvider: provider }));
