@@ -63,9 +63,18 @@ export async function startMcpServer(opts: McpExampleOptions): Promise<RunningMc
   const verifier = createVerifier({ issuer: opts.issuer, audience: url });
   // RFC 9728: where clients learn that Latchkey issues this server's tokens.
   app.use(
-    expressProtectedResource({ resource: url, authorizationServers: [opts.issuer], resourceName: 'Notes' }),
+    expressProtectedResource({
+      resource: url,
+      authorizationServers: [opts.issuer],
+      resourceName: 'Notes',
+      scopesSupported: [NOTES_SCOPE],
+    }),
   );
-  const guard = expressRequireToken(verifier, { resourceMetadataUrl: protectedResourceMetadataUrl(url) });
+  // The audience alone is not enough: the tools need this server's scope too.
+  const guard = expressRequireToken(verifier, {
+    resourceMetadataUrl: protectedResourceMetadataUrl(url),
+    requiredScopes: [NOTES_SCOPE],
+  });
   app.post('/mcp', express.json({ limit: '1mb' }), guard, async (req, res) => {
     const auth = (req as RequestWithAuth).auth!;
     const server = notesServer(auth.claims.sub, auth.scopes);
