@@ -6,7 +6,7 @@
 
 import { SCOPE_DESCRIPTIONS } from '../protocol/scopes.js';
 import { Layout, renderPage } from './layout.js';
-import { type ConsentApiView, type UnverifiedClientView, UnverifiedNotice } from './pages.js';
+import { type ConsentApiView, DecisionForm, type UnverifiedClientView, UnverifiedNotice } from './pages.js';
 
 /** GET /device: the user code, typed or prefilled from verification_uri_complete (§3.3.1). */
 export function deviceCodePage(p: {
@@ -96,18 +96,7 @@ export function deviceConfirmPage(p: {
           </li>
         ))}
       </ul>
-      <form method="post" action={p.action}>
-        <input type="hidden" name="csrf" value={p.csrf} />
-        <div class="row">
-          <button type="submit" name="decision" value="deny" class="secondary">
-            Deny
-          </button>
-          <button type="submit" name="decision" value="allow">
-            Approve
-          </button>
-        </div>
-      </form>
-      <p class="small">Signed in as {p.username}.</p>
+      <DecisionForm action={p.action} csrf={p.csrf} allowLabel="Approve" username={p.username} />
     </Layout>,
   );
 }

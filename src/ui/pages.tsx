@@ -142,6 +142,15 @@ export function consentPage(p: {
           </ul>
         </section>
       ))}
+      <DecisionForm action={p.action} csrf={p.csrf} allowLabel="Allow" username={p.username} />
+    </Layout>,
+  );
+}
+
+/** Deny or allow (the consent and device confirmation pages), then who is signed in. */
+export function DecisionForm(p: { action: string; csrf: string; allowLabel: string; username: string }) {
+  return (
+    <>
       <form method="post" action={p.action}>
         <input type="hidden" name="csrf" value={p.csrf} />
         <div class="row">
@@ -149,12 +158,12 @@ export function consentPage(p: {
             Deny
           </button>
           <button type="submit" name="decision" value="allow">
-            Allow
+            {p.allowLabel}
           </button>
         </div>
       </form>
       <p class="small">Signed in as {p.username}.</p>
-    </Layout>,
+    </>
   );
 }
 
