@@ -9,6 +9,7 @@ import { SqlDeviceCodeStore } from './sql/device-codes.js';
 import { SqlFactorStore, SqlWebauthnChallengeStore } from './sql/factors.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
+import { SqlOutboxStore } from './sql/outbox.js';
 import { SqlPushedRequestStore, SqlReplayStore } from './sql/one-time.js';
 import { PURGE_PACE, type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
@@ -88,6 +89,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     webauthnChallenges: new SqlWebauthnChallengeStore(db),
     deviceCodes: new SqlDeviceCodeStore(db),
     registrationTokens: new SqlInitialAccessTokenStore(db),
+    outbox: new SqlOutboxStore(db),
   };
 }
 
