@@ -5,6 +5,8 @@ import { type ContextOptions, createContext, type ServerContext } from './contex
 import { DemoAttempts } from './demo/attempts.js';
 import { type App, buildApp, type LoggerOption } from './http/app.js';
 import { auditRetentionMs, deletedRows, startPurgeTimer } from './ops/cleanup.js';
+import { parseMailFrom } from './ops/mail.js';
+import { MailSender } from './ops/mail-sender.js';
 import { openStorage } from './storage/index.js';
 
 export interface RunningServer {
@@ -25,6 +27,8 @@ export interface ServerOptions {
   purgeIntervalMs?: number;
   /** Whether this process runs the purge timer (default true; one worker of `serve --workers`). */
   purge?: boolean;
+  /** Whether this process runs the mail sender (default true; claims keep nodes from sending twice). */
+  mailSender?: boolean;
   /** What /metrics answers instead of this process's own registry (`serve --workers`: all workers'). */
   metricsText?: () => Promise<string>;
   /** Runs after the server is built and before it listens (a worker adopts the demo attempts). */
@@ -82,11 +86,27 @@ export async function createServer(
             },
             onError: (err) => app.log.warn({ err }, 'purge failed'),
           });
+    const transport = ctx.mailer.transport;
+    const sender =
+      transport === undefined || opts.mailSender === false
+        ? undefined
+        : new MailSender(storage.outbox, transport, clock, {
+            from: parseMailFrom(config.mailFrom) ?? { address: 'no-reply@localhost', name: 'Latchkey' },
+            // The id and a short error only: never a recipient, a subject or a body.
+            onError: (e) =>
+              app.log.warn(
+                { mail: e.id, attempts: e.attempts, error: e.error },
+                e.gaveUp ? 'mail given up' : 'mail not sent; it will be retried',
+              ),
+            onTickError: (err) => app.log.warn({ err }, 'mail sender failed'),
+          });
+    sender?.start();
     return {
       app,
       ctx,
       ...(demo ? { demo } : {}),
       async close() {
+        await sender?.stop();
         await purge?.stop();
         await app.close();
         await storage.close();

@@ -550,7 +550,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('purge_after', ms)
         .execute();
       await db.schema.createIndex('mail_outbox_due').on('mail_outbox').column('next_attempt_at').execute();
-      await db.schema.createIndex('mail_outbox_purge_after').on('mail_outbox').column('purge_after').execute();
+      await db.schema
+        .createIndex('mail_outbox_purge_after')
+        .on('mail_outbox')
+        .column('purge_after')
+        .execute();
     },
   },
 };

@@ -752,7 +752,10 @@ export interface OutboxMessage {
   purgeAfter: number | null;
 }
 
-export type NewOutboxMessage = Pick<OutboxMessage, 'id' | 'to' | 'toName' | 'subject' | 'text' | 'html' | 'createdAt'>;
+export type NewOutboxMessage = Pick<
+  OutboxMessage,
+  'id' | 'to' | 'toName' | 'subject' | 'text' | 'html' | 'createdAt'
+>;
 
 /**
  * The mail outbox. Contract: `claim` takes a message for one sender with one conditional UPDATE

@@ -34,7 +34,12 @@ export class MemoryOutboxStore implements OutboxStore {
       .map((m) => m.id);
   }
 
-  async claim(id: string, owner: string, now: number, leaseUntil: number): Promise<OutboxMessage | undefined> {
+  async claim(
+    id: string,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<OutboxMessage | undefined> {
     // Nothing awaits between the check and the write: one winner, as the SQL UPDATE.
     const m = this.db.rows('outbox').get(id);
     if (!m || !isDue(m, now)) return undefined;

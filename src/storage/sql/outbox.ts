@@ -60,7 +60,12 @@ export class SqlOutboxStore implements OutboxStore {
     return rows.map((r) => r.id);
   }
 
-  async claim(id: string, owner: string, now: number, leaseUntil: number): Promise<OutboxMessage | undefined> {
+  async claim(
+    id: string,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<OutboxMessage | undefined> {
     // One UPDATE whose WHERE holds every condition: of two senders, one takes the lease.
     const r = await this.db
       .updateTable('mail_outbox')
@@ -93,11 +98,7 @@ export class SqlOutboxStore implements OutboxStore {
     });
   }
 
-  private async end(
-    id: string,
-    owner: string,
-    set: Partial<Omit<MailOutboxTable, 'id'>>,
-  ): Promise<boolean> {
+  private async end(id: string, owner: string, set: Partial<Omit<MailOutboxTable, 'id'>>): Promise<boolean> {
     const r = await this.db
       .updateTable('mail_outbox')
       .set({ ...set, claimed_by: null, claimed_until: null })
