@@ -14,6 +14,8 @@ export interface RunningServer {
   ctx: ServerContext;
   /** Demo mode's printed authorize URLs (`serve --demo` only). */
   demo?: DemoAttempts;
+  /** The background mail sender, when mail is on (tests call its tick()). */
+  mailSender?: MailSender;
   /** Base URL it listens on (the issuer may differ behind a proxy). */
   url: string;
   close(): Promise<void>;
@@ -38,7 +40,13 @@ export interface ServerOptions {
 export async function createServer(
   config: Config,
   opts: ServerOptions = {},
-): Promise<{ app: App; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
+): Promise<{
+  app: App;
+  ctx: ServerContext;
+  demo?: DemoAttempts;
+  mailSender?: MailSender;
+  close(): Promise<void>;
+}> {
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
@@ -105,6 +113,7 @@ export async function createServer(
       app,
       ctx,
       ...(demo ? { demo } : {}),
+      ...(sender ? { mailSender: sender } : {}),
       async close() {
         await sender?.stop();
         await purge?.stop();

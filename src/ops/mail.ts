@@ -59,7 +59,6 @@ const ADDRESS =
 /** The single-label domain `localhost` (development). */
 const LOCAL_ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@localhost$/;
 /** C0 and C1 controls (CR, LF, NUL, tab ...), line and paragraph separators. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function checkAddress(address: unknown, what = 'recipient'): string {
