@@ -316,7 +316,15 @@ for (const backend of backends) {
 
     test('mail: sent and given-up messages go MAIL_RETENTION_MS later; waiting ones stay', async () => {
       const mail = async (id: string) => {
-        await s.outbox.add({ id, to: 'a@example.com', toName: null, subject: 's', text: 't', html: 'h', createdAt: NOW });
+        await s.outbox.add({
+          id,
+          to: 'a@example.com',
+          toName: null,
+          subject: 's',
+          text: 't',
+          html: 'h',
+          createdAt: NOW,
+        });
         assert.ok(await s.outbox.claim(id, 'o', NOW, NOW + 60_000));
       };
       await mail('mail-sent-old');
