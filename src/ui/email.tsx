@@ -4,6 +4,7 @@
  * there is no remote image, font or any third-party resource.
  */
 import { renderToString } from 'preact-render-to-string';
+import { MailInputError } from '../ops/mail.js';
 
 export interface EmailContent {
   /** Who sends it: the issuer's name (its host when it has no other). */
@@ -20,6 +21,9 @@ const font = 'font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif';
 
 /** The plain text and the HTML of one message. */
 export function emailBodies(c: EmailContent): { text: string; html: string } {
+  // A link is ours: https (http for a development issuer), never javascript: or data:.
+  if (c.action && !/^https?:\/\/[^\s]+$/.test(c.action.url))
+    throw new MailInputError('an email link must be an http(s) URL without spaces');
   const text = [
     c.heading,
     '',

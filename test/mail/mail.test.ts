@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -17,10 +18,11 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 import { Mailer, MailInputError, parseMailFrom } from '../../src/ops/mail.js';
 import { describeMailError, FIRST_RETRY_MS, MailSender, retryDelayMs } from '../../src/ops/mail-sender.js';
 import { maskSmtpUrl, smtpTransport } from '../../src/ops/mail-transport.js';
+import { startServer } from '../../src/server.js';
 import { openStorage, type Storage } from '../../src/storage/index.js';
 import { emailBodies } from '../../src/ui/email.js';
 import { createTempDatabase, PG_SKIP } from '../helpers/databases.js';
-import { startTestServer, tempDir } from '../helpers/server.js';
+import { freePort, startTestServer, tempDir } from '../helpers/server.js';
 
 const FROM = { address: 'no-reply@latchkey.example', name: 'Latchkey Example' };
 
@@ -65,12 +67,13 @@ async function startSmtp(port = 0): Promise<Smtp> {
   };
 }
 
-const bodies = emailBodies({
+const content = {
   issuerName: 'latchkey.example',
   heading: 'Confirm your email',
   paragraphs: ['Someone signed up with this address. <b>not bold</b> & fine'],
   action: { label: 'Confirm', url: 'https://latchkey.example/verify?t=abc&x=1' },
-});
+};
+const bodies = emailBodies(content);
 
 describe('the Mailer refuses what could inject headers or several recipients', () => {
   let storage: Storage;
@@ -186,6 +189,8 @@ describe('the Mailer refuses what could inject headers or several recipients', (
     assert.match(b.html, /href="https:\/\/example\.com\/\?a=1&amp;b=&quot;2&quot;"/);
     assert.doesNotMatch(bodies.html, /<img|<link|<script|src=|url\(|@import/, 'no remote resources');
     assert.match(b.text, /Go: https:\/\/example\.com\/\?a=1&b="2"/);
+    for (const url of ['javascript:alert(1)', 'data:text/html,x', 'https://a.example/\r\nx'])
+      assert.throws(() => emailBodies({ ...content, action: { label: 'Go', url } }), MailInputError);
   });
 });
 
@@ -411,6 +416,73 @@ describe('the development outbox at /demo/mail', () => {
     } finally {
       await server.cleanup();
       await smtp.close();
+    }
+  });
+});
+
+describe('the log carries no links, tokens, recipients or SMTP passwords', () => {
+  const start = async (env: Record<string, string>, lines: string[], demo = false) => {
+    const port = await freePort();
+    const config = loadConfig(
+      {
+        port,
+        host: '127.0.0.1',
+        issuer: `http://127.0.0.1:${port}`,
+        database: ':memory:',
+        logLevel: 'trace',
+        demo,
+      },
+      env,
+    );
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    return startServer(config, { clock: new ManualClock(), logger: { level: 'trace', stream } });
+  };
+  const secretLink = 'https://latchkey.example/reset?token=one-time-secret-token';
+  const mail = {
+    to: 'private.person@example.com',
+    subject: 'Private subject line',
+    ...emailBodies({ ...content, action: { label: 'Reset', url: secretLink } }),
+  };
+  const leaks = (lines: string[]) =>
+    lines.filter((l) => /one-time-secret-token|private\.person|Private subject|smtp-pass-word/.test(l));
+
+  test('demo outbox: sent and shown, nothing of it logged', async () => {
+    const withDemo: string[] = [];
+    const d = await start({}, withDemo, true);
+    try {
+      await d.ctx.mailer.enqueue(mail);
+      assert.equal((await d.mailSender?.tick())?.sent, 1);
+      const page = await (await fetch(`${d.url}/demo/mail`)).text();
+      assert.match(page, /one-time-secret-token/);
+      assert.ok(withDemo.length > 0, 'the log was written');
+      assert.deepEqual(leaks(withDemo), []);
+    } finally {
+      await d.close();
+    }
+  });
+
+  test('SMTP down: one warning with the id and a short error, no recipient, link or password', async () => {
+    const down = await startSmtp();
+    await down.close();
+    const lines: string[] = [];
+    const server = await start(
+      { LATCHKEY_SMTP_URL: `smtp://mailer:smtp-pass-word@127.0.0.1:${down.port}` },
+      lines,
+    );
+    try {
+      const { id } = await server.ctx.mailer.enqueue(mail);
+      assert.equal((await server.mailSender?.tick())?.retried, 1);
+      const warning = lines.find((l) => l.includes('mail not sent'));
+      assert.ok(warning, lines.join(''));
+      assert.match(warning, new RegExp(id));
+      assert.deepEqual(leaks(lines), []);
+    } finally {
+      await server.close();
     }
   });
 });
