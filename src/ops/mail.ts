@@ -64,7 +64,9 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export function checkAddress(address: unknown, what = 'recipient'): string {
   if (typeof address !== 'string' || address.length === 0) throw new MailInputError(`the ${what} is missing`);
   if (address.length > MAX_ADDRESS_LENGTH) throw new MailInputError(`the ${what} is too long`);
-  if (!ADDRESS.test(address) && !LOCAL_ADDRESS.test(address))
+  // `=?` opens an RFC 2047 encoded word: some parsers decode one even in an address and find
+  // another address (or a name) in it.
+  if ((!ADDRESS.test(address) && !LOCAL_ADDRESS.test(address)) || address.includes('=?'))
     throw new MailInputError(`the ${what} is not one plain email address`);
   return address;
 }
@@ -74,7 +76,7 @@ export function checkName(name: unknown, what = 'recipient name'): string | null
   if (name === undefined || name === null || name === '') return null;
   if (typeof name !== 'string') throw new MailInputError(`the ${what} is not text`);
   if (name.length > MAX_NAME_LENGTH) throw new MailInputError(`the ${what} is too long`);
-  if (CONTROL.test(name) || /[<>",;\\@]/.test(name))
+  if (CONTROL.test(name) || /[<>",;\\@]/.test(name) || name.includes('=?'))
     throw new MailInputError(`the ${what} has a character not allowed in a name`);
   return name.trim() === '' ? null : name;
 }

@@ -113,6 +113,11 @@ describe('the Mailer refuses what could inject headers or several recipients', (
       { ...ok, to: { address: 'zoe@example.com', name: 'Zoe <eve@evil.example>' } },
     ],
     ['a quote in the name', { ...ok, to: { address: 'zoe@example.com', name: 'Zoe"' } }],
+    ['an encoded word in the address', { ...ok, to: '=?utf-8?q?eve=40evil.example=3e?=@example.com' }],
+    [
+      'an encoded word in the name',
+      { ...ok, to: { address: 'zoe@example.com', name: '=?utf-8?q?eve=40evil.example?=' } },
+    ],
     ['CR/LF in the subject', { ...ok, subject: 'Hello\r\nBcc: eve@evil.example' }],
     ['a unicode line separator in the subject', { ...ok, subject: 'Hello\u2028Bcc: eve@evil.example' }],
     ['an empty subject', { ...ok, subject: '' }],
