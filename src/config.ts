@@ -3,6 +3,7 @@
  * A bad setting fails with one line naming it (ConfigError).
  */
 import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { parseMailFrom } from './ops/mail.js';
 import { isLiteralPath } from './protocol/well-known.js';
 
 export class ConfigError extends Error {
@@ -92,6 +93,10 @@ export interface Config {
    * http there. Off, only public https addresses are fetched (net/guarded-fetch.ts).
    */
   devAllowLocalClientMetadata: boolean;
+  /** smtp:// or smtps:// with credentials; unset: mail goes to the demo outbox (--demo) or is off. */
+  smtpUrl: string | undefined;
+  /** The From of every message, `address` or `Name <address>` (checked: ops/mail.ts parseMailFrom). */
+  mailFrom: string;
 }
 
 /** The settings `latchkey serve` takes as flags (src/cli/serve.ts). */
@@ -148,6 +153,8 @@ const ENV: Partial<Record<keyof Config, string>> = {
   registration: 'LATCHKEY_REGISTRATION',
   clientMetadataDocuments: 'LATCHKEY_CLIENT_METADATA_DOCUMENTS',
   devAllowLocalClientMetadata: 'LATCHKEY_DEV_ALLOW_LOCAL_CLIENT_METADATA',
+  smtpUrl: 'LATCHKEY_SMTP_URL',
+  mailFrom: 'LATCHKEY_MAIL_FROM',
 };
 
 function int(name: string, raw: unknown, min: number, max: number): number {
@@ -274,9 +281,40 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     registration: String(pick('registration') ?? 'off') as Config['registration'],
     clientMetadataDocuments: flag('clientMetadataDocuments', false),
     devAllowLocalClientMetadata: flag('devAllowLocalClientMetadata', false),
+    smtpUrl: smtpUrl(pick('smtpUrl'), label('smtpUrl')),
+    mailFrom: mailFrom(pick('mailFrom'), label('mailFrom'), issuer),
   };
   checkConfig(cfg, label);
   return cfg;
+}
+
+/** LATCHKEY_SMTP_URL: smtp:// or smtps:// with a host; the value is never echoed (it holds a password). */
+function smtpUrl(raw: unknown, name: string): string | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(
+      `${name} must be a URL: smtp://user:password@host:587 or smtps://user:password@host:465`,
+    );
+  }
+  if ((url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '')
+    throw new ConfigError(`${name} must be smtp://user:password@host:587 or smtps://user:password@host:465`);
+  return text;
+}
+
+/** LATCHKEY_MAIL_FROM: `address` or `Name <address>`; default `no-reply@` the issuer's host. */
+function mailFrom(raw: unknown, name: string, issuer: string): string {
+  if (raw === undefined) {
+    const host = new URL(issuer).hostname;
+    return `Latchkey <no-reply@${host.includes('.') ? host : 'localhost'}>`;
+  }
+  const text = String(raw).trim();
+  if (!parseMailFrom(text))
+    throw new ConfigError(`${name} must be an address or "Name <address>" (got ${JSON.stringify(raw)})`);
+  return text;
 }
 
 /** The checks a setting's type does not cover (names, token lengths) and those across settings. */

@@ -15,6 +15,8 @@ import type { Config } from './config.js';
 import { ClientKeys } from './net/client-jwks.js';
 import { ClientMetadataDocuments } from './net/client-metadata.js';
 import { Audit } from './ops/audit-log.js';
+import { DevMailbox, Mailer, type MailTransport } from './ops/mail.js';
+import { smtpTransport } from './ops/mail-transport.js';
 import { clientResolver, type ResolveClient } from './protocol/client-resolver.js';
 import { DpopNonces } from './protocol/dpop-nonce.js';
 import type { GrantDeps } from './protocol/grants/types.js';
@@ -53,6 +55,8 @@ export interface ServerContext {
   dpopNonces: DpopNonces | undefined;
   /** Passkeys, one-time codes and recovery codes: one service per method (src/auth/). */
   factors: { passkeys: PasskeyService; totp: TotpService; recovery: RecoveryCodes };
+  /** Mail through the outbox (ops/mail.ts); `mailer.enabled` is false when mail is off. */
+  mailer: Mailer;
 }
 
 /** Longest lifetime anything signed can have: old keys stay published this long. */
@@ -141,6 +145,7 @@ export function createContext(
     clientDocuments,
     resolveClient: clientResolver(storage.clients, clientDocuments),
     registrar: new ClientRegistrar({ config, clock, clients, store: storage, audit }),
+    mailer: new Mailer(storage.outbox, clock, mailTransport(config, clock)),
     factors: {
       passkeys: new PasskeyService({
         factors: storage.factors,
@@ -160,4 +165,10 @@ export function createContext(
       recovery: new RecoveryCodes({ factors: storage.factors, clock, throttle: factorThrottle }),
     },
   };
+}
+
+/** SMTP with LATCHKEY_SMTP_URL; without it the demo outbox (--demo), else none: mail is off. */
+function mailTransport(config: Config, clock: Clock): MailTransport | undefined {
+  if (config.smtpUrl !== undefined) return smtpTransport(config.smtpUrl);
+  return config.demo ? new DevMailbox(clock) : undefined;
 }

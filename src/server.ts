@@ -5,6 +5,8 @@ import { type ContextOptions, createContext, type ServerContext } from './contex
 import { DemoAttempts } from './demo/attempts.js';
 import { type App, buildApp, type LoggerOption } from './http/app.js';
 import { auditRetentionMs, deletedRows, startPurgeTimer } from './ops/cleanup.js';
+import { parseMailFrom } from './ops/mail.js';
+import { MailSender } from './ops/mail-sender.js';
 import { openStorage } from './storage/index.js';
 
 export interface RunningServer {
@@ -12,6 +14,8 @@ export interface RunningServer {
   ctx: ServerContext;
   /** Demo mode's printed authorize URLs (`serve --demo` only). */
   demo?: DemoAttempts;
+  /** The background mail sender, when mail is on (tests call its tick()). */
+  mailSender?: MailSender;
   /** Base URL it listens on (the issuer may differ behind a proxy). */
   url: string;
   close(): Promise<void>;
@@ -25,6 +29,8 @@ export interface ServerOptions {
   purgeIntervalMs?: number;
   /** Whether this process runs the purge timer (default true; one worker of `serve --workers`). */
   purge?: boolean;
+  /** Whether this process runs the mail sender (default true; claims keep nodes from sending twice). */
+  mailSender?: boolean;
   /** What /metrics answers instead of this process's own registry (`serve --workers`: all workers'). */
   metricsText?: () => Promise<string>;
   /** Runs after the server is built and before it listens (a worker adopts the demo attempts). */
@@ -34,7 +40,13 @@ export interface ServerOptions {
 export async function createServer(
   config: Config,
   opts: ServerOptions = {},
-): Promise<{ app: App; ctx: ServerContext; demo?: DemoAttempts; close(): Promise<void> }> {
+): Promise<{
+  app: App;
+  ctx: ServerContext;
+  demo?: DemoAttempts;
+  mailSender?: MailSender;
+  close(): Promise<void>;
+}> {
   const clock =
     opts.clock ??
     (config.clockOffsetSec !== 0 ? offsetClock(config.clockOffsetSec * 1000, systemClock) : systemClock);
@@ -82,11 +94,28 @@ export async function createServer(
             },
             onError: (err) => app.log.warn({ err }, 'purge failed'),
           });
+    const transport = ctx.mailer.transport;
+    const sender =
+      transport === undefined || opts.mailSender === false
+        ? undefined
+        : new MailSender(storage.outbox, transport, clock, {
+            from: parseMailFrom(config.mailFrom) ?? { address: 'no-reply@localhost', name: 'Latchkey' },
+            // The id and a short error only: never a recipient, a subject or a body.
+            onError: (e) =>
+              app.log.warn(
+                { mail: e.id, attempts: e.attempts, error: e.error },
+                e.gaveUp ? 'mail given up' : 'mail not sent; it will be retried',
+              ),
+            onTickError: (err) => app.log.warn({ err }, 'mail sender failed'),
+          });
+    sender?.start();
     return {
       app,
       ctx,
       ...(demo ? { demo } : {}),
+      ...(sender ? { mailSender: sender } : {}),
       async close() {
+        await sender?.stop();
         await purge?.stop();
         await app.close();
         await storage.close();

@@ -11,6 +11,7 @@ export {
   DEVICE_CODE_RETENTION_MS,
   GRANT_RETENTION_MS,
   LOGIN_FAILURE_RETENTION_MS,
+  MAIL_RETENTION_MS,
   REFRESH_RETENTION_MS,
 } from '../storage/retention.js';
 export { PURGE_BATCH_SIZE, PURGED_TABLES, type PurgeCounts } from '../storage/sql/purge.js';

@@ -10,6 +10,7 @@ import { SqlFactorStore, SqlWebauthnChallengeStore } from './sql/factors.js';
 import { SqlAccessTokenStore, SqlGrantStore } from './sql/grants.js';
 import { SqlAuditStore, SqlConsentStore, SqlKeyStore } from './sql/misc.js';
 import { SqlPushedRequestStore, SqlReplayStore } from './sql/one-time.js';
+import { SqlOutboxStore } from './sql/outbox.js';
 import { PURGE_PACE, type PurgeStore, SqlPurgeStore } from './sql/purge.js';
 import { SqlRefreshTokenStore } from './sql/refresh-tokens.js';
 import { SqlInitialAccessTokenStore } from './sql/registration-tokens.js';
@@ -88,6 +89,7 @@ export function storesFor(db: Kysely<Database>): Stores {
     webauthnChallenges: new SqlWebauthnChallengeStore(db),
     deviceCodes: new SqlDeviceCodeStore(db),
     registrationTokens: new SqlInitialAccessTokenStore(db),
+    outbox: new SqlOutboxStore(db),
   };
 }
 

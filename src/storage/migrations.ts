@@ -523,6 +523,40 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0021_mail_outbox': {
+    /**
+     * The mail outbox (ops/mail-sender.ts): each message until it is sent or given up, with its
+     * attempts, when it is next due, the last error (short, no secrets) and the lease of the node
+     * sending it (claimed_by, claimed_until: taken by one conditional UPDATE). Bodies are emptied
+     * once sent or failed; purge_after (set then) is when the purge deletes the row.
+     */
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('recipient_name', 'text')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('text_body', 'text', (c) => c.notNull())
+        .addColumn('html_body', 'text', (c) => c.notNull())
+        .addColumn('created_at', ms, (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', ms, (c) => c.notNull())
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_until', ms)
+        .addColumn('sent_at', ms)
+        .addColumn('failed_at', ms)
+        .addColumn('last_error', 'text')
+        .addColumn('purge_after', ms)
+        .execute();
+      await db.schema.createIndex('mail_outbox_due').on('mail_outbox').column('next_attempt_at').execute();
+      await db.schema
+        .createIndex('mail_outbox_purge_after')
+        .on('mail_outbox')
+        .column('purge_after')
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

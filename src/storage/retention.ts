@@ -29,3 +29,9 @@ export const LOGIN_FAILURE_RETENTION_MS = 24 * 3600 * 1000;
  * (RFC 8628 §3.5) rather than that the code is unknown.
  */
 export const DEVICE_CODE_RETENTION_MS = 3600 * 1000;
+
+/**
+ * A sent or given-up mail is kept a day (its bodies are emptied at once: they may hold one-time
+ * links), so an operator can see what went out and what failed; then the purge deletes it.
+ */
+export const MAIL_RETENTION_MS = 24 * 3600 * 1000;

@@ -312,6 +312,29 @@ export interface RegistrationTokensTable {
   revoked_at: number | null;
 }
 
+/** Migration 0021: the mail outbox (ops/mail-sender.ts sends it). */
+export interface MailOutboxTable {
+  id: string;
+  /** One address and its display name (null: none), checked before they are stored (ops/mail.ts). */
+  recipient: string;
+  recipient_name: string | null;
+  subject: string;
+  /** Emptied once the message is sent or given up (the bodies may hold one-time links). */
+  text_body: string;
+  html_body: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  /** The sender holding the lease, and until when (null: nobody). */
+  claimed_by: string | null;
+  claimed_until: number | null;
+  sent_at: number | null;
+  failed_at: number | null;
+  last_error: string | null;
+  /** When the purge deletes the row (set when it is sent or given up). */
+  purge_after: number | null;
+}
+
 export interface Database {
   clients: ClientsTable;
   apis: ApisTable;
@@ -334,4 +357,5 @@ export interface Database {
   webauthn_challenges: WebauthnChallengesTable;
   device_codes: DeviceCodesTable;
   registration_tokens: RegistrationTokensTable;
+  mail_outbox: MailOutboxTable;
 }

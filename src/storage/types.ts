@@ -733,6 +733,52 @@ export interface DeviceCodeStore {
   consume(hash: string, at: number): Promise<DeviceCode | undefined>;
 }
 
+/**
+ * A message of the mail outbox (ops/mail.ts enqueues it, ops/mail-sender.ts sends it). `to` is
+ * one address and `toName` its display name (null: none), both checked before they are stored.
+ */
+export interface OutboxMessage {
+  id: string;
+  to: string;
+  toName: string | null;
+  subject: string;
+  /** Empty once sent or given up. */
+  text: string;
+  html: string;
+  createdAt: number;
+  /** Sending attempts begun (a claim counts one). */
+  attempts: number;
+  nextAttemptAt: number;
+  claimedBy: string | null;
+  claimedUntil: number | null;
+  sentAt: number | null;
+  failedAt: number | null;
+  lastError: string | null;
+  purgeAfter: number | null;
+}
+
+export type NewOutboxMessage = Pick<
+  OutboxMessage,
+  'id' | 'to' | 'toName' | 'subject' | 'text' | 'html' | 'createdAt'
+>;
+
+/**
+ * The mail outbox. Contract: `claim` takes a message for one sender with one conditional UPDATE
+ * (due, not sent, not given up, no live lease): two senders never both hold it. It counts an
+ * attempt. `sent`, `retry` and `failed` act only for the sender holding the claim (false
+ * otherwise) and end the claim; `sent` and `failed` empty the bodies and set `purgeAfter`.
+ */
+export interface OutboxStore {
+  add(m: NewOutboxMessage): Promise<void>;
+  /** Ids of messages due at `now` (oldest due first), at most `limit`: candidates to claim. */
+  due(now: number, limit: number): Promise<string[]>;
+  claim(id: string, owner: string, now: number, leaseUntil: number): Promise<OutboxMessage | undefined>;
+  sent(id: string, owner: string, at: number, purgeAfter: number): Promise<boolean>;
+  retry(id: string, owner: string, error: string, nextAttemptAt: number): Promise<boolean>;
+  failed(id: string, owner: string, error: string, at: number, purgeAfter: number): Promise<boolean>;
+  get(id: string): Promise<OutboxMessage | undefined>;
+}
+
 export interface Stores {
   clients: ClientStore;
   apis: ApiStore;
@@ -752,6 +798,7 @@ export interface Stores {
   webauthnChallenges: WebauthnChallengeStore;
   deviceCodes: DeviceCodeStore;
   registrationTokens: InitialAccessTokenStore;
+  outbox: OutboxStore;
 }
 
 export class DuplicateError extends Error {

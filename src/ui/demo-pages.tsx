@@ -103,3 +103,36 @@ export function demoTokensPage(p: { status: number; tokens: ShownToken[]; error?
     </Layout>,
   );
 }
+
+/** A message of the development outbox as GET /demo/mail shows it. */
+export interface ShownMail {
+  at: string;
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Demo mode without SMTP: the mail the server would have sent, newest first (text bodies). */
+export function demoMailPage(p: { messages: ShownMail[] }): string {
+  return renderPage(
+    <Layout title="Development outbox" wide>
+      <h1>Development outbox</h1>
+      <p class="lead">
+        Demo mode without LATCHKEY_SMTP_URL: the mail the server sends is kept here (in memory, the newest
+        50), not delivered.
+      </p>
+      {p.messages.length === 0 ? <p>No mail yet.</p> : null}
+      {p.messages.map((m) => (
+        <article class="mail">
+          <h2>{m.subject}</h2>
+          <p class="small">
+            to {m.to}, {m.at}
+          </p>
+          <pre>
+            <code>{m.text}</code>
+          </pre>
+        </article>
+      ))}
+    </Layout>,
+  );
+}

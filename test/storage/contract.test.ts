@@ -340,6 +340,86 @@ for (const backend of backends) {
       assert.equal(typeof listed[0]!.expiresAt, 'number');
     });
 
+    test('mail outbox: one claim wins, the lease, ends only by its holder, bodies emptied when done', async () => {
+      const m = {
+        id: id('mail'),
+        to: 'zoe@example.com',
+        toName: 'Zoë',
+        subject: 'Hello',
+        text: 'text with a link',
+        html: '<p>html</p>',
+        createdAt: T0,
+      };
+      await s.outbox.add(m);
+      await assert.rejects(s.outbox.add(m), DuplicateError);
+      const stored = await s.outbox.get(m.id);
+      assert.deepEqual(stored, {
+        ...m,
+        attempts: 0,
+        nextAttemptAt: T0,
+        claimedBy: null,
+        claimedUntil: null,
+        sentAt: null,
+        failedAt: null,
+        lastError: null,
+        purgeAfter: null,
+      });
+      assert.equal(typeof stored!.createdAt, 'number');
+      assert.ok(!(await s.outbox.due(T0 - 1, 1000)).includes(m.id), 'not due before its time');
+      assert.ok((await s.outbox.due(T0, 1000)).includes(m.id));
+      // Ten claims at once: exactly one wins, and it counts one attempt.
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => s.outbox.claim(m.id, `owner-${i}`, T0, T0 + 60_000)),
+      );
+      const won = claims.filter((c) => c !== undefined);
+      assert.equal(won.length, 1);
+      const owner = won[0]!.claimedBy!;
+      assert.equal(won[0]!.attempts, 1);
+      assert.equal(won[0]!.claimedUntil, T0 + 60_000);
+      assert.ok(!(await s.outbox.due(T0 + 1, 1000)).includes(m.id), 'claimed: not due');
+      assert.equal(await s.outbox.claim(m.id, 'other', T0 + 59_999, T0 + 120_000), undefined, 'lease live');
+      // Only the holder ends a claim.
+      assert.equal(await s.outbox.retry(m.id, 'other', 'E', T0 + 30_000), false);
+      assert.equal(await s.outbox.retry(m.id, owner, 'ECONNECTION', T0 + 30_000), true);
+      let row = await s.outbox.get(m.id);
+      assert.deepEqual(
+        [row?.claimedBy, row?.nextAttemptAt, row?.lastError],
+        [null, T0 + 30_000, 'ECONNECTION'],
+      );
+      assert.equal(row?.text, m.text, 'kept while it waits');
+      assert.equal(await s.outbox.claim(m.id, 'late', T0 + 29_999, T0 + 90_000), undefined, 'not due yet');
+      // A lease that ran out (its holder died) is taken over, and the old holder can end nothing.
+      const a = await s.outbox.claim(m.id, 'a', T0 + 30_000, T0 + 40_000);
+      assert.equal(a?.attempts, 2);
+      const b = await s.outbox.claim(m.id, 'b', T0 + 40_000, T0 + 100_000);
+      assert.equal(b?.attempts, 3);
+      assert.equal(await s.outbox.sent(m.id, 'a', T0 + 41_000, T0 + 86_400_000), false);
+      assert.equal(await s.outbox.sent(m.id, 'b', T0 + 41_000, T0 + 86_400_000), true);
+      row = await s.outbox.get(m.id);
+      assert.deepEqual(
+        [row?.sentAt, row?.purgeAfter, row?.text, row?.html, row?.claimedBy],
+        [T0 + 41_000, T0 + 86_400_000, '', '', null],
+      );
+      assert.equal(
+        await s.outbox.claim(m.id, 'c', T0 + 500_000, T0 + 600_000),
+        undefined,
+        'sent: never again',
+      );
+      assert.equal(await s.outbox.sent(m.id, 'b', T0 + 42_000, T0 + 1), false, 'sent once');
+
+      const f = { ...m, id: id('mail'), toName: null };
+      await s.outbox.add(f);
+      assert.ok(await s.outbox.claim(f.id, 'o', T0, T0 + 1000));
+      assert.equal(await s.outbox.failed(f.id, 'o', 'EENVELOPE 550', T0 + 1, T0 + 2), true);
+      row = await s.outbox.get(f.id);
+      assert.deepEqual(
+        [row?.failedAt, row?.lastError, row?.text, row?.toName, row?.purgeAfter],
+        [T0 + 1, 'EENVELOPE 550', '', null, T0 + 2],
+      );
+      assert.ok(!(await s.outbox.due(T0 + 1e9, 1000)).includes(f.id), 'failed: never due');
+      assert.equal(await s.outbox.get('no-such-mail'), undefined);
+    });
+
     test('apis: create, get, list oldest first, update, delete; duplicate identifier → DuplicateError', async () => {
       const identifier = `https://api.example.com/${randomToken(6)}`;
       const api = {

@@ -5,6 +5,7 @@ import {
   CODE_RETENTION_MS,
   DEVICE_CODE_RETENTION_MS,
   GRANT_RETENTION_MS,
+  MAIL_RETENTION_MS,
   purgeExpired,
   REFRESH_RETENTION_MS,
 } from '../../src/ops/cleanup.js';
@@ -196,6 +197,7 @@ for (const backend of backends) {
         replays: 1,
         webauthn_challenges: 1,
         device_codes: 1,
+        mail_outbox: 0,
       });
       assert.ok(await s.deviceCodes.get('dc-recent-expired'), 'an expired device code stays an hour');
       assert.equal(await s.deviceCodes.get('dc-old'), undefined);
@@ -238,6 +240,7 @@ for (const backend of backends) {
         replays: 0,
         webauthn_challenges: 0,
         device_codes: 0,
+        mail_outbox: 0,
       });
       const later = await purgeExpired(s, NOW + CODE_RETENTION_MS + 120_000, { batchSize: 1 });
       assert.deepEqual(later, {
@@ -253,6 +256,7 @@ for (const backend of backends) {
         replays: 1,
         webauthn_challenges: 0,
         device_codes: 2,
+        mail_outbox: 0,
       });
     });
 
@@ -308,6 +312,37 @@ for (const backend of backends) {
       assert.ok(await s.grants.getGrant('g-family-live'));
       assert.ok(await s.refreshTokens.get('r-just-ended'));
       assert.equal(await s.refreshTokens.get('r-ended'), undefined);
+    });
+
+    test('mail: sent and given-up messages go MAIL_RETENTION_MS later; waiting ones stay', async () => {
+      const mail = async (id: string) => {
+        await s.outbox.add({
+          id,
+          to: 'a@example.com',
+          toName: null,
+          subject: 's',
+          text: 't',
+          html: 'h',
+          createdAt: NOW,
+        });
+        assert.ok(await s.outbox.claim(id, 'o', NOW, NOW + 60_000));
+      };
+      await mail('mail-sent-old');
+      await s.outbox.sent('mail-sent-old', 'o', NOW - MAIL_RETENTION_MS - 1, NOW - 1);
+      await mail('mail-failed-old');
+      await s.outbox.failed('mail-failed-old', 'o', 'EX', NOW - MAIL_RETENTION_MS - 1, NOW - 1);
+      await mail('mail-sent-recent');
+      await s.outbox.sent('mail-sent-recent', 'o', NOW, NOW + MAIL_RETENTION_MS);
+      await mail('mail-waiting');
+      await s.outbox.retry('mail-waiting', 'o', 'EX', NOW + 30_000);
+      const counts = await purgeExpired(s, NOW, { batchSize: 1 });
+      assert.equal(counts.mail_outbox, 2);
+      assert.equal(await s.outbox.get('mail-sent-old'), undefined);
+      assert.equal(await s.outbox.get('mail-failed-old'), undefined);
+      assert.ok(await s.outbox.get('mail-sent-recent'));
+      assert.ok(await s.outbox.get('mail-waiting'), 'a message still to send is never purged');
+      assert.equal((await purgeExpired(s, NOW + MAIL_RETENTION_MS + 1)).mail_outbox, 1);
+      assert.ok(await s.outbox.get('mail-waiting'));
     });
 
     test('audit events go after LATCHKEY_AUDIT_RETENTION (index-driven); without one they stay', async () => {

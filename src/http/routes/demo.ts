@@ -1,17 +1,19 @@
 /**
  * Demo mode's redirect URI (`latchkey serve --demo` only): GET /demo/callback shows the code and
  * the exact token request; POST /demo/exchange makes that request at this server's own /token
- * and shows the tokens decoded. Nothing here exists without --demo. demoRoutes registers the
- * two handlers, getDemoCallback and postDemoExchange; `tokenCurl` is also the start-up banner's.
+ * and shows the tokens decoded; GET /demo/mail lists the development outbox (without SMTP).
+ * Nothing here exists without --demo. demoRoutes registers the handlers, getDemoCallback,
+ * postDemoExchange and getDemoMail; `tokenCurl` is also the start-up banner's.
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { ServerContext } from '../../context.js';
 import { randomToken, safeEqual } from '../../crypto.js';
 import { DEMO_CALLBACK_PATH, type DemoAttempts } from '../../demo/attempts.js';
+import type { DevMailbox } from '../../ops/mail.js';
 import { invalidRequest, OAuthError } from '../../protocol/errors.js';
 import { readParams } from '../../protocol/params.js';
-import { demoCallbackPage, demoTokensPage, type ShownToken } from '../../ui/demo-pages.js';
+import { demoCallbackPage, demoMailPage, demoTokensPage, type ShownToken } from '../../ui/demo-pages.js';
 import { isForm } from '../form.js';
 import { sendHtml } from '../respond.js';
 import { cookieValue, secureCookies } from '../session.js';
@@ -40,6 +42,22 @@ export function demoRoutes(app: FastifyInstance, ctx: ServerContext, demo: DemoA
   const config = { html: true };
   app.get(DEMO_CALLBACK_PATH, { config, exposeHeadRoute: false }, getDemoCallback(ctx, demo));
   app.post('/demo/exchange', { config }, postDemoExchange(app, ctx, demo));
+  const mailbox = ctx.mailer.devMailbox;
+  if (mailbox) app.get('/demo/mail', { config, exposeHeadRoute: false }, getDemoMail(mailbox));
+}
+
+/** GET /demo/mail: the development outbox (demo mode without SMTP only; never logged). */
+export function getDemoMail(mailbox: DevMailbox): RouteHandlerMethod {
+  return async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const messages = mailbox.list().map((m) => ({
+      at: new Date(m.at).toISOString(),
+      to: m.to.name ? `${m.to.name} <${m.to.address}>` : m.to.address,
+      subject: m.subject,
+      text: m.text,
+    }));
+    return sendHtml(reply, 200, demoMailPage({ messages }));
+  };
 }
 
 /** The demo page's redirect URI, as the demo application registers it. */

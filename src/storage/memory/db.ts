@@ -14,6 +14,7 @@ import type {
   Grant,
   InitialAccessToken,
   Interaction,
+  OutboxMessage,
   Passkey,
   PushedRequest,
   RefreshTokenRecord,
@@ -72,6 +73,8 @@ export interface MemoryTables {
   deviceCodes: Map<string, DeviceCode>;
   /** By id; token hashes are unique too (checked on insert). */
   registrationTokens: Map<string, InitialAccessToken>;
+  /** The mail outbox, by id. */
+  outbox: Map<string, OutboxMessage>;
 }
 
 export interface RecoveryCodeRow {
@@ -107,6 +110,7 @@ export function emptyTables(): MemoryTables {
     webauthnChallenges: new Map(),
     deviceCodes: new Map(),
     registrationTokens: new Map(),
+    outbox: new Map(),
   };
 }
 

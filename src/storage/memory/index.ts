@@ -28,6 +28,7 @@ import { MemoryFactorStore, MemoryWebauthnChallengeStore } from './factors.js';
 import { MemoryAccessTokenStore, MemoryGrantStore } from './grants.js';
 import { MemoryAuditStore, MemoryConsentStore, MemoryKeyStore } from './misc.js';
 import { MemoryPushedRequestStore, MemoryReplayStore } from './one-time.js';
+import { MemoryOutboxStore } from './outbox.js';
 import { MemoryRefreshTokenStore } from './refresh-tokens.js';
 import { MemoryInitialAccessTokenStore } from './registration-tokens.js';
 import { MemoryInteractionStore, MemorySessionStore } from './sessions.js';
@@ -60,6 +61,7 @@ function storesOn(db: MemoryDb): Stores {
     webauthnChallenges: new MemoryWebauthnChallengeStore(db),
     deviceCodes: new MemoryDeviceCodeStore(db),
     registrationTokens: new MemoryInitialAccessTokenStore(db),
+    outbox: new MemoryOutboxStore(db),
   };
 }
 

@@ -59,6 +59,7 @@ const KEYS = {
   replays: 'key',
   webauthn_challenges: 'challenge',
   device_codes: 'hash',
+  mail_outbox: 'id',
 } as const;
 export type PurgedTable = keyof typeof KEYS;
 export const PURGED_TABLES = Object.keys(KEYS) as PurgedTable[];
@@ -133,6 +134,8 @@ export function purgeStatements(now: number, opts: PurgeOptions = {}): PurgeStat
     statement('replays', 'replays', (eb) => eb('expires_at', '<', now)),
     statement('webauthn_challenges', 'webauthn_challenges', (eb) => eb('expires_at', '<', now)),
     statement('device_codes', 'device_codes', (eb) => eb('expires_at', '<', now - DEVICE_CODE_RETENTION_MS)),
+    // A mail goes at its purge_after: set when it is sent or given up (MAIL_RETENTION_MS later).
+    statement('mail_outbox', 'mail_outbox', (eb) => eb('purge_after', '<', now)),
   ];
   const audit = opts.auditRetentionMs;
   if (audit !== null && audit !== undefined)
